@@ -1,0 +1,41 @@
+// Opaque keyset cursors: base64url of [sortKey, id]. A cursor that does not decode is bad input.
+import { z } from "zod";
+
+const Cursor = z.tuple([z.number(), z.string().max(100)]);
+
+export function encodeCursor(sortKey: number, id: string): string {
+  return btoa(JSON.stringify([sortKey, id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodeCursor(cursor: string): { sortKey: number; id: string } | null {
+  try {
+    const parsed = Cursor.safeParse(JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))));
+    return parsed.success ? { sortKey: parsed.data[0], id: parsed.data[1] } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One page of `table` rows matching `where`, newest first, keyed on (created_at, id).
+ * Returns null for a cursor that does not decode (the caller answers 400).
+ */
+export async function keysetPage<T extends { created_at: number; id: string }>(
+  db: D1Database,
+  table: string,
+  where: string,
+  binds: unknown[],
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ items: T[]; nextCursor: string | null } | null> {
+  const after = cursor ? decodeCursor(cursor) : null;
+  if (cursor && !after) return null;
+  const keyset = after ? " AND (created_at < ? OR (created_at = ? AND id < ?))" : "";
+  const rows = await db
+    .prepare(`SELECT * FROM ${table} WHERE ${where}${keyset} ORDER BY created_at DESC, id DESC LIMIT ?`)
+    .bind(...binds, ...(after ? [after.sortKey, after.sortKey, after.id] : []), limit + 1)
+    .all<T>();
+  const items = rows.results.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.results.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
+}

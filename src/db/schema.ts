@@ -1,0 +1,178 @@
+// D1 schema. Field names equal column names so SQL, drizzle and JSON read alike.
+// Timestamps are integer milliseconds since the epoch (UTC); the API renders ISO 8601.
+import { sqliteTable, text, integer, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
+
+export const orgs = sqliteTable("orgs", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  plan: text("plan", { enum: ["free", "starter", "professional", "enterprise"] }).notNull(),
+  retention_days: integer("retention_days"),
+  created_at: integer("created_at").notNull(),
+});
+
+export const members = sqliteTable(
+  "members",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull().references(() => orgs.id),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    role: text("role", { enum: ["owner", "admin", "analyst", "viewer"] }).notNull(),
+    password_hash: text("password_hash").notNull(),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("members_email_uq").on(t.email), index("members_org_idx").on(t.org_id)],
+);
+
+export const api_keys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull().references(() => orgs.id),
+    name: text("name").notNull(),
+    role: text("role", { enum: ["owner", "admin", "analyst", "viewer"] }).notNull(),
+    key_hash: text("key_hash").notNull(),
+    last4: text("last4").notNull(),
+    created_by: text("created_by"),
+    created_at: integer("created_at").notNull(),
+    last_used_at: integer("last_used_at"),
+    revoked_at: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash_uq").on(t.key_hash), index("api_keys_org_idx").on(t.org_id)],
+);
+
+export const campaigns = sqliteTable(
+  "campaigns",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull().references(() => orgs.id),
+    name: text("name").notNull(),
+    script_version: integer("script_version").notNull(),
+    settings: text("settings").notNull(), // JSON
+    total_questions: integer("total_questions").notNull(),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+  },
+  (t) => [index("campaigns_org_idx").on(t.org_id, t.created_at)],
+);
+
+// Every version of a campaign's questions; a session keeps the version it started with.
+export const campaign_scripts = sqliteTable(
+  "campaign_scripts",
+  {
+    campaign_id: text("campaign_id").notNull().references(() => campaigns.id),
+    version: integer("version").notNull(),
+    questions: text("questions").notNull(), // JSON [{text, probe}]
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaign_id, t.version] })],
+);
+
+export const invites = sqliteTable(
+  "invites",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull().references(() => orgs.id),
+    campaign_id: text("campaign_id").notNull().references(() => campaigns.id),
+    token_hash: text("token_hash").notNull(),
+    participant_email: text("participant_email"),
+    participant_name: text("participant_name"),
+    participant_attributes: text("participant_attributes"), // JSON
+    expires_at: integer("expires_at"),
+    max_uses: integer("max_uses").notNull(),
+    uses: integer("uses").notNull(),
+    session_id: text("session_id"), // the latest session opened from this invite
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("invites_token_uq").on(t.token_hash), index("invites_campaign_idx").on(t.campaign_id, t.created_at)],
+);
+
+// The session index: a mirror of each InterviewSession object's metadata, written from the
+// object's outbox. `mirror_version` only grows, so a late retry never overwrites newer data.
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull().references(() => orgs.id),
+    campaign_id: text("campaign_id").notNull(),
+    invite_id: text("invite_id").notNull(),
+    script_version: integer("script_version").notNull(),
+    status: text("status", { enum: ["created", "in_progress", "paused", "completed", "abandoned"] }).notNull(),
+    created_at: integer("created_at").notNull(),
+    started_at: integer("started_at"),
+    completed_at: integer("completed_at"),
+    duration: integer("duration").notNull(), // active seconds, pauses excluded
+    questions_answered: integer("questions_answered").notNull(),
+    total_questions: integer("total_questions").notNull(),
+    completion: integer("completion").notNull(), // 0-100
+    language: text("language"),
+    device: text("device"), // JSON
+    consent_required: integer("consent_required").notNull(),
+    consent_granted: integer("consent_granted"), // null = not asked yet
+    consent_at: integer("consent_at"),
+    flagged: integer("flagged").notNull(),
+    flag_reason: text("flag_reason"),
+    sentiment: text("sentiment", { enum: ["positive", "neutral", "negative"] }),
+    end_reason: text("end_reason"),
+    last_question_index: integer("last_question_index"),
+    paused_reason: text("paused_reason"),
+    paused_by: text("paused_by"),
+    participant_email: text("participant_email"),
+    participant_name: text("participant_name"),
+    deadline_at: integer("deadline_at"), // next timer of the object; the cron sweep pokes overdue ones
+    mirror_version: integer("mirror_version").notNull(),
+    updated_at: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("sessions_campaign_created_idx").on(t.campaign_id, t.created_at, t.id),
+    index("sessions_campaign_status_idx").on(t.campaign_id, t.status, t.created_at),
+    index("sessions_org_email_idx").on(t.org_id, t.participant_email),
+    index("sessions_deadline_idx").on(t.status, t.deadline_at),
+  ],
+);
+
+export const notes = sqliteTable(
+  "notes",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull(),
+    session_id: text("session_id").notNull(),
+    author_type: text("author_type").notNull(),
+    author_id: text("author_id").notNull(),
+    text: text("text").notNull(),
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [index("notes_session_idx").on(t.session_id, t.created_at)],
+);
+
+export const audit_log = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull(),
+    at: integer("at").notNull(),
+    actor_type: text("actor_type").notNull(), // member | api_key | operator | participant | system
+    actor_id: text("actor_id"),
+    actor_role: text("actor_role"),
+    action: text("action").notNull(),
+    resource_type: text("resource_type").notNull(),
+    resource_id: text("resource_id"),
+    campaign_id: text("campaign_id"),
+    ip: text("ip"),
+    user_agent: text("user_agent"),
+    outcome: text("outcome", { enum: ["allow", "deny"] }).notNull(),
+    request_id: text("request_id"),
+    details: text("details"), // JSON, never interview content or secrets
+  },
+  (t) => [
+    index("audit_org_at_idx").on(t.org_id, t.at),
+    index("audit_org_resource_idx").on(t.org_id, t.resource_id),
+    index("audit_org_actor_idx").on(t.org_id, t.actor_id),
+  ],
+);
+
+export type SessionRow = typeof sessions.$inferSelect;
+export type CampaignRow = typeof campaigns.$inferSelect;
+export type InviteRow = typeof invites.$inferSelect;
+export type AuditRow = typeof audit_log.$inferInsert;

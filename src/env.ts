@@ -1,0 +1,35 @@
+import type { InterviewSession } from "./objects/InterviewSession";
+import type { CampaignLive } from "./objects/CampaignLive";
+
+/** Bindings and configuration (wrangler.toml, .dev.vars, secrets). */
+export interface Env {
+  DB: D1Database;
+  SESSION: DurableObjectNamespace<InterviewSession>;
+  CAMPAIGN_LIVE: DurableObjectNamespace<CampaignLive>;
+  AUDIO_BUCKET: R2Bucket;
+  EXPORTS_BUCKET: R2Bucket;
+  AI_QUEUE: Queue<unknown>;
+  AI_DLQ: Queue<unknown>;
+  AI: Ai;
+  ASSETS?: Fetcher;
+  OPERATOR_TOKEN?: string;
+  AI_MODE?: string;
+  HEARTBEAT_TIMEOUT_SECONDS?: string;
+  PAUSE_EXPIRY_SECONDS?: string;
+  LEAVE_GRACE_SECONDS?: string;
+  PUBLIC_URL?: string;
+}
+
+const seconds = (raw: string | undefined, fallback: number) => {
+  const n = Number(raw);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+
+/** Timer limits from the environment, in milliseconds (CONTRACT.md defaults). */
+export function limitsFrom(env: Pick<Env, "HEARTBEAT_TIMEOUT_SECONDS" | "PAUSE_EXPIRY_SECONDS" | "LEAVE_GRACE_SECONDS">) {
+  return {
+    heartbeatMs: seconds(env.HEARTBEAT_TIMEOUT_SECONDS, 300) * 1000,
+    pauseExpiryMs: seconds(env.PAUSE_EXPIRY_SECONDS, 86_400) * 1000,
+    leaveGraceMs: seconds(env.LEAVE_GRACE_SECONDS, 30) * 1000,
+  };
+}

@@ -1,0 +1,70 @@
+// One object per campaign: fans out its sessions' live frames to everyone watching the campaign,
+// and remembers the active sessions so a new watcher starts from a snapshot.
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { PING, PONG } from "./protocol";
+import type { SessionView } from "./view";
+
+type Row = Record<string, SqlStorageValue>;
+
+export class CampaignLive extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS active (session_id TEXT PRIMARY KEY, view TEXT NOT NULL, updated_at INTEGER NOT NULL)");
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** Called by session objects; `view` accompanies status changes to keep the snapshot current. */
+  async publish(body: string, view: SessionView | null): Promise<void> {
+    if (view) {
+      if (view.status === "completed" || view.status === "abandoned") {
+        this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", view.id);
+      } else {
+        this.ctx.storage.sql.exec(
+          "INSERT INTO active (session_id, view, updated_at) VALUES (?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET view = excluded.view, updated_at = excluded.updated_at",
+          view.id,
+          JSON.stringify(view),
+          Date.now(),
+        );
+      }
+    }
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(body);
+      } catch {
+        // closed; the watcher reconnects and gets a fresh snapshot
+      }
+    }
+  }
+
+  /** Removes a session from the snapshot (its data was deleted). */
+  async forget(sessionId: string): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", sessionId);
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket upgrade" } }, { status: 426 });
+    }
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    const sessions = this.ctx.storage.sql
+      .exec<Row>("SELECT view FROM active ORDER BY updated_at DESC LIMIT 500")
+      .toArray()
+      .map((r) => JSON.parse(String(r.view)) as unknown);
+    pair[1].send(JSON.stringify({ type: "snapshot", sessions }));
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message === "string" && message.includes('"ping"')) ws.send(PONG);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+  }
+}

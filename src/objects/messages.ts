@@ -1,0 +1,7 @@
+// Queue messages: small and by reference (ids, R2 keys), never content or audio bytes.
+import { z } from "zod";
+
+export const QueueMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("session.ended"), sessionId: z.string(), orgId: z.string(), status: z.enum(["completed", "abandoned"]) }),
+]);
+export type QueueMessage = z.infer<typeof QueueMessage>;

@@ -1,0 +1,161 @@
+// The session object's SQLite storage: state, numbered frames, transcript, answers, events.
+// All writes of one transition go through `commit`, in one synchronous transaction.
+import type { EventData, MachineState } from "./machine";
+import type { NumberedFrame, Segment } from "./protocol";
+import type { SessionMeta } from "./view";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS segments (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, speaker TEXT NOT NULL, text TEXT NOT NULL,
+  question_index INTEGER NOT NULL, follow_up INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+  answer_id TEXT);
+CREATE TABLE IF NOT EXISTS answers (id TEXT PRIMARY KEY, ack_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, name TEXT NOT NULL, data TEXT);
+CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, retry_at INTEGER);
+`;
+
+export interface MirrorMark {
+  version: number;
+  synced: number;
+  attempts: number;
+  retryAt: number | null;
+}
+
+export interface SessionEvent {
+  at: number;
+  name: string;
+  data: EventData | null;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+export class SessionStore {
+  constructor(private readonly storage: DurableObjectStorage) {
+    storage.sql.exec(SCHEMA);
+  }
+
+  private get sql() {
+    return this.storage.sql;
+  }
+
+  private getKv<T>(key: string): T | null {
+    const row = this.sql.exec<Row>("SELECT value FROM kv WHERE key = ?", key).toArray()[0];
+    return row ? (JSON.parse(String(row.value)) as T) : null;
+  }
+
+  private setKv(key: string, value: unknown) {
+    this.sql.exec("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+  }
+
+  // The stored values below were written by this class from validated, typed data.
+  loadMeta = () => this.getKv<SessionMeta>("meta");
+  loadState = () => this.getKv<MachineState>("state");
+  loadMirror = () => this.getKv<MirrorMark>("mirror") ?? { version: 0, synced: 0, attempts: 0, retryAt: null };
+  lastSeq = () => this.getKv<number>("seq") ?? 0;
+
+  saveMeta = (meta: SessionMeta) => this.setKv("meta", meta);
+  saveState = (state: MachineState) => this.setKv("state", state);
+  saveMirror = (mark: MirrorMark) => this.setKv("mirror", mark);
+
+  transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(fn);
+  }
+
+  /** Numbers and stores a server frame for replay. */
+  appendFrame<F extends Omit<NumberedFrame, "seq">>(frame: F): F & { seq: number } {
+    const seq = this.lastSeq() + 1;
+    const numbered = { ...frame, seq };
+    this.sql.exec("INSERT INTO frames (seq, body) VALUES (?, ?)", seq, JSON.stringify(numbered));
+    this.setKv("seq", seq);
+    return numbered;
+  }
+
+  framesAfter(seq: number): string[] {
+    return this.sql.exec<Row>("SELECT body FROM frames WHERE seq > ? ORDER BY seq", seq).toArray().map((r) => String(r.body));
+  }
+
+  appendSegment(seg: Omit<Segment, "seq">, answerId: string | undefined): Segment {
+    const row = this.sql
+      .exec<Row>(
+        "INSERT INTO segments (speaker, text, question_index, follow_up, start_ms, end_ms, answer_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        seg.speaker,
+        seg.text,
+        seg.questionIndex,
+        seg.followUp ? 1 : 0,
+        seg.startMs,
+        seg.endMs,
+        answerId ?? null,
+      )
+      .one();
+    return { ...seg, seq: Number(row.seq) };
+  }
+
+  segments(): Segment[] {
+    return this.sql.exec<Row>("SELECT * FROM segments ORDER BY seq").toArray().map((r) => ({
+      seq: Number(r.seq),
+      speaker: r.speaker === "ai" ? "ai" : "participant",
+      text: String(r.text),
+      questionIndex: Number(r.question_index),
+      followUp: r.follow_up === 1,
+      startMs: Number(r.start_ms),
+      endMs: Number(r.end_ms),
+    }));
+  }
+
+  ackSeqFor(answerId: string): number | null {
+    const row = this.sql.exec<Row>("SELECT ack_seq FROM answers WHERE id = ?", answerId).toArray()[0];
+    return row ? Number(row.ack_seq) : null;
+  }
+
+  recordAnswer(answerId: string, ackSeq: number) {
+    this.sql.exec("INSERT INTO answers (id, ack_seq) VALUES (?, ?)", answerId, ackSeq);
+  }
+
+  appendEvent(at: number, name: string, data?: EventData) {
+    this.sql.exec("INSERT INTO events (at, name, data) VALUES (?, ?, ?)", at, name, data ? JSON.stringify(data) : null);
+  }
+
+  events(): SessionEvent[] {
+    return this.sql.exec<Row>("SELECT at, name, data FROM events ORDER BY id").toArray().map((r) => ({
+      at: Number(r.at),
+      name: String(r.name),
+      data: r.data === null ? null : (JSON.parse(String(r.data)) as EventData),
+    }));
+  }
+
+  /** Queue messages wait here, written with the transition that caused them, until sent. */
+  addOutbox(payload: unknown) {
+    this.sql.exec("INSERT INTO outbox (payload) VALUES (?)", JSON.stringify(payload));
+  }
+
+  dueOutbox(now: number): { id: number; payload: string; attempts: number }[] {
+    return this.sql
+      .exec<Row>("SELECT id, payload, attempts FROM outbox WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT 20", now)
+      .toArray()
+      .map((r) => ({ id: Number(r.id), payload: String(r.payload), attempts: Number(r.attempts) }));
+  }
+
+  nextOutboxRetry(): number | null {
+    const row = this.sql.exec<Row>("SELECT MIN(COALESCE(retry_at, 0)) AS at, COUNT(*) AS n FROM outbox").one();
+    return Number(row.n) > 0 ? Number(row.at) : null;
+  }
+
+  removeOutbox(id: number) {
+    this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+  }
+
+  deferOutbox(id: number, attempts: number, retryAt: number) {
+    this.sql.exec("UPDATE outbox SET attempts = ?, retry_at = ? WHERE id = ?", attempts, retryAt, id);
+  }
+
+  addToken(hash: string, now: number) {
+    this.sql.exec("INSERT OR IGNORE INTO tokens (hash, created_at) VALUES (?, ?)", hash, now);
+  }
+
+  hasToken(hash: string): boolean {
+    return this.sql.exec<Row>("SELECT 1 AS ok FROM tokens WHERE hash = ?", hash).toArray().length > 0;
+  }
+}

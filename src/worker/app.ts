@@ -1,0 +1,64 @@
+// The Hono app: one sub-app per resource under /v1, one error handler shaping every failure
+// into the contract's envelope, security headers on every response.
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ApiError, errorBody } from "./errors";
+import { openApiDocument } from "./openapi";
+import { campaignRoutes } from "./routes/campaigns";
+import { docsPage } from "./routes/docs";
+import { orgRoutes } from "./routes/orgs";
+import { participantRoutes } from "./routes/participant";
+import { sessionRoutes } from "./routes/sessions";
+import type { AppEnv } from "./types";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export const api = new Hono<AppEnv>();
+api.route("/", orgRoutes);
+api.route("/", campaignRoutes);
+api.route("/", participantRoutes);
+api.route("/", sessionRoutes);
+
+export const app = new Hono<AppEnv>();
+
+app.use("*", async (c, next) => {
+  c.set("requestId", c.req.header("CF-Ray") ?? crypto.randomUUID());
+  c.set("principal", null);
+  c.set("auditResource", null);
+  const length = Number(c.req.header("Content-Length") ?? 0);
+  if (length > MAX_BODY_BYTES) throw new ApiError(413, "PAYLOAD_TOO_LARGE", "request bodies are at most 1 MiB");
+  await next();
+  if (c.res.status === 101) return;
+  const h = c.res.headers;
+  h.set("X-Request-Id", c.get("requestId"));
+  h.set("X-Content-Type-Options", "nosniff");
+  h.set("Referrer-Policy", "no-referrer");
+  h.set("X-Frame-Options", "DENY");
+  h.set("Cross-Origin-Opener-Policy", "same-origin");
+  h.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  if (!h.has("Content-Security-Policy")) h.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  if (c.req.path.startsWith("/v1/") && !h.has("Cache-Control")) h.set("Cache-Control", "no-store");
+});
+
+app.route("/v1", api);
+
+app.get("/v1/openapi.json", (c) => c.json(openApiDocument(api, `${new URL(c.req.url).origin}/v1`)));
+app.get("/docs", (c) => docsPage(c, openApiDocument(api, `${new URL(c.req.url).origin}/v1`)));
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
+    return c.json(errorBody(err.code, err.message, err.details), err.status);
+  }
+  if (err instanceof HTTPException) {
+    // Hono raises these for malformed bodies; they are the client's fault, never a 5xx.
+    const status = err.status >= 500 ? 400 : err.status;
+    const code = /json/i.test(err.message) ? "INVALID_JSON" : "BAD_REQUEST";
+    return c.json(errorBody(code, err.message || "bad request"), status);
+  }
+  console.error("unhandled error", { requestId: c.get("requestId"), path: c.req.path, error: String(err) });
+  return c.json(errorBody("INTERNAL", `something went wrong on our side (request ${c.get("requestId")})`), 500);
+});

@@ -1,0 +1,43 @@
+// Who is calling: an API key (Bearer irk_…) or the operator. Tenancy always comes from here.
+import type { Context } from "hono";
+import { sha256Hex, timingSafeEqual } from "../shared/crypto";
+import { ApiError } from "./errors";
+import type { Role } from "./policy";
+import type { AppEnv } from "./types";
+
+export type Principal =
+  | { type: "api_key"; id: string; orgId: string; role: Role }
+  | { type: "member"; id: string; orgId: string; role: Role };
+
+export const API_KEY_PREFIX = "irk_";
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+function bearer(c: Context<AppEnv>): string | null {
+  const header = c.req.header("Authorization");
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  if (!m) throw new ApiError(401, "UNAUTHENTICATED", "the Authorization header must be 'Bearer <api key>'");
+  return m[1]!;
+}
+
+export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null> {
+  const token = bearer(c);
+  if (!token) return null;
+  if (!token.startsWith(API_KEY_PREFIX)) throw new ApiError(401, "UNAUTHENTICATED", "invalid API key");
+  const row = await c.env.DB.prepare("SELECT id, org_id, role, revoked_at, last_used_at FROM api_keys WHERE key_hash = ?")
+    .bind(await sha256Hex(token))
+    .first<{ id: string; org_id: string; role: Role; revoked_at: number | null; last_used_at: number | null }>();
+  if (!row || row.revoked_at !== null) throw new ApiError(401, "UNAUTHENTICATED", "invalid or revoked API key");
+  const now = Date.now();
+  if (row.last_used_at === null || now - row.last_used_at > LAST_USED_GRANULARITY_MS) {
+    c.executionCtx.waitUntil(c.env.DB.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now, row.id).run());
+  }
+  return { type: "api_key", id: row.id, orgId: row.org_id, role: row.role };
+}
+
+export function requireOperator(c: Context<AppEnv>) {
+  const expected = c.env.OPERATOR_TOKEN;
+  const token = bearer(c);
+  if (!expected) throw new ApiError(503, "OPERATOR_DISABLED", "OPERATOR_TOKEN is not configured");
+  if (!token || !timingSafeEqual(token, expected)) throw new ApiError(401, "UNAUTHENTICATED", "operator token required");
+}

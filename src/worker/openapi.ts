@@ -1,0 +1,187 @@
+// Route metadata, validation and the OpenAPI 3.1 document, all from the same zod schemas.
+// `op()` authenticates, asks the policy and audits; `jsonBody()` / `queryOf()` validate. Each
+// carries its metadata, and the document is built by walking the app's route list.
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { validator } from "hono/validator";
+import { z } from "zod";
+import { auditFromContext } from "./audit";
+import { requireOperator, resolvePrincipal } from "./auth";
+import { ApiError } from "./errors";
+import { isAllowed, mustAudit, type Action } from "./policy";
+import type { AppEnv } from "./types";
+
+export type AuthKind = "key" | "operator" | "participant" | "public";
+
+export interface OpSpec {
+  summary: string;
+  tags: string[];
+  auth: AuthKind;
+  /** The policy action; required for `auth: "key"`. */
+  action?: Action;
+  /** Resource type named in audit rows; the path's `id` is the resource id unless the handler says otherwise. */
+  resource?: string;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  description?: string;
+}
+
+const OP = Symbol.for("interviewrelay.op");
+const BODY = Symbol.for("interviewrelay.body");
+const QUERY = Symbol.for("interviewrelay.query");
+
+type Tagged = { [OP]?: OpSpec; [BODY]?: z.ZodType; [QUERY]?: z.ZodType };
+
+export function op(spec: OpSpec): MiddlewareHandler<AppEnv> {
+  const mw: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (spec.auth === "operator") requireOperator(c);
+    if (spec.auth !== "key") return next();
+    const principal = await resolvePrincipal(c);
+    if (!principal) throw new ApiError(401, "UNAUTHENTICATED", "send 'Authorization: Bearer <api key>'");
+    c.set("principal", principal);
+    const action = spec.action!;
+    const resourceType = spec.resource ?? spec.tags[0] ?? "resource";
+    const resourceId = c.req.param("id") ?? null;
+    if (!isAllowed(principal.role, action)) {
+      c.executionCtx.waitUntil(auditFromContext(c, { orgId: principal.orgId, action, outcome: "deny", resourceType, resourceId }));
+      throw new ApiError(403, "FORBIDDEN", `the ${principal.role} role may not ${action.replace(".", " ")}`);
+    }
+    await next();
+    if (mustAudit(action) && c.res.status < 400) {
+      const r = c.get("auditResource");
+      c.executionCtx.waitUntil(
+        auditFromContext(c, {
+          orgId: principal.orgId,
+          action,
+          outcome: "allow",
+          resourceType: r?.type ?? resourceType,
+          resourceId: r?.id ?? resourceId,
+          campaignId: r?.campaignId ?? null,
+        }),
+      );
+    }
+  };
+  (mw as Tagged)[OP] = spec;
+  return mw;
+}
+
+export function validationError(error: z.ZodError, where: string): ApiError {
+  const fields = error.issues.map((i) => ({ path: i.path.map(String).join(".") || where, message: i.message, code: i.code }));
+  return new ApiError(400, "VALIDATION_FAILED", `invalid ${where}: ${fields.map((f) => `${f.path}: ${f.message}`).join("; ")}`, { fields });
+}
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** Validates a JSON body; wrong media type is 415, malformed JSON 400, schema failures 400 with fields. */
+export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: boolean } = {}) {
+  const mw = validator("json", (value, c: Context) => {
+    const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
+    const empty = !type && (c.req.header("Content-Length") ?? "0") === "0" && !c.req.header("Transfer-Encoding");
+    if (opts.optional && empty) value = {};
+    else if (!JSON_TYPE.test(type)) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+    const r = schema.safeParse(value);
+    if (!r.success) throw validationError(r.error, "body");
+    return r.data as z.output<S>;
+  });
+  (mw as Tagged)[BODY] = schema;
+  return mw;
+}
+
+export function queryOf<S extends z.ZodType>(schema: S) {
+  const mw = validator("query", (value) => {
+    const r = schema.safeParse(value);
+    if (!r.success) throw validationError(r.error, "query");
+    return r.data as z.output<S>;
+  });
+  (mw as Tagged)[QUERY] = schema;
+  return mw;
+}
+
+export interface RouteInfo {
+  method: string;
+  path: string;
+  spec: OpSpec | null;
+  body: z.ZodType | null;
+  query: z.ZodType | null;
+}
+
+/** Every route of the app with the metadata its middlewares carry. */
+export function routeTable(app: Hono<AppEnv>): RouteInfo[] {
+  const byKey = new Map<string, RouteInfo>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    const key = `${r.method} ${r.path}`;
+    const info = byKey.get(key) ?? { method: r.method, path: r.path, spec: null, body: null, query: null };
+    const h = r.handler as Tagged;
+    info.spec ??= h[OP] ?? null;
+    info.body ??= h[BODY] ?? null;
+    info.query ??= h[QUERY] ?? null;
+    byKey.set(key, info);
+  }
+  return [...byKey.values()];
+}
+
+const toJsonSchema = (schema: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Record<string, unknown>;
+
+const ERROR_SCHEMA = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: { code: { type: "string" }, message: { type: "string" }, details: { type: "object" } },
+    },
+  },
+};
+
+export function openApiDocument(app: Hono<AppEnv>, serverUrl: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routeTable(app)) {
+    if (!r.spec) continue;
+    const path = r.path.replace(/:(\w+)/g, "{$1}");
+    const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    if (r.query) {
+      const qs = toJsonSchema(r.query, "input") as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, schema] of Object.entries(qs.properties ?? {})) {
+        params.push({ name, in: "query", required: (qs.required ?? []).includes(name), schema: schema as { type: string } });
+      }
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, res] of Object.entries(r.spec.responses)) {
+      responses[status] = {
+        description: res.description,
+        ...(res.schema ? { content: { [res.contentType ?? "application/json"]: { schema: toJsonSchema(res.schema, "output") } } } : {}),
+      };
+    }
+    for (const status of ["400", "401", "403", "404", "429"]) {
+      responses[status] ??= { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+    }
+    (paths[path] ??= {})[r.method.toLowerCase()] = {
+      summary: r.spec.summary,
+      ...(r.spec.description ? { description: r.spec.description } : {}),
+      tags: r.spec.tags,
+      ...(r.spec.action ? { "x-policy-action": r.spec.action } : {}),
+      security: r.spec.auth === "key" ? [{ apiKey: [] }] : r.spec.auth === "operator" ? [{ operatorToken: [] }] : [],
+      parameters: params,
+      ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: toJsonSchema(r.body, "input") } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "InterviewRelay API",
+      version: "1.0.0",
+      description: "AI interviews on the edge. Errors use {error:{code,message,details?}}; lists use ?limit=&cursor= and return {data,nextCursor}.",
+    },
+    servers: [{ url: serverUrl }],
+    paths,
+    components: {
+      schemas: { Error: ERROR_SCHEMA },
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", description: "An API key (irk_…)" },
+        operatorToken: { type: "http", scheme: "bearer", description: "The OPERATOR_TOKEN secret" },
+      },
+    },
+  };
+}

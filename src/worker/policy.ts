@@ -1,0 +1,45 @@
+// The one place that answers "may this principal do this?": the role table of CONTRACT.md.
+export const ROLES = ["owner", "admin", "analyst", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+const ALL: Role[] = ["owner", "admin", "analyst", "viewer"];
+const ANALYST_UP: Role[] = ["owner", "admin", "analyst"];
+const ADMIN_UP: Role[] = ["owner", "admin"];
+const OWNER: Role[] = ["owner"];
+
+/** Every action a route may ask about, with the roles allowed and whether an allow is audited. */
+export const POLICY = {
+  "campaign.read": { roles: ALL, audit: false },
+  "campaign.write": { roles: ADMIN_UP, audit: true },
+  "invite.read": { roles: ADMIN_UP, audit: false },
+  "invite.write": { roles: ADMIN_UP, audit: true },
+  "session.read": { roles: ALL, audit: false },
+  "analytics.read": { roles: ALL, audit: true },
+  "transcript.read": { roles: ANALYST_UP, audit: true },
+  "audio.read": { roles: ADMIN_UP, audit: true },
+  "export.create": { roles: ADMIN_UP, audit: true },
+  "session.watch": { roles: ANALYST_UP, audit: true },
+  "session.control": { roles: ADMIN_UP, audit: true },
+  "note.read": { roles: ANALYST_UP, audit: false },
+  "note.write": { roles: ANALYST_UP, audit: true },
+  "session.flag": { roles: ANALYST_UP, audit: true },
+  "gdpr.manage": { roles: OWNER, audit: true },
+  "audit.read": { roles: ADMIN_UP, audit: false },
+  "org.manage": { roles: OWNER, audit: true },
+  "org.read": { roles: ALL, audit: false },
+} as const satisfies Record<string, { roles: Role[]; audit: boolean }>;
+
+export type Action = keyof typeof POLICY;
+
+export function isAllowed(role: Role, action: Action): boolean {
+  return (POLICY[action].roles as readonly Role[]).includes(role);
+}
+
+export const mustAudit = (action: Action) => POLICY[action].audit;
+
+/** Field-level filtering of a session's JSON: a response never carries what the role may not read. */
+export function canRead(role: Role, what: "transcript" | "audio" | "participant" | "notes"): boolean {
+  if (what === "audio") return isAllowed(role, "audio.read");
+  if (what === "notes") return isAllowed(role, "note.read");
+  return isAllowed(role, "transcript.read");
+}

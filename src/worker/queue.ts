@@ -1,0 +1,41 @@
+// The queue consumer: messages are validated, handled one by one and acknowledged explicitly.
+// A message that can never be handled goes straight to the dead-letter queue; a failure that
+// may pass is retried with backoff, and after max_retries the platform dead-letters it.
+import { sentimentProvider, overall } from "../ai/sentiment";
+import type { Env } from "../env";
+import { QueueMessage } from "../objects/messages";
+
+const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
+
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const msg of batch.messages) {
+    const parsed = QueueMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      await env.AI_DLQ.send({ reason: "invalid message", queue: batch.queue, body: msg.body });
+      msg.ack();
+      continue;
+    }
+    try {
+      await handle(parsed.data, env);
+      msg.ack();
+    } catch (err) {
+      console.warn("queue message failed; retrying", { type: parsed.data.type, attempts: msg.attempts, error: String(err) });
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    }
+  }
+}
+
+async function handle(m: QueueMessage, env: Env): Promise<void> {
+  switch (m.type) {
+    case "session.ended": {
+      // The session's overall sentiment, from its participant's answers; rerunning gives the same result.
+      const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).transcript();
+      if (!r.ok) return; // the session's data was deleted meanwhile: nothing to analyse
+      const answers = r.value.segments.filter((s) => s.speaker === "participant");
+      const provider = sentimentProvider(env);
+      const results = await Promise.all(answers.map((a) => provider.classify(a.text)));
+      await env.DB.prepare("UPDATE sessions SET sentiment = ? WHERE id = ?").bind(overall(results), m.sessionId).run();
+      return;
+    }
+  }
+}

@@ -1,0 +1,190 @@
+import { Hono, type Context } from "hono";
+import { campaignJson, findCampaign, inviteJson, parseSettings, scriptQuestions } from "../../db/campaigns";
+import { keysetPage } from "../../db/cursor";
+import type { CampaignRow, InviteRow } from "../../db/schema";
+import { newId, randomSecret, sha256Hex } from "../../shared/crypto";
+import { ApiError, notFound } from "../errors";
+import { jsonBody, op, queryOf } from "../openapi";
+import { Campaign, CreateCampaign, CreateInvite, Invite, InviteCreated, ListQuery, PatchCampaign, idParam, page } from "../schemas";
+import type { AppEnv } from "../types";
+
+export const campaignRoutes = new Hono<AppEnv>();
+
+const DEFAULT_INVITE_DAYS = 30;
+const cmpId = idParam("cmp");
+
+/** The campaign named by the path, in the caller's org; anything else is 404. */
+export async function campaignFromPath(c: Context<AppEnv>): Promise<CampaignRow> {
+  const id = c.req.param("id") ?? "";
+  const row = cmpId.safeParse(id).success ? await findCampaign(c.env.DB, c.get("principal")!.orgId, id) : null;
+  if (!row) throw notFound("campaign");
+  c.set("auditResource", { type: "campaign", id: row.id, campaignId: row.id });
+  return row;
+}
+
+export function badCursor(): never {
+  throw new ApiError(400, "VALIDATION_FAILED", "invalid cursor", { fields: [{ path: "cursor", message: "not a cursor from this list" }] });
+}
+
+campaignRoutes.post(
+  "/campaigns",
+  op({ summary: "Create a campaign", tags: ["campaigns"], auth: "key", action: "campaign.write", resource: "campaign", responses: { 201: { description: "created", schema: Campaign } } }),
+  jsonBody(CreateCampaign),
+  async (c) => {
+    const body = c.req.valid("json");
+    const orgId = c.get("principal")!.orgId;
+    const now = Date.now();
+    const row: CampaignRow = {
+      id: newId("cmp"),
+      org_id: orgId,
+      name: body.name,
+      script_version: 1,
+      settings: JSON.stringify(body.settings),
+      total_questions: body.questions.length,
+      created_at: now,
+      updated_at: now,
+    };
+    await c.env.DB.batch([
+      c.env.DB.prepare("INSERT INTO campaigns (id, org_id, name, script_version, settings, total_questions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").bind(
+        row.id,
+        orgId,
+        row.name,
+        1,
+        row.settings,
+        row.total_questions,
+        now,
+        now,
+      ),
+      c.env.DB.prepare("INSERT INTO campaign_scripts (campaign_id, version, questions, created_at) VALUES (?, 1, ?, ?)").bind(row.id, JSON.stringify(body.questions), now),
+    ]);
+    c.set("auditResource", { type: "campaign", id: row.id, campaignId: row.id });
+    return c.json(campaignJson(row, body.questions), 201);
+  },
+);
+
+campaignRoutes.get(
+  "/campaigns",
+  op({ summary: "List campaigns, newest first", tags: ["campaigns"], auth: "key", action: "campaign.read", responses: { 200: { description: "a page", schema: page(Campaign) } } }),
+  queryOf(ListQuery),
+  async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const p = (await keysetPage<CampaignRow>(c.env.DB, "campaigns", "org_id = ?", [c.get("principal")!.orgId], limit, cursor)) ?? badCursor();
+    const data = await Promise.all(p.items.map(async (r) => campaignJson(r, await scriptQuestions(c.env.DB, r.id, r.script_version))));
+    return c.json({ data, nextCursor: p.nextCursor });
+  },
+);
+
+campaignRoutes.get(
+  "/campaigns/:id",
+  op({ summary: "Get a campaign", tags: ["campaigns"], auth: "key", action: "campaign.read", responses: { 200: { description: "the campaign", schema: Campaign } } }),
+  async (c) => {
+    const row = await campaignFromPath(c);
+    return c.json(campaignJson(row, await scriptQuestions(c.env.DB, row.id, row.script_version)));
+  },
+);
+
+campaignRoutes.patch(
+  "/campaigns/:id",
+  op({
+    summary: "Edit a campaign; changed questions make a new script version",
+    description: "Sessions keep the script version they started with.",
+    tags: ["campaigns"],
+    auth: "key",
+    action: "campaign.write",
+    responses: { 200: { description: "the campaign", schema: Campaign } },
+  }),
+  jsonBody(PatchCampaign),
+  async (c) => {
+    const row = await campaignFromPath(c);
+    const body = c.req.valid("json");
+    const now = Date.now();
+    const current = await scriptQuestions(c.env.DB, row.id, row.script_version);
+    const questionsChanged = body.questions !== undefined && JSON.stringify(body.questions) !== JSON.stringify(current);
+    const questions = questionsChanged ? body.questions! : current;
+    const version = questionsChanged ? row.script_version + 1 : row.script_version;
+    const settings = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
+    const next: CampaignRow = {
+      ...row,
+      name: body.name ?? row.name,
+      settings: JSON.stringify(settings),
+      script_version: version,
+      total_questions: questions.length,
+      updated_at: now,
+    };
+    const writes = [
+      c.env.DB.prepare("UPDATE campaigns SET name = ?, settings = ?, script_version = ?, total_questions = ?, updated_at = ? WHERE id = ? AND script_version = ?").bind(
+        next.name,
+        next.settings,
+        version,
+        next.total_questions,
+        now,
+        row.id,
+        row.script_version,
+      ),
+    ];
+    if (questionsChanged) {
+      writes.unshift(c.env.DB.prepare("INSERT INTO campaign_scripts (campaign_id, version, questions, created_at) VALUES (?, ?, ?, ?)").bind(row.id, version, JSON.stringify(questions), now));
+    }
+    try {
+      await c.env.DB.batch(writes);
+    } catch (err) {
+      if (String(err).includes("UNIQUE") || String(err).includes("PRIMARY")) throw new ApiError(409, "CONFLICT", "the campaign was edited concurrently; fetch it and try again");
+      throw err;
+    }
+    return c.json(campaignJson(next, questions));
+  },
+);
+
+campaignRoutes.post(
+  "/campaigns/:id/invites",
+  op({
+    summary: "Create an invite link for a participant",
+    description: `The token is shown only in this response and stored as a hash. Invites expire after ${DEFAULT_INVITE_DAYS} days unless expiresAt says otherwise.`,
+    tags: ["invites"],
+    auth: "key",
+    action: "invite.write",
+    resource: "invite",
+    responses: { 201: { description: "created", schema: InviteCreated } },
+  }),
+  jsonBody(CreateInvite),
+  async (c) => {
+    const campaign = await campaignFromPath(c);
+    const body = c.req.valid("json");
+    const now = Date.now();
+    const token = randomSecret(192);
+    const row: InviteRow = {
+      id: newId("inv"),
+      org_id: campaign.org_id,
+      campaign_id: campaign.id,
+      token_hash: await sha256Hex(token),
+      participant_email: body.participant.email ?? null,
+      participant_name: body.participant.name ?? null,
+      participant_attributes: body.participant.attributes ? JSON.stringify(body.participant.attributes) : null,
+      expires_at: body.expiresAt ? Date.parse(body.expiresAt) : now + DEFAULT_INVITE_DAYS * 86_400_000,
+      max_uses: body.maxUses,
+      uses: 0,
+      session_id: null,
+      created_at: now,
+    };
+    await c.env.DB.prepare(
+      "INSERT INTO invites (id, org_id, campaign_id, token_hash, participant_email, participant_name, participant_attributes, expires_at, max_uses, uses, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)",
+    )
+      .bind(row.id, row.org_id, row.campaign_id, row.token_hash, row.participant_email, row.participant_name, row.participant_attributes, row.expires_at, row.max_uses, now)
+      .run();
+    c.set("auditResource", { type: "invite", id: row.id, campaignId: campaign.id });
+    const base = c.env.PUBLIC_URL?.replace(/\/$/, "") ?? new URL(c.req.url).origin;
+    return c.json({ ...inviteJson(row), token, url: `${base}/i/${token}` }, 201);
+  },
+);
+
+campaignRoutes.get(
+  "/campaigns/:id/invites",
+  op({ summary: "List a campaign's invites (tokens are never shown again)", tags: ["invites"], auth: "key", action: "invite.read", responses: { 200: { description: "a page", schema: page(Invite) } } }),
+  queryOf(ListQuery),
+  async (c) => {
+    const campaign = await campaignFromPath(c);
+    const { limit, cursor } = c.req.valid("query");
+    const p = (await keysetPage<InviteRow>(c.env.DB, "invites", "campaign_id = ?", [campaign.id], limit, cursor)) ?? badCursor();
+    return c.json({ data: p.items.map(inviteJson), nextCursor: p.nextCursor });
+  },
+);

@@ -1,0 +1,114 @@
+// The participant's side: join by invite token, then the session socket. Authorised by the
+// invite token and the participant token it yields, never by an API key.
+import { Hono } from "hono";
+import { DEFAULT_CONSENT_TEXT, parseSettings, scriptQuestions } from "../../db/campaigns";
+import type { CampaignRow, InviteRow } from "../../db/schema";
+import { isTerminal } from "../../objects/machine";
+import { newId, randomSecret, sha256Hex } from "../../shared/crypto";
+import { ApiError, notFound } from "../errors";
+import { jsonBody, op } from "../openapi";
+import { Join, Joined, idParam } from "../schemas";
+import type { AppEnv } from "../types";
+
+export const participantRoutes = new Hono<AppEnv>();
+const sesId = idParam("ses");
+
+participantRoutes.post(
+  "/join",
+  op({
+    summary: "Open an invite: creates the session, or resumes the invite's unfinished one",
+    description:
+      "Unknown token 404 INVITE_NOT_FOUND; expired 410 INVITE_EXPIRED; used up 409 INVITE_USED. An unfinished session is resumed even after the invite expires, so a participant mid-interview can reload the page.",
+    tags: ["participant"],
+    auth: "participant",
+    responses: { 201: { description: "the session to connect to", schema: Joined } },
+  }),
+  jsonBody(Join),
+  async (c) => {
+    const { token, device } = c.req.valid("json");
+    const db = c.env.DB;
+    const invite = await db.prepare("SELECT * FROM invites WHERE token_hash = ?").bind(await sha256Hex(token)).first<InviteRow>();
+    if (!invite) throw new ApiError(404, "INVITE_NOT_FOUND", "this invite link is not valid");
+    const campaign = await db.prepare("SELECT * FROM campaigns WHERE id = ?").bind(invite.campaign_id).first<CampaignRow>();
+    if (!campaign) throw new ApiError(404, "INVITE_NOT_FOUND", "this invite link is not valid");
+    const settings = parseSettings(campaign.settings);
+    const participantToken = randomSecret(192, "pt_");
+    const tokenHash = await sha256Hex(participantToken);
+    const reply = (sessionId: string, status: string, resumed: boolean, totalQuestions: number, consentRequired: boolean) =>
+      c.json(
+        {
+          sessionId,
+          participantToken,
+          status,
+          resumed,
+          consentRequired,
+          consentText: consentRequired ? (settings.consentText ?? DEFAULT_CONSENT_TEXT) : null,
+          totalQuestions,
+          mode: settings.mode,
+          campaignName: campaign.name,
+        },
+        201,
+      );
+
+    if (invite.session_id) {
+      const stub = c.env.SESSION.get(c.env.SESSION.idFromName(invite.session_id));
+      const r = await stub.addToken(tokenHash);
+      if (r.ok && !isTerminal(r.value.status)) {
+        return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required);
+      }
+    }
+    const now = Date.now();
+    if (invite.expires_at !== null && invite.expires_at <= now) throw new ApiError(410, "INVITE_EXPIRED", "this invite link has expired");
+    if (invite.uses >= invite.max_uses) throw new ApiError(409, "INVITE_USED", "this invite link has already been used");
+
+    const sessionId = newId("ses");
+    // The guard makes concurrent opens of a single-use invite yield one session, not two.
+    const claimed = await db
+      .prepare("UPDATE invites SET uses = uses + 1, session_id = ? WHERE id = ? AND uses < max_uses")
+      .bind(sessionId, invite.id)
+      .run();
+    if (!claimed.meta.changes) throw new ApiError(409, "INVITE_USED", "this invite link has already been used");
+
+    const questions = await scriptQuestions(db, campaign.id, campaign.script_version);
+    const stub = c.env.SESSION.get(c.env.SESSION.idFromName(sessionId));
+    const view = await stub.init({
+      meta: {
+        id: sessionId,
+        orgId: invite.org_id,
+        campaignId: campaign.id,
+        inviteId: invite.id,
+        scriptVersion: campaign.script_version,
+        consentText: settings.consentRequired ? (settings.consentText ?? DEFAULT_CONSENT_TEXT) : null,
+        language: settings.language ?? null,
+        device: device ?? (c.req.header("User-Agent") ? { userAgent: c.req.header("User-Agent")!.slice(0, 500) } : null),
+        participantEmail: invite.participant_email,
+        participantName: invite.participant_name,
+      },
+      questions,
+      consentRequired: settings.consentRequired,
+      tokenHash,
+    });
+    return reply(sessionId, view.status, false, view.totalQuestions, view.consent.required);
+  },
+);
+
+participantRoutes.get(
+  "/sessions/:id/connect",
+  op({
+    summary: "The participant's WebSocket (token in the query: browsers cannot send headers on an upgrade)",
+    description: "A wrong token is refused before the upgrade (401/404); a finished session refuses new connections (410).",
+    tags: ["participant"],
+    auth: "participant",
+    responses: { 101: { description: "switching protocols" } },
+  }),
+  async (c) => {
+    const id = c.req.param("id");
+    if (!sesId.safeParse(id).success) throw notFound("session");
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
+    const token = c.req.query("token");
+    if (!token) throw new ApiError(401, "INVALID_TOKEN", "the participant token is missing");
+    const url = new URL("https://session.internal/connect");
+    url.searchParams.set("token", token);
+    return c.env.SESSION.get(c.env.SESSION.idFromName(id)).fetch(new Request(url, c.req.raw));
+  },
+);

@@ -1,0 +1,304 @@
+import { Hono, type Context } from "hono";
+import { findCampaign, scriptQuestions } from "../../db/campaigns";
+import { keysetPage } from "../../db/cursor";
+import type { SessionRow } from "../../db/schema";
+import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
+import type { ControlAction } from "../../objects/InterviewSession";
+import { newId } from "../../shared/crypto";
+import { auditFromContext } from "../audit";
+import type { Principal } from "../auth";
+import { ApiError, fromRpcError, notFound } from "../errors";
+import { jsonBody, op, queryOf } from "../openapi";
+import { canRead, isAllowed, type Role } from "../policy";
+import { FlagIn, Note, NoteIn, Reason, Reassign, Segment, Session, SessionFilters, SessionInclude, idParam, page } from "../schemas";
+import type { AppEnv } from "../types";
+import { badCursor, campaignFromPath } from "./campaigns";
+import { z } from "zod";
+
+export const sessionRoutes = new Hono<AppEnv>();
+const sesId = idParam("ses");
+
+const stubFor = (c: Context<AppEnv>, id: string) => c.env.SESSION.get(c.env.SESSION.idFromName(id));
+
+/** The session row named by the path, in the caller's org; anything else is 404. */
+async function sessionFromPath(c: Context<AppEnv>): Promise<SessionRow> {
+  const id = c.req.param("id") ?? "";
+  const orgId = c.get("principal")!.orgId;
+  const row = sesId.safeParse(id).success
+    ? await c.env.DB.prepare("SELECT * FROM sessions WHERE id = ? AND org_id = ?").bind(id, orgId).first<SessionRow>()
+    : null;
+  if (!row) throw notFound("session");
+  c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
+  return row;
+}
+
+/** Removes what the role may not read: a response never carries it. */
+function present(s: SessionJson, role: Role): Partial<SessionJson> & { id: string } {
+  const out: Partial<SessionJson> & { id: string } = { ...s };
+  if (!canRead(role, "participant")) delete out.participant;
+  return out;
+}
+
+/** Asking for data the role may not read is refused (and audited), not silently dropped. */
+async function requireInclude(c: Context<AppEnv>, include: string[] | undefined, what: "transcript" | "notes") {
+  if (!include?.includes(what)) return false;
+  const p = c.get("principal")!;
+  const action = what === "transcript" ? "transcript.read" : "note.read";
+  if (!isAllowed(p.role, action)) {
+    c.executionCtx.waitUntil(auditFromContext(c, { orgId: p.orgId, action, outcome: "deny", resourceType: "session", resourceId: c.req.param("id") ?? null }));
+    throw new ApiError(403, "FORBIDDEN", `the ${p.role} role may not read ${what}s`);
+  }
+  return true;
+}
+
+async function transcriptOf(c: Context<AppEnv>, id: string) {
+  const r = await stubFor(c, id).transcript();
+  return r.ok ? r.value : { segments: [], events: [] };
+}
+
+async function notesOf(db: D1Database, sessionId: string) {
+  const rows = await db.prepare("SELECT * FROM notes WHERE session_id = ? ORDER BY created_at, id").bind(sessionId).all<{ id: string; session_id: string; text: string; author_type: string; author_id: string; created_at: number }>();
+  return rows.results.map((n) => ({ id: n.id, sessionId: n.session_id, text: n.text, author: { type: n.author_type, id: n.author_id }, createdAt: new Date(n.created_at).toISOString() }));
+}
+
+/** The freshest view: the object's state with the index's flags. */
+async function liveSession(c: Context<AppEnv>, row: SessionRow): Promise<SessionJson> {
+  const r = await stubFor(c, row.id).view();
+  return r.ok ? { ...r.value, ...indexFields(row) } : sessionFromRow(row);
+}
+
+sessionRoutes.get(
+  "/campaigns/:id/sessions",
+  op({
+    summary: "List and filter a campaign's sessions (JSON or CSV)",
+    description: "Newest first. `from`/`to` filter on startedAt. With format=csv the next page's cursor is in the X-Next-Cursor header.",
+    tags: ["sessions"],
+    auth: "key",
+    action: "session.read",
+    responses: { 200: { description: "a page of sessions", schema: page(Session) } },
+  }),
+  queryOf(SessionFilters),
+  async (c) => {
+    const campaign = await campaignFromPath(c);
+    const q = c.req.valid("query");
+    const role = c.get("principal")!.role;
+    const withTranscript = await requireInclude(c, q.include, "transcript");
+    const withNotes = await requireInclude(c, q.include, "notes");
+    const { where, binds } = filterSql(q);
+    const p = (await keysetPage<SessionRow>(c.env.DB, "sessions", `campaign_id = ?${where}`, [campaign.id, ...binds], q.limit, q.cursor)) ?? badCursor();
+    const data = await Promise.all(
+      p.items.map(async (row) => ({
+        ...present(sessionFromRow(row), role),
+        ...(withTranscript ? { transcript: (await transcriptOf(c, row.id)).segments } : {}),
+        ...(withNotes ? { notes: await notesOf(c.env.DB, row.id) } : {}),
+      })),
+    );
+    if (q.format === "csv") {
+      const columns = canRead(role, "participant") ? [...SESSION_CSV_COLUMNS] : SESSION_CSV_COLUMNS.filter((col) => col !== "participantEmail");
+      let body = csvLine(withTranscript ? [...columns, "transcript"] : columns);
+      for (const s of data) {
+        const cells = sessionCsvCells(s).slice(0, columns.length);
+        const transcript = "transcript" in s && s.transcript ? s.transcript.map((t) => `[${t.speaker}] ${t.text}`).join("\n") : undefined;
+        body += csvLine(withTranscript ? [...cells, transcript] : cells);
+      }
+      return c.body(body, 200, {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": `attachment; filename="${campaign.id}-sessions.csv"`,
+        ...(p.nextCursor ? { "X-Next-Cursor": p.nextCursor } : {}),
+      });
+    }
+    return c.json({ data, nextCursor: p.nextCursor });
+  },
+);
+
+sessionRoutes.get(
+  "/sessions/:id",
+  op({ summary: "Get a session", tags: ["sessions"], auth: "key", action: "session.read", responses: { 200: { description: "the session", schema: Session } } }),
+  queryOf(SessionInclude),
+  async (c) => {
+    const row = await sessionFromPath(c);
+    const { include } = c.req.valid("query");
+    const withTranscript = await requireInclude(c, include, "transcript");
+    const withNotes = await requireInclude(c, include, "notes");
+    const session = present(await liveSession(c, row), c.get("principal")!.role);
+    const extra: Record<string, unknown> = {};
+    if (withTranscript) {
+      extra.transcript = (await transcriptOf(c, row.id)).segments;
+      c.executionCtx.waitUntil(auditFromContext(c, { orgId: row.org_id, action: "transcript.read", outcome: "allow", resourceType: "session", resourceId: row.id, campaignId: row.campaign_id }));
+    }
+    if (withNotes) extra.notes = await notesOf(c.env.DB, row.id);
+    return c.json({ ...session, ...extra });
+  },
+);
+
+sessionRoutes.get(
+  "/sessions/:id/transcript",
+  op({
+    summary: "A session's transcript and its timeline of events",
+    tags: ["sessions"],
+    auth: "key",
+    action: "transcript.read",
+    resource: "session",
+    responses: { 200: { description: "segments in order", schema: z.object({ segments: z.array(Segment) }) } },
+  }),
+  async (c) => {
+    const row = await sessionFromPath(c);
+    const { segments, events } = await transcriptOf(c, row.id);
+    return c.json({ sessionId: row.id, segments, events: events.map((e) => ({ at: new Date(e.at).toISOString(), type: e.name, ...(e.data ? { data: e.data } : {}) })) });
+  },
+);
+
+function control(path: string, summary: string, toAction: (body: { reason?: string }) => ControlAction) {
+  sessionRoutes.post(
+    `/sessions/:id/${path}`,
+    op({ summary, tags: ["sessions"], auth: "key", action: "session.control", resource: "session", responses: { 200: { description: "the session after the change", schema: Session } } }),
+    jsonBody(Reason, { optional: true }),
+    async (c) => {
+      const row = await sessionFromPath(c);
+      const r = await stubFor(c, row.id).control(toAction(c.req.valid("json")));
+      if (!r.ok) throw fromRpcError(r.error);
+      return c.json(present({ ...r.value, ...indexFields(row) }, c.get("principal")!.role));
+    },
+  );
+}
+control("pause", "Pause a session (409 INVALID_TRANSITION unless in progress)", (b) => ({ type: "pause", reason: b.reason ?? null }));
+control("resume", "Resume a paused session", () => ({ type: "resume" }));
+control("end", "End a session; it is marked completed", (b) => ({ type: "end", reason: b.reason ?? null }));
+
+sessionRoutes.post(
+  "/sessions/:id/reassign",
+  op({
+    summary: "Move an unfinished session to another campaign of the org",
+    description: "The session adopts the target campaign's current script. Answers already given stay; the interview continues at the next unanswered question index, and completes if the new script is shorter.",
+    tags: ["sessions"],
+    auth: "key",
+    action: "session.control",
+    resource: "session",
+    responses: { 200: { description: "the session after the change", schema: Session } },
+  }),
+  jsonBody(Reassign),
+  async (c) => {
+    const row = await sessionFromPath(c);
+    const { campaignId } = c.req.valid("json");
+    const target = await findCampaign(c.env.DB, row.org_id, campaignId);
+    if (!target) throw notFound("campaign");
+    if (target.id === row.campaign_id) throw new ApiError(409, "INVALID_TRANSITION", "the session already belongs to this campaign");
+    const questions = await scriptQuestions(c.env.DB, target.id, target.script_version);
+    const r = await stubFor(c, row.id).control({ type: "reassign", campaignId: target.id, scriptVersion: target.script_version, questions });
+    if (!r.ok) throw fromRpcError(r.error);
+    return c.json(present({ ...r.value, ...indexFields(row) }, c.get("principal")!.role));
+  },
+);
+
+sessionRoutes.post(
+  "/sessions/:id/notes",
+  op({ summary: "Add a note to a session", tags: ["sessions"], auth: "key", action: "note.write", resource: "session", responses: { 201: { description: "the note", schema: Note } } }),
+  jsonBody(NoteIn),
+  async (c) => {
+    const row = await sessionFromPath(c);
+    const p = c.get("principal") as Principal;
+    const note = { id: newId("not"), sessionId: row.id, text: c.req.valid("json").text, author: { type: p.type, id: p.id }, createdAt: new Date().toISOString() };
+    await c.env.DB.prepare("INSERT INTO notes (id, org_id, session_id, author_type, author_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(note.id, row.org_id, row.id, p.type, p.id, note.text, Date.parse(note.createdAt))
+      .run();
+    return c.json(note, 201);
+  },
+);
+
+sessionRoutes.get(
+  "/sessions/:id/notes",
+  op({ summary: "A session's notes, oldest first", tags: ["sessions"], auth: "key", action: "note.read", responses: { 200: { description: "notes", schema: z.object({ data: z.array(Note) }) } } }),
+  async (c) => {
+    const row = await sessionFromPath(c);
+    return c.json({ data: await notesOf(c.env.DB, row.id), nextCursor: null });
+  },
+);
+
+sessionRoutes.post(
+  "/sessions/:id/flag",
+  op({ summary: "Flag or unflag a session", tags: ["sessions"], auth: "key", action: "session.flag", resource: "session", responses: { 200: { description: "the session", schema: Session } } }),
+  jsonBody(FlagIn),
+  async (c) => {
+    const row = await sessionFromPath(c);
+    const { flagged, reason } = c.req.valid("json");
+    await c.env.DB.prepare("UPDATE sessions SET flagged = ?, flag_reason = ? WHERE id = ?").bind(flagged ? 1 : 0, flagged ? (reason ?? null) : null, row.id).run();
+    const updated = { ...row, flagged: flagged ? 1 : 0, flag_reason: flagged ? (reason ?? null) : null };
+    return c.json(present(await liveSession(c, updated), c.get("principal")!.role));
+  },
+);
+
+sessionRoutes.delete(
+  "/sessions/:id/data",
+  op({
+    summary: "Permanently delete a session's data (requires X-Confirm-Delete: true)",
+    description: "Deletes the transcript, audio, analytics, notes and the session object's storage. The audit log keeps a record of the deletion without personal data.",
+    tags: ["privacy"],
+    auth: "key",
+    action: "gdpr.manage",
+    resource: "session",
+    responses: { 200: { description: "a deletion receipt" } },
+  }),
+  async (c) => {
+    if (c.req.header("X-Confirm-Delete") !== "true") throw new ApiError(400, "CONFIRMATION_REQUIRED", "send the header X-Confirm-Delete: true to delete permanently");
+    const row = await sessionFromPath(c);
+    const { segments } = await transcriptOf(c, row.id);
+    await stubFor(c, row.id).erase();
+    let audioObjects = 0;
+    for (let cursor: string | undefined; ; ) {
+      const listed = await c.env.AUDIO_BUCKET.list({ prefix: `sessions/${row.id}/`, cursor });
+      if (listed.objects.length) await c.env.AUDIO_BUCKET.delete(listed.objects.map((o) => o.key));
+      audioObjects += listed.objects.length;
+      if (!listed.truncated) break;
+      cursor = listed.cursor;
+    }
+    const [notes] = await c.env.DB.batch([
+      c.env.DB.prepare("DELETE FROM notes WHERE session_id = ?").bind(row.id),
+      c.env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(row.id),
+      c.env.DB.prepare("UPDATE invites SET session_id = NULL WHERE session_id = ?").bind(row.id),
+    ]);
+    const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(row.campaign_id));
+    c.executionCtx.waitUntil(hub.forget(row.id));
+    const receipt = {
+      sessionId: row.id,
+      deletedAt: new Date().toISOString(),
+      removed: { transcriptSegments: segments.length, notes: notes?.meta.changes ?? 0, audioObjects, sessionStorage: true, indexRow: true },
+    };
+    c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
+    return c.json(receipt);
+  },
+);
+
+sessionRoutes.get(
+  "/sessions/:id/live",
+  op({
+    summary: "Watch a session live (WebSocket): a snapshot, then segment and status frames",
+    tags: ["live"],
+    auth: "key",
+    action: "session.watch",
+    resource: "session",
+    responses: { 101: { description: "switching protocols" } },
+  }),
+  async (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
+    const row = await sessionFromPath(c);
+    return stubFor(c, row.id).fetch(new Request("https://session.internal/live", c.req.raw));
+  },
+);
+
+sessionRoutes.get(
+  "/campaigns/:id/live",
+  op({
+    summary: "Watch every active session of a campaign (WebSocket)",
+    tags: ["live"],
+    auth: "key",
+    action: "session.watch",
+    resource: "campaign",
+    responses: { 101: { description: "switching protocols" } },
+  }),
+  async (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
+    const campaign = await campaignFromPath(c);
+    const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
+    return hub.fetch(new Request("https://campaign.internal/live", c.req.raw));
+  },
+);

@@ -1,0 +1,185 @@
+// Request and response schemas: validation at the edge and the OpenAPI document share them.
+// Request objects are strict: unknown and server-owned fields are refused, never ignored.
+import { z } from "zod";
+import { STATUSES } from "../objects/machine";
+import { ROLES } from "./policy";
+
+export const PLANS = ["free", "starter", "professional", "enterprise"] as const;
+const isoDate = z.iso.datetime({ offset: true });
+const email = z.email().max(320).transform((e) => e.toLowerCase());
+export const idParam = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[a-z0-9]{8,64}$`), `expected an id like ${prefix}_…`);
+
+// ---- lists ----
+export const listQuery = {
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(500).optional(),
+};
+export const ListQuery = z.strictObject(listQuery);
+export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+// ---- orgs ----
+export const Password = z.string().min(12, "at least 12 characters").max(256);
+export const CreateOrg = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  plan: z.enum(PLANS),
+  owner: z.strictObject({ email, name: z.string().trim().min(1).max(200), password: Password }),
+});
+export const OrgCreated = z.object({
+  org: z.object({ id: z.string(), name: z.string(), plan: z.enum(PLANS) }),
+  owner: z.object({ id: z.string(), email: z.string(), role: z.enum(ROLES) }),
+  apiKey: z.object({ id: z.string(), key: z.string(), role: z.enum(ROLES) }),
+});
+
+// ---- campaigns ----
+export const Probe = z.enum(["none", "light", "deep"]);
+export const QuestionIn = z.strictObject({ text: z.string().trim().min(1).max(2000), probe: Probe.default("none") });
+const language = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/, "a BCP 47 language tag such as en or pt-BR");
+export const SettingsIn = z.strictObject({
+  consentRequired: z.boolean().default(true),
+  consentText: z.string().trim().min(1).max(10_000).optional(),
+  mode: z.enum(["text", "voice"]).default("text"),
+  recordAudio: z.boolean().default(true),
+  language: language.optional(),
+});
+export type Settings = z.output<typeof SettingsIn>;
+export const CreateCampaign = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  questions: z.array(QuestionIn).min(1).max(100),
+  settings: SettingsIn.prefault({}),
+});
+export const PatchCampaign = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    questions: z.array(QuestionIn).min(1).max(100).optional(),
+    settings: SettingsIn.partial().optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, "send at least one of name, questions, settings");
+
+export const Campaign = z.object({
+  id: z.string(),
+  name: z.string(),
+  questions: z.array(z.object({ text: z.string(), probe: Probe })),
+  settings: z.object({
+    consentRequired: z.boolean(),
+    consentText: z.string().optional(),
+    mode: z.enum(["text", "voice"]),
+    recordAudio: z.boolean(),
+    language: z.string().optional(),
+  }),
+  scriptVersion: z.number().int(),
+  totalQuestions: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+// ---- invites ----
+const attributeValue = z.union([z.string().max(500), z.number(), z.boolean()]);
+export const CreateInvite = z.strictObject({
+  participant: z
+    .strictObject({
+      email: email.optional(),
+      name: z.string().trim().min(1).max(200).optional(),
+      attributes: z.record(z.string().min(1).max(64), attributeValue).refine((a) => Object.keys(a).length <= 50, "at most 50 attributes").optional(),
+    })
+    .prefault({}),
+  expiresAt: isoDate.refine((d) => Date.parse(d) > Date.now(), "must be in the future").optional(),
+  maxUses: z.number().int().min(1).max(10_000).default(1),
+});
+export const Invite = z.object({
+  id: z.string(),
+  campaignId: z.string(),
+  participant: z.object({ email: z.string().nullable(), name: z.string().nullable(), attributes: z.record(z.string(), attributeValue) }),
+  expiresAt: z.string().nullable(),
+  maxUses: z.number().int(),
+  uses: z.number().int(),
+  sessionId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export const InviteCreated = Invite.extend({ token: z.string(), url: z.string() });
+
+// ---- participant ----
+export const Join = z.strictObject({
+  token: z.string().min(16).max(200),
+  device: z
+    .strictObject({
+      userAgent: z.string().max(500).optional(),
+      browser: z.string().max(100).optional(),
+      os: z.string().max(100).optional(),
+      deviceType: z.string().max(50).optional(),
+    })
+    .optional(),
+});
+export const Joined = z.object({
+  sessionId: z.string(),
+  participantToken: z.string(),
+  status: z.enum(STATUSES),
+  resumed: z.boolean(),
+  consentRequired: z.boolean(),
+  consentText: z.string().nullable(),
+  totalQuestions: z.number().int(),
+  mode: z.enum(["text", "voice"]),
+  campaignName: z.string(),
+});
+
+// ---- sessions ----
+const csv = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(values)).min(1));
+const bool = z.enum(["true", "false"]).transform((v) => v === "true");
+export const SessionFilters = z.strictObject({
+  ...listQuery,
+  status: csv(STATUSES).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  minDuration: z.coerce.number().int().min(0).optional(),
+  maxDuration: z.coerce.number().int().min(0).optional(),
+  minCompletion: z.coerce.number().int().min(0).max(100).optional(),
+  maxCompletion: z.coerce.number().int().min(0).max(100).optional(),
+  language: language.optional(),
+  sentiment: csv(["positive", "neutral", "negative"] as const).optional(),
+  flagged: bool.optional(),
+  include: csv(["transcript", "analytics", "notes"] as const).optional(),
+  format: z.enum(["json", "csv"]).default("json"),
+});
+export type SessionFilters = z.output<typeof SessionFilters>;
+export const SessionInclude = z.strictObject({ include: csv(["transcript", "analytics", "notes"] as const).optional() });
+
+export const Segment = z.object({
+  seq: z.number().int(),
+  speaker: z.enum(["ai", "participant"]),
+  text: z.string(),
+  questionIndex: z.number().int(),
+  followUp: z.boolean(),
+  startMs: z.number().int(),
+  endMs: z.number().int(),
+});
+export const Session = z.object({
+  id: z.string(),
+  campaignId: z.string(),
+  inviteId: z.string(),
+  status: z.enum(STATUSES),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  duration: z.number().int(),
+  questionsAnswered: z.number().int(),
+  totalQuestions: z.number().int(),
+  completion: z.number().int(),
+  language: z.string().nullable(),
+  device: z.record(z.string(), z.string()).nullable(),
+  consent: z.object({ required: z.boolean(), granted: z.boolean().nullable(), at: z.string().nullable() }),
+  flagged: z.boolean(),
+  sentiment: z.enum(["positive", "neutral", "negative"]).nullable(),
+  endReason: z.string().nullable(),
+  lastQuestionIndex: z.number().int().nullable(),
+  pausedReason: z.string().nullable(),
+  transcript: z.array(Segment).optional(),
+});
+
+export const Reason = z.strictObject({ reason: z.string().trim().max(500).optional() });
+export const Reassign = z.strictObject({ campaignId: idParam("cmp") });
+export const NoteIn = z.strictObject({ text: z.string().trim().min(1).max(10_000) });
+export const FlagIn = z.strictObject({ flagged: z.boolean(), reason: z.string().trim().max(500).optional() });
+export const Note = z.object({ id: z.string(), sessionId: z.string(), text: z.string(), author: z.object({ type: z.string(), id: z.string() }), createdAt: z.string() });
