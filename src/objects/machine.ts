@@ -202,7 +202,19 @@ class Builder {
   }
 }
 
+/** Events that only a present participant can send: each one is a sign of life that cancels a leave. */
+const fromParticipant = (e: MachineEvent) =>
+  e.type === "seen" || e.type === "consent" || e.type === "start" || e.type === "answer" || ((e.type === "pause" || e.type === "resume") && e.by === "participant");
+
 export function transition(state: MachineState, event: MachineEvent, now: number, limits: Limits): TransitionResult {
+  const r = step(state, event, now, limits);
+  if (r.ok && fromParticipant(event) && !isTerminal(r.state.status)) {
+    return { ...r, state: { ...r.state, leftAt: null, lastSeenAt: Math.max(r.state.lastSeenAt, now) } };
+  }
+  return r;
+}
+
+function step(state: MachineState, event: MachineEvent, now: number, limits: Limits): TransitionResult {
   const b = new Builder(state, now);
   const s = state;
   switch (event.type) {
@@ -278,6 +290,13 @@ export function transition(state: MachineState, event: MachineEvent, now: number
       return b.done();
     }
     case "pause": {
+      // The team may take over a participant's pause, so that only the team can resume it.
+      if (s.status === "paused" && event.by === "admin" && s.pausedBy === "participant") {
+        b.set({ pausedBy: "admin", pausedReason: event.reason ?? s.pausedReason });
+        b.emit({ type: "event", name: "paused", data: { by: "admin", reason: event.reason } });
+        b.send({ type: "paused", by: "admin", reason: event.reason ?? s.pausedReason });
+        return b.done();
+      }
       if (s.status !== "in_progress") return invalid(s, "pause");
       b.stopClock(now);
       b.set({ pausedAt: now, pausedBy: event.by, pausedReason: event.reason, pauseCount: s.pauseCount + 1 });
@@ -312,7 +331,7 @@ export function transition(state: MachineState, event: MachineEvent, now: number
     }
     case "timer": {
       if (isTerminal(s.status)) return b.done();
-      const seen = Math.max(s.lastSeenAt, event.lastSeenAt);
+      const seen = Math.max(s.lastSeenAt, Math.min(event.lastSeenAt, now));
       b.set({ lastSeenAt: seen });
       if (s.status === "in_progress" && now - seen >= limits.heartbeatMs) {
         // The silent minutes were not interview time: the clock stops at the last sign of life.
@@ -330,7 +349,10 @@ export function transition(state: MachineState, event: MachineEvent, now: number
       const total = event.questions.length;
       b.set({ questions: event.questions, questionsAnswered: Math.min(s.questionsAnswered, total), followUps: 0 });
       b.emit({ type: "event", name: "reassigned", data: { totalQuestions: total } });
-      if (s.status === "created") return b.done();
+      if (s.status === "created") {
+        b.stateFrame();
+        return b.done();
+      }
       // The answered main question stays answered: continue with the next one of the new script.
       const answeredCurrent = s.deciding !== null || s.prompt?.followUp === true;
       const index = s.questionIndex + (answeredCurrent ? 1 : 0);

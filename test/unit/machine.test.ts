@@ -458,10 +458,14 @@ describe("pause and resume", () => {
     expect(s.state.status).toBe("in_progress");
   });
 
-  it("cannot pause twice", () => {
+  it("cannot pause twice, but the team can take over a participant's pause", () => {
     const s = Session.of([q("Q1")]).begin();
     s.do(pause("participant"));
-    expectRejected(s.attempt(pause("admin")), "INVALID_TRANSITION");
+    expectRejected(s.attempt(pause("participant")), "INVALID_TRANSITION");
+    const effects = s.do(pause("admin"));
+    expect(s.state).toMatchObject({ status: "paused", pausedBy: "admin" });
+    expect(effects.some((e) => e.type === "status")).toBe(false);
+    expectRejected(s.attempt(resume("participant")), "FORBIDDEN");
   });
 });
 
@@ -646,7 +650,10 @@ describe("reassign", () => {
   it("before the start, swaps the script without asking anything", () => {
     const s = Session.of(OLD);
     const effects = s.do(reassign(...NEW));
-    expect(effects).toEqual([{ type: "event", name: "reassigned", data: { totalQuestions: 3 } }]);
+    expect(effects).toEqual([
+      { type: "event", name: "reassigned", data: { totalQuestions: 3 } },
+      { type: "send", frame: { type: "state", status: "created", questionIndex: 0, totalQuestions: 3 } },
+    ]);
     expect(s.state).toMatchObject({ status: "created", questions: NEW, questionIndex: 0, prompt: null });
     s.begin();
     expect(s.state.prompt).toMatchObject({ index: 0, text: "New 0" });
@@ -839,6 +846,7 @@ function expectedRejection(m: Model, s: MachineState, e: MachineEvent): MachineE
     case "decided":
       return (m.status === "in_progress" || m.status === "paused") && s.deciding !== null ? null : "INVALID_TRANSITION";
     case "pause":
+      if (m.status === "paused" && e.by === "admin" && m.pausedBy === "participant") return null;
       return m.status === "in_progress" ? null : "INVALID_TRANSITION";
     case "resume":
       if (m.status !== "paused") return "INVALID_TRANSITION";
@@ -864,6 +872,16 @@ function endModel(m: Model, status: "completed" | "abandoned", clockStopsAt: num
 
 /** Applies an accepted event to the model; `next` is the machine's answer, used only for script-driven completion. */
 function advanceModel(m: Model, before: MachineState, next: MachineState, e: MachineEvent, now: number, limits: Limits) {
+  advanceModelFor(m, before, next, e, now, limits);
+  // Anything a present participant sends is a sign of life that cancels a leave.
+  const fromParticipant = e.type === "seen" || e.type === "consent" || e.type === "start" || e.type === "answer" || ((e.type === "pause" || e.type === "resume") && e.by === "participant");
+  if (fromParticipant && !isTerminal(m.status)) {
+    m.leftAt = null;
+    m.lastSign = Math.max(m.lastSign, now);
+  }
+}
+
+function advanceModelFor(m: Model, before: MachineState, next: MachineState, e: MachineEvent, now: number, limits: Limits) {
   switch (e.type) {
     case "seen":
       if (isTerminal(m.status)) return;
@@ -892,6 +910,10 @@ function advanceModel(m: Model, before: MachineState, next: MachineState, e: Mac
       if (next.status === "completed") endModel(m, "completed", now);
       return;
     case "pause":
+      if (m.status === "paused") {
+        m.pausedBy = "admin";
+        return;
+      }
       stopClock(m, now);
       m.status = "paused";
       m.pausedAt = now;
@@ -912,7 +934,7 @@ function advanceModel(m: Model, before: MachineState, next: MachineState, e: Mac
       return;
     case "timer":
       if (isTerminal(m.status)) return;
-      m.lastSign = Math.max(m.lastSign, e.lastSeenAt);
+      m.lastSign = Math.max(m.lastSign, Math.min(e.lastSeenAt, now));
       if (m.status === "in_progress" && now - m.lastSign >= limits.heartbeatMs) endModel(m, "abandoned", m.lastSign);
       else if (m.status === "paused" && now - m.pausedAt! >= limits.pauseExpiryMs) endModel(m, "abandoned", now);
       else if (m.leftAt !== null && now - m.leftAt >= limits.leaveGraceMs) endModel(m, "abandoned", Math.max(m.leftAt, m.activeFrom ?? m.leftAt));
