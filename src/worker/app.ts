@@ -7,6 +7,7 @@ import { openApiDocument } from "./openapi";
 import { campaignRoutes } from "./routes/campaigns";
 import { docsPage } from "./routes/docs";
 import { orgRoutes } from "./routes/orgs";
+import { shell } from "./routes/pages";
 import { participantRoutes } from "./routes/participant";
 import { sessionRoutes } from "./routes/sessions";
 import type { AppEnv } from "./types";
@@ -45,6 +46,8 @@ app.route("/v1", api);
 app.get("/v1/openapi.json", (c) => c.json(openApiDocument(api, `${new URL(c.req.url).origin}/v1`)));
 app.get("/docs", (c) => docsPage(c, openApiDocument(api, `${new URL(c.req.url).origin}/v1`)));
 app.get("/healthz", (c) => c.json({ ok: true }));
+// The participant page; the invite token in its path is read by the page itself (Referrer-Policy keeps it private).
+app.get("/i/:token", (c) => shell(c, "Your interview", "participant"));
 
 app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
 

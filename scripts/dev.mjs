@@ -1,0 +1,139 @@
+// `npm run dev`: local D1 migrations, the UI bundle, `wrangler dev` (workerd with local D1, R2,
+// Queues and Durable Objects), then a seeded demo org whose sign-in, API key and invite link it prints.
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const port = Number(process.env.PORT ?? 8787);
+const inspectorPort = Number(process.env.INSPECTOR_PORT ?? 9329);
+const base = `http://127.0.0.1:${port}`;
+const demoFile = join(root, ".wrangler", "demo.json");
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: process.env });
+  if (r.status !== 0) {
+    console.error(`\n${cmd} ${args.join(" ")} failed (exit ${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function devVars() {
+  const file = join(root, ".dev.vars");
+  if (!existsSync(file)) {
+    copyFileSync(join(root, ".dev.vars.example"), file);
+    console.log("Created .dev.vars from .dev.vars.example");
+  }
+  const vars = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+    if (m) vars[m[1]] = m[2].replace(/^"|"$/g, "");
+  }
+  return vars;
+}
+
+async function api(method, path, { token, body } = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json().catch(() => null);
+  return { status: res.status, json };
+}
+
+async function waitForServer(child) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`the server did not answer on ${base} within 60 s`);
+}
+
+const DEMO_QUESTIONS = [
+  { text: "To start, what do you do, and how does our product fit into your week?", probe: "light" },
+  { text: "Tell me about the last time the product really helped you.", probe: "deep" },
+  { text: "What frustrated you most recently, and what did you do about it?", probe: "deep" },
+  { text: "If you could change one thing tomorrow, what would it be?", probe: "light" },
+  { text: "Anything else you would like the team to hear?", probe: "none" },
+];
+
+async function seed(vars) {
+  let demo = existsSync(demoFile) ? JSON.parse(readFileSync(demoFile, "utf8")) : null;
+  if (demo) {
+    const check = await api("GET", `/v1/campaigns/${demo.campaignId}`, { token: demo.apiKey });
+    if (check.status !== 200) demo = null; // local state was reset: seed again
+  }
+  if (!demo) {
+    const email = `owner+${Date.now().toString(36)}@demo.interviewrelay.test`;
+    const password = "demo-password-123";
+    const org = await api("POST", "/v1/orgs", {
+      token: vars.OPERATOR_TOKEN,
+      body: { name: "Demo Research Co", plan: "professional", owner: { email, name: "Demo Owner", password } },
+    });
+    if (org.status !== 201) throw new Error(`seeding the demo org failed: ${org.status} ${JSON.stringify(org.json)}`);
+    const campaign = await api("POST", "/v1/campaigns", {
+      token: org.json.apiKey.key,
+      body: {
+        name: "Customer experience interviews",
+        questions: DEMO_QUESTIONS,
+        settings: { consentRequired: true, consentText: "This interview is recorded and analysed by Demo Research Co. You can stop at any time." },
+      },
+    });
+    if (campaign.status !== 201) throw new Error(`seeding the demo campaign failed: ${campaign.status} ${JSON.stringify(campaign.json)}`);
+    demo = { orgId: org.json.org.id, email, password, apiKey: org.json.apiKey.key, campaignId: campaign.json.id };
+    mkdirSync(dirname(demoFile), { recursive: true });
+    writeFileSync(demoFile, JSON.stringify(demo, null, 2));
+  }
+  // A fresh single-use invite on every start, so the printed link always works.
+  const invite = await api("POST", `/v1/campaigns/${demo.campaignId}/invites`, {
+    token: demo.apiKey,
+    body: { participant: { name: "Demo Participant", email: "participant@demo.interviewrelay.test" } },
+  });
+  if (invite.status !== 201) throw new Error(`creating the demo invite failed: ${invite.status} ${JSON.stringify(invite.json)}`);
+  return { ...demo, inviteUrl: invite.json.url, inviteToken: invite.json.token };
+}
+
+const vars = devVars();
+if (existsSync(join(root, "scripts", "build-ui.mjs"))) run(process.execPath, [join(root, "scripts", "build-ui.mjs")]);
+run(wrangler, ["d1", "migrations", "apply", "DB", "--local"]);
+
+const child = spawn(wrangler, ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--var", `PUBLIC_URL:${base}`], {
+  cwd: root,
+  stdio: ["inherit", "inherit", "inherit"],
+  env: process.env,
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code) => process.exit(code ?? 0));
+
+try {
+  await waitForServer(child);
+  const demo = await seed(vars);
+  console.log(`
+┌────────────────────────────────────────────────────────────────────────────
+│ InterviewRelay is running at ${base}
+│
+│ Dashboard sign-in   ${base}/            ${demo.email} / ${demo.password}
+│ API key (owner)     ${demo.apiKey}
+│ Demo campaign       ${demo.campaignId}
+│ Participant invite  ${demo.inviteUrl}
+│ API docs            ${base}/docs   (OpenAPI: ${base}/v1/openapi.json)
+│
+│ Try: curl -H "Authorization: Bearer ${demo.apiKey}" ${base}/v1/campaigns/${demo.campaignId}/sessions
+│ Drive an interview from a terminal: npm run demo:interview -- ${demo.inviteToken}
+└────────────────────────────────────────────────────────────────────────────
+`);
+} catch (err) {
+  console.error(String(err));
+  child.kill("SIGTERM");
+  process.exit(1);
+}

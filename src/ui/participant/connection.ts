@@ -1,0 +1,122 @@
+// The participant's socket: reconnects with backoff, replays from lastSeq, resends answers that
+// were not acknowledged, and keeps the session alive with pings. No UI in here.
+
+export type ServerFrame =
+  | { type: "state"; seq: number; status: string; questionIndex: number; totalQuestions: number }
+  | { type: "question"; seq: number; index: number; text: string; followUp: boolean; audio?: string }
+  | { type: "ack"; seq: number; id: string }
+  | { type: "paused"; seq: number; by: "participant" | "admin"; reason: string | null }
+  | { type: "resumed"; seq: number }
+  | { type: "ended"; seq: number; status: "completed" | "abandoned"; reason: string }
+  | { type: "error"; code: string; message: string }
+  | { type: "pong" };
+
+export interface ConnectionOptions {
+  url: string;
+  onFrame: (f: ServerFrame) => void;
+  onStatus: (s: "connecting" | "open" | "reconnecting" | "closed", attempt: number) => void;
+  /** Frames already seen (from a previous page load), so replay starts after them. */
+  lastSeq?: number;
+  pingMs?: number;
+}
+
+const PING = JSON.stringify({ type: "ping" });
+
+export class ParticipantConnection {
+  private ws: WebSocket | null = null;
+  private lastSeq: number;
+  private attempt = 0;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private ended = false;
+  /** Answers sent but not yet acknowledged, in order; resent after every reconnect. */
+  readonly pending = new Map<string, Record<string, unknown>>();
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.lastSeq = opts.lastSeq ?? 0;
+  }
+
+  get seq() {
+    return this.lastSeq;
+  }
+
+  connect() {
+    this.opts.onStatus(this.attempt === 0 ? "connecting" : "reconnecting", this.attempt);
+    const ws = new WebSocket(this.opts.url);
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      this.attempt = 0;
+      ws.send(JSON.stringify({ type: "hello", lastSeq: this.lastSeq }));
+      this.opts.onStatus("open", 0);
+      this.pingTimer = setInterval(() => this.raw(PING), this.opts.pingMs ?? 20_000);
+    });
+    ws.addEventListener("message", (e) => this.receive(String(e.data)));
+    ws.addEventListener("close", (e) => this.closed(e.code));
+  }
+
+  private receive(data: string) {
+    let f: ServerFrame;
+    try {
+      f = JSON.parse(data) as ServerFrame;
+    } catch {
+      return;
+    }
+    if ("seq" in f && typeof f.seq === "number") {
+      // Replayed frames we already handled are skipped; the state frame after hello repeats the current seq.
+      if (f.type !== "state" && f.seq <= this.lastSeq) return;
+      this.lastSeq = Math.max(this.lastSeq, f.seq);
+    }
+    if (f.type === "ack") this.pending.delete(f.id);
+    if (f.type === "state") this.resendPending();
+    if (f.type === "ended") this.ended = true;
+    this.opts.onFrame(f);
+  }
+
+  private resendPending() {
+    for (const frame of this.pending.values()) this.raw(JSON.stringify(frame));
+  }
+
+  private closed(_code: number) {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    this.ws = null;
+    if (this.ended) {
+      this.opts.onStatus("closed", 0);
+      return;
+    }
+    this.attempt += 1;
+    const delay = Math.min(10_000, 500 * 2 ** (this.attempt - 1)) * (0.75 + Math.random() * 0.5);
+    this.opts.onStatus("reconnecting", this.attempt);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private raw(body: string) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(body);
+  }
+
+  send(frame: Record<string, unknown>) {
+    this.raw(JSON.stringify(frame));
+  }
+
+  /** Sends an answer that is kept until acknowledged, surviving reconnects. */
+  answer(id: string, text: string) {
+    const frame = { type: "answer", id, text };
+    this.pending.set(id, frame);
+    this.raw(JSON.stringify(frame));
+  }
+
+  /** For tests and fault drills: drop the socket as a network would. */
+  drop() {
+    this.ws?.close(4001, "dropped");
+  }
+
+  leave() {
+    this.raw(JSON.stringify({ type: "leave" }));
+  }
+
+  stop() {
+    this.ended = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.ws?.close(1000, "done");
+  }
+}
