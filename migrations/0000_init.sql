@@ -17,6 +17,7 @@ CREATE INDEX `api_keys_org_idx` ON `api_keys` (`org_id`);--> statement-breakpoin
 CREATE TABLE `audit_log` (
 	`id` text PRIMARY KEY NOT NULL,
 	`org_id` text NOT NULL,
+	`seq` integer NOT NULL,
 	`at` integer NOT NULL,
 	`actor_type` text NOT NULL,
 	`actor_id` text,
@@ -29,12 +30,27 @@ CREATE TABLE `audit_log` (
 	`user_agent` text,
 	`outcome` text NOT NULL,
 	`request_id` text,
-	`details` text
+	`details` text,
+	`prev_hash` text NOT NULL,
+	`hash` text NOT NULL
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX `audit_org_seq_uq` ON `audit_log` (`org_id`,`seq`);--> statement-breakpoint
 CREATE INDEX `audit_org_at_idx` ON `audit_log` (`org_id`,`at`);--> statement-breakpoint
 CREATE INDEX `audit_org_resource_idx` ON `audit_log` (`org_id`,`resource_id`);--> statement-breakpoint
 CREATE INDEX `audit_org_actor_idx` ON `audit_log` (`org_id`,`actor_id`);--> statement-breakpoint
+CREATE TABLE `auth_sessions` (
+	`id_hash` text PRIMARY KEY NOT NULL,
+	`member_id` text NOT NULL,
+	`org_id` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`last_seen_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	`ip` text,
+	`user_agent` text
+);
+--> statement-breakpoint
+CREATE INDEX `auth_sessions_member_idx` ON `auth_sessions` (`member_id`);--> statement-breakpoint
 CREATE TABLE `campaign_scripts` (
 	`campaign_id` text NOT NULL,
 	`version` integer NOT NULL,

@@ -1,4 +1,5 @@
 import type { InterviewSession } from "./objects/InterviewSession";
+import type { AuditLedger } from "./objects/AuditLedger";
 import type { CampaignLive } from "./objects/CampaignLive";
 
 /** Bindings and configuration (wrangler.toml, .dev.vars, secrets). */
@@ -6,6 +7,7 @@ export interface Env {
   DB: D1Database;
   SESSION: DurableObjectNamespace<InterviewSession>;
   CAMPAIGN_LIVE: DurableObjectNamespace<CampaignLive>;
+  AUDIT_LEDGER: DurableObjectNamespace<AuditLedger>;
   AUDIO_BUCKET: R2Bucket;
   EXPORTS_BUCKET: R2Bucket;
   AI_QUEUE: Queue<unknown>;

@@ -146,11 +146,14 @@ export const notes = sqliteTable(
   (t) => [index("notes_session_idx").on(t.session_id, t.created_at)],
 );
 
+// Append-only (triggers refuse UPDATE and DELETE) and tamper-evident: each row's hash covers
+// its content and the previous row's hash within the org, numbered by `seq`.
 export const audit_log = sqliteTable(
   "audit_log",
   {
     id: text("id").primaryKey(),
     org_id: text("org_id").notNull(),
+    seq: integer("seq").notNull(),
     at: integer("at").notNull(),
     actor_type: text("actor_type").notNull(), // member | api_key | operator | participant | system
     actor_id: text("actor_id"),
@@ -164,12 +167,31 @@ export const audit_log = sqliteTable(
     outcome: text("outcome", { enum: ["allow", "deny"] }).notNull(),
     request_id: text("request_id"),
     details: text("details"), // JSON, never interview content or secrets
+    prev_hash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
   },
   (t) => [
+    uniqueIndex("audit_org_seq_uq").on(t.org_id, t.seq),
     index("audit_org_at_idx").on(t.org_id, t.at),
     index("audit_org_resource_idx").on(t.org_id, t.resource_id),
     index("audit_org_actor_idx").on(t.org_id, t.actor_id),
   ],
+);
+
+// Dashboard sign-ins: the cookie holds a random id; only its hash is stored.
+export const auth_sessions = sqliteTable(
+  "auth_sessions",
+  {
+    id_hash: text("id_hash").primaryKey(),
+    member_id: text("member_id").notNull(),
+    org_id: text("org_id").notNull(),
+    created_at: integer("created_at").notNull(),
+    last_seen_at: integer("last_seen_at").notNull(),
+    expires_at: integer("expires_at").notNull(), // absolute expiry
+    ip: text("ip"),
+    user_agent: text("user_agent"),
+  },
+  (t) => [index("auth_sessions_member_idx").on(t.member_id)],
 );
 
 export type SessionRow = typeof sessions.$inferSelect;

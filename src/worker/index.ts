@@ -5,6 +5,7 @@ import { handleQueue } from "./queue";
 
 export { InterviewSession } from "../objects/InterviewSession";
 export { CampaignLive } from "../objects/CampaignLive";
+export { AuditLedger } from "../objects/AuditLedger";
 
 export default {
   fetch: app.fetch,

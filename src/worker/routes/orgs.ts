@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { newId, randomSecret, sha256Hex } from "../../shared/crypto";
+import { actorFromContext, appendAudit } from "../audit";
 import { API_KEY_PREFIX } from "../auth";
 import { ApiError } from "../errors";
 import { jsonBody, op } from "../openapi";
@@ -53,9 +54,6 @@ orgRoutes.post(
         owner.id,
         now,
       ),
-      c.env.DB.prepare(
-        "INSERT INTO audit_log (id, org_id, at, actor_type, actor_id, actor_role, action, resource_type, resource_id, ip, user_agent, outcome, request_id) VALUES (?, ?, ?, 'operator', NULL, NULL, 'org.create', 'org', ?, ?, ?, 'allow', ?)",
-      ).bind(newId("aud"), org.id, now, org.id, c.req.header("CF-Connecting-IP") ?? null, c.req.header("User-Agent")?.slice(0, 300) ?? null, c.get("requestId")),
     ];
     try {
       await c.env.DB.batch(writes);
@@ -64,6 +62,7 @@ orgRoutes.post(
       if (String(err).includes("UNIQUE")) throw new ApiError(409, "EMAIL_TAKEN", "a member with this email already exists");
       throw err;
     }
+    await appendAudit(c.env, { ...actorFromContext(c), type: "operator" }, { orgId: org.id, action: "org.create", outcome: "allow", resourceType: "org", resourceId: org.id });
     return c.json({ org, owner, apiKey: { id: keyId, key: apiKey.key, role: "owner" as const } }, 201);
   },
 );
