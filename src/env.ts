@@ -1,6 +1,7 @@
 import type { InterviewSession } from "./objects/InterviewSession";
 import type { AuditLedger } from "./objects/AuditLedger";
 import type { CampaignLive } from "./objects/CampaignLive";
+import type { RateLimiter } from "./objects/RateLimiter";
 
 /** Bindings and configuration (wrangler.toml, .dev.vars, secrets). */
 export interface Env {
@@ -8,6 +9,10 @@ export interface Env {
   SESSION: DurableObjectNamespace<InterviewSession>;
   CAMPAIGN_LIVE: DurableObjectNamespace<CampaignLive>;
   AUDIT_LEDGER: DurableObjectNamespace<AuditLedger>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  RATE_LIMIT_LOGIN_PER_MINUTE?: string;
+  RATE_LIMIT_JOIN_PER_MINUTE?: string;
+  CORS_ORIGINS?: string;
   AUDIO_BUCKET: R2Bucket;
   EXPORTS_BUCKET: R2Bucket;
   AI_QUEUE: Queue<unknown>;

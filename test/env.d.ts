@@ -7,6 +7,6 @@ declare namespace Cloudflare {
   }
   interface GlobalProps {
     mainModule: typeof import("../src/worker/index");
-    durableNamespaces: "InterviewSession" | "CampaignLive" | "AuditLedger";
+    durableNamespaces: "InterviewSession" | "CampaignLive" | "AuditLedger" | "RateLimiter";
   }
 }

@@ -1,12 +1,17 @@
 // The Hono app: one sub-app per resource under /v1, one error handler shaping every failure
 // into the contract's envelope, security headers on every response.
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, errorBody } from "./errors";
 import { openApiDocument } from "./openapi";
 import { campaignRoutes } from "./routes/campaigns";
 import { docsPage } from "./routes/docs";
+import { accountRoutes } from "./routes/account";
+import { auditRoutes } from "./routes/auditlog";
 import { orgRoutes } from "./routes/orgs";
+import { teamRoutes } from "./routes/team";
 import { shell } from "./routes/pages";
 import { participantRoutes } from "./routes/participant";
 import { sessionRoutes } from "./routes/sessions";
@@ -19,6 +24,9 @@ api.route("/", orgRoutes);
 api.route("/", campaignRoutes);
 api.route("/", participantRoutes);
 api.route("/", sessionRoutes);
+api.route("/", teamRoutes);
+api.route("/", accountRoutes);
+api.route("/", auditRoutes);
 
 export const app = new Hono<AppEnv>();
 
@@ -26,10 +34,10 @@ app.use("*", async (c, next) => {
   c.set("requestId", c.req.header("CF-Ray") ?? crypto.randomUUID());
   c.set("principal", null);
   c.set("auditResource", null);
-  const length = Number(c.req.header("Content-Length") ?? 0);
-  if (length > MAX_BODY_BYTES) throw new ApiError(413, "PAYLOAD_TOO_LARGE", "request bodies are at most 1 MiB");
   await next();
   if (c.res.status === 101) return;
+  // Responses passed through from a Durable Object's fetch have immutable headers: decorate a copy.
+  c.res = new Response(c.res.body, c.res);
   const h = c.res.headers;
   h.set("X-Request-Id", c.get("requestId"));
   h.set("X-Content-Type-Options", "nosniff");
@@ -39,6 +47,25 @@ app.use("*", async (c, next) => {
   h.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   if (!h.has("Content-Security-Policy")) h.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   if (c.req.path.startsWith("/v1/") && !h.has("Cache-Control")) h.set("Cache-Control", "no-store");
+});
+
+// Counts the bytes of bodies sent without Content-Length (chunked) too, not only the header.
+app.use(
+  "*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, "PAYLOAD_TOO_LARGE", "request bodies are at most 1 MiB");
+    },
+  }),
+);
+
+// Cross-origin API use is off unless CORS_ORIGINS lists the origins allowed (bearer keys only:
+// cookies are never sent cross-origin, and cookie writes must be same-origin anyway).
+app.use("/v1/*", async (c, next) => {
+  const allowed = (c.env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  if (allowed.length === 0) return next();
+  return cors({ origin: allowed, allowHeaders: ["Authorization", "Content-Type", "X-Confirm-Delete"], allowMethods: ["GET", "POST", "PATCH", "DELETE"], maxAge: 600 })(c, next);
 });
 
 app.route("/v1", api);

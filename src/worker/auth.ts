@@ -1,8 +1,10 @@
-// Who is calling: an API key (Bearer irk_…) or the operator. Tenancy always comes from here.
+// Who is calling: an API key (Bearer irk_…), a signed-in member (session cookie), or the
+// operator. Tenancy always comes from here, never from the request.
 import type { Context } from "hono";
 import { sha256Hex, timingSafeEqual } from "../shared/crypto";
 import { ApiError } from "./errors";
 import type { Role } from "./policy";
+import { hasSessionCookie, memberFromCookie, sameOrigin } from "./signin";
 import type { AppEnv } from "./types";
 
 export type Principal =
@@ -20,9 +22,11 @@ function bearer(c: Context<AppEnv>): string | null {
   return m[1]!;
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null> {
   const token = bearer(c);
-  if (!token) return null;
+  if (!token) return hasSessionCookie(c) ? cookiePrincipal(c) : null;
   if (!token.startsWith(API_KEY_PREFIX)) throw new ApiError(401, "UNAUTHENTICATED", "invalid API key");
   const row = await c.env.DB.prepare("SELECT id, org_id, role, revoked_at, last_used_at FROM api_keys WHERE key_hash = ?")
     .bind(await sha256Hex(token))
@@ -33,6 +37,16 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | 
     c.executionCtx.waitUntil(c.env.DB.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now, row.id).run());
   }
   return { type: "api_key", id: row.id, orgId: row.org_id, role: row.role };
+}
+
+async function cookiePrincipal(c: Context<AppEnv>): Promise<Principal> {
+  const member = await memberFromCookie(c);
+  if (!member) throw new ApiError(401, "UNAUTHENTICATED", "your sign-in has expired; sign in again");
+  const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
+  if ((upgrade || !SAFE_METHODS.has(c.req.method)) && !sameOrigin(c)) {
+    throw new ApiError(403, "CSRF_REJECTED", "cookie-authenticated writes and live connections must come from this site");
+  }
+  return { type: "member", ...member };
 }
 
 export function requireOperator(c: Context<AppEnv>) {

@@ -6,6 +6,7 @@ import { handleQueue } from "./queue";
 export { InterviewSession } from "../objects/InterviewSession";
 export { CampaignLive } from "../objects/CampaignLive";
 export { AuditLedger } from "../objects/AuditLedger";
+export { RateLimiter } from "../objects/RateLimiter";
 
 export default {
   fetch: app.fetch,

@@ -8,6 +8,7 @@ import { newId, randomSecret, sha256Hex } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
 import { jsonBody, op } from "../openapi";
 import { Join, Joined, idParam } from "../schemas";
+import { rateLimit } from "../ratelimit";
 import type { AppEnv } from "../types";
 
 export const participantRoutes = new Hono<AppEnv>();
@@ -25,6 +26,7 @@ participantRoutes.post(
   }),
   jsonBody(Join),
   async (c) => {
+    await rateLimit(c, "join");
     const { token, device } = c.req.valid("json");
     const db = c.env.DB;
     const invite = await db.prepare("SELECT * FROM invites WHERE token_hash = ?").bind(await sha256Hex(token)).first<InviteRow>();
