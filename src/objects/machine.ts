@@ -30,8 +30,11 @@ export interface MachineState {
   followUps: number;
   /** The question on screen, waiting for an answer; null while the next step is being decided. */
   prompt: Prompt | null;
-  /** An answer is stored and the AI is deciding between a follow-up and the next question. */
-  deciding: { questionIndex: number; answer: string } | null;
+  /**
+   * An answer is stored and the next step is pending: for a spoken answer, first its transcript
+   * (`transcript` set), then the AI's choice between a follow-up and the next question.
+   */
+  deciding: { questionIndex: number; answer: string; transcript?: PendingTranscript | null } | null;
   questionsAnswered: number;
   createdAt: number;
   startedAt: number | null;
@@ -48,6 +51,13 @@ export interface MachineState {
   endReason: string | null;
 }
 
+export interface PendingTranscript {
+  answerId: string;
+  followUp: boolean;
+  startMs: number;
+  endMs: number;
+}
+
 export interface Limits {
   heartbeatMs: number;
   pauseExpiryMs: number;
@@ -58,7 +68,8 @@ export type MachineEvent =
   | { type: "seen" }
   | { type: "consent"; granted: boolean }
   | { type: "start" }
-  | { type: "answer"; id: string; text: string }
+  | { type: "answer"; id: string; text: string; spoken?: boolean }
+  | { type: "transcribed"; answerId: string; text: string | null }
   | { type: "decided"; followUp: string | null }
   | { type: "pause"; by: PausedBy; reason: string | null }
   | { type: "resume"; by: PausedBy }
@@ -82,6 +93,7 @@ export type Effect =
   | { type: "send"; frame: OutFrame }
   | { type: "segment"; speaker: "ai" | "participant"; text: string; questionIndex: number; followUp: boolean; startMs: number; endMs: number; answerId?: string }
   | { type: "decide"; questionIndex: number; question: string; answer: string; followUpsAsked: number; probe: Probe }
+  | { type: "transcribe"; answerId: string; questionIndex: number }
   | { type: "event"; name: string; data?: EventData }
   | { type: "status"; from: Status; to: Status }
   | { type: "close"; reason: string };
@@ -203,7 +215,7 @@ class Builder {
 }
 
 /** Events that only a present participant can send: each one is a sign of life that cancels a leave. */
-const fromParticipant = (e: MachineEvent) =>
+const fromParticipant = (e: MachineEvent): boolean =>
   e.type === "seen" || e.type === "consent" || e.type === "start" || e.type === "answer" || ((e.type === "pause" || e.type === "resume") && e.by === "participant");
 
 export function transition(state: MachineState, event: MachineEvent, now: number, limits: Limits): TransitionResult {
@@ -253,6 +265,18 @@ function step(state: MachineState, event: MachineEvent, now: number, limits: Lim
       if (s.status !== "in_progress") return invalid(s, "answer in");
       const p = s.prompt;
       if (!p) return { ok: false, error: { code: "NO_OPEN_QUESTION", message: "no question is waiting for an answer" } };
+      if (event.spoken) {
+        // The transcript comes back from the queue; the segment is written then, in order.
+        b.send({ type: "ack", id: event.id });
+        b.emit({ type: "event", name: "answered", data: { questionIndex: p.index, followUp: p.followUp, spoken: true } });
+        b.emit({ type: "transcribe", answerId: event.id, questionIndex: p.index });
+        b.set({
+          questionsAnswered: p.followUp ? s.questionsAnswered : Math.min(s.questions.length, s.questionsAnswered + 1),
+          prompt: null,
+          deciding: { questionIndex: p.index, answer: "", transcript: { answerId: event.id, followUp: p.followUp, startMs: b.sinceStart(p.askedAt), endMs: b.sinceStart(now) } },
+        });
+        return b.done();
+      }
       b.emit({
         type: "segment",
         speaker: "participant",
@@ -279,8 +303,24 @@ function step(state: MachineState, event: MachineEvent, now: number, limits: Lim
       }
       return b.done();
     }
+    case "transcribed": {
+      const t = s.deciding?.transcript;
+      if (!t || t.answerId !== event.answerId || (s.status !== "in_progress" && s.status !== "paused")) return invalid(s, "record a transcript for");
+      const index = s.deciding!.questionIndex;
+      const text = event.text ?? "";
+      b.emit({ type: "segment", speaker: "participant", text, questionIndex: index, followUp: t.followUp, startMs: t.startMs, endMs: t.endMs, answerId: t.answerId });
+      const q = s.questions[index]!;
+      // Without words there is nothing to follow up on: move on.
+      if (event.text && s.followUps < maxFollowUps(q.probe)) {
+        b.set({ deciding: { questionIndex: index, answer: event.text, transcript: null } });
+        b.emit({ type: "decide", questionIndex: index, question: q.text, answer: event.text, followUpsAsked: s.followUps, probe: q.probe });
+      } else {
+        b.advance();
+      }
+      return b.done();
+    }
     case "decided": {
-      if (!s.deciding || (s.status !== "in_progress" && s.status !== "paused")) return invalid(s, "decide the next question for");
+      if (!s.deciding || s.deciding.transcript || (s.status !== "in_progress" && s.status !== "paused")) return invalid(s, "decide the next question for");
       if (event.followUp) {
         b.set({ followUps: s.followUps + 1 });
         b.ask(s.questionIndex, event.followUp, true);

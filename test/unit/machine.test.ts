@@ -124,11 +124,13 @@ describe("exhaustive status × event table", () => {
     return s;
   };
   const ANSWER: MachineEvent = { type: "answer", id: "a-1", text: "From a friend" };
+  const SPOKEN: MachineEvent = { type: "answer", id: "v-1", text: "", spoken: true };
 
   const FIXTURES: Record<string, () => Session> = {
     created: () => reach(CONSENT),
     "in_progress, question open": () => reach(CONSENT, START),
     "in_progress, deciding": () => reach(CONSENT, START, ANSWER),
+    "in_progress, transcribing": () => reach(CONSENT, START, SPOKEN),
     "paused by participant, question open": () => reach(CONSENT, START, pause("participant")),
     "paused by admin, deciding": () => reach(CONSENT, START, ANSWER, pause("admin")),
     completed: () => reach(CONSENT, START, END),
@@ -141,6 +143,7 @@ describe("exhaustive status × event table", () => {
     start: START,
     answer: { type: "answer", id: "a-2", text: "Another answer" },
     decided: decided("Why?"),
+    transcribed: { type: "transcribed", answerId: "v-1", text: "From a podcast" },
     pause: pause("participant"),
     resume: resume("participant"),
     end: END,
@@ -152,28 +155,32 @@ describe("exhaustive status × event table", () => {
   type Outcome = Status | MachineError["code"];
   const I = "INVALID_TRANSITION" as const;
   const TERMINAL_ROW = (status: Status): Record<MachineEvent["type"], Outcome> => ({
-    seen: status, consent: I, start: I, answer: I, decided: I, pause: I, resume: I, end: I, leave: I, timer: status, reassign: I,
+    seen: status, consent: I, start: I, answer: I, decided: I, transcribed: I, pause: I, resume: I, end: I, leave: I, timer: status, reassign: I,
   });
   const TABLE: Record<keyof typeof FIXTURES, Record<MachineEvent["type"], Outcome>> = {
     created: {
       seen: "created", consent: "created", start: "in_progress", answer: I, decided: I, pause: I,
-      resume: I, end: "completed", leave: "created", timer: "created", reassign: "created",
+      resume: I, end: "completed", leave: "created", timer: "created", reassign: "created", transcribed: I,
     },
     "in_progress, question open": {
       seen: "in_progress", consent: "in_progress", start: I, answer: "in_progress", decided: I, pause: "paused",
-      resume: I, end: "completed", leave: "in_progress", timer: "in_progress", reassign: "in_progress",
+      resume: I, end: "completed", leave: "in_progress", timer: "in_progress", reassign: "in_progress", transcribed: I,
     },
     "in_progress, deciding": {
       seen: "in_progress", consent: "in_progress", start: I, answer: "NO_OPEN_QUESTION", decided: "in_progress", pause: "paused",
-      resume: I, end: "completed", leave: "in_progress", timer: "in_progress", reassign: "in_progress",
+      resume: I, end: "completed", leave: "in_progress", timer: "in_progress", reassign: "in_progress", transcribed: I,
+    },
+    "in_progress, transcribing": {
+      seen: "in_progress", consent: "in_progress", start: I, answer: "NO_OPEN_QUESTION", decided: I, pause: "paused",
+      resume: I, end: "completed", leave: "in_progress", timer: "in_progress", reassign: "in_progress", transcribed: "in_progress",
     },
     "paused by participant, question open": {
       seen: "paused", consent: "paused", start: I, answer: I, decided: I, pause: I,
-      resume: "in_progress", end: "completed", leave: "paused", timer: "paused", reassign: "paused",
+      resume: "in_progress", end: "completed", leave: "paused", timer: "paused", reassign: "paused", transcribed: I,
     },
     "paused by admin, deciding": {
       seen: "paused", consent: "paused", start: I, answer: I, decided: "paused", pause: I,
-      resume: "FORBIDDEN", end: "completed", leave: "paused", timer: "paused", reassign: "paused",
+      resume: "FORBIDDEN", end: "completed", leave: "paused", timer: "paused", reassign: "paused", transcribed: I,
     },
     completed: TERMINAL_ROW("completed"),
     abandoned: TERMINAL_ROW("abandoned"),
@@ -184,7 +191,7 @@ describe("exhaustive status × event table", () => {
   it("has a fixture in every status and a column for every event type", () => {
     const statuses = new Set(Object.values(FIXTURES).map((build) => build().state.status));
     expect([...statuses].sort()).toEqual([...STATUSES].sort());
-    expect(Object.keys(EVENTS)).toHaveLength(11);
+    expect(Object.keys(EVENTS)).toHaveLength(12);
   });
 
   const cases = Object.entries(FIXTURES).flatMap(([fixture, build]) =>
@@ -747,7 +754,10 @@ describe("helpers", () => {
 // ---------------------------------------------------------------------------------------------
 // Property-based: random event sequences against an independent model of the lifecycle.
 
-type GenEvent = Exclude<MachineEvent, { type: "timer" }> | { type: "timer"; ago: number };
+type GenEvent =
+  | Exclude<MachineEvent, { type: "timer" } | { type: "transcribed" }>
+  | { type: "timer"; ago: number }
+  | { type: "transcribed"; pending: boolean; text: string | null };
 type Step = { gap: number; event: GenEvent };
 
 const probeArb = fc.constantFrom<Probe>("none", "light", "deep");
@@ -760,6 +770,11 @@ const eventArb: fc.Arbitrary<GenEvent> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<GenEvent>({ type: "consent", granted: false }) },
   { weight: 6, arbitrary: fc.constant<GenEvent>({ type: "start" }) },
   { weight: 24, arbitrary: fc.record({ type: fc.constant("answer" as const), id: fc.uuid(), text: fc.string({ maxLength: 8 }) }) },
+  { weight: 8, arbitrary: fc.record({ type: fc.constant("answer" as const), id: fc.uuid(), text: fc.constant(""), spoken: fc.constant(true) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({ type: fc.constant("transcribed" as const), pending: fc.boolean(), text: fc.option(fc.string({ minLength: 1, maxLength: 8 }), { nil: null }) }),
+  },
   { weight: 16, arbitrary: fc.record({ type: fc.constant("decided" as const), followUp: fc.option(fc.string({ minLength: 1, maxLength: 8 }), { nil: null }) }) },
   { weight: 6, arbitrary: fc.record({ type: fc.constant("pause" as const), by: byArb, reason: fc.option(fc.string({ maxLength: 8 }), { nil: null }) }) },
   { weight: 8, arbitrary: fc.record({ type: fc.constant("resume" as const), by: byArb }) },
@@ -805,7 +820,12 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
     .map(([opening, rest]) => [...opening, ...rest]),
 });
 
-const materialize = (e: GenEvent, now: number): MachineEvent => (e.type === "timer" ? { type: "timer", lastSeenAt: now - e.ago } : e);
+/** `transcribed` events name the pending spoken answer, or (pending: false) a stranger one. */
+function materialize(e: GenEvent, now: number, s: MachineState): MachineEvent {
+  if (e.type === "timer") return { type: "timer", lastSeenAt: now - e.ago };
+  if (e.type === "transcribed") return { type: "transcribed", answerId: e.pending ? (s.deciding?.transcript?.answerId ?? "none") : "someone-else", text: e.text };
+  return e;
+}
 
 /** What the contract says about the lifecycle, kept apart from the machine's own bookkeeping. */
 interface Model {
@@ -844,7 +864,9 @@ function expectedRejection(m: Model, s: MachineState, e: MachineEvent): MachineE
       if (m.status !== "in_progress") return "INVALID_TRANSITION";
       return s.prompt === null ? "NO_OPEN_QUESTION" : null;
     case "decided":
-      return (m.status === "in_progress" || m.status === "paused") && s.deciding !== null ? null : "INVALID_TRANSITION";
+      return (m.status === "in_progress" || m.status === "paused") && s.deciding !== null && !s.deciding.transcript ? null : "INVALID_TRANSITION";
+    case "transcribed":
+      return (m.status === "in_progress" || m.status === "paused") && s.deciding?.transcript?.answerId === e.answerId ? null : "INVALID_TRANSITION";
     case "pause":
       if (m.status === "paused" && e.by === "admin" && m.pausedBy === "participant") return null;
       return m.status === "in_progress" ? null : "INVALID_TRANSITION";
@@ -907,6 +929,7 @@ function advanceModelFor(m: Model, before: MachineState, next: MachineState, e: 
       if (next.status === "completed") endModel(m, "completed", now);
       return;
     case "decided":
+    case "transcribed":
       if (next.status === "completed") endModel(m, "completed", now);
       return;
     case "pause":
@@ -984,7 +1007,7 @@ function runScenario({ questions, consentRequired, limits, steps }: Scenario) {
 
   for (const step of steps) {
     now += step.gap;
-    const event = deepFreeze(materialize(step.event, now));
+    const event = deepFreeze(materialize(step.event, now, state));
     const before = deepFreeze(state);
     const snapshot = structuredClone(before);
     const result = transition(before, event, now, limits);
@@ -1025,7 +1048,7 @@ function runScenario({ questions, consentRequired, limits, steps }: Scenario) {
 describe("properties", () => {
   it("random event sequences respect the lifecycle, the clock and purity", () => {
     fc.assert(fc.property(scenarioArb, runScenario), { numRuns: 1_000 });
-  });
+  }, 120_000);
 
   it("the generator reaches every status and every end reason", () => {
     const statuses = new Set<Status>();
@@ -1036,7 +1059,7 @@ describe("properties", () => {
         let state = initialState({ questions: scenario.questions, consentRequired: scenario.consentRequired, now });
         for (const step of scenario.steps) {
           now += step.gap;
-          const r = transition(state, materialize(step.event, now), now, scenario.limits);
+          const r = transition(state, materialize(step.event, now, state), now, scenario.limits);
           if (r.ok) state = r.state;
           statuses.add(state.status);
           reasons.add(state.endReason);
@@ -1048,5 +1071,41 @@ describe("properties", () => {
     for (const reason of ["finished", "ended_by_admin", "consent_declined", "consent_withdrawn", "heartbeat_timeout", "pause_expired", "participant_left"]) {
       expect(reasons, reason).toContain(reason);
     }
+  });
+});
+
+describe("spoken answers", () => {
+  const spoken = (id: string): MachineEvent => ({ type: "answer", id, text: "", spoken: true });
+
+  it("acks at once, waits for the transcript, then writes the segment in order and follows up", () => {
+    const s = Session.of([q("Why us?", "light"), q("Next")]).begin();
+    const effects = s.do(spoken("v1"), 4_000);
+    expect(effects).toContainEqual({ type: "send", frame: { type: "ack", id: "v1" } });
+    expect(effects).toContainEqual({ type: "transcribe", answerId: "v1", questionIndex: 0 });
+    expect(effects.some((e) => e.type === "segment")).toBe(false);
+    expect(s.state.questionsAnswered).toBe(1);
+    expectRejected(s.attempt({ type: "decided", followUp: null }), "INVALID_TRANSITION");
+    expectRejected(s.attempt({ type: "transcribed", answerId: "other", text: "x" }), "INVALID_TRANSITION");
+
+    const after = s.do({ type: "transcribed", answerId: "v1", text: "Because of the price" });
+    expect(after).toContainEqual({ type: "segment", speaker: "participant", text: "Because of the price", questionIndex: 0, followUp: false, startMs: 0, endMs: 4_000, answerId: "v1" });
+    expect(after).toContainEqual(expect.objectContaining({ type: "decide", answer: "Because of the price" }));
+    expect(s.state.deciding).toMatchObject({ transcript: null });
+  });
+
+  it("moves on without a follow-up when nothing could be transcribed", () => {
+    const s = Session.of([q("Why us?", "deep"), q("Next")]).begin();
+    s.do(spoken("v1"));
+    const effects = s.do({ type: "transcribed", answerId: "v1", text: null });
+    expect(effects).toContainEqual(expect.objectContaining({ type: "segment", speaker: "participant", text: "" }));
+    expect(effects).toContainEqual({ type: "send", frame: { type: "question", index: 1, text: "Next", followUp: false } });
+  });
+
+  it("completes after the last spoken answer's transcript", () => {
+    const s = Session.of([q("Only")]).begin();
+    s.do(spoken("v1"));
+    expect(s.state.status).toBe("in_progress");
+    s.do({ type: "transcribed", answerId: "v1", text: "All good" });
+    expect(s.state).toMatchObject({ status: "completed", endReason: "finished", questionsAnswered: 1 });
   });
 });
