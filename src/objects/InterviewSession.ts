@@ -4,6 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { followUpProvider, type FollowUpProvider } from "../ai/followup";
 import { limitsFrom, type Env } from "../env";
 import { sha256Hex } from "../shared/crypto";
+import type { CampaignLive } from "./CampaignLive";
 import {
   initialState,
   isTerminal,
@@ -52,8 +53,10 @@ export class InterviewSession extends DurableObject<Env> {
   private readonly followUps: FollowUpProvider;
   private meta: SessionMeta | null;
   private state: MachineState | null;
-  private flushing = false;
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
   private deciding = false;
+  private hub: { campaignId: string; stub: DurableObjectStub<CampaignLive> } | null = null;
   /** Replaceable in tests to simulate a failing D1. */
   mirrorWriter: MirrorWriter;
 
@@ -134,10 +137,12 @@ export class InterviewSession extends DurableObject<Env> {
   /** Permanently removes everything this object stores and closes its sockets. */
   async erase(): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) safeClose(ws, 1000, "session data deleted");
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
     this.state = null;
     this.meta = null;
+    // A mirror write in flight must land before the caller deletes the index row, or it would bring the row back.
+    await this.flushing;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
   }
 
   // ---- WebSockets ----
@@ -150,23 +155,24 @@ export class InterviewSession extends DurableObject<Env> {
       const token = url.searchParams.get("token") ?? "";
       if (!token || !this.store.hasToken(await sha256Hex(token))) return json(401, "INVALID_TOKEN", "the participant token is not valid for this session");
       if (isTerminal(this.state.status)) return json(410, "SESSION_ENDED", `the session is ${this.state.status}`);
-      return this.accept("participant");
+      return this.accept("participant").response;
     }
     if (url.pathname.endsWith("/live")) {
-      const res = this.accept("watcher");
+      const { response, server } = this.accept("watcher");
       const snapshot: WatchFrame = { type: "snapshot", session: sessionView(this.meta, this.state, Date.now()), segments: this.store.segments() };
-      res.webSocket!.send(JSON.stringify(snapshot));
-      return res;
+      // The snapshot goes out on our end: the client end belongs to the watcher and is not accepted here.
+      server.send(JSON.stringify(snapshot));
+      return response;
     }
     return json(404, "NOT_FOUND", "unknown session endpoint");
   }
 
-  private accept(kind: Attachment["kind"]): Response {
+  private accept(kind: Attachment["kind"]): { response: Response; server: WebSocket } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [kind]);
     server.serializeAttachment({ kind, hello: kind === "watcher" } satisfies Attachment);
-    return new Response(null, { status: 101, webSocket: client });
+    return { response: new Response(null, { status: 101, webSocket: client }), server };
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -180,7 +186,14 @@ export class InterviewSession extends DurableObject<Env> {
     const parsed = parseClientFrame(message);
     if (!parsed.ok) return sendError(ws, parsed.code, parsed.message);
     const frame = parsed.frame;
-    if (frame.type === "ping") return void ws.send(PONG);
+    if (frame.type === "ping") {
+      ws.send(PONG);
+      // Only the exact PING string is auto-answered (and timestamped for the alarm); a ping spelled
+      // otherwise reaches here and must count as a sign of life too, stored at most once per
+      // quarter heartbeat so that pings never cost a write each.
+      if (this.state && !isTerminal(this.state.status) && Date.now() - this.state.lastSeenAt >= this.limits.heartbeatMs / 4) this.apply({ type: "seen" });
+      return;
+    }
     if (frame.type !== "hello" && !att.hello) return sendError(ws, "HELLO_REQUIRED", "send hello first on every connection");
     if (!this.state) return sendError(ws, "SESSION_NOT_FOUND", "the session no longer exists");
 
@@ -272,8 +285,8 @@ export class InterviewSession extends DurableObject<Env> {
     const r = transition(before, event, now, this.limits);
     if (!r.ok) return r;
     const frames: NumberedFrame[] = [];
-    const segments: Segment[] = [];
-    let statusChanged = false;
+    // What watchers see, in the order the machine produced it ("status" marks a status change).
+    const live: (Segment | "status")[] = [];
     let closeReason: string | null = null;
     this.store.transaction(() => {
       for (const e of r.effects) {
@@ -283,10 +296,10 @@ export class InterviewSession extends DurableObject<Env> {
           frames.push(f);
         } else if (e.type === "segment") {
           const { type: _t, answerId, ...seg } = e;
-          segments.push(this.store.appendSegment(seg, answerId));
+          live.push(this.store.appendSegment(seg, answerId));
         } else if (e.type === "event") this.store.appendEvent(now, e.name, e.data);
         else if (e.type === "status") {
-          statusChanged = true;
+          live.push("status");
           if (isTerminal(e.to)) this.store.addOutbox({ type: "session.ended", sessionId: this.meta!.id, orgId: this.meta!.orgId, status: e.to } satisfies QueueMessage);
         }
         else if (e.type === "close") closeReason = e.reason;
@@ -302,10 +315,14 @@ export class InterviewSession extends DurableObject<Env> {
     // so an ack always means the answer is durable.
     const participants = this.ctx.getWebSockets("participant").filter((ws) => (ws.deserializeAttachment() as Attachment).hello);
     for (const f of frames) for (const ws of participants) safeSend(ws, JSON.stringify(f));
-    for (const segment of segments) this.publish({ type: "segment", sessionId: this.meta!.id, segment });
-    if (statusChanged || frames.some((f) => f.type === "state")) this.publishStatus();
+    for (const item of live) {
+      if (item === "status") this.publishStatus();
+      else this.publish({ type: "segment", sessionId: this.meta!.id, segment: item });
+    }
+    if (!live.includes("status") && frames.some((f) => f.type === "state")) this.publishStatus();
     if (r.state.deciding && !before.deciding) void this.decide();
-    if (closeReason) for (const ws of participants) safeClose(ws, 1000, closeReason);
+    // Sockets that never said hello close too, or they would linger on a finished session.
+    if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
     void this.flush().then(() => this.armAlarm());
     return r;
   }
@@ -319,11 +336,14 @@ export class InterviewSession extends DurableObject<Env> {
     const followUpsAsked = s.followUps;
     const q = s.questions[pending.questionIndex]!;
     let followUp: string | null = null;
+    const signal = AbortSignal.timeout(DECIDE_TIMEOUT_MS);
+    // A provider that ignores the signal must not hold the interview (or this.deciding) either.
+    const timedOut = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
     try {
-      followUp = await this.followUps.followUp(
-        { question: q.text, answer: pending.answer, probe: q.probe, followUpsAsked, language: this.meta?.language ?? null },
-        AbortSignal.timeout(DECIDE_TIMEOUT_MS),
-      );
+      followUp = await Promise.race([
+        this.followUps.followUp({ question: q.text, answer: pending.answer, probe: q.probe, followUpsAsked, language: this.meta?.language ?? null }, signal),
+        timedOut,
+      ]);
     } catch (err) {
       // The interview must not stall on the AI: without a decision it moves to the next question.
       console.warn("follow-up provider failed", { sessionId: this.meta?.id, error: String(err) });
@@ -337,12 +357,31 @@ export class InterviewSession extends DurableObject<Env> {
 
   // ---- Outbox: the D1 mirror and queue messages, retried until they land ----
 
-  private async flush(): Promise<void> {
-    await this.flushMirror();
-    await this.flushOutbox();
+  /**
+   * One flush at a time, or the alarm's flush and a transition's would send the same outbox item
+   * twice; a flush asked for meanwhile runs once more after it, and its caller waits for that.
+   */
+  private flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.flushAgain = false;
+          await this.flushMirror();
+          await this.flushOutbox();
+        } while (this.flushAgain);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
   }
 
   private async flushOutbox(): Promise<void> {
+    if (!this.state) return;
     for (const item of this.store.dueOutbox(Date.now())) {
       try {
         await this.env.AI_QUEUE.send(JSON.parse(item.payload));
@@ -356,28 +395,25 @@ export class InterviewSession extends DurableObject<Env> {
   }
 
   private async flushMirror(): Promise<void> {
-    if (this.flushing || !this.state || !this.meta) return;
-    this.flushing = true;
-    try {
-      for (;;) {
-        const mark = this.store.loadMirror();
-        if (mark.synced >= mark.version || !this.state || !this.meta) return;
-        if (mark.retryAt !== null && mark.retryAt > Date.now() && mark.attempts > 0) return;
-        try {
-          await this.mirrorWriter.write(mirrorRow(this.meta, this.state, Date.now(), this.limits, mark.version));
-          const latest = this.store.loadMirror();
-          this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, mark.version), attempts: 0, retryAt: null });
-        } catch (err) {
-          const latest = this.store.loadMirror();
-          const attempts = latest.attempts + 1;
-          const retryAt = Date.now() + Math.min(MIRROR_MAX_BACKOFF_MS, 500 * 2 ** attempts);
-          this.store.saveMirror({ ...latest, attempts, retryAt });
-          console.warn("session mirror write failed; will retry", { sessionId: this.meta.id, attempts, error: String(err) });
-          return;
-        }
+    for (;;) {
+      if (!this.state || !this.meta) return;
+      const mark = this.store.loadMirror();
+      if (mark.synced >= mark.version) return;
+      if (mark.retryAt !== null && mark.retryAt > Date.now() && mark.attempts > 0) return;
+      try {
+        await this.mirrorWriter.write(mirrorRow(this.meta, this.state, Date.now(), this.limits, mark.version));
+        if (!this.state) return;
+        const latest = this.store.loadMirror();
+        this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, mark.version), attempts: 0, retryAt: null });
+      } catch (err) {
+        if (!this.state) return;
+        const latest = this.store.loadMirror();
+        const attempts = latest.attempts + 1;
+        const retryAt = Date.now() + Math.min(MIRROR_MAX_BACKOFF_MS, 500 * 2 ** attempts);
+        this.store.saveMirror({ ...latest, attempts, retryAt });
+        console.warn("session mirror write failed; will retry", { sessionId: this.meta?.id, attempts, error: String(err) });
+        return;
       }
-    } finally {
-      this.flushing = false;
     }
   }
 
@@ -397,9 +433,16 @@ export class InterviewSession extends DurableObject<Env> {
   private publish(frame: WatchFrame) {
     const body = JSON.stringify(frame);
     for (const ws of this.ctx.getWebSockets("watcher")) safeSend(ws, body);
-    const hub = this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(this.meta!.campaignId));
+    const campaignId = this.meta!.campaignId;
+    // Calls through one stub arrive in order (separate stubs promise nothing), so the hub is
+    // reached through one stub per campaign; a failed call may break a stub, so it is dropped.
+    if (this.hub?.campaignId !== campaignId) this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
+    const hub = this.hub;
     const view = frame.type === "status" ? sessionView(this.meta!, this.state!, Date.now()) : null;
-    hub.publish(body, view).catch((err: unknown) => console.warn("campaign live publish failed", String(err)));
+    hub.stub.publish(body, view).catch((err: unknown) => {
+      if (this.hub === hub) this.hub = null;
+      console.warn("campaign live publish failed", String(err));
+    });
   }
 }
 

@@ -34,7 +34,10 @@ async function handle(m: QueueMessage, env: Env): Promise<void> {
       const answers = r.value.segments.filter((s) => s.speaker === "participant");
       const provider = sentimentProvider(env);
       const results = await Promise.all(answers.map((a) => provider.classify(a.text)));
-      await env.DB.prepare("UPDATE sessions SET sentiment = ? WHERE id = ?").bind(overall(results), m.sessionId).run();
+      const updated = await env.DB.prepare("UPDATE sessions SET sentiment = ? WHERE id = ?").bind(overall(results), m.sessionId).run();
+      // The outbox may send this before the object's index row reached D1 (the mirror retries on
+      // its own schedule); retrying waits for the row instead of dropping the result.
+      if (!updated.meta.changes) throw new Error("the session's index row is not in D1 yet");
       return;
     }
   }

@@ -1,0 +1,146 @@
+// Live watchers: a session's live socket and a campaign's, with their snapshot and the segment and
+// status frames that follow as the participant answers; tenancy and upgrade checks.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { newId, randomSecret, sha256Hex } from "../../src/shared/crypto";
+import { call, createOrg } from "../helpers/api";
+import { openSocket, upgrade, type TestSocket } from "../helpers/socket";
+import { answer, newSession, participant, startedSession, until } from "../helpers/session";
+
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+const watchSession = (key: string, sessionId: string) => openSocket(`/v1/sessions/${sessionId}/live`, bearer(key));
+const watchCampaign = (key: string, campaignId: string) => openSocket(`/v1/campaigns/${campaignId}/live`, bearer(key));
+
+/** An API key of the given role in the org, written straight into the index (keys have no route yet). */
+async function keyWithRole(orgId: string, role: string) {
+  const key = randomSecret(192, "irk_");
+  await env.DB.prepare("INSERT INTO api_keys (id, org_id, name, role, key_hash, last4, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)")
+    .bind(newId("key"), orgId, `${role} key`, role, await sha256Hex(key), key.slice(-4), Date.now())
+    .run();
+  return key;
+}
+
+const framesOf = (ws: TestSocket, sessionId: string) => ws.frames.filter((f) => f.sessionId === sessionId);
+
+describe("watching a session", () => {
+  it("sends a snapshot, then a segment frame per transcript segment and a status frame per status change, in order", async () => {
+    const s = await newSession();
+    const watcher = await watchSession(s.key, s.sessionId);
+    const snapshot = await watcher.next((f) => f.type === "snapshot", "snapshot");
+    expect(watcher.frames[0]).toBe(snapshot);
+    expect(snapshot).toMatchObject({ session: { id: s.sessionId, status: "created", totalQuestions: 3 }, segments: [] });
+
+    const { ws } = await participant(s);
+    ws.send({ type: "start" });
+    await ws.next((f) => f.type === "question" && f.index === 0, "question 0");
+    await answer(ws, "a1", "I love how quick it is.");
+    await answer(ws, "a2", "The transcripts.");
+    await answer(ws, "a3", "Nothing much.", "ended");
+    await watcher.next((f) => f.type === "status" && f.status === "completed", "completed status frame");
+
+    const transcript = await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key });
+    const live = watcher.frames.slice(1);
+    expect(live.every((f) => f.sessionId === s.sessionId)).toBe(true);
+    // Every segment exactly once, in transcript order.
+    expect(live.filter((f) => f.type === "segment").map((f) => f.segment)).toEqual(transcript.json.segments);
+    // Status frames follow the session's life: it starts before the first question is asked, and ends last.
+    const statuses = live.filter((f) => f.type === "status");
+    expect(live[0]).toMatchObject({ type: "status", status: "in_progress", questionIndex: 0 });
+    expect(live.at(-1)).toMatchObject({ type: "status", status: "completed", questionsAnswered: 3 });
+    expect([...new Set(statuses.map((f) => f.status))]).toEqual(["in_progress", "completed"]);
+    const answered = statuses.map((f) => f.questionsAnswered);
+    expect(answered).toEqual([...answered].sort((a, b) => a - b));
+    // Each answer's segment comes before the status frame that counts it.
+    for (let n = 1; n <= 3; n++) {
+      const seg = live.findIndex((f) => f.type === "segment" && f.segment.speaker === "participant" && f.segment.questionIndex === n - 1);
+      const counted = live.findIndex((f) => f.type === "status" && f.questionsAnswered === n);
+      expect(seg).toBeGreaterThanOrEqual(0);
+      expect(seg).toBeLessThan(counted);
+    }
+    watcher.close();
+  });
+
+  it("starts a late watcher from a snapshot with the segments so far", async () => {
+    const s = await startedSession();
+    await answer(s.ws, "a1", "Planning research.");
+    const watcher = await watchSession(s.key, s.sessionId);
+    const snapshot = await watcher.next((f) => f.type === "snapshot", "snapshot");
+    expect(snapshot.session).toMatchObject({ id: s.sessionId, status: "in_progress", questionsAnswered: 1 });
+    expect(snapshot.segments.map((x: any) => `${x.speaker}:${x.questionIndex}`)).toEqual(["ai:0", "participant:0", "ai:1"]);
+
+    const from = watcher.frames.length;
+    s.ws.send({ type: "pause", reason: "a call" });
+    expect(await watcher.next((f) => f.type === "status", "paused status", from)).toMatchObject({ status: "paused", sessionId: s.sessionId });
+    s.ws.close();
+    watcher.close();
+  });
+
+  it("refuses watchers of another org (404), plain requests (426), no key (401) and viewers (403)", async () => {
+    const s = await newSession();
+    const other = await createOrg();
+    const foreign = await upgrade(`/v1/sessions/${s.sessionId}/live`, bearer(other.apiKey.key));
+    expect(foreign.status).toBe(404);
+    expect(foreign.webSocket).toBeNull();
+
+    const plain = await call("GET", `/v1/sessions/${s.sessionId}/live`, { key: s.key });
+    expect(plain.status).toBe(426);
+    expect(plain.json.error.code).toBe("UPGRADE_REQUIRED");
+
+    expect((await upgrade(`/v1/sessions/${s.sessionId}/live`)).status).toBe(401);
+    const viewer = await keyWithRole(s.orgId, "viewer");
+    expect((await upgrade(`/v1/sessions/${s.sessionId}/live`, bearer(viewer))).status).toBe(403);
+    const analyst = await keyWithRole(s.orgId, "analyst");
+    const allowed = await watchSession(analyst, s.sessionId);
+    await allowed.next((f) => f.type === "snapshot", "snapshot for an analyst");
+    allowed.close();
+  });
+});
+
+describe("watching a campaign", () => {
+  it("sends a snapshot of the active sessions, then frames from every session of the campaign", async () => {
+    const first = await startedSession();
+    const second = await newSession({ key: first.key, orgId: first.orgId });
+    // A second session in the same campaign: reuse the first one's campaign through a new invite.
+    const invite = await call("POST", `/v1/campaigns/${first.campaignId}/invites`, { key: first.key, body: {} });
+    const joined = await call("POST", "/v1/join", { body: { token: invite.json.token } });
+    const sibling = { sessionId: joined.json.sessionId as string, participantToken: joined.json.participantToken as string };
+
+    const watcher = await watchCampaign(first.key, first.campaignId);
+    const snapshot = await watcher.next((f) => f.type === "snapshot", "campaign snapshot");
+    expect(watcher.frames[0]).toBe(snapshot);
+    const listed = new Map(snapshot.sessions.map((v: any) => [v.id, v.status]));
+    expect(listed.get(first.sessionId)).toBe("in_progress");
+    expect(listed.get(sibling.sessionId)).toBe("created");
+    expect(listed.has(second.sessionId)).toBe(false);
+
+    await answer(first.ws, "a1", "Great support.");
+    const p2 = await participant(sibling);
+    p2.ws.send({ type: "start" });
+    await p2.ws.next((f) => f.type === "question" && f.index === 0, "sibling question 0");
+    await until(() => framesOf(watcher, sibling.sessionId).some((f) => f.type === "status" && f.status === "in_progress"), "the sibling's status frame");
+    await until(() => framesOf(watcher, first.sessionId).some((f) => f.type === "segment" && f.segment.text === "Great support."), "the first session's answer");
+
+    // Per session, the frames keep their order.
+    const firstSegments = framesOf(watcher, first.sessionId).filter((f) => f.type === "segment").map((f) => f.segment.seq);
+    expect(firstSegments).toEqual([...firstSegments].sort((a, b) => a - b));
+
+    await call("POST", `/v1/sessions/${first.sessionId}/end`, { key: first.key });
+    await watcher.next((f) => f.type === "status" && f.sessionId === first.sessionId && f.status === "completed", "first session completed");
+    const late = await watchCampaign(first.key, first.campaignId);
+    const lateSnapshot = await late.next((f) => f.type === "snapshot", "late snapshot");
+    const ids = lateSnapshot.sessions.map((v: any) => v.id);
+    expect(ids).toContain(sibling.sessionId);
+    expect(ids).not.toContain(first.sessionId);
+    for (const ws of [watcher, late, p2.ws]) ws.close();
+  });
+
+  it("refuses watchers of another org (404) and plain requests (426)", async () => {
+    const s = await newSession();
+    const other = await createOrg();
+    const foreign = await upgrade(`/v1/campaigns/${s.campaignId}/live`, bearer(other.apiKey.key));
+    expect(foreign.status).toBe(404);
+    expect(foreign.webSocket).toBeNull();
+    const plain = await call("GET", `/v1/campaigns/${s.campaignId}/live`, { key: s.key });
+    expect(plain.status).toBe(426);
+  });
+});

@@ -1,0 +1,199 @@
+// The AI queue: the session object enqueues session.ended through its outbox (retried until the
+// send lands), and the consumer validates, analyses, dead-letters poison and retries failures.
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { QueueMessage } from "../../src/objects/messages";
+import worker from "../../src/worker/index";
+import { call } from "../helpers/api";
+import { alarmAt, answer, indexRow, internals, patchState, startedSession, until, type NewSession } from "../helpers/session";
+
+afterEach(() => vi.restoreAllMocks());
+
+const POSITIVE = ["I love it, the tool is wonderful and works great.", "Excellent support, really helpful and friendly people.", "Amazing, I am very happy with it."];
+const NEGATIVE = ["It is terrible and slow, I hate the exports.", "Awful support, a frustrating and painful experience.", "Bad, broken and disappointing."];
+
+/** A queue that fails its first `failures` sends and records the rest. */
+class RecordingQueue {
+  sent: unknown[] = [];
+  attempts = 0;
+  constructor(private failures: number) {}
+  async send(body: unknown) {
+    this.attempts++;
+    if (this.failures-- > 0) throw new Error("queue unavailable");
+    this.sent.push(body);
+  }
+}
+
+/** Puts `queue` in place of the object's AI_QUEUE, so its messages stay with the test. */
+function interceptQueue(s: NewSession, queue: RecordingQueue) {
+  return runInDurableObject(s.stub, (instance) => {
+    const self = internals(instance);
+    const real = self.env;
+    self.env = new Proxy(real, { get: (target, prop) => (prop === "AI_QUEUE" ? queue : Reflect.get(target, prop)) });
+  });
+}
+
+/** Runs a session to completion with the given answers; its session.ended message is captured. */
+async function finishedSession(answers: string[]) {
+  const s = await startedSession();
+  const queue = new RecordingQueue(0);
+  await interceptQueue(s, queue);
+  for (const [i, text] of answers.entries()) await answer(s.ws, `a${i}`, text, i === answers.length - 1 ? "ended" : "question");
+  const message = (await until(() => queue.sent[0], "the session.ended message")) as QueueMessage;
+  return { ...s, message };
+}
+
+const outboxSize = (s: NewSession) => runInDurableObject(s.stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox").one().n));
+
+/** Delivers a batch to the consumer; `retries` lists each retry() call (getQueueResult omits its delay). */
+async function consume(messages: { id: string; body: unknown; attempts?: number }[]) {
+  const batch = createMessageBatch("interviewrelay-ai", messages.map((m) => ({ id: m.id, body: m.body, attempts: m.attempts ?? 1, timestamp: new Date() })));
+  const retries: { id: string; options: QueueRetryOptions | undefined }[] = [];
+  for (const m of batch.messages) {
+    const retry = m.retry.bind(m);
+    m.retry = (options?: QueueRetryOptions) => {
+      retries.push({ id: m.id, options });
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  // Called as the runtime calls it, through the exported handler's signature.
+  const queue: ExportedHandlerQueueHandler<typeof env> = worker.queue;
+  await queue(batch, env, ctx);
+  return { ...(await getQueueResult(batch, ctx)), retries };
+}
+
+const sentimentOf = async (id: string) => (await indexRow(id))?.sentiment ?? null;
+
+describe("the session's outbox", () => {
+  it("enqueues session.ended when the session ends, and retries the send through the alarm until it lands", async () => {
+    const s = await startedSession();
+    const queue = new RecordingQueue(1);
+    await interceptQueue(s, queue);
+
+    const ended = await call("POST", `/v1/sessions/${s.sessionId}/end`, { key: s.key });
+    expect(ended.status).toBe(200);
+    await until(() => queue.attempts >= 1, "a first send attempt");
+    expect(queue.sent).toEqual([]);
+    expect(await outboxSize(s)).toBe(1);
+    expect(await alarmAt(s.stub)).not.toBeNull();
+
+    // Skip the backoff wait, as if it had passed, and let the alarm retry.
+    await runInDurableObject(s.stub, (_i, state) => state.storage.sql.exec("UPDATE outbox SET retry_at = ?", Date.now() - 1));
+    await runDurableObjectAlarm(s.stub);
+    await until(() => queue.sent.length === 1, "the retried send");
+    expect(queue.sent).toEqual([{ type: "session.ended", sessionId: s.sessionId, orgId: s.orgId, status: "completed" }]);
+    expect(await outboxSize(s)).toBe(0);
+    await until(async () => (await alarmAt(s.stub)) === null, "nothing left pending");
+    expect(await runDurableObjectAlarm(s.stub)).toBe(false);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it("sends session.ended once when the alarm's flush and the transition's flush overlap", async () => {
+    const s = await startedSession();
+    const queue = new RecordingQueue(0);
+    // A slow queue keeps one send in flight while the other flush comes around.
+    const send = queue.send.bind(queue);
+    queue.send = async (body: unknown) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await send(body);
+    };
+    await interceptQueue(s, queue);
+    await patchState(s.stub, (st) => ({ lastSeenAt: st.lastSeenAt - 10_000 }));
+    await runDurableObjectAlarm(s.stub);
+    await s.ws.next((f) => f.type === "ended", "ended by the heartbeat");
+    await until(async () => (await outboxSize(s)) === 0 && (await alarmAt(s.stub)) === null, "the outbox to drain", 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(queue.sent).toEqual([{ type: "session.ended", sessionId: s.sessionId, orgId: s.orgId, status: "abandoned" }]);
+  });
+
+  it("is analysed end to end by the real queue consumer", async () => {
+    const s = await startedSession();
+    for (const [i, text] of POSITIVE.entries()) await answer(s.ws, `a${i}`, text, i === POSITIVE.length - 1 ? "ended" : "question");
+    await until(async () => (await sentimentOf(s.sessionId)) === "positive", "the consumer to store a positive sentiment", 10_000);
+  }, 20_000);
+});
+
+describe("the queue consumer", () => {
+  it("stores the overall sentiment of a finished session from its participant's answers", async () => {
+    const happy = await finishedSession(POSITIVE);
+    const unhappy = await finishedSession(NEGATIVE);
+    expect(await sentimentOf(happy.sessionId)).toBeNull();
+
+    const result = await consume([
+      { id: "m1", body: happy.message },
+      { id: "m2", body: unhappy.message },
+    ]);
+    expect(result.explicitAcks.sort()).toEqual(["m1", "m2"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await sentimentOf(happy.sessionId)).toBe("positive");
+    expect(await sentimentOf(unhappy.sessionId)).toBe("negative");
+  });
+
+  it("gives the same result for a duplicate message, in one batch or later", async () => {
+    const s = await finishedSession(POSITIVE);
+    const first = await consume([
+      { id: "d1", body: s.message },
+      { id: "d2", body: s.message },
+    ]);
+    expect(first.explicitAcks.sort()).toEqual(["d1", "d2"]);
+    const row = await indexRow(s.sessionId);
+    const again = await consume([{ id: "d3", body: s.message }]);
+    expect(again.explicitAcks).toEqual(["d3"]);
+    expect(await indexRow(s.sessionId)).toEqual(row);
+    expect(row!.sentiment).toBe("positive");
+  });
+
+  it("acks poison messages and sends them to the dead-letter queue", async () => {
+    const dlq = vi.spyOn(env.AI_DLQ, "send").mockResolvedValue(undefined as never);
+    const poison = ["not an object", { type: "session.ended" }, { type: "session.exploded", sessionId: "ses_x", orgId: "org_x", status: "completed" }];
+    const result = await consume(poison.map((body, i) => ({ id: `p${i}`, body })));
+    expect(result.explicitAcks.sort()).toEqual(["p0", "p1", "p2"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(dlq).toHaveBeenCalledTimes(3);
+    for (const [i, body] of poison.entries()) expect(dlq.mock.calls[i]![0]).toMatchObject({ reason: "invalid message", queue: "interviewrelay-ai", body });
+  });
+
+  it("retries a message whose handling fails, with backoff, and succeeds on redelivery", async () => {
+    const s = await finishedSession(POSITIVE);
+    const prepare = vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("D1 is unavailable");
+    });
+    const failed = await consume([{ id: "r1", body: s.message, attempts: 2 }]);
+    expect(failed.explicitAcks).toEqual([]);
+    expect(failed.retryMessages).toEqual([{ msgId: "r1" }]);
+    // Backoff grows with the attempts: 5 s × 2^attempts.
+    expect(failed.retries).toEqual([{ id: "r1", options: { delaySeconds: 20 } }]);
+    prepare.mockRestore();
+    expect(await sentimentOf(s.sessionId)).toBeNull();
+
+    const redelivered = await consume([{ id: "r1", body: s.message, attempts: 3 }]);
+    expect(redelivered.explicitAcks).toEqual(["r1"]);
+    expect(await sentimentOf(s.sessionId)).toBe("positive");
+  });
+
+  it("retries a message that overtook the session's index row, and stores the result once the row is there", async () => {
+    const s = await finishedSession(POSITIVE);
+    const saved = (await indexRow(s.sessionId))!;
+    // As if the mirror had not reached D1 yet when the message was sent.
+    await env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(s.sessionId).run();
+    const early = await consume([{ id: "o1", body: s.message }]);
+    expect(early.explicitAcks).toEqual([]);
+    expect(early.retryMessages).toEqual([{ msgId: "o1" }]);
+
+    const cols = Object.keys(saved);
+    await env.DB.prepare(`INSERT INTO sessions (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`)
+      .bind(...cols.map((c) => saved[c] ?? null))
+      .run();
+    const later = await consume([{ id: "o1", body: s.message, attempts: 2 }]);
+    expect(later.explicitAcks).toEqual(["o1"]);
+    expect(await sentimentOf(s.sessionId)).toBe("positive");
+  });
+
+  it("acks a message for a session whose data was deleted meanwhile, writing nothing", async () => {
+    const result = await consume([{ id: "g1", body: { type: "session.ended", sessionId: "ses_gone0000000000000", orgId: "org_x", status: "abandoned" } }]);
+    expect(result.explicitAcks).toEqual(["g1"]);
+    expect(result.retryMessages).toEqual([]);
+  });
+});
