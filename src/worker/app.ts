@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, errorBody } from "./errors";
-import { openApiDocument } from "./openapi";
+import { op, openApiDocument } from "./openapi";
 import { campaignRoutes } from "./routes/campaigns";
 import { docsPage } from "./routes/docs";
 import { accountRoutes } from "./routes/account";
@@ -27,6 +27,12 @@ api.route("/", sessionRoutes);
 api.route("/", teamRoutes);
 api.route("/", accountRoutes);
 api.route("/", auditRoutes);
+// Inside `api`, so the document lists itself among the routes it documents.
+api.get(
+  "/openapi.json",
+  op({ summary: "This OpenAPI 3.1 document", tags: ["meta"], auth: "public", responses: { 200: { description: "the document" } } }),
+  (c) => c.json(openApiDocument(api, `${new URL(c.req.url).origin}/v1`)),
+);
 
 export const app = new Hono<AppEnv>();
 
@@ -70,7 +76,6 @@ app.use("/v1/*", async (c, next) => {
 
 app.route("/v1", api);
 
-app.get("/v1/openapi.json", (c) => c.json(openApiDocument(api, `${new URL(c.req.url).origin}/v1`)));
 app.get("/docs", (c) => docsPage(c, openApiDocument(api, `${new URL(c.req.url).origin}/v1`)));
 app.get("/healthz", (c) => c.json({ ok: true }));
 // The participant page; the invite token in its path is read by the page itself (Referrer-Policy keeps it private).

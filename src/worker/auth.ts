@@ -2,6 +2,7 @@
 // operator. Tenancy always comes from here, never from the request.
 import type { Context } from "hono";
 import { sha256Hex, timingSafeEqual } from "../shared/crypto";
+import { actorFromContext, appendAudit } from "./audit";
 import { ApiError } from "./errors";
 import type { Role } from "./policy";
 import { hasSessionCookie, memberFromCookie, sameOrigin } from "./signin";
@@ -44,6 +45,10 @@ async function cookiePrincipal(c: Context<AppEnv>): Promise<Principal> {
   if (!member) throw new ApiError(401, "UNAUTHENTICATED", "your sign-in has expired; sign in again");
   const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
   if ((upgrade || !SAFE_METHODS.has(c.req.method)) && !sameOrigin(c)) {
+    // A refused cross-site attempt is a denial like any other 403: the audit log records it.
+    c.executionCtx.waitUntil(
+      appendAudit(c.env, { ...actorFromContext(c), type: "member", id: member.id, role: member.role }, { orgId: member.orgId, action: "csrf.check", outcome: "deny", resourceType: "request", resourceId: null }),
+    );
     throw new ApiError(403, "CSRF_REJECTED", "cookie-authenticated writes and live connections must come from this site");
   }
   return { type: "member", ...member };

@@ -72,15 +72,24 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /** Validates a JSON body; wrong media type is 415, malformed JSON 400, schema failures 400 with fields. */
 export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: boolean } = {}) {
-  const mw = validator("json", (value, c: Context) => {
-    const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
-    const empty = !type && (c.req.header("Content-Length") ?? "0") === "0" && !c.req.header("Transfer-Encoding");
-    if (opts.optional && empty) value = {};
-    else if (!JSON_TYPE.test(type)) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+  const parse = (value: unknown) => {
     const r = schema.safeParse(value);
     if (!r.success) throw validationError(r.error, "body");
     return r.data as z.output<S>;
+  };
+  const validate = validator("json", (value, c: Context) => {
+    const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
+    if (!JSON_TYPE.test(type)) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+    return parse(value);
   });
+  // An optional body may be absent, with or without a Content-Type: many clients always send one.
+  const mw: typeof validate = opts.optional
+    ? async (c, next) => {
+        if (c.req.raw.body !== null && c.req.header("Content-Length") !== "0") return validate(c, next);
+        c.req.addValidatedData("json", parse({}) as object);
+        await next();
+      }
+    : validate;
   (mw as Tagged)[BODY] = schema;
   return mw;
 }

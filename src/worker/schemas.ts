@@ -34,13 +34,22 @@ export const OrgCreated = z.object({
 export const Probe = z.enum(["none", "light", "deep"]);
 export const QuestionIn = z.strictObject({ text: z.string().trim().min(1).max(2000), probe: Probe.default("none") });
 const language = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/, "a BCP 47 language tag such as en or pt-BR");
+const settingsFields = {
+  consentRequired: z.boolean(),
+  consentText: z.string().trim().min(1).max(10_000),
+  mode: z.enum(["text", "voice"]),
+  recordAudio: z.boolean(),
+  language,
+};
 export const SettingsIn = z.strictObject({
-  consentRequired: z.boolean().default(true),
-  consentText: z.string().trim().min(1).max(10_000).optional(),
-  mode: z.enum(["text", "voice"]).default("text"),
-  recordAudio: z.boolean().default(true),
+  consentRequired: settingsFields.consentRequired.default(true),
+  consentText: settingsFields.consentText.optional(),
+  mode: settingsFields.mode.default("text"),
+  recordAudio: settingsFields.recordAudio.default(true),
   language: language.optional(),
 });
+// No defaults here: a PATCH changes only the settings it names.
+const SettingsPatch = z.strictObject(settingsFields).partial();
 export type Settings = z.output<typeof SettingsIn>;
 export const CreateCampaign = z.strictObject({
   name: z.string().trim().min(1).max(200),
@@ -51,7 +60,7 @@ export const PatchCampaign = z
   .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     questions: z.array(QuestionIn).min(1).max(100).optional(),
-    settings: SettingsIn.partial().optional(),
+    settings: SettingsPatch.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "send at least one of name, questions, settings");
 
@@ -99,7 +108,8 @@ export const InviteCreated = Invite.extend({ token: z.string(), url: z.string() 
 
 // ---- participant ----
 export const Join = z.strictObject({
-  token: z.string().min(16).max(200),
+  // Any string is a token to look up: a truncated link is an unknown invite (404), not bad input.
+  token: z.string().min(1).max(200),
   device: z
     .strictObject({
       userAgent: z.string().max(500).optional(),

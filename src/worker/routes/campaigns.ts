@@ -97,7 +97,8 @@ campaignRoutes.patch(
   async (c) => {
     const row = await campaignFromPath(c);
     const body = c.req.valid("json");
-    const now = Date.now();
+    // updated_at strictly grows with every edit, so it doubles as the row's version for the guard below.
+    const now = Math.max(Date.now(), row.updated_at + 1);
     const current = await scriptQuestions(c.env.DB, row.id, row.script_version);
     const questionsChanged = body.questions !== undefined && JSON.stringify(body.questions) !== JSON.stringify(current);
     const questions = questionsChanged ? body.questions! : current;
@@ -111,26 +112,34 @@ campaignRoutes.patch(
       total_questions: questions.length,
       updated_at: now,
     };
+    // Every write is guarded by the updated_at read above: an edit that raced another saves nothing.
     const writes = [
-      c.env.DB.prepare("UPDATE campaigns SET name = ?, settings = ?, script_version = ?, total_questions = ?, updated_at = ? WHERE id = ? AND script_version = ?").bind(
+      c.env.DB.prepare("UPDATE campaigns SET name = ?, settings = ?, script_version = ?, total_questions = ?, updated_at = ? WHERE id = ? AND updated_at = ?").bind(
         next.name,
         next.settings,
         version,
         next.total_questions,
         now,
         row.id,
-        row.script_version,
+        row.updated_at,
       ),
     ];
     if (questionsChanged) {
-      writes.unshift(c.env.DB.prepare("INSERT INTO campaign_scripts (campaign_id, version, questions, created_at) VALUES (?, ?, ?, ?)").bind(row.id, version, JSON.stringify(questions), now));
+      writes.unshift(
+        c.env.DB.prepare(
+          "INSERT INTO campaign_scripts (campaign_id, version, questions, created_at) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND updated_at = ?)",
+        ).bind(row.id, version, JSON.stringify(questions), now, row.id, row.updated_at),
+      );
     }
+    const conflict = () => new ApiError(409, "CONFLICT", "the campaign was edited concurrently; fetch it and try again");
+    let results: D1Result[];
     try {
-      await c.env.DB.batch(writes);
+      results = await c.env.DB.batch(writes);
     } catch (err) {
-      if (String(err).includes("UNIQUE") || String(err).includes("PRIMARY")) throw new ApiError(409, "CONFLICT", "the campaign was edited concurrently; fetch it and try again");
+      if (String(err).includes("UNIQUE") || String(err).includes("PRIMARY")) throw conflict();
       throw err;
     }
+    if (!results.at(-1)?.meta.changes) throw conflict();
     return c.json(campaignJson(next, questions));
   },
 );

@@ -45,7 +45,11 @@ async function requireInclude(c: Context<AppEnv>, include: string[] | undefined,
   const p = c.get("principal")!;
   const action = what === "transcript" ? "transcript.read" : "note.read";
   if (!isAllowed(p.role, action)) {
-    c.executionCtx.waitUntil(auditFromContext(c, { orgId: p.orgId, action, outcome: "deny", resourceType: "session", resourceId: c.req.param("id") ?? null }));
+    // The path's id is a campaign on the list route: name the resource the handler looked up.
+    const r = c.get("auditResource");
+    c.executionCtx.waitUntil(
+      auditFromContext(c, { orgId: p.orgId, action, outcome: "deny", resourceType: r?.type ?? "session", resourceId: r?.id ?? c.req.param("id") ?? null, campaignId: r?.campaignId ?? null }),
+    );
     throw new ApiError(403, "FORBIDDEN", `the ${p.role} role may not read ${what}s`);
   }
   return true;
@@ -93,6 +97,12 @@ sessionRoutes.get(
         ...(withNotes ? { notes: await notesOf(c.env.DB, row.id) } : {}),
       })),
     );
+    // Every transcript read is audited, one row per session, as on GET /sessions/{id}.
+    if (withTranscript) {
+      for (const row of p.items) {
+        c.executionCtx.waitUntil(auditFromContext(c, { orgId: row.org_id, action: "transcript.read", outcome: "allow", resourceType: "session", resourceId: row.id, campaignId: row.campaign_id }));
+      }
+    }
     if (q.format === "csv") {
       const columns = canRead(role, "participant") ? [...SESSION_CSV_COLUMNS] : SESSION_CSV_COLUMNS.filter((col) => col !== "participantEmail");
       let body = csvLine(withTranscript ? [...columns, "transcript"] : columns);

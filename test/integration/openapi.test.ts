@@ -1,0 +1,180 @@
+// The OpenAPI document covers every route of the app with its auth, policy action, parameters
+// and body; /docs renders it as a self-contained page.
+import { describe, expect, it } from "vitest";
+import { api, app } from "../../src/worker/app";
+import { routeTable } from "../../src/worker/openapi";
+import { POLICY } from "../../src/worker/policy";
+import { call } from "../helpers/api";
+
+const toOpenApiPath = (p: string) => p.replace(/:(\w+)/g, "{$1}");
+
+async function document() {
+  const r = await call("GET", "/v1/openapi.json");
+  expect(r.status).toBe(200);
+  expect(r.headers.get("Content-Type")).toMatch(/^application\/json/);
+  return r.json as {
+    openapi: string;
+    info: { title: string; version: string };
+    servers: { url: string }[];
+    paths: Record<string, Record<string, any>>;
+    components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+  };
+}
+
+describe("GET /v1/openapi.json", () => {
+  it("is an OpenAPI 3.1.0 document served without credentials", async () => {
+    const doc = await document();
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info.title).toBeTruthy();
+    expect(doc.info.version).toBeTruthy();
+    expect(doc.servers[0]!.url).toMatch(/^https:\/\/interviews\.example\/v1$/);
+    expect(doc.components.schemas.Error).toBeTruthy();
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(expect.arrayContaining(["apiKey", "operatorToken"]));
+  });
+
+  it("documents every route of the API with its method, and nothing else", async () => {
+    const doc = await document();
+    const routes = routeTable(api);
+    expect(routes.length).toBeGreaterThan(15);
+    const documented = new Set<string>();
+    for (const [path, methods] of Object.entries(doc.paths)) for (const m of Object.keys(methods)) documented.add(`${m.toUpperCase()} ${path}`);
+    for (const r of routes) {
+      expect(r.spec, `${r.method} ${r.path} has no op() spec`).not.toBeNull();
+      expect(documented.has(`${r.method} ${toOpenApiPath(r.path)}`), `${r.method} ${r.path} is documented`).toBe(true);
+    }
+    const real = new Set(routes.map((r) => `${r.method} ${toOpenApiPath(r.path)}`));
+    for (const d of documented) expect(real.has(d), `${d} is a real route`).toBe(true);
+  });
+
+  it("documents every /v1 route the app serves, the document itself included", async () => {
+    const doc = await document();
+    const v1 = routeTable(app).filter((r) => r.path.startsWith("/v1/") && !r.path.includes("*"));
+    expect(v1.length).toBeGreaterThan(15);
+    for (const r of v1) {
+      const path = toOpenApiPath(r.path.slice(3));
+      expect(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${r.path}`).toBeTruthy();
+    }
+    expect(doc.paths["/openapi.json"]?.get).toBeTruthy();
+  });
+
+  it("covers the contract's routes", async () => {
+    const doc = await document();
+    const contract = [
+      "POST /orgs",
+      "GET /campaigns",
+      "POST /campaigns",
+      "GET /campaigns/{id}",
+      "PATCH /campaigns/{id}",
+      "GET /campaigns/{id}/invites",
+      "POST /campaigns/{id}/invites",
+      "POST /join",
+      "GET /sessions/{id}/connect",
+      "GET /campaigns/{id}/sessions",
+      "GET /sessions/{id}",
+      "GET /sessions/{id}/transcript",
+      "POST /sessions/{id}/pause",
+      "POST /sessions/{id}/resume",
+      "POST /sessions/{id}/end",
+      "POST /sessions/{id}/reassign",
+      "POST /sessions/{id}/notes",
+      "GET /sessions/{id}/notes",
+      "POST /sessions/{id}/flag",
+      "DELETE /sessions/{id}/data",
+      "GET /sessions/{id}/live",
+      "GET /campaigns/{id}/live",
+    ];
+    for (const entry of contract) {
+      const [method, path] = entry.split(" ") as [string, string];
+      expect(doc.paths[path]?.[method.toLowerCase()], entry).toBeTruthy();
+    }
+  });
+
+  it("declares auth, a known policy action, parameters, body and responses for every operation", async () => {
+    const doc = await document();
+    const schemes = new Set(Object.keys(doc.components.securitySchemes));
+    for (const r of routeTable(api)) {
+      const o = doc.paths[toOpenApiPath(r.path)]![r.method.toLowerCase()];
+      const name = `${r.method} ${r.path}`;
+      expect(o.summary, name).toBeTruthy();
+      expect(o.tags?.length, name).toBeGreaterThan(0);
+      if (r.spec!.auth === "key") {
+        expect(r.spec!.action, `${name} declares a policy action`).toBeTruthy();
+        expect(Object.keys(POLICY), `${name}: action ${r.spec!.action} is in POLICY`).toContain(r.spec!.action);
+        expect(o["x-policy-action"], name).toBe(r.spec!.action);
+        expect(o.security, name).toEqual([{ apiKey: [] }]);
+        expect(o.responses["401"], name).toBeTruthy();
+        expect(o.responses["403"], name).toBeTruthy();
+      } else if (r.spec!.auth === "operator") {
+        expect(o.security, name).toEqual([{ operatorToken: [] }]);
+      } else {
+        expect(o.security, name).toEqual([]);
+      }
+      for (const s of o.security as Record<string, unknown>[]) for (const k of Object.keys(s)) expect(schemes.has(k), `${name}: scheme ${k}`).toBe(true);
+
+      const params = (o.parameters ?? []) as { name: string; in: string; required?: boolean; schema?: unknown }[];
+      for (const m of r.path.matchAll(/:(\w+)/g)) {
+        expect(params.find((p) => p.in === "path" && p.name === m[1] && p.required), `${name}: path parameter ${m[1]}`).toBeTruthy();
+      }
+      if (r.query) {
+        const shape = Object.keys((r.query as unknown as { shape: Record<string, unknown> }).shape);
+        for (const q of shape) expect(params.find((p) => p.in === "query" && p.name === q), `${name}: query parameter ${q}`).toBeTruthy();
+      }
+      for (const p of params) expect(p.schema, `${name}: schema of ${p.name}`).toBeTruthy();
+
+      if (r.body) {
+        const schema = o.requestBody?.content?.["application/json"]?.schema;
+        expect(schema, `${name}: request body`).toBeTruthy();
+        // Strict bodies say so, so generated clients do not send unknown fields.
+        const root = schema.anyOf ? schema.anyOf[0] : schema;
+        if (root.type === "object") expect(root.additionalProperties, `${name}: additionalProperties`).toBe(false);
+      } else {
+        expect(o.requestBody, `${name}: no request body`).toBeUndefined();
+      }
+
+      const statuses = Object.keys(o.responses);
+      expect(statuses.some((s) => /^(2\d\d|101)$/.test(s)), `${name}: a success response`).toBe(true);
+      for (const s of ["400", "404"]) expect(o.responses[s]?.content?.["application/json"]?.schema?.$ref, `${name}: ${s}`).toBe("#/components/schemas/Error");
+    }
+  });
+
+  it("has no dangling $ref", async () => {
+    const doc = await document();
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    for (const raw of refs) {
+      const ref = raw.slice(8, -1);
+      if (!ref.startsWith("#/")) continue;
+      let node: any = doc;
+      for (const part of ref.slice(2).split("/")) node = node?.[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+      // Local refs inside embedded JSON Schemas ("#/$defs/…") resolve against their own root, not checked here.
+      if (ref.startsWith("#/components/")) expect(node, ref).toBeTruthy();
+    }
+  });
+
+  it("documents the request body of campaigns with its required fields and enums", async () => {
+    const doc = await document();
+    const body = doc.paths["/campaigns"]!.post.requestBody.content["application/json"].schema;
+    expect(body.required).toEqual(expect.arrayContaining(["name", "questions"]));
+    const org = doc.paths["/orgs"]!.post.requestBody.content["application/json"].schema;
+    expect(org.properties.plan.enum).toEqual(["free", "starter", "professional", "enterprise"]);
+  });
+});
+
+describe("GET /docs", () => {
+  it("renders every operation as HTML that loads nothing from elsewhere", async () => {
+    const r = await call("GET", "/docs");
+    expect(r.status).toBe(200);
+    expect(r.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const html = r.text;
+    expect(html).toMatch(/^<!doctype html>/i);
+    // No off-site scripts, styles, images, frames or fonts.
+    expect(html).not.toMatch(/<(script|link|img|iframe|source|video|audio|embed|object)\b[^>]*\b(src|href|data)\s*=\s*["']?\s*(https?:)?\/\//i);
+    expect(html).not.toMatch(/url\(\s*["']?\s*(https?:)?\/\//i);
+    expect(html).not.toMatch(/@import/i);
+    expect(html).not.toMatch(/<script\b[^>]*\bsrc=/i);
+    const csp = r.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toMatch(/https?:/);
+    const doc = await document();
+    for (const path of Object.keys(doc.paths)) expect(html, path).toContain(path.replace(/&/g, "&#38;"));
+  });
+});
