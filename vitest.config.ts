@@ -14,6 +14,7 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             OPERATOR_TOKEN: "test-operator-token",
+            AUDIO_KEK: "S01y4fwnL6jO07BSVGw0qYCSB9/Uiu0MjX4cr/Aj6hw=",
             AI_MODE: "local",
             HEARTBEAT_TIMEOUT_SECONDS: "5",
             PAUSE_EXPIRY_SECONDS: "10",

@@ -20,6 +20,8 @@ export interface Env {
   AI: Ai;
   ASSETS?: Fetcher;
   OPERATOR_TOKEN?: string;
+  /** Key-encryption key for audio data keys: 32 random bytes, base64 (a secret in production). */
+  AUDIO_KEK?: string;
   AI_MODE?: string;
   HEARTBEAT_TIMEOUT_SECONDS?: string;
   PAUSE_EXPIRY_SECONDS?: string;

@@ -1,6 +1,6 @@
 // D1 schema. Field names equal column names so SQL, drizzle and JSON read alike.
 // Timestamps are integer milliseconds since the epoch (UTC); the API renders ISO 8601.
-import { sqliteTable, text, integer, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
+import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
 
 export const orgs = sqliteTable("orgs", {
   id: text("id").primaryKey(),
@@ -193,6 +193,36 @@ export const auth_sessions = sqliteTable(
   },
   (t) => [index("auth_sessions_member_idx").on(t.member_id)],
 );
+
+// Per-answer insight, written by the queue consumer; one row per answer (typed or spoken).
+export const answer_analysis = sqliteTable(
+  "answer_analysis",
+  {
+    session_id: text("session_id").notNull(),
+    answer_id: text("answer_id").notNull(),
+    org_id: text("org_id").notNull(),
+    campaign_id: text("campaign_id").notNull(),
+    question_index: integer("question_index").notNull(),
+    follow_up: integer("follow_up").notNull(),
+    word_count: integer("word_count").notNull(),
+    sentiment_label: text("sentiment_label", { enum: ["positive", "neutral", "negative"] }), // null when not analysed (low confidence)
+    sentiment_score: real("sentiment_score"),
+    themes: text("themes").notNull(), // JSON string[]
+    relevance: real("relevance"),
+    engagement: real("engagement"),
+    confidence: real("confidence"), // transcription confidence; null for typed answers
+    low_confidence: integer("low_confidence").notNull(),
+    duration_ms: integer("duration_ms"),
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.session_id, t.answer_id] }), index("answer_analysis_campaign_idx").on(t.campaign_id, t.question_index)],
+);
+
+// Queue consumers record each message's idempotency key once its effects are done.
+export const processed_messages = sqliteTable("processed_messages", {
+  key: text("key").primaryKey(),
+  processed_at: integer("processed_at").notNull(),
+});
 
 export type SessionRow = typeof sessions.$inferSelect;
 export type CampaignRow = typeof campaigns.$inferSelect;

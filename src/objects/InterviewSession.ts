@@ -3,26 +3,20 @@
 import { DurableObject } from "cloudflare:workers";
 import { followUpProvider, type FollowUpProvider } from "../ai/followup";
 import { limitsFrom, type Env } from "../env";
+import { importKek, newWrappedDataKey, unwrapDataKey } from "../shared/audio-crypto";
 import { sha256Hex } from "../shared/crypto";
+import { AudioIntake } from "./audio";
 import type { CampaignLive } from "./CampaignLive";
-import {
-  initialState,
-  isTerminal,
-  nextDeadline,
-  transition,
-  type Limits,
-  type MachineEvent,
-  type MachineState,
-  type MachineError,
-  type Question,
-} from "./machine";
-import { D1Mirror, type MirrorWriter } from "./mirror";
-import { parseClientFrame, PONG, PING, type ErrorFrame, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
+import { initialState, isTerminal, nextDeadline, transition, type Limits, type MachineEvent, type MachineState, type MachineError, type Question } from "./machine";
 import type { QueueMessage } from "./messages";
-import { SessionStore, type SessionEvent } from "./store";
-import { mirrorRow, sessionView, type SessionMeta, type SessionView } from "./view";
+import { D1Mirror, type MirrorWriter } from "./mirror";
+import { Outbox } from "./outbox";
+import { parseClientFrame, PONG, PING, type ErrorFrame, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
+import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
+import { sessionView, type SessionMeta, type SessionView } from "./view";
+import * as voice from "./voice";
 
-type Attachment = { kind: "participant" | "watcher"; hello: boolean };
+type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string };
 
 export interface InitInput {
   meta: SessionMeta;
@@ -37,41 +31,69 @@ export type ControlAction =
   | { type: "end"; reason: string | null }
   | { type: "reassign"; campaignId: string; scriptVersion: number; questions: Question[] };
 
-export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: MachineError | { code: "SESSION_NOT_FOUND"; message: string } };
+export type RpcError = MachineError | { code: "SESSION_NOT_FOUND" | "NOT_FOUND" | "TTS_UNAVAILABLE" | "INVALID_TOKEN"; message: string };
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: RpcError };
 
 const MAX_TEXT_FRAME = 64 * 1024;
 const DECIDE_TIMEOUT_MS = 10_000;
 const DECIDE_RETRY_MS = 5_000;
-const MIRROR_MAX_BACKOFF_MS = 60_000;
+/** A spoken answer whose transcript has not come back by then is written without text. */
+export const TRANSCRIBE_TIMEOUT_MS = 120_000;
 
-const json = (status: number, code: string, message: string) =>
-  Response.json({ error: { code, message } }, { status });
+const json = (status: number, code: string, message: string) => Response.json({ error: { code, message } }, { status });
 
 export class InterviewSession extends DurableObject<Env> {
-  private readonly store: SessionStore;
+  readonly store: SessionStore;
+  readonly outbox: Outbox;
   private readonly limits: Limits;
   private readonly followUps: FollowUpProvider;
-  private meta: SessionMeta | null;
-  private state: MachineState | null;
-  private flushing: Promise<void> | null = null;
-  private flushAgain = false;
+  meta: SessionMeta | null;
+  state: MachineState | null;
   private deciding = false;
   private hub: { campaignId: string; stub: DurableObjectStub<CampaignLive> } | null = null;
-  /** Replaceable in tests to simulate a failing D1. */
-  mirrorWriter: MirrorWriter;
+  private intake: AudioIntake | null = null;
+  private dek: CryptoKey | null = null;
+  /** Audio writes run one after another, so chunks and acks keep the frames' order. */
+  private audioChain: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // SQLite storage is synchronous, so the object loads in its constructor and no request
-    // can observe it half-initialised.
+    // can observe it half-initialised. An id that was never initialised creates nothing.
     this.store = new SessionStore(ctx.storage);
     this.meta = this.store.loadMeta();
     this.state = this.store.loadState();
     this.limits = limitsFrom(env);
     this.followUps = followUpProvider(env);
-    this.mirrorWriter = new D1Mirror(env.DB);
+    this.outbox = new Outbox(this.store, () => this.env.AI_QUEUE, this.limits, () => (this.meta && this.state ? { meta: this.meta, state: this.state } : null), new D1Mirror(env.DB));
     // Pings are answered without waking the object; the alarm reads the auto-response timestamps.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  get mirrorWriter(): MirrorWriter {
+    return this.outbox.mirrorWriter;
+  }
+  set mirrorWriter(w: MirrorWriter) {
+    this.outbox.mirrorWriter = w;
+  }
+
+  /** Spoken-answer storage; its tables exist only in sessions that were initialised. */
+  audio(): AudioIntake {
+    this.intake ??= new AudioIntake(this.store.rawSql, this.env.AUDIO_BUCKET, this.meta!.id);
+    return this.intake;
+  }
+
+  /** The session's audio data key, created on first use and stored only wrapped by the KEK. */
+  async dataKey(): Promise<CryptoKey> {
+    if (this.dek) return this.dek;
+    const kek = await importKek(this.env.AUDIO_KEK);
+    let wrapped = this.store.loadAudioKey();
+    if (!wrapped) {
+      wrapped = await newWrappedDataKey(kek);
+      this.store.saveAudioKey(wrapped);
+    }
+    this.dek = await unwrapDataKey(kek, wrapped);
+    return this.dek;
   }
 
   // ---- RPC used by the Worker ----
@@ -79,6 +101,7 @@ export class InterviewSession extends DurableObject<Env> {
   async init(input: InitInput): Promise<SessionView> {
     if (!this.state || !this.meta) {
       const now = Date.now();
+      this.store.create();
       this.meta = input.meta;
       this.state = initialState({ questions: input.questions, consentRequired: input.consentRequired, now });
       this.store.transaction(() => {
@@ -89,7 +112,7 @@ export class InterviewSession extends DurableObject<Env> {
         this.store.saveMirror({ version: 1, synced: 0, attempts: 0, retryAt: null });
       });
       this.publishStatus();
-      await this.flush();
+      await this.outbox.flush();
       await this.armAlarm();
     }
     return sessionView(this.meta, this.state, Date.now());
@@ -129,18 +152,37 @@ export class InterviewSession extends DurableObject<Env> {
     return { ok: true, value: sessionView(this.meta, this.state, Date.now()) };
   }
 
+  // Spoken answers and the AI voice (the logic lives in voice.ts).
+  async audioJob(answerId: string) {
+    return voice.audioJob(this, answerId);
+  }
+  async applyTranscription(answerId: string, result: voice.TranscriptionResult) {
+    return voice.applyTranscription(this, answerId, result);
+  }
+  async answerContext(answerId: string) {
+    return voice.answerContext(this, answerId);
+  }
+  async audioManifest(track: "participant" | "ai") {
+    return voice.audioManifest(this, track);
+  }
+  async promptAudio(seq: number, token: string | null) {
+    return voice.promptAudio(this, this.env, seq, token);
+  }
+
   /** Called by the cron sweep: alarms can be lost, so overdue sessions are checked from outside too. */
   async poke(): Promise<void> {
     await this.alarm();
   }
 
-  /** Permanently removes everything this object stores and closes its sockets. */
+  /** Permanently removes everything this object stores (its audio key with it) and closes its sockets. */
   async erase(): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) safeClose(ws, 1000, "session data deleted");
     this.state = null;
     this.meta = null;
+    this.intake = null;
+    this.dek = null;
     // A mirror write in flight must land before the caller deletes the index row, or it would bring the row back.
-    await this.flushing;
+    await this.outbox.idle();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
@@ -152,8 +194,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (!this.state || !this.meta) return json(404, "SESSION_NOT_FOUND", "no such session");
     const url = new URL(request.url);
     if (url.pathname.endsWith("/connect")) {
-      const token = url.searchParams.get("token") ?? "";
-      if (!token || !this.store.hasToken(await sha256Hex(token))) return json(401, "INVALID_TOKEN", "the participant token is not valid for this session");
+      if (!(await this.tokenValid(url.searchParams.get("token")))) return json(401, "INVALID_TOKEN", "the participant token is not valid for this session");
       if (isTerminal(this.state.status)) return json(410, "SESSION_ENDED", `the session is ${this.state.status}`);
       return this.accept("participant").response;
     }
@@ -165,6 +206,10 @@ export class InterviewSession extends DurableObject<Env> {
       return response;
     }
     return json(404, "NOT_FOUND", "unknown session endpoint");
+  }
+
+  async tokenValid(token: string | null): Promise<boolean> {
+    return Boolean(token) && this.store.hasToken(await sha256Hex(token!));
   }
 
   private accept(kind: Attachment["kind"]): { response: Response; server: WebSocket } {
@@ -181,7 +226,10 @@ export class InterviewSession extends DurableObject<Env> {
       if (typeof message === "string" && message.includes('"ping"')) ws.send(PONG);
       return;
     }
-    if (typeof message !== "string") return sendError(ws, "AUDIO_NOT_ACCEPTED", "binary frames are only accepted between answer_start and answer_end of a voice answer");
+    if (typeof message !== "string") {
+      if (!att.hello || !att.audio) return sendError(ws, "AUDIO_NOT_ACCEPTED", "binary frames are only accepted between answer_start and answer_end of a voice answer");
+      return this.audioFrame(ws, att.audio, new Uint8Array(message));
+    }
     if (message.length > MAX_TEXT_FRAME) return sendError(ws, "FRAME_TOO_LARGE", "text frames are at most 64 KiB");
     const parsed = parseClientFrame(message);
     if (!parsed.ok) return sendError(ws, parsed.code, parsed.message);
@@ -215,8 +263,9 @@ export class InterviewSession extends DurableObject<Env> {
         break;
       }
       case "answer_start":
+        return this.audioStart(ws, att, frame.id);
       case "answer_end":
-        return sendError(ws, "VOICE_NOT_AVAILABLE", "spoken answers are not accepted by this session; send a typed answer");
+        return this.audioEnd(ws, frame.id, frame.text?.trim() || null);
       case "consent":
         event = { type: "consent", granted: frame.granted };
         break;
@@ -237,6 +286,50 @@ export class InterviewSession extends DurableObject<Env> {
     if (!r.ok) sendError(ws, r.error.code, r.error.message);
   }
 
+  // ---- Spoken answers: answer_start, PCM frames, answer_end ----
+
+  private audioStart(ws: WebSocket, att: Attachment, id: string) {
+    const s = this.state!;
+    if (this.meta!.mode !== "voice") return sendError(ws, "VOICE_NOT_AVAILABLE", "this interview takes typed answers; send an answer frame");
+    const acked = this.store.ackSeqFor(id);
+    if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
+    if (s.status !== "in_progress") return sendError(ws, "INVALID_TRANSITION", `cannot answer in a session that is ${s.status}`);
+    if (!s.prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
+    if (!this.env.AUDIO_KEK) return sendError(ws, "AUDIO_UNAVAILABLE", "audio storage is not configured; send a typed answer");
+    const r = this.audio().start(id, s.prompt.index, Date.now());
+    if (!r.ok) return sendError(ws, r.code, r.message);
+    ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
+    ws.send(JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
+  }
+
+  private audioFrame(ws: WebSocket, id: string, bytes: Uint8Array) {
+    const r = this.audio().append(id, bytes, Date.now());
+    if (!r.ok) return sendError(ws, r.code, r.message);
+    if (r.flush) this.audioChain = this.audioChain.then(() => this.flushAudio(ws, id)).catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
+  }
+
+  private async flushAudio(ws: WebSocket, id: string) {
+    const bytes = await this.audio().flush(id, await this.dataKey());
+    safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes }));
+    return bytes;
+  }
+
+  private audioEnd(ws: WebSocket, id: string, hint: string | null) {
+    const acked = this.store.ackSeqFor(id);
+    if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
+    const a = this.intake || this.meta?.mode === "voice" ? this.audio().get(id) : null;
+    if (!a || a.state !== "recording") return sendError(ws, "NO_OPEN_ANSWER", "answer_end names no open spoken answer");
+    this.audioChain = this.audioChain
+      .then(async () => {
+        const bytes = await this.flushAudio(ws, id);
+        if (bytes === 0) return sendError(ws, "EMPTY_ANSWER", "no audio was received for this answer");
+        // The answer, its end and the transcription job commit together; the ack follows.
+        const r = this.apply({ type: "answer", id, text: "", spoken: true }, () => this.audio().end(id, hint, Date.now()));
+        if (!r.ok) sendError(ws, r.error.code, r.error.message);
+      })
+      .catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
+  }
+
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // A closed tab may never get here; the heartbeat deadline decides abandonment.
     safeClose(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
@@ -255,22 +348,27 @@ export class InterviewSession extends DurableObject<Env> {
       seen = Math.max(seen, this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0);
     }
     if (!isTerminal(this.state.status)) this.apply({ type: "timer", lastSeenAt: seen });
-    if (this.state.deciding) void this.decide();
-    await this.flush();
+    const pending = this.state.deciding?.transcript;
+    if (pending && Date.now() >= this.transcriptDeadline()!) {
+      this.apply({ type: "transcribed", answerId: pending.answerId, text: null }, () =>
+        this.store.appendEvent(Date.now(), "transcription_timeout", { answerId: pending.answerId }),
+      );
+    }
+    if (this.state.deciding && !this.state.deciding.transcript) void this.decide();
+    await this.outbox.flush();
     await this.armAlarm();
+  }
+
+  private transcriptDeadline(): number | null {
+    const t = this.state?.deciding?.transcript;
+    return t ? (this.state!.startedAt ?? 0) + t.endMs + TRANSCRIBE_TIMEOUT_MS : null;
   }
 
   private async armAlarm(): Promise<void> {
     if (!this.state) return;
     const now = Date.now();
-    const candidates: number[] = [];
-    const deadline = nextDeadline(this.state, this.limits);
-    if (deadline !== null) candidates.push(deadline);
-    const mark = this.store.loadMirror();
-    if (mark.synced < mark.version) candidates.push(mark.retryAt ?? now + 1000);
-    const outbox = this.store.nextOutboxRetry();
-    if (outbox !== null) candidates.push(outbox || now + 1000);
-    if (this.state.deciding) candidates.push(now + DECIDE_RETRY_MS);
+    const candidates = [nextDeadline(this.state, this.limits), this.outbox.nextRetry(now), this.transcriptDeadline()].filter((t): t is number => t !== null);
+    if (this.state.deciding && !this.state.deciding.transcript) candidates.push(now + DECIDE_RETRY_MS);
     if (candidates.length === 0) return void (await this.ctx.storage.deleteAlarm());
     const at = Math.max(now, Math.min(...candidates));
     if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
@@ -279,8 +377,9 @@ export class InterviewSession extends DurableObject<Env> {
   // ---- The transition pipeline ----
 
   /** Runs one event through the machine, persists it atomically, then performs its effects. */
-  private apply(event: MachineEvent, alsoInTransaction?: () => void) {
+  apply(event: MachineEvent, alsoInTransaction?: () => void) {
     const before = this.state!;
+    const meta = this.meta!;
     const now = Date.now();
     const r = transition(before, event, now, this.limits);
     if (!r.ok) return r;
@@ -291,18 +390,22 @@ export class InterviewSession extends DurableObject<Env> {
     this.store.transaction(() => {
       for (const e of r.effects) {
         if (e.type === "send") {
-          const f = this.store.appendFrame(e.frame);
+          // In voice interviews a question carries the URL of its spoken version (synthesised on first request).
+          const audio = e.frame.type === "question" && meta.mode === "voice" ? `/v1/sessions/${meta.id}/prompts/${this.store.lastSeq() + 1}/audio` : undefined;
+          const f = this.store.appendFrame(audio ? { ...e.frame, audio } : e.frame);
           if (e.frame.type === "ack") this.store.recordAnswer(e.frame.id, f.seq);
           frames.push(f);
         } else if (e.type === "segment") {
           const { type: _t, answerId, ...seg } = e;
           live.push(this.store.appendSegment(seg, answerId));
+          if (seg.speaker === "participant" && answerId) this.store.addOutbox({ type: "answer.analyze", sessionId: meta.id, answerId } satisfies QueueMessage);
+        } else if (e.type === "transcribe") {
+          this.store.addOutbox({ type: "audio.process", sessionId: meta.id, answerId: e.answerId } satisfies QueueMessage);
         } else if (e.type === "event") this.store.appendEvent(now, e.name, e.data);
         else if (e.type === "status") {
           live.push("status");
-          if (isTerminal(e.to)) this.store.addOutbox({ type: "session.ended", sessionId: this.meta!.id, orgId: this.meta!.orgId, status: e.to } satisfies QueueMessage);
-        }
-        else if (e.type === "close") closeReason = e.reason;
+          if (isTerminal(e.to)) this.store.addOutbox({ type: "session.ended", sessionId: meta.id, orgId: meta.orgId, status: e.to } satisfies QueueMessage);
+        } else if (e.type === "close") closeReason = e.reason;
       }
       this.store.saveState(r.state);
       alsoInTransaction?.();
@@ -317,20 +420,26 @@ export class InterviewSession extends DurableObject<Env> {
     for (const f of frames) for (const ws of participants) safeSend(ws, JSON.stringify(f));
     for (const item of live) {
       if (item === "status") this.publishStatus();
-      else this.publish({ type: "segment", sessionId: this.meta!.id, segment: item });
+      // Re-read: speech details recorded in the same transaction belong in the frame too.
+      else this.publish({ type: "segment", sessionId: meta.id, segment: this.store.segmentAt(item.seq) ?? item });
     }
     if (!live.includes("status") && frames.some((f) => f.type === "state")) this.publishStatus();
-    if (r.state.deciding && !before.deciding) void this.decide();
+    if (r.effects.some((e) => e.type === "decide")) void this.decide();
     // Sockets that never said hello close too, or they would linger on a finished session.
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
-    void this.flush().then(() => this.armAlarm());
+    void this.outbox.flush().then(() => this.armAlarm());
     return r;
+  }
+
+  /** Records a spoken answer's transcription details on its segment (inside a transaction). */
+  recordSpeech(answerId: string, speech: SegmentSpeech, lateText?: string) {
+    this.store.setSegmentSpeech(answerId, speech, lateText);
   }
 
   /** Asks the follow-up provider, then feeds its decision back into the machine. */
   private async decide(): Promise<void> {
     const s = this.state;
-    if (!s?.deciding || this.deciding) return;
+    if (!s?.deciding || s.deciding.transcript || this.deciding) return;
     this.deciding = true;
     const pending = s.deciding;
     const followUpsAsked = s.followUps;
@@ -351,71 +460,11 @@ export class InterviewSession extends DurableObject<Env> {
       this.deciding = false;
     }
     const now = this.state;
-    if (!now?.deciding || now.deciding.questionIndex !== pending.questionIndex || now.followUps !== followUpsAsked) return;
+    if (!now?.deciding || now.deciding.transcript || now.deciding.questionIndex !== pending.questionIndex || now.followUps !== followUpsAsked) return;
     this.apply({ type: "decided", followUp });
   }
 
-  // ---- Outbox: the D1 mirror and queue messages, retried until they land ----
-
-  /**
-   * One flush at a time, or the alarm's flush and a transition's would send the same outbox item
-   * twice; a flush asked for meanwhile runs once more after it, and its caller waits for that.
-   */
-  private flush(): Promise<void> {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return this.flushing;
-    }
-    this.flushing = (async () => {
-      try {
-        do {
-          this.flushAgain = false;
-          await this.flushMirror();
-          await this.flushOutbox();
-        } while (this.flushAgain);
-      } finally {
-        this.flushing = null;
-      }
-    })();
-    return this.flushing;
-  }
-
-  private async flushOutbox(): Promise<void> {
-    if (!this.state) return;
-    for (const item of this.store.dueOutbox(Date.now())) {
-      try {
-        await this.env.AI_QUEUE.send(JSON.parse(item.payload));
-        this.store.removeOutbox(item.id);
-      } catch (err) {
-        const attempts = item.attempts + 1;
-        this.store.deferOutbox(item.id, attempts, Date.now() + Math.min(MIRROR_MAX_BACKOFF_MS, 500 * 2 ** attempts));
-        console.warn("queue send failed; will retry", { sessionId: this.meta?.id, attempts, error: String(err) });
-      }
-    }
-  }
-
-  private async flushMirror(): Promise<void> {
-    for (;;) {
-      if (!this.state || !this.meta) return;
-      const mark = this.store.loadMirror();
-      if (mark.synced >= mark.version) return;
-      if (mark.retryAt !== null && mark.retryAt > Date.now() && mark.attempts > 0) return;
-      try {
-        await this.mirrorWriter.write(mirrorRow(this.meta, this.state, Date.now(), this.limits, mark.version));
-        if (!this.state) return;
-        const latest = this.store.loadMirror();
-        this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, mark.version), attempts: 0, retryAt: null });
-      } catch (err) {
-        if (!this.state) return;
-        const latest = this.store.loadMirror();
-        const attempts = latest.attempts + 1;
-        const retryAt = Date.now() + Math.min(MIRROR_MAX_BACKOFF_MS, 500 * 2 ** attempts);
-        this.store.saveMirror({ ...latest, attempts, retryAt });
-        console.warn("session mirror write failed; will retry", { sessionId: this.meta?.id, attempts, error: String(err) });
-        return;
-      }
-    }
-  }
+  // ---- Live fan-out ----
 
   private publishStatus() {
     const s = this.state!;
@@ -446,7 +495,7 @@ export class InterviewSession extends DurableObject<Env> {
   }
 }
 
-function notFound(): { ok: false; error: { code: "SESSION_NOT_FOUND"; message: string } } {
+export function notFound(): { ok: false; error: { code: "SESSION_NOT_FOUND"; message: string } } {
   return { ok: false, error: { code: "SESSION_NOT_FOUND", message: "no such session" } };
 }
 

@@ -3,5 +3,7 @@ import { z } from "zod";
 
 export const QueueMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("session.ended"), sessionId: z.string(), orgId: z.string(), status: z.enum(["completed", "abandoned"]) }),
+  z.object({ type: z.literal("answer.analyze"), sessionId: z.string(), answerId: z.string() }),
+  z.object({ type: z.literal("audio.process"), sessionId: z.string(), answerId: z.string() }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;

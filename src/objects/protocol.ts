@@ -47,6 +47,8 @@ export interface Segment {
   followUp: boolean;
   startMs: number;
   endMs: number;
+  /** Present on spoken answers: transcription confidence, language, or why there is no text. */
+  speech?: { spoken: true; confidence: number | null; lowConfidence: boolean; language: string | null; untranscribedReason: string | null };
 }
 
 /** Frames for live watchers (dashboard and API clients). */

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS segments (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, speaker TEXT NOT NULL, text TEXT NOT NULL,
   question_index INTEGER NOT NULL, follow_up INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
-  answer_id TEXT);
+  answer_id TEXT, meta TEXT);
 CREATE TABLE IF NOT EXISTS answers (id TEXT PRIMARY KEY, ack_seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, name TEXT NOT NULL, data TEXT);
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
@@ -32,9 +32,44 @@ export interface SessionEvent {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** How a spoken answer's transcript came about (typed answers have none). */
+export interface SegmentSpeech {
+  spoken: true;
+  confidence: number | null;
+  lowConfidence: boolean;
+  language: string | null;
+  untranscribedReason: string | null;
+}
+
+function segmentOf(r: Row): Segment {
+  const speech = r.meta === null || r.meta === undefined ? null : (JSON.parse(String(r.meta)) as SegmentSpeech);
+  return {
+    seq: Number(r.seq),
+    speaker: r.speaker === "ai" ? "ai" : "participant",
+    text: String(r.text),
+    questionIndex: Number(r.question_index),
+    followUp: r.follow_up === 1,
+    startMs: Number(r.start_ms),
+    endMs: Number(r.end_ms),
+    ...(speech ? { speech } : {}),
+  };
+}
+
 export class SessionStore {
+  /** False for an object that was never initialised: reading it must not create tables. */
+  exists: boolean;
+
   constructor(private readonly storage: DurableObjectStorage) {
-    storage.sql.exec(SCHEMA);
+    this.exists = storage.sql.exec<Row>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'kv'").one().n !== 0;
+  }
+
+  create() {
+    this.storage.sql.exec(SCHEMA);
+    this.exists = true;
+  }
+
+  get rawSql() {
+    return this.storage.sql;
   }
 
   private get sql() {
@@ -51,8 +86,10 @@ export class SessionStore {
   }
 
   // The stored values below were written by this class from validated, typed data.
-  loadMeta = () => this.getKv<SessionMeta>("meta");
-  loadState = () => this.getKv<MachineState>("state");
+  loadMeta = () => (this.exists ? this.getKv<SessionMeta>("meta") : null);
+  loadState = () => (this.exists ? this.getKv<MachineState>("state") : null);
+  loadAudioKey = () => this.getKv<string>("audio_key");
+  saveAudioKey = (wrapped: string) => this.setKv("audio_key", wrapped);
   loadMirror = () => this.getKv<MirrorMark>("mirror") ?? { version: 0, synced: 0, attempts: 0, retryAt: null };
   lastSeq = () => this.getKv<number>("seq") ?? 0;
 
@@ -94,15 +131,34 @@ export class SessionStore {
   }
 
   segments(): Segment[] {
-    return this.sql.exec<Row>("SELECT * FROM segments ORDER BY seq").toArray().map((r) => ({
-      seq: Number(r.seq),
-      speaker: r.speaker === "ai" ? "ai" : "participant",
-      text: String(r.text),
-      questionIndex: Number(r.question_index),
-      followUp: r.follow_up === 1,
-      startMs: Number(r.start_ms),
-      endMs: Number(r.end_ms),
-    }));
+    return this.sql.exec<Row>("SELECT * FROM segments ORDER BY seq").toArray().map(segmentOf);
+  }
+
+  segmentByAnswer(answerId: string): (Segment & { answerId: string }) | null {
+    const r = this.sql.exec<Row>("SELECT * FROM segments WHERE answer_id = ? ORDER BY seq DESC LIMIT 1", answerId).toArray()[0];
+    return r ? { ...segmentOf(r), answerId } : null;
+  }
+
+  /** The AI prompt a participant segment answered: the last AI segment before it. */
+  promptBefore(seq: number): Segment | null {
+    const r = this.sql.exec<Row>("SELECT * FROM segments WHERE speaker = 'ai' AND seq < ? ORDER BY seq DESC LIMIT 1", seq).toArray()[0];
+    return r ? segmentOf(r) : null;
+  }
+
+  /** Transcription details of a spoken answer's segment (and its text, when it came late). */
+  setSegmentSpeech(answerId: string, speech: SegmentSpeech, text?: string) {
+    if (text !== undefined) this.sql.exec("UPDATE segments SET text = ?, meta = ? WHERE answer_id = ?", text, JSON.stringify(speech), answerId);
+    else this.sql.exec("UPDATE segments SET meta = ? WHERE answer_id = ?", JSON.stringify(speech), answerId);
+  }
+
+  segmentAt(seq: number): Segment | null {
+    const r = this.sql.exec<Row>("SELECT * FROM segments WHERE seq = ?", seq).toArray()[0];
+    return r ? segmentOf(r) : null;
+  }
+
+  frameAt(seq: number): string | null {
+    const r = this.sql.exec<Row>("SELECT body FROM frames WHERE seq = ?", seq).toArray()[0];
+    return r ? String(r.body) : null;
   }
 
   ackSeqFor(answerId: string): number | null {

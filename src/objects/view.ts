@@ -20,6 +20,9 @@ export interface SessionMeta {
   device: Device | null;
   participantEmail: string | null;
   participantName: string | null;
+  /** Campaign mode at join; absent on sessions created before voice existed (text). */
+  mode?: "text" | "voice";
+  recordAudio?: boolean;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());

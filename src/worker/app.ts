@@ -9,6 +9,7 @@ import { op, openApiDocument } from "./openapi";
 import { campaignRoutes } from "./routes/campaigns";
 import { docsPage } from "./routes/docs";
 import { accountRoutes } from "./routes/account";
+import { audioRoutes } from "./routes/audio";
 import { auditRoutes } from "./routes/auditlog";
 import { orgRoutes } from "./routes/orgs";
 import { teamRoutes } from "./routes/team";
@@ -27,6 +28,7 @@ api.route("/", sessionRoutes);
 api.route("/", teamRoutes);
 api.route("/", accountRoutes);
 api.route("/", auditRoutes);
+api.route("/", audioRoutes);
 // Inside `api`, so the document lists itself among the routes it documents.
 api.get(
   "/openapi.json",

@@ -4,6 +4,7 @@
 import { sentimentProvider, overall } from "../ai/sentiment";
 import type { Env } from "../env";
 import { QueueMessage } from "../objects/messages";
+import { analyzeAnswer, processSpokenAnswer } from "./jobs";
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
 
@@ -16,7 +17,14 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       continue;
     }
     try {
+      // Redelivered messages whose effects are already done are acknowledged without redoing them.
+      const key = idempotencyKey(parsed.data);
+      if (key && (await env.DB.prepare("SELECT 1 FROM processed_messages WHERE key = ?").bind(key).first())) {
+        msg.ack();
+        continue;
+      }
       await handle(parsed.data, env);
+      if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
       msg.ack();
     } catch (err) {
       console.warn("queue message failed; retrying", { type: parsed.data.type, attempts: msg.attempts, error: String(err) });
@@ -25,13 +33,23 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   }
 }
 
+/** Jobs whose effects must happen once; session.ended is recomputed from scratch and needs none. */
+function idempotencyKey(m: QueueMessage): string | null {
+  return m.type === "session.ended" ? null : `${m.type}:${m.sessionId}:${m.answerId}`;
+}
+
 async function handle(m: QueueMessage, env: Env): Promise<void> {
   switch (m.type) {
+    case "answer.analyze":
+      return analyzeAnswer(env, m.sessionId, m.answerId);
+    case "audio.process":
+      return processSpokenAnswer(env, m.sessionId, m.answerId);
     case "session.ended": {
       // The session's overall sentiment, from its participant's answers; rerunning gives the same result.
       const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).transcript();
       if (!r.ok) return; // the session's data was deleted meanwhile: nothing to analyse
-      const answers = r.value.segments.filter((s) => s.speaker === "participant");
+      // Unclear audio is not read as if it were clear.
+      const answers = r.value.segments.filter((s) => s.speaker === "participant" && s.text.trim() && !s.speech?.lowConfidence);
       const provider = sentimentProvider(env);
       const results = await Promise.all(answers.map((a) => provider.classify(a.text)));
       const updated = await env.DB.prepare("UPDATE sessions SET sentiment = ? WHERE id = ?").bind(overall(results), m.sessionId).run();

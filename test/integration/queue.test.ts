@@ -40,7 +40,7 @@ async function finishedSession(answers: string[]) {
   const queue = new RecordingQueue(0);
   await interceptQueue(s, queue);
   for (const [i, text] of answers.entries()) await answer(s.ws, `a${i}`, text, i === answers.length - 1 ? "ended" : "question");
-  const message = (await until(() => queue.sent[0], "the session.ended message")) as QueueMessage;
+  const message = (await until(() => queue.sent.find((m) => (m as QueueMessage).type === "session.ended"), "the session.ended message")) as QueueMessage;
   return { ...s, message };
 }
 

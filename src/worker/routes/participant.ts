@@ -85,6 +85,8 @@ participantRoutes.post(
         device: device ?? (c.req.header("User-Agent") ? { userAgent: c.req.header("User-Agent")!.slice(0, 500) } : null),
         participantEmail: invite.participant_email,
         participantName: invite.participant_name,
+        mode: settings.mode,
+        recordAudio: settings.recordAudio,
       },
       questions,
       consentRequired: settings.consentRequired,

@@ -184,7 +184,7 @@ const orgJson = (o: OrgRow) => ({ id: o.id, name: o.name, plan: o.plan, retentio
 
 teamRoutes.get(
   "/org",
-  op({ summary: "The caller's org: plan and retention", tags: ["team"], auth: "key", action: "org.read", resource: "org", responses: { 200: { description: "the org", schema: Org } } }),
+  op({ summary: "The org's settings: plan and retention (owners)", tags: ["team"], auth: "key", action: "org.manage", resource: "org", responses: { 200: { description: "the org", schema: Org } } }),
   async (c) => {
     const row = await c.env.DB.prepare("SELECT * FROM orgs WHERE id = ?").bind(c.get("principal")!.orgId).first<OrgRow>();
     if (!row) throw notFound("org");

@@ -54,6 +54,8 @@ export interface TestServer {
   wsBase: string;
   port: number;
   vars: Record<string, string>;
+  /** The local state directory (D1, R2, Durable Objects), for `wrangler d1 execute --persist-to`. */
+  persistTo: string;
   /** The last part of wrangler's combined output, for failure messages. */
   logs(): string;
   /** How often wrangler has reloaded the Worker since it started (it rebuilds when src/ changes; open sockets drop). */
@@ -119,6 +121,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const vars: Record<string, string> = {
     OPERATOR_TOKEN: `e2e-operator-${Math.random().toString(36).slice(2)}`,
     AI_MODE: "local",
+    AUDIO_KEK: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
     ...opts.vars,
     PUBLIC_URL: base,
   };
@@ -226,7 +229,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     await sleep(250);
   }
 
-  return { base, wsBase: base.replace(/^http/, "ws"), port, vars, logs: () => log, reloads: () => reloads, stop };
+  return { base, wsBase: base.replace(/^http/, "ws"), port, vars, persistTo, logs: () => log, reloads: () => reloads, stop };
 }
 
 // ---- HTTP ----

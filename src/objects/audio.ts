@@ -1,0 +1,178 @@
+// Spoken answers inside the session object: PCM frames are checked, buffered briefly, and
+// written to R2 in encrypted chunks; the object records only chunk keys and sizes. A chunk is
+// acknowledged to the browser (audio_ack) once it is durable, so after a drop the browser
+// resends from the last acknowledged byte and nothing acknowledged is lost.
+import { checkPcmFrame, BYTES_PER_SECOND } from "../audio/pcm";
+import { sealObject } from "../shared/audio-crypto";
+
+export const CHUNK_BYTES = 128 * 1024; // 4 s of audio
+export const MAX_ANSWER_BYTES = 10 * 60 * BYTES_PER_SECOND; // 10 minutes per answer
+export const MAX_SESSION_BYTES = 90 * 60 * BYTES_PER_SECOND; // 90 minutes per session
+/** Real time is 32 KB/s; resending after a reconnect may burst, within a bucket of 30 s. */
+const RATE_BYTES_PER_SECOND = 4 * BYTES_PER_SECOND;
+const BURST_BYTES = 30 * BYTES_PER_SECOND;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audio_answers (
+  id TEXT PRIMARY KEY, track TEXT NOT NULL, question_index INTEGER NOT NULL, state TEXT NOT NULL,
+  bytes INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, hint TEXT, result TEXT);
+CREATE TABLE IF NOT EXISTS audio_chunks (answer_id TEXT NOT NULL, idx INTEGER NOT NULL, key TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (answer_id, idx));
+`;
+
+type Row = Record<string, SqlStorageValue>;
+export type AudioError = { ok: false; code: string; message: string };
+
+export interface AudioAnswer {
+  id: string;
+  track: "participant" | "ai";
+  questionIndex: number;
+  state: "recording" | "ended";
+  bytes: number;
+  startedAt: number;
+  endedAt: number | null;
+  hint: string | null;
+  result: string | null;
+}
+
+export interface ChunkRef {
+  key: string;
+  bytes: number;
+}
+
+export class AudioIntake {
+  private buffers = new Map<string, Uint8Array[]>();
+  private bucketTokens = BURST_BYTES;
+  private bucketAt = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly bucket: R2Bucket,
+    private readonly sessionId: string,
+  ) {
+    sql.exec(SCHEMA);
+  }
+
+  get(id: string): AudioAnswer | null {
+    const r = this.sql.exec<Row>("SELECT * FROM audio_answers WHERE id = ?", id).toArray()[0];
+    if (!r) return null;
+    return {
+      id: String(r.id),
+      track: r.track === "ai" ? "ai" : "participant",
+      questionIndex: Number(r.question_index),
+      state: r.state === "ended" ? "ended" : "recording",
+      bytes: Number(r.bytes),
+      startedAt: Number(r.started_at),
+      endedAt: r.ended_at === null ? null : Number(r.ended_at),
+      hint: r.hint === null ? null : String(r.hint),
+      result: r.result === null ? null : String(r.result),
+    };
+  }
+
+  /** Opens (or reopens after a drop) a spoken answer; returns the bytes already durable. */
+  start(id: string, questionIndex: number, now: number): { ok: true; bytes: number } | AudioError {
+    const existing = this.get(id);
+    if (existing) {
+      if (existing.state === "ended") return { ok: false, code: "ANSWER_ENDED", message: "this answer is already complete" };
+      // Anything buffered but not yet written was never acknowledged: the browser resends it.
+      this.buffers.delete(id);
+      return { ok: true, bytes: existing.bytes };
+    }
+    const open = this.sql.exec<Row>("SELECT id FROM audio_answers WHERE state = 'recording' AND track = 'participant'").toArray()[0];
+    if (open) return { ok: false, code: "ANSWER_IN_PROGRESS", message: `finish answer ${String(open.id)} first` };
+    this.sql.exec("INSERT INTO audio_answers (id, track, question_index, state, bytes, started_at) VALUES (?, 'participant', ?, 'recording', 0, ?)", id, questionIndex, now);
+    return { ok: true, bytes: 0 };
+  }
+
+  private totalBytes(): number {
+    return Number(this.sql.exec<Row>("SELECT COALESCE(SUM(bytes), 0) AS n FROM audio_answers WHERE track = 'participant'").one().n);
+  }
+
+  private buffered(id: string) {
+    return (this.buffers.get(id) ?? []).reduce((n, p) => n + p.byteLength, 0);
+  }
+
+  /** Checks and buffers one frame; true when a chunk is ready to be written. */
+  append(id: string, frame: Uint8Array, now: number): { ok: true; flush: boolean } | AudioError {
+    const a = this.get(id);
+    if (!a || a.state !== "recording") return { ok: false, code: "AUDIO_NOT_ACCEPTED", message: "binary frames are only accepted between answer_start and answer_end" };
+    const check = checkPcmFrame(frame);
+    if (!check.ok) return check;
+    const pending = this.buffered(id);
+    if (a.bytes + pending + frame.byteLength > MAX_ANSWER_BYTES) return { ok: false, code: "ANSWER_TOO_LONG", message: "a spoken answer is at most 10 minutes" };
+    if (this.totalBytes() + pending + frame.byteLength > MAX_SESSION_BYTES) return { ok: false, code: "SESSION_AUDIO_LIMIT", message: "this interview has reached its audio limit" };
+    this.bucketTokens = Math.min(BURST_BYTES, this.bucketTokens + ((now - this.bucketAt) / 1000) * RATE_BYTES_PER_SECOND);
+    this.bucketAt = now;
+    if (frame.byteLength > this.bucketTokens) return { ok: false, code: "AUDIO_RATE_LIMITED", message: "audio is arriving faster than it can be spoken; the frame was dropped, resend it" };
+    this.bucketTokens -= frame.byteLength;
+    const parts = this.buffers.get(id) ?? [];
+    parts.push(frame.slice());
+    this.buffers.set(id, parts);
+    return { ok: true, flush: pending + frame.byteLength >= CHUNK_BYTES };
+  }
+
+  /** Encrypts and writes what is buffered as the next chunk; returns the durable byte count. */
+  async flush(id: string, dek: CryptoKey): Promise<number> {
+    const parts = this.buffers.get(id);
+    const a = this.get(id);
+    if (!a) return 0;
+    if (!parts?.length) return a.bytes;
+    this.buffers.delete(id);
+    const plain = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let o = 0;
+    for (const p of parts) {
+      plain.set(p, o);
+      o += p.byteLength;
+    }
+    const idx = Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM audio_chunks WHERE answer_id = ?", id).one().n);
+    const key = chunkKey(this.sessionId, a.track, a.startedAt, id, idx);
+    await this.bucket.put(key, await sealObject(dek, key, plain), {
+      httpMetadata: { contentType: "application/octet-stream" },
+      customMetadata: { encryption: "aes-256-gcm", format: "pcm_s16le", sampleRate: "16000", channels: "1" },
+    });
+    this.sql.exec("INSERT INTO audio_chunks (answer_id, idx, key, bytes) VALUES (?, ?, ?, ?)", id, idx, key, plain.byteLength);
+    this.sql.exec("UPDATE audio_answers SET bytes = bytes + ? WHERE id = ?", plain.byteLength, id);
+    return a.bytes + plain.byteLength;
+  }
+
+  end(id: string, hint: string | null, now: number) {
+    this.sql.exec("UPDATE audio_answers SET state = 'ended', ended_at = ?, hint = ? WHERE id = ?", now, hint, id);
+  }
+
+  /** Stores an AI prompt's synthesised audio (PCM) as one chunk of the AI track. */
+  async storePrompt(id: string, questionIndex: number, pcm: Uint8Array, dek: CryptoKey, now: number) {
+    this.sql.exec("INSERT OR IGNORE INTO audio_answers (id, track, question_index, state, bytes, started_at, ended_at) VALUES (?, 'ai', ?, 'recording', 0, ?, ?)", id, questionIndex, now, now);
+    this.buffers.set(id, [pcm]);
+    await this.flush(id, dek);
+    this.sql.exec("UPDATE audio_answers SET state = 'ended' WHERE id = ?", id);
+  }
+
+  setResult(id: string, result: unknown) {
+    this.sql.exec("UPDATE audio_answers SET result = ? WHERE id = ?", JSON.stringify(result), id);
+  }
+
+  chunks(id: string): ChunkRef[] {
+    return this.sql.exec<Row>("SELECT key, bytes FROM audio_chunks WHERE answer_id = ? ORDER BY idx", id).toArray().map((r) => ({ key: String(r.key), bytes: Number(r.bytes) }));
+  }
+
+  /** Every ended answer of a track in time order, with its chunks. */
+  track(track: "participant" | "ai"): (AudioAnswer & { chunks: ChunkRef[] })[] {
+    return this.sql
+      .exec<Row>("SELECT id FROM audio_answers WHERE track = ? AND state = 'ended' ORDER BY started_at, id", track)
+      .toArray()
+      .map((r) => {
+        const a = this.get(String(r.id))!;
+        return { ...a, chunks: this.chunks(a.id) };
+      });
+  }
+
+  /** Removes an answer's audio from R2 and from the index (when a campaign keeps no recordings). */
+  async purge(id: string) {
+    const keys = this.chunks(id).map((c) => c.key);
+    if (keys.length) await this.bucket.delete(keys);
+    this.sql.exec("DELETE FROM audio_chunks WHERE answer_id = ?", id);
+  }
+}
+
+/** R2 keys sort in time order within a track: the answer's start, its id, then the chunk. */
+export const chunkKey = (sessionId: string, track: string, startedAt: number, answerId: string, idx: number) =>
+  `sessions/${sessionId}/audio/${track}/${String(startedAt).padStart(15, "0")}-${encodeURIComponent(answerId)}/${String(idx).padStart(6, "0")}.bin`;

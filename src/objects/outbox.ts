@@ -1,0 +1,100 @@
+// The object's outbox: the D1 mirror (coalesced to the newest version) and queue messages,
+// written with the transition that caused them and retried with backoff until they land.
+import type { Limits, MachineState } from "./machine";
+import type { MirrorWriter } from "./mirror";
+import type { SessionStore } from "./store";
+import { mirrorRow, type SessionMeta } from "./view";
+
+const MAX_BACKOFF_MS = 60_000;
+const backoff = (attempts: number) => Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempts);
+
+export class Outbox {
+  private flushing: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly store: SessionStore,
+    /** Read at each send (tests put a recording queue in place of the binding). */
+    private readonly queue: () => Queue<unknown>,
+    private readonly limits: Limits,
+    /** The live session, or null once its data is erased. */
+    private readonly current: () => { meta: SessionMeta; state: MachineState } | null,
+    /** Replaceable in tests to simulate a failing D1. */
+    public mirrorWriter: MirrorWriter,
+  ) {}
+
+  /** Resolves when no flush is running (erase waits for this before deleting the index row). */
+  idle(): Promise<void> {
+    return this.flushing ?? Promise.resolve();
+  }
+
+  /**
+   * One flush at a time, or the alarm's flush and a transition's would send the same item
+   * twice; a flush asked for meanwhile runs once more after it, and its caller waits for that.
+   */
+  flush(): Promise<void> {
+    if (this.flushing) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.flushMirror();
+          await this.flushQueue();
+        } while (this.again);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** When the alarm must next retry something, or null if nothing is pending. */
+  nextRetry(now: number): number | null {
+    const at: number[] = [];
+    const mark = this.store.loadMirror();
+    if (mark.synced < mark.version) at.push(mark.retryAt ?? now + 1000);
+    const queued = this.store.nextOutboxRetry();
+    if (queued !== null) at.push(queued || now + 1000);
+    return at.length ? Math.min(...at) : null;
+  }
+
+  private async flushQueue(): Promise<void> {
+    if (!this.current()) return;
+    for (const item of this.store.dueOutbox(Date.now())) {
+      try {
+        await this.queue().send(JSON.parse(item.payload));
+        this.store.removeOutbox(item.id);
+      } catch (err) {
+        const attempts = item.attempts + 1;
+        this.store.deferOutbox(item.id, attempts, Date.now() + backoff(attempts));
+        console.warn("queue send failed; will retry", { attempts, error: String(err) });
+      }
+    }
+  }
+
+  private async flushMirror(): Promise<void> {
+    for (;;) {
+      const live = this.current();
+      if (!live) return;
+      const mark = this.store.loadMirror();
+      if (mark.synced >= mark.version) return;
+      if (mark.retryAt !== null && mark.retryAt > Date.now() && mark.attempts > 0) return;
+      try {
+        await this.mirrorWriter.write(mirrorRow(live.meta, live.state, Date.now(), this.limits, mark.version));
+        if (!this.current()) return;
+        const latest = this.store.loadMirror();
+        this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, mark.version), attempts: 0, retryAt: null });
+      } catch (err) {
+        if (!this.current()) return;
+        const latest = this.store.loadMirror();
+        const attempts = latest.attempts + 1;
+        this.store.saveMirror({ ...latest, attempts, retryAt: Date.now() + backoff(attempts) });
+        console.warn("session mirror write failed; will retry", { sessionId: live.meta.id, attempts, error: String(err) });
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// Spoken answers and the AI voice, as seen from the session object's RPC: the queue consumer
+// fetches a job by reference and hands back the transcript; routes get the audio manifest.
+import { z } from "zod";
+import { speechProviders } from "../ai/speech";
+import { concat, wavHeader } from "../audio/pcm";
+import type { Env } from "../env";
+import { openObject } from "../shared/audio-crypto";
+import { notFound, type InterviewSession, type RpcResult } from "./InterviewSession";
+import type { QueueMessage } from "./messages";
+import type { SegmentSpeech } from "./store";
+
+export const TranscriptionResult = z.object({
+  status: z.enum(["transcribed", "untranscribed"]),
+  text: z.string(),
+  reason: z.string().nullable(),
+  language: z.string().nullable(),
+  confidence: z.number().nullable(),
+  lowConfidence: z.boolean(),
+  gain: z.number(),
+  peak: z.number(),
+  pauses: z.array(z.tuple([z.number(), z.number()])),
+  durationMs: z.number(),
+});
+export type TranscriptionResult = z.infer<typeof TranscriptionResult>;
+const QuestionFrame = z.object({ type: z.literal("question"), text: z.string(), index: z.number() });
+
+const missing = (what: string) => ({ ok: false as const, error: { code: "NOT_FOUND" as const, message: `${what} not found` } });
+
+export async function audioJob(s: InterviewSession, answerId: string): Promise<RpcResult<{ keys: string[]; wrappedKey: string; hint: string | null; language: string | null }>> {
+  if (!s.state || !s.meta) return notFound();
+  const a = s.audio().get(answerId);
+  if (!a || a.state !== "ended") return missing("spoken answer");
+  await s.dataKey();
+  return { ok: true, value: { keys: s.audio().chunks(answerId).map((c) => c.key), wrappedKey: s.store.loadAudioKey()!, hint: a.hint, language: s.meta.language } };
+}
+
+export async function applyTranscription(s: InterviewSession, answerId: string, result: TranscriptionResult): Promise<RpcResult<{ applied: boolean }>> {
+  if (!s.state || !s.meta) return notFound();
+  const a = s.audio().get(answerId);
+  if (!a) return missing("spoken answer");
+  // A redelivered message finds the result already recorded: the effects happened once.
+  if (a.result) return { ok: true, value: { applied: false } };
+  const now = Date.now();
+  const speech: SegmentSpeech = {
+    spoken: true,
+    confidence: result.confidence,
+    lowConfidence: result.lowConfidence,
+    language: result.language,
+    untranscribedReason: result.status === "untranscribed" ? result.reason : null,
+  };
+  const record = () => {
+    s.audio().setResult(answerId, result);
+    for (const [startMs, endMs] of result.pauses) s.store.appendEvent(now, "long_pause", { answerId, startMs, endMs });
+  };
+  if (s.state.deciding?.transcript?.answerId === answerId) {
+    const r = s.apply({ type: "transcribed", answerId, text: result.status === "transcribed" ? result.text : null }, () => {
+      record();
+      s.recordSpeech(answerId, speech);
+    });
+    if (!r.ok) return r;
+  } else {
+    // The interview moved on after a timeout: the segment written without text gets it now.
+    s.store.transaction(() => {
+      record();
+      s.recordSpeech(answerId, speech, result.text);
+      s.store.addOutbox({ type: "answer.analyze", sessionId: s.meta!.id, answerId } satisfies QueueMessage);
+    });
+    void s.outbox.flush();
+  }
+  // A campaign that keeps no recordings drops the audio once it is transcribed.
+  if (s.meta.recordAudio === false) await s.audio().purge(answerId);
+  return { ok: true, value: { applied: true } };
+}
+
+export async function answerContext(
+  s: InterviewSession,
+  answerId: string,
+): Promise<RpcResult<{ orgId: string; campaignId: string; questionIndex: number; followUp: boolean; question: string; text: string; confidence: number | null; lowConfidence: boolean; durationMs: number | null }>> {
+  if (!s.state || !s.meta) return notFound();
+  const seg = s.store.segmentByAnswer(answerId);
+  if (!seg) return missing("answer");
+  const prompt = s.store.promptBefore(seg.seq);
+  const spoken = seg.speech ? s.audio().get(answerId) : null;
+  const result = spoken?.result ? TranscriptionResult.parse(JSON.parse(spoken.result)) : null;
+  return {
+    ok: true,
+    value: {
+      orgId: s.meta.orgId,
+      campaignId: s.meta.campaignId,
+      questionIndex: seg.questionIndex,
+      followUp: seg.followUp,
+      question: prompt?.text ?? s.state.questions[seg.questionIndex]?.text ?? "",
+      text: seg.text,
+      confidence: seg.speech?.confidence ?? null,
+      lowConfidence: seg.speech?.lowConfidence ?? false,
+      durationMs: result ? result.durationMs : seg.endMs - seg.startMs,
+    },
+  };
+}
+
+export interface ManifestAnswer {
+  id: string;
+  questionIndex: number;
+  startMs: number;
+  gain: number;
+  chunks: { key: string; bytes: number }[];
+}
+
+/** Everything a route needs to assemble a track: the wrapped key and the chunks in order. */
+export async function audioManifest(s: InterviewSession, track: "participant" | "ai"): Promise<RpcResult<{ wrappedKey: string | null; answers: ManifestAnswer[] }>> {
+  if (!s.state || !s.meta) return notFound();
+  const started = s.state.startedAt ?? s.state.createdAt;
+  const answers = s.audio().track(track).map((a) => ({
+    id: a.id,
+    questionIndex: a.questionIndex,
+    startMs: Math.max(0, a.startedAt - started),
+    gain: a.result ? TranscriptionResult.parse(JSON.parse(a.result)).gain : 1,
+    chunks: a.chunks,
+  }));
+  return { ok: true, value: { wrappedKey: s.store.loadAudioKey(), answers } };
+}
+
+/**
+ * The spoken version of a question frame, synthesised on first request and kept (encrypted) as
+ * part of the AI track, so each prompt is synthesised once. Returned as WAV.
+ */
+export async function promptAudio(s: InterviewSession, env: Env, seq: number, token: string | null): Promise<RpcResult<Uint8Array>> {
+  if (!s.state || !s.meta) return notFound();
+  if (!(await s.tokenValid(token))) return { ok: false, error: { code: "INVALID_TOKEN", message: "the participant token is not valid for this session" } };
+  const body = s.store.frameAt(seq);
+  const parsed = body ? QuestionFrame.safeParse(JSON.parse(body)) : null;
+  if (!parsed?.success) return missing("question");
+  const frame = parsed.data;
+  const id = `prompt-${seq}`;
+  const dek = await s.dataKey();
+  const existing = s.audio().get(id);
+  let pcm: Uint8Array;
+  if (existing) {
+    const parts: Uint8Array[] = [];
+    for (const c of s.audio().chunks(id)) {
+      const obj = await env.AUDIO_BUCKET.get(c.key);
+      if (!obj) return missing("prompt audio");
+      parts.push(await openObject(dek, c.key, new Uint8Array(await obj.arrayBuffer())));
+    }
+    pcm = concat(parts);
+  } else {
+    const spoken = await speechProviders(env).tts.synthesize(frame.text, s.meta.language);
+    if (!spoken) return { ok: false, error: { code: "TTS_UNAVAILABLE", message: "no speech synthesis here; the page reads the question with the browser's voice" } };
+    pcm = spoken;
+    await s.audio().storePrompt(id, frame.index, pcm, dek, Date.now());
+  }
+  return { ok: true, value: concat([wavHeader(pcm.byteLength), pcm]) };
+}

@@ -1,0 +1,83 @@
+// Queue jobs: per-answer analysis and spoken-answer processing. Each job reads what it needs by
+// reference (session id, answer id, R2 keys) and writes results idempotently.
+import { answerAnalyzer, engagement } from "../ai/analysis";
+import { words } from "../ai/followup";
+import { sentimentProvider } from "../ai/sentiment";
+import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
+import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";
+import type { Env } from "../env";
+import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
+
+const stub = (env: Env, sessionId: string) => env.SESSION.get(env.SESSION.idFromName(sessionId));
+
+/** Sentiment, themes, relevance and engagement of one answer, stored in answer_analysis. */
+export async function analyzeAnswer(env: Env, sessionId: string, answerId: string): Promise<void> {
+  const r = await stub(env, sessionId).answerContext(answerId);
+  if (!r.ok) return; // deleted meanwhile, or never existed: nothing to analyse
+  const a = r.value;
+  const wordCount = words(a.text).length;
+  // Low-confidence or untranscribed audio is marked, not analysed as if it were clear.
+  const analysable = !a.lowConfidence && a.text.trim().length > 0;
+  const sentiment = analysable ? await sentimentProvider(env).classify(a.text) : null;
+  const insight = analysable ? await answerAnalyzer(env).analyze(a.question, a.text) : { themes: [], relevance: null };
+  await env.DB.prepare(
+    `INSERT OR REPLACE INTO answer_analysis (session_id, answer_id, org_id, campaign_id, question_index, follow_up, word_count, sentiment_label, sentiment_score, themes, relevance, engagement, confidence, low_confidence, duration_ms, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
+      sessionId,
+      answerId,
+      a.orgId,
+      a.campaignId,
+      a.questionIndex,
+      a.followUp ? 1 : 0,
+      wordCount,
+      sentiment?.label ?? null,
+      sentiment?.score ?? null,
+      JSON.stringify(insight.themes),
+      insight.relevance,
+      insight.relevance === null ? null : engagement(wordCount, insight.relevance, sentiment),
+      a.confidence,
+      a.lowConfidence ? 1 : 0,
+      a.durationMs,
+      Date.now(),
+    )
+    .run();
+}
+
+/**
+ * A spoken answer: decrypt its chunks from R2, measure level and pauses, transcribe, and hand
+ * the result back to the session object, which appends the transcript segment and goes on.
+ */
+export async function processSpokenAnswer(env: Env, sessionId: string, answerId: string): Promise<void> {
+  const s = stub(env, sessionId);
+  const job = await s.audioJob(answerId);
+  if (!job.ok) return;
+  const { keys, wrappedKey, hint, language } = job.value;
+  const dek = await unwrapDataKey(await importKek(env.AUDIO_KEK), wrappedKey);
+  const parts: Uint8Array[] = [];
+  for (const key of keys) {
+    const obj = await env.AUDIO_BUCKET.get(key);
+    if (!obj) throw new Error(`audio chunk ${key} is missing`);
+    parts.push(await openObject(dek, key, new Uint8Array(await obj.arrayBuffer())));
+  }
+  const pcm = aligned(concat(parts));
+  const samples = samplesOf(pcm);
+  const lv = levels(samples);
+  const gain = normalisationGain(lv);
+  const pauses = silences(samples);
+  const normalised = applyGain(samples, gain);
+  const t = await speechProviders(env).stt.transcribe({ pcm: new Uint8Array(normalised.buffer), hint, language });
+  await s.applyTranscription(answerId, {
+    status: t.status,
+    text: t.status === "transcribed" ? t.text : "",
+    reason: t.status === "untranscribed" ? t.reason : null,
+    language: t.status === "transcribed" ? t.language : null,
+    confidence: t.status === "transcribed" ? t.confidence : null,
+    lowConfidence: t.status !== "transcribed" || t.confidence < LOW_CONFIDENCE,
+    gain,
+    peak: lv.peak,
+    pauses: pauses.map((p) => [p.startMs, p.endMs] as [number, number]),
+    durationMs: Math.round((samples.length / 16_000) * 1000),
+  });
+}

@@ -1,0 +1,188 @@
+// Audio out: a session's recording assembled from its encrypted chunks (decrypted only here,
+// for roles that may hear it), and the spoken version of a question for the participant.
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { applyGain, BYTES_PER_SECOND, concat, encodeMp3, samplesOf, wavHeader } from "../../audio/pcm";
+import type { SessionRow } from "../../db/schema";
+import type { ManifestAnswer } from "../../objects/voice";
+import { importKek, openObject, unwrapDataKey } from "../../shared/audio-crypto";
+import { ApiError, fromRpcError, notFound } from "../errors";
+import { op, queryOf } from "../openapi";
+import { idParam } from "../schemas";
+import type { AppEnv } from "../types";
+
+export const audioRoutes = new Hono<AppEnv>();
+const sesId = idParam("ses");
+const NO_STORE = { "Cache-Control": "private, no-store" };
+
+const AudioQuery = z.strictObject({ track: z.enum(["participant", "ai"]).default("participant"), format: z.enum(["wav", "mp3"]).default("wav") });
+
+async function sessionRow(c: Context<AppEnv>): Promise<SessionRow> {
+  const id = c.req.param("id") ?? "";
+  const row = sesId.safeParse(id).success
+    ? await c.env.DB.prepare("SELECT * FROM sessions WHERE id = ? AND org_id = ?").bind(id, c.get("principal")!.orgId).first<SessionRow>()
+    : null;
+  if (!row) throw notFound("session");
+  c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
+  return row;
+}
+
+async function manifest(c: Context<AppEnv>, sessionId: string, track: "participant" | "ai") {
+  const r = await c.env.SESSION.get(c.env.SESSION.idFromName(sessionId)).audioManifest(track);
+  if (!r.ok) throw fromRpcError(r.error);
+  return r.value;
+}
+
+/** `bytes=a-b` against a total length; null for none, "invalid" when unsatisfiable. */
+export function parseRange(header: string | undefined, total: number): { start: number; end: number } | null | "invalid" {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    start = Math.max(0, total - Number(m[2]));
+    end = total - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? total - 1 : Math.min(Number(m[2]), total - 1);
+  }
+  return start > end || start >= total ? "invalid" : { start, end };
+}
+
+/** Decrypts the chunks overlapping [from, to] of the concatenated PCM, with each answer's gain. */
+async function* pcmRange(bucket: R2Bucket, dek: CryptoKey, answers: ManifestAnswer[], from: number, to: number): AsyncGenerator<Uint8Array> {
+  let offset = 0;
+  for (const a of answers) {
+    for (const chunk of a.chunks) {
+      const start = offset;
+      offset += chunk.bytes;
+      if (offset <= from || start > to) continue;
+      const obj = await bucket.get(chunk.key);
+      if (!obj) throw new Error(`audio chunk ${chunk.key} is missing`);
+      const plain = await openObject(dek, chunk.key, new Uint8Array(await obj.arrayBuffer()));
+      const gained = a.gain === 1 ? plain : new Uint8Array(applyGain(samplesOf(plain), a.gain).buffer);
+      yield gained.subarray(Math.max(0, from - start), Math.min(chunk.bytes, to - start + 1));
+    }
+  }
+}
+
+audioRoutes.get(
+  "/sessions/:id/audio",
+  op({
+    summary: "A session's recording as one WAV or MP3 (Range requests honoured)",
+    description: "track=participant (the participant's answers, volume-normalised) or ai (the AI's spoken questions). Decrypted on the fly; never cached.",
+    tags: ["audio"],
+    auth: "key",
+    action: "audio.read",
+    resource: "session",
+    responses: { 200: { description: "audio", contentType: "audio/wav" }, 206: { description: "a byte range" } },
+  }),
+  queryOf(AudioQuery),
+  async (c) => {
+    const row = await sessionRow(c);
+    const { track, format } = c.req.valid("query");
+    const m = await manifest(c, row.id, track);
+    const pcmBytes = m.answers.reduce((n, a) => n + a.chunks.reduce((k, ch) => k + ch.bytes, 0), 0);
+    if (!m.wrappedKey || pcmBytes === 0) throw new ApiError(404, "NO_AUDIO", `this session has no ${track} audio`);
+    const dek = await unwrapDataKey(await importKek(c.env.AUDIO_KEK), m.wrappedKey);
+    const type = format === "wav" ? "audio/wav" : "audio/mpeg";
+    const disposition = `inline; filename="${row.id}-${track}.${format}"`;
+
+    if (format === "mp3") {
+      const parts: Uint8Array[] = [];
+      for await (const p of pcmRange(c.env.AUDIO_BUCKET, dek, m.answers, 0, pcmBytes - 1)) parts.push(p.slice());
+      const mp3 = encodeMp3(samplesOf(concat(parts)));
+      const range = parseRange(c.req.header("Range"), mp3.byteLength);
+      if (range === "invalid") return c.body(null, 416, { ...NO_STORE, "Content-Range": `bytes */${mp3.byteLength}` });
+      const body = range ? mp3.subarray(range.start, range.end + 1) : mp3;
+      return c.body(body as Uint8Array<ArrayBuffer>, range ? 206 : 200, {
+        ...NO_STORE,
+        "Content-Type": type,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": disposition,
+        ...(range ? { "Content-Range": `bytes ${range.start}-${range.end}/${mp3.byteLength}` } : {}),
+      });
+    }
+
+    // WAV streams: the header is computed from the sizes, then only the chunks in range are read.
+    const header = wavHeader(pcmBytes);
+    const total = header.byteLength + pcmBytes;
+    const range = parseRange(c.req.header("Range"), total);
+    if (range === "invalid") return c.body(null, 416, { ...NO_STORE, "Content-Range": `bytes */${total}` });
+    const { start, end } = range ?? { start: 0, end: total - 1 };
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        try {
+          if (start < header.byteLength) controller.enqueue(header.slice(start, Math.min(header.byteLength, end + 1)));
+          if (end >= header.byteLength) {
+            const from = Math.max(0, start - header.byteLength);
+            for await (const p of pcmRange(c.env.AUDIO_BUCKET, dek, m.answers, from, end - header.byteLength)) controller.enqueue(p.slice());
+          }
+          controller.close();
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+    });
+    return c.body(stream, range ? 206 : 200, {
+      ...NO_STORE,
+      "Content-Type": type,
+      "Content-Length": String(end - start + 1),
+      "Accept-Ranges": "bytes",
+      "Content-Disposition": disposition,
+      ...(range ? { "Content-Range": `bytes ${start}-${end}/${total}` } : {}),
+    });
+  },
+);
+
+audioRoutes.get(
+  "/sessions/:id/audio/manifest",
+  op({
+    summary: "Where each answer sits in the assembled recording, for players that skip to an answer",
+    tags: ["audio"],
+    auth: "key",
+    action: "audio.read",
+    resource: "session",
+    responses: { 200: { description: "answers with their offsets in the track" } },
+  }),
+  queryOf(z.strictObject({ track: z.enum(["participant", "ai"]).default("participant") })),
+  async (c) => {
+    const row = await sessionRow(c);
+    const { track } = c.req.valid("query");
+    const m = await manifest(c, row.id, track);
+    let offset = 0;
+    const answers = m.answers.map((a) => {
+      const bytes = a.chunks.reduce((n, ch) => n + ch.bytes, 0);
+      const entry = { answerId: a.id, questionIndex: a.questionIndex, offsetMs: Math.round((offset / BYTES_PER_SECOND) * 1000), durationMs: Math.round((bytes / BYTES_PER_SECOND) * 1000), sessionMs: a.startMs };
+      offset += bytes;
+      return entry;
+    });
+    return c.json({ sessionId: row.id, track, durationMs: Math.round((offset / BYTES_PER_SECOND) * 1000), answers });
+  },
+);
+
+audioRoutes.get(
+  "/sessions/:id/prompts/:seq/audio",
+  op({
+    summary: "The spoken version of a question (participant token in the query), as WAV",
+    description: "Synthesised on first request and stored as part of the session's AI track. 404 TTS_UNAVAILABLE where no speech model runs: the page then uses the browser's own voice.",
+    tags: ["participant"],
+    auth: "participant",
+    responses: { 200: { description: "audio/wav", contentType: "audio/wav" } },
+  }),
+  queryOf(z.strictObject({ token: z.string().max(200).optional() })),
+  async (c) => {
+    const id = c.req.param("id");
+    const seq = Number(c.req.param("seq"));
+    if (!sesId.safeParse(id).success || !Number.isInteger(seq) || seq < 1) throw notFound("question");
+    const token = c.req.valid("query").token;
+    if (!token) throw new ApiError(401, "INVALID_TOKEN", "the participant token is missing");
+    const r = await c.env.SESSION.get(c.env.SESSION.idFromName(id)).promptAudio(seq, token);
+    if (!r.ok) {
+      if (r.error.code === "INVALID_TOKEN") throw new ApiError(401, "INVALID_TOKEN", r.error.message);
+      throw new ApiError(404, r.error.code === "TTS_UNAVAILABLE" ? "TTS_UNAVAILABLE" : "NOT_FOUND", r.error.message);
+    }
+    return c.body(r.value as Uint8Array<ArrayBuffer>, 200, { ...NO_STORE, "Content-Type": "audio/wav" });
+  },
+);

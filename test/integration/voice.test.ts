@@ -1,0 +1,246 @@
+// Voice interviews inside workerd: PCM frames over the participant socket, encrypted chunks in
+// R2, transcription through the queue, the assembled recording, and crypto-shredding.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { concat, parseWav } from "../../src/audio/pcm";
+import { importKek, newWrappedDataKey, openObject, unwrapDataKey } from "../../src/shared/audio-crypto";
+import { AFTER_TEXT, afterPcm, afterWav, noisePcm, silencePcm, SPEECH_TEXT, speechPcm, truncatedWav } from "../fixtures/audio";
+import { call, createCampaign, createInvite, createOrg, join } from "../helpers/api";
+import { sessionStub, until } from "../helpers/session";
+import { openSocket, type TestSocket } from "../helpers/socket";
+
+const FRAME = 32 * 1024;
+
+async function voiceSession(questions: unknown[] = [{ text: "What did you think of the export?" }, { text: "Anything else?" }], settings: Record<string, unknown> = {}) {
+  const { apiKey, org } = await createOrg();
+  const campaign = await createCampaign(apiKey.key, { questions, settings: { consentRequired: false, mode: "voice", ...settings } });
+  const invite = await createInvite(apiKey.key, campaign.id);
+  const joined = (await join(invite.token)).json as { sessionId: string; participantToken: string; mode: string };
+  expect(joined.mode).toBe("voice");
+  const ws = await openSocket(`/v1/sessions/${joined.sessionId}/connect?token=${joined.participantToken}`);
+  ws.send({ type: "hello" });
+  await ws.next((f) => f.type === "state", "state");
+  ws.send({ type: "start" });
+  const q = await ws.next((f) => f.type === "question" && f.index === 0, "first question");
+  return { key: apiKey.key, orgId: org.id, campaignId: campaign.id, ...joined, ws, question: q };
+}
+
+function stream(ws: TestSocket, pcm: Uint8Array) {
+  for (let i = 0; i < pcm.length; i += FRAME) ws.ws.send(pcm.slice(i, i + FRAME));
+}
+
+async function speak(ws: TestSocket, id: string, pcm: Uint8Array, text?: string) {
+  const from = ws.frames.length;
+  ws.send({ type: "answer_start", id });
+  await ws.next((f) => f.type === "audio_ack" && f.id === id, "audio_ack after answer_start", from);
+  stream(ws, pcm);
+  ws.send(text === undefined ? { type: "answer_end", id } : { type: "answer_end", id, text });
+  return ws.next((f) => f.type === "ack" && f.id === id, `ack of ${id}`, from);
+}
+
+const r2Objects = async (sessionId: string) => (await env.AUDIO_BUCKET.list({ prefix: `sessions/${sessionId}/` })).objects;
+
+describe("voice answers", () => {
+  it("are stored encrypted, transcribed from the browser's transcript, analysed, and heard by the team", async () => {
+    const s = await voiceSession();
+    expect(s.question.audio).toBe(`/v1/sessions/${s.sessionId}/prompts/${s.question.seq}/audio`);
+    const watcher = await openSocket(`/v1/sessions/${s.sessionId}/live`, { Authorization: `Bearer ${s.key}` });
+    await watcher.next((f) => f.type === "snapshot", "snapshot");
+
+    const pcm = concat([speechPcm(), silencePcm(), afterPcm()]);
+    await speak(s.ws, "v1", pcm, `${SPEECH_TEXT} ${AFTER_TEXT}`);
+    const seg = await watcher.next((f) => f.type === "segment" && f.segment.speaker === "participant", "the participant's segment", 0, 10_000);
+    expect(seg.segment).toMatchObject({ text: `${SPEECH_TEXT} ${AFTER_TEXT}`, questionIndex: 0, speech: { spoken: true, lowConfidence: false } });
+    await s.ws.next((f) => f.type === "question" && f.index === 1, "the next question", 0, 10_000);
+
+    // The 2.6 s of silence became a pause event on the timeline.
+    const t = await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key });
+    const pause = t.json.events.find((e: any) => e.type === "long_pause");
+    expect(pause.data.endMs - pause.data.startMs).toBeGreaterThanOrEqual(2000);
+
+    const analysis = await until(
+      () => env.DB.prepare("SELECT * FROM answer_analysis WHERE session_id = ? AND answer_id = 'v1'").bind(s.sessionId).first<Record<string, any>>(),
+      "the answer's analysis",
+      10_000,
+    );
+    expect(analysis).toMatchObject({ sentiment_label: "positive", low_confidence: 0 });
+    expect(JSON.parse(analysis.themes)).toEqual(expect.arrayContaining(["features", "reliability"]));
+
+    // In R2 only ciphertext: no run of the recording's bytes appears in any object.
+    const objects = await r2Objects(s.sessionId);
+    expect(objects.length).toBeGreaterThanOrEqual(2);
+    const probe = pcm.subarray(1000, 1064);
+    for (const o of objects) {
+      const body = new Uint8Array(await (await env.AUDIO_BUCKET.get(o.key))!.arrayBuffer());
+      expect(new TextDecoder().decode(body.subarray(0, 4))).toBe("IRA1");
+      expect(Buffer.from(body).includes(Buffer.from(probe))).toBe(false);
+      // A wrong key cannot open it.
+      const otherKey = await unwrapDataKey(await importKek(env.AUDIO_KEK), await newWrappedDataKey(await importKek(env.AUDIO_KEK)));
+      await expect(openObject(otherKey, o.key, body)).rejects.toThrow();
+    }
+
+    const wav = await call("GET", `/v1/sessions/${s.sessionId}/audio?track=participant&format=wav`, { key: s.key });
+    expect(wav.status).toBe(200);
+    expect(wav.headers.get("Cache-Control")).toBe("private, no-store");
+    const full = await (await fetchAudio(s.sessionId, s.key)).arrayBuffer();
+    const parsed = parseWav(new Uint8Array(full))!;
+    expect(parsed).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16 });
+    expect(parsed.data.byteLength).toBe(pcm.byteLength);
+
+    const ranged = await fetchAudio(s.sessionId, s.key, "bytes=44-1043");
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("Content-Range")).toBe(`bytes 44-1043/${pcm.byteLength + 44}`);
+    expect((await ranged.arrayBuffer()).byteLength).toBe(1000);
+
+    const mp3 = await fetchAudio(s.sessionId, s.key, undefined, "mp3");
+    const head = new Uint8Array(await mp3.arrayBuffer()).subarray(0, 2);
+    expect(mp3.headers.get("Content-Type")).toBe("audio/mpeg");
+    expect(head[0] === 0xff && (head[1]! & 0xe0) === 0xe0).toBe(true);
+
+    const manifest = await call("GET", `/v1/sessions/${s.sessionId}/audio/manifest`, { key: s.key });
+    expect(manifest.json.answers).toEqual([expect.objectContaining({ answerId: "v1", questionIndex: 0, offsetMs: 0 })]);
+
+    const analyst = await call("POST", "/v1/api-keys", { key: s.key, body: { name: "a", role: "analyst" } });
+    expect((await call("GET", `/v1/sessions/${s.sessionId}/audio`, { key: analyst.json.key })).status).toBe(403);
+  }, 30_000);
+
+  it("lose nothing acknowledged when the connection drops mid-answer", async () => {
+    const s = await voiceSession();
+    const pcm = concat([speechPcm(), speechPcm()]);
+    s.ws.send({ type: "answer_start", id: "v1" });
+    await s.ws.next((f) => f.type === "audio_ack", "audio_ack 0");
+    const sent = 160 * 1024; // more than one chunk, so some of it becomes durable
+    stream(s.ws, pcm.subarray(0, sent));
+    const acked = await s.ws.next((f) => f.type === "audio_ack" && f.bytes > 0, "a durable chunk");
+    s.ws.ws.close(4001, "network drop");
+
+    const again = await openSocket(`/v1/sessions/${s.sessionId}/connect?token=${s.participantToken}`);
+    again.send({ type: "hello", lastSeq: s.question.seq });
+    await again.next((f) => f.type === "state", "state after reconnect");
+    again.send({ type: "answer_start", id: "v1" });
+    const resume = await again.next((f) => f.type === "audio_ack" && f.id === "v1", "where to resume");
+    expect(resume.bytes).toBe(acked.bytes);
+    stream(again, pcm.subarray(resume.bytes));
+    again.send({ type: "answer_end", id: "v1", text: "twice" });
+    await again.next((f) => f.type === "ack" && f.id === "v1", "the answer's ack");
+
+    const full = parseWav(new Uint8Array(await (await fetchAudio(s.sessionId, s.key)).arrayBuffer()))!;
+    expect(full.data.byteLength).toBe(pcm.byteLength);
+    expect(Buffer.from(full.data).equals(Buffer.from(pcm))).toBe(true);
+  }, 30_000);
+
+  it("refuses bad audio frames with error frames and keeps what was stored", async () => {
+    const s = await voiceSession();
+    s.ws.ws.send(speechPcm().subarray(0, 100));
+    await s.ws.next((f) => f.type === "error" && f.code === "AUDIO_NOT_ACCEPTED", "binary outside an answer");
+    s.ws.send({ type: "answer_start", id: "v1" });
+    await s.ws.next((f) => f.type === "audio_ack", "audio_ack");
+    const cases: [Uint8Array, string][] = [
+      [speechPcm().subarray(0, 101), "INVALID_AUDIO"],
+      [new Uint8Array(64 * 1024 + 2), "FRAME_TOO_LARGE"],
+      [afterWav().subarray(0, 4096), "INVALID_AUDIO"],
+      [truncatedWav(), "INVALID_AUDIO"],
+    ];
+    for (const [frame, code] of cases) {
+      const from = s.ws.frames.length;
+      s.ws.ws.send(frame);
+      await s.ws.next((f) => f.type === "error" && f.code === code, code, from);
+    }
+    stream(s.ws, afterPcm());
+    s.ws.send({ type: "answer_end", id: "v1", text: AFTER_TEXT });
+    await s.ws.next((f) => f.type === "ack" && f.id === "v1", "ack");
+    const full = parseWav(new Uint8Array(await (await fetchAudio(s.sessionId, s.key)).arrayBuffer()))!;
+    expect(full.data.byteLength).toBe(afterPcm().byteLength);
+  }, 30_000);
+
+  it("marks answers it cannot transcribe, or hears only faintly, instead of inventing or analysing them", async () => {
+    const s = await voiceSession([{ text: "Say something", probe: "deep" }, { text: "Next" }]);
+    await speak(s.ws, "v1", noisePcm());
+    await s.ws.next((f) => f.type === "question" && f.index === 1, "moves on without a follow-up", 0, 10_000);
+    const t = await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key });
+    const seg = t.json.segments.find((x: any) => x.speaker === "participant");
+    expect(seg.text).toBe("");
+    expect(seg.speech.untranscribedReason).toMatch(/no browser transcript/);
+    const faint = new Uint8Array(silencePcm());
+    await speak(s.ws, "v2", faint, "maybe something");
+    const row = await until(
+      () => env.DB.prepare("SELECT * FROM answer_analysis WHERE session_id = ? AND answer_id = 'v2'").bind(s.sessionId).first<Record<string, any>>(),
+      "analysis row",
+      10_000,
+    );
+    expect(row).toMatchObject({ low_confidence: 1, sentiment_label: null });
+  }, 30_000);
+
+  it("apply a transcript once even when the job is delivered twice", async () => {
+    const s = await voiceSession();
+    await speak(s.ws, "v1", speechPcm(), SPEECH_TEXT);
+    await s.ws.next((f) => f.type === "question" && f.index === 1, "next question", 0, 10_000);
+    const stub = sessionStub(s.sessionId);
+    const again = await stub.applyTranscription("v1", {
+      status: "transcribed",
+      text: "something else",
+      reason: null,
+      language: "en",
+      confidence: 0.9,
+      lowConfidence: false,
+      gain: 1,
+      peak: 0.5,
+      pauses: [],
+      durationMs: 1000,
+    });
+    expect(again).toEqual({ ok: true, value: { applied: false } });
+    const t = await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key });
+    expect(t.json.segments.filter((x: any) => x.speaker === "participant").map((x: any) => x.text)).toEqual([SPEECH_TEXT]);
+  }, 30_000);
+
+  it("become unreadable for good when the session's data is deleted (crypto-shredding)", async () => {
+    const s = await voiceSession();
+    await speak(s.ws, "v1", speechPcm(), SPEECH_TEXT);
+    const objects = await r2Objects(s.sessionId);
+    expect(objects.length).toBeGreaterThan(0);
+    // A copy made before deletion stands for a backup.
+    const backupKey = objects[0]!.key;
+    const backup = new Uint8Array(await (await env.AUDIO_BUCKET.get(backupKey))!.arrayBuffer());
+    const deleted = await call("DELETE", `/v1/sessions/${s.sessionId}/data`, { key: s.key, headers: { "X-Confirm-Delete": "true" } });
+    expect(deleted.status).toBe(200);
+    expect(await r2Objects(s.sessionId)).toEqual([]);
+    const wrapped = await sessionStub(s.sessionId).audioManifest("participant");
+    expect(wrapped.ok).toBe(false);
+    // No stored key is left anywhere to open the backup with; a fresh key cannot.
+    const fresh = await unwrapDataKey(await importKek(env.AUDIO_KEK), await newWrappedDataKey(await importKek(env.AUDIO_KEK)));
+    await expect(openObject(fresh, backupKey, backup)).rejects.toThrow();
+  }, 30_000);
+
+  it("are refused in a text interview, and questions there carry no audio", async () => {
+    const { apiKey } = await createOrg();
+    const campaign = await createCampaign(apiKey.key, { settings: { consentRequired: false } });
+    const invite = await createInvite(apiKey.key, campaign.id);
+    const joined = (await join(invite.token)).json;
+    const ws = await openSocket(`/v1/sessions/${joined.sessionId}/connect?token=${joined.participantToken}`);
+    ws.send({ type: "hello" });
+    ws.send({ type: "start" });
+    const q = await ws.next((f) => f.type === "question", "question");
+    expect(q.audio).toBeUndefined();
+    ws.send({ type: "answer_start", id: "v1" });
+    await ws.next((f) => f.type === "error" && f.code === "VOICE_NOT_AVAILABLE", "voice refused");
+  });
+
+  it("serves a question's spoken version only to the participant, and says when no voice is available offline", async () => {
+    const s = await voiceSession();
+    const none = await call("GET", `${s.question.audio}?token=${encodeURIComponent(s.participantToken)}`);
+    expect(none.status).toBe(404);
+    expect(none.json.error.code).toBe("TTS_UNAVAILABLE");
+    expect((await call("GET", `${s.question.audio}?token=wrong-token-value`)).status).toBe(401);
+  });
+});
+
+function fetchAudio(sessionId: string, key: string, range?: string, format = "wav") {
+  return (async () => {
+    const { exports } = await import("cloudflare:workers");
+    return exports.default.fetch(
+      new Request(`https://interviews.example/v1/sessions/${sessionId}/audio?track=participant&format=${format}`, {
+        headers: { Authorization: `Bearer ${key}`, ...(range ? { Range: range } : {}) },
+      }),
+    );
+  })();
+}
