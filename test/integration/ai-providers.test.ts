@@ -71,3 +71,69 @@ describe("sentiment providers", () => {
     expect(sentimentProvider({ AI_MODE: "local" }).name).toBe("local");
   });
 });
+
+describe("speech providers", () => {
+  it("Workers AI Whisper: sends the answer as base64 WAV and reads text, language and confidence", async () => {
+    const { WorkersAISpeechToText, STT_MODEL } = await import("../../src/ai/speech");
+    const run = vi.spyOn(env.AI, "run").mockResolvedValue({
+      text: " It crashed twice. ",
+      transcription_info: { language: "en", language_probability: 0.97 },
+      segments: [{ start: 0, end: 1.2, avg_logprob: -0.1, words: [{ word: "It", start: 0, end: 0.2 }] }],
+    } as never);
+    const pcm = new Uint8Array(3200);
+    const t = await new WorkersAISpeechToText(env.AI).transcribe({ pcm, hint: "ignored hint", language: "en-GB" });
+    expect(t).toMatchObject({ status: "transcribed", text: "It crashed twice.", language: "en", words: [{ word: "It", startMs: 0, endMs: 200 }] });
+    expect(t.status === "transcribed" && t.confidence).toBeCloseTo(Math.exp(-0.1), 3);
+    const [model, inputs] = run.mock.calls[0]! as [string, { audio: string; language: string; task: string }];
+    expect(model).toBe(STT_MODEL);
+    expect(inputs.language).toBe("en");
+    expect(inputs.task).toBe("transcribe");
+    const wav = Uint8Array.from(atob(inputs.audio), (c) => c.charCodeAt(0));
+    expect(new TextDecoder().decode(wav.subarray(0, 4))).toBe("RIFF");
+    expect(wav.byteLength).toBe(44 + pcm.byteLength);
+  });
+
+  it("Workers AI Whisper: silence comes back untranscribed, not empty text", async () => {
+    const { WorkersAISpeechToText } = await import("../../src/ai/speech");
+    vi.spyOn(env.AI, "run").mockResolvedValue({ text: "" } as never);
+    expect(await new WorkersAISpeechToText(env.AI).transcribe({ pcm: new Uint8Array(320), hint: null, language: null })).toEqual({ status: "untranscribed", reason: "no speech detected" });
+  });
+
+  it("Workers AI Aura: asks for raw 16 kHz PCM", async () => {
+    const { WorkersAITextToSpeech, TTS_MODEL } = await import("../../src/ai/speech");
+    const run = vi.spyOn(env.AI, "run").mockResolvedValue(new Uint8Array([1, 0, 2, 0]) as never);
+    const pcm = await new WorkersAITextToSpeech(env.AI).synthesize("How did you hear about us?");
+    expect(Array.from(pcm!)).toEqual([1, 0, 2, 0]);
+    expect(run).toHaveBeenCalledWith(TTS_MODEL, { text: "How did you hear about us?", encoding: "linear16", container: "none", sample_rate: 16000 });
+  });
+
+  it("local speech-to-text uses the browser's transcript and never invents one", async () => {
+    const { LocalSpeechToText } = await import("../../src/ai/speech");
+    const loud = new Int16Array(1600).map((_, i) => Math.round(8000 * Math.sin(i / 5)));
+    const stt = new LocalSpeechToText();
+    expect(await stt.transcribe({ pcm: new Uint8Array(loud.buffer), hint: "hello there", language: "en" })).toMatchObject({ status: "transcribed", text: "hello there", confidence: 0.9 });
+    expect(await stt.transcribe({ pcm: new Uint8Array(loud.buffer), hint: null, language: "en" })).toMatchObject({ status: "untranscribed" });
+    expect(await stt.transcribe({ pcm: new Uint8Array(3200), hint: "hello", language: "en" })).toMatchObject({ confidence: 0.2 });
+  });
+});
+
+describe("answer analysers", () => {
+  it("Workers AI: an LLM labels themes and relevance as JSON", async () => {
+    const { WorkersAIAnswerAnalyzer, ANALYSIS_MODEL } = await import("../../src/ai/analysis");
+    const run = vi.spyOn(env.AI, "run").mockResolvedValue({ response: 'Sure: {"themes": ["Pricing", "support"], "relevance": 0.8}' } as never);
+    const r = await new WorkersAIAnswerAnalyzer(env.AI).analyze("What almost stopped you?", "The price, and slow support replies.");
+    expect(r).toEqual({ themes: ["pricing", "support"], relevance: 0.8 });
+    expect(run.mock.calls[0]![0]).toBe(ANALYSIS_MODEL);
+  });
+
+  it("local: keyword themes and a relevance that rewards substance", async () => {
+    const { LocalAnswerAnalyzer, engagement } = await import("../../src/ai/analysis");
+    const a = new LocalAnswerAnalyzer();
+    const r = await a.analyze("What almost stopped you from signing up?", "The price looked expensive and the setup was confusing at first.");
+    expect(r.themes).toEqual(["pricing", "usability", "onboarding"]);
+    expect(r.relevance).toBeGreaterThan(0.5);
+    expect((await a.analyze("Why?", "ok")).relevance).toBeLessThan(0.4);
+    expect(engagement(60, 1, { label: "positive", score: 0.5 })).toBe(1);
+    expect(engagement(0, 0, null)).toBe(0);
+  });
+});
