@@ -31,6 +31,8 @@ export class ParticipantConnection {
   private ended = false;
   /** Answers sent but not yet acknowledged, in order; resent after every reconnect. */
   readonly pending = new Map<string, Record<string, unknown>>();
+  /** Other frames (consent, start, pause, resume) given while the socket was down: sent after the next hello. */
+  private queued: string[] = [];
 
   constructor(private readonly opts: ConnectionOptions) {
     this.lastSeq = opts.lastSeq ?? 0;
@@ -47,6 +49,7 @@ export class ParticipantConnection {
     ws.addEventListener("open", () => {
       this.attempt = 0;
       ws.send(JSON.stringify({ type: "hello", lastSeq: this.lastSeq }));
+      for (const body of this.queued.splice(0)) ws.send(body);
       this.opts.onStatus("open", 0);
       this.pingTimer = setInterval(() => this.raw(PING), this.opts.pingMs ?? 20_000);
     });
@@ -95,7 +98,9 @@ export class ParticipantConnection {
   }
 
   send(frame: Record<string, unknown>) {
-    this.raw(JSON.stringify(frame));
+    const body = JSON.stringify(frame);
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(body);
+    else if (!this.ended) this.queued.push(body);
   }
 
   /** Sends an answer that is kept until acknowledged, surviving reconnects. */

@@ -92,11 +92,7 @@ function App({ token }: { token: string }) {
   useEffect(() => {
     let cancelled = false;
     const join = async (): Promise<Joined | null> => {
-      const res = await fetch("/v1/join", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ token, device: deviceInfo() }),
-      });
+      const res = await joinRequest(token);
       const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
       if (res.status !== 201) {
         dispatch({ type: "failed", message: FAILURES[body?.error?.code ?? ""] ?? body?.error?.message ?? "Something went wrong. Please reload the page." });
@@ -250,5 +246,18 @@ function deviceInfo() {
   return { userAgent: ua.slice(0, 500), browser, os, deviceType };
 }
 
+/** POST /v1/join; the first call starts as soon as the script runs, before the first render. */
+let early: Promise<Response> | null = null;
+function joinRequest(token: string): Promise<Response> {
+  if (early) {
+    const p = early;
+    early = null;
+    return p;
+  }
+  return fetch("/v1/join", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token, device: deviceInfo() }) });
+}
+
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
+early = joinRequest(token);
+early.catch(() => undefined); // handled where it is awaited
 render(html`<${App} token=${token} />`, document.getElementById("app")!);

@@ -13,11 +13,12 @@ export function shell(c: Context<AppEnv>, title: string, script: string) {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${title}</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/app/styles.css">
+<script type="module" src="/app/${script}.js"></script>
 </head>
 <body>
 <div id="app"><main class="card"><p class="muted">Loading…</p><noscript>This page needs JavaScript.</noscript></main></div>
-<script type="module" src="/app/${script}.js"></script>
 </body>
 </html>`;
   return c.html(page, 200, { "Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store" });
