@@ -224,6 +224,55 @@ export const processed_messages = sqliteTable("processed_messages", {
   processed_at: integer("processed_at").notNull(),
 });
 
+// Campaign analytics kept incrementally: folded once per finished session (totals, durations,
+// funnel) and once per analysed answer (sentiment and themes per question).
+export const campaign_stats = sqliteTable("campaign_stats", {
+  campaign_id: text("campaign_id").primaryKey(),
+  org_id: text("org_id").notNull(),
+  total: integer("total").notNull(),
+  completed: integer("completed").notNull(),
+  abandoned: integer("abandoned").notNull(),
+  duration_sum: integer("duration_sum").notNull(),
+  duration_count: integer("duration_count").notNull(),
+});
+
+export const campaign_duration_buckets = sqliteTable(
+  "campaign_duration_buckets",
+  {
+    campaign_id: text("campaign_id").notNull(),
+    bucket: integer("bucket").notNull(), // lower bound in seconds
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaign_id, t.bucket] })],
+);
+
+export const campaign_question_stats = sqliteTable(
+  "campaign_question_stats",
+  {
+    campaign_id: text("campaign_id").notNull(),
+    question_index: integer("question_index").notNull(),
+    reached: integer("reached").notNull(),
+    answered: integer("answered").notNull(),
+    dropped: integer("dropped").notNull(),
+    positive: integer("positive").notNull(),
+    neutral: integer("neutral").notNull(),
+    negative: integer("negative").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaign_id, t.question_index] })],
+);
+
+export const campaign_theme_stats = sqliteTable(
+  "campaign_theme_stats",
+  {
+    campaign_id: text("campaign_id").notNull(),
+    question_index: integer("question_index").notNull(), // -1: the whole campaign
+    theme: text("theme").notNull(),
+    count: integer("count").notNull(),
+    examples: text("examples").notNull(), // JSON: up to 3 short quotes
+  },
+  (t) => [primaryKey({ columns: [t.campaign_id, t.question_index, t.theme] })],
+);
+
 export type SessionRow = typeof sessions.$inferSelect;
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type InviteRow = typeof invites.$inferSelect;

@@ -9,6 +9,7 @@ import { op, openApiDocument } from "./openapi";
 import { campaignRoutes } from "./routes/campaigns";
 import { docsPage } from "./routes/docs";
 import { accountRoutes } from "./routes/account";
+import { analyticsRoutes } from "./routes/analytics";
 import { audioRoutes } from "./routes/audio";
 import { auditRoutes } from "./routes/auditlog";
 import { orgRoutes } from "./routes/orgs";
@@ -29,6 +30,7 @@ api.route("/", teamRoutes);
 api.route("/", accountRoutes);
 api.route("/", auditRoutes);
 api.route("/", audioRoutes);
+api.route("/", analyticsRoutes);
 // Inside `api`, so the document lists itself among the routes it documents.
 api.get(
   "/openapi.json",

@@ -5,6 +5,7 @@ import { words } from "../ai/followup";
 import { sentimentProvider } from "../ai/sentiment";
 import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
 import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";
+import { foldAnswer, foldOnce } from "../db/analytics";
 import type { Env } from "../env";
 import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
 
@@ -20,7 +21,7 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
   const analysable = !a.lowConfidence && a.text.trim().length > 0;
   const sentiment = analysable ? await sentimentProvider(env).classify(a.text) : null;
   const insight = analysable ? await answerAnalyzer(env).analyze(a.question, a.text) : { themes: [], relevance: null };
-  await env.DB.prepare(
+  const upsert = env.DB.prepare(
     `INSERT OR REPLACE INTO answer_analysis (session_id, answer_id, org_id, campaign_id, question_index, follow_up, word_count, sentiment_label, sentiment_score, themes, relevance, engagement, confidence, low_confidence, duration_ms, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
@@ -41,8 +42,14 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
       a.lowConfidence ? 1 : 0,
       a.durationMs,
       Date.now(),
-    )
-    .run();
+    );
+  // The analysis row and the campaign's aggregates change together, once per answer.
+  const folded = await foldOnce(env.DB, `fold.answer:${sessionId}:${answerId}`, [
+    upsert,
+    ...foldAnswer(env.DB, { campaignId: a.campaignId, questionIndex: a.questionIndex, label: sentiment?.label ?? null, themes: insight.themes, text: a.text }),
+  ]);
+  // Already folded: the analysis may still be refreshed (a late transcript), the aggregates stay.
+  if (!folded) await upsert.run();
 }
 
 /**

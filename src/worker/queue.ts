@@ -3,6 +3,7 @@
 // may pass is retried with backoff, and after max_retries the platform dead-letters it.
 import { sentimentProvider, overall } from "../ai/sentiment";
 import type { Env } from "../env";
+import { foldOnce, foldSession, sessionFold } from "../db/analytics";
 import { QueueMessage } from "../objects/messages";
 import { analyzeAnswer, processSpokenAnswer } from "./jobs";
 
@@ -56,6 +57,13 @@ async function handle(m: QueueMessage, env: Env): Promise<void> {
       // The outbox may send this before the object's index row reached D1 (the mirror retries on
       // its own schedule); retrying waits for the row instead of dropping the result.
       if (!updated.meta.changes) throw new Error("the session's index row is not in D1 yet");
+      // The campaign's aggregates take each finished session exactly once.
+      const view = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).view();
+      if (view.ok) {
+        const v = view.value;
+        const fold = sessionFold({ campaignId: v.campaignId, orgId: m.orgId, status: m.status, duration: v.duration }, r.value.segments, v.lastQuestionIndex);
+        await foldOnce(env.DB, `fold.session:${m.sessionId}`, foldSession(env.DB, fold));
+      }
       return;
     }
   }

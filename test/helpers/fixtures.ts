@@ -227,6 +227,7 @@ export function validRequest(method: string, path: string, ctx: { campaignId: st
     "PATCH /org": { body: { name: "Renamed by sample" } },
     "POST /auth/login": { body: { email: "nobody@example.com", password: "not the password" } },
     "POST /auth/logout": {},
+    "POST /reports": { body: { campaignIds: [ctx.campaignId], metrics: ["sessions"], groupBy: "campaign" } },
   };
   if (key in samples) return samples[key]!;
   if (method === "GET") return path.endsWith("/live") || path.endsWith("/connect") ? { headers: { Upgrade: "websocket" } } : {};

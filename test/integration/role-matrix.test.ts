@@ -229,11 +229,14 @@ const DENY_404: Expected = { kind: "deny", status: 404, code: /NOT_FOUND$/ };
 const allowClass = (s: number) => (s >= 200 && s < 300) || s === 101 || s === 409;
 const denyClass = (s: number) => s === 401 || s === 403 || s === 404;
 
+/** Routes whose body names org A's resources (e.g. a report's campaignIds): other orgs get 404 too. */
+const NAMES_IDS_IN_BODY = new Set(["POST /reports"]);
+
 function expectationFor(r: RouteInfo, caller: Caller, kind: "role" | "revoked" | "anonymous" | "other-org"): Expected {
   if (kind === "anonymous" || kind === "revoked") return DENY_401;
   if (kind === "other-org") {
     // The other org's owner may do anything in its own org; org A's ids do not exist for it.
-    if (r.path.includes(":id")) return DENY_404;
+    if (r.path.includes(":id") || NAMES_IDS_IN_BODY.has(`${r.method} ${r.path}`)) return DENY_404;
     return allowedRoles(r).includes("owner") ? { kind: "allow" } : DENY_403;
   }
   return allowedRoles(r).includes(caller.role!) ? { kind: "allow" } : DENY_403;

@@ -1,0 +1,51 @@
+// A short summary of one interview behind a small interface: an LLM in production, an
+// extractive summary offline (built only from what the participant said and the figures).
+import { generateText } from "ai";
+import { createWorkersAI } from "workers-ai-provider";
+
+export interface SummaryInput {
+  answers: { question: string; answer: string }[];
+  overall: "positive" | "neutral" | "negative" | null;
+  themes: string[];
+}
+
+export interface Summarizer {
+  readonly name: string;
+  summarize(input: SummaryInput): Promise<string | null>;
+}
+
+export class LocalSummarizer implements Summarizer {
+  readonly name = "local";
+  async summarize({ answers, overall, themes }: SummaryInput): Promise<string | null> {
+    const said = answers.filter((a) => a.answer.trim());
+    if (!said.length) return null;
+    const longest = [...said].sort((a, b) => b.answer.length - a.answer.length)[0]!;
+    const first = longest.answer.trim().split(/(?<=[.!?])\s+/)[0]!;
+    const tone = overall ? `Overall tone: ${overall}.` : "";
+    const topics = themes.length ? `Topics: ${themes.slice(0, 4).join(", ")}.` : "";
+    return [`${said.length} answer${said.length === 1 ? "" : "s"}.`, tone, topics, `In their words: "${first.slice(0, 200)}"`].filter(Boolean).join(" ");
+  }
+}
+
+export const SUMMARY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
+
+export class WorkersAISummarizer implements Summarizer {
+  readonly name = "workers-ai";
+  constructor(private readonly ai: Ai) {}
+  async summarize({ answers }: SummaryInput): Promise<string | null> {
+    if (!answers.some((a) => a.answer.trim())) return null;
+    const { text } = await generateText({
+      model: createWorkersAI({ binding: this.ai })(SUMMARY_MODEL),
+      system: "Summarise this research interview for the research team in at most three neutral sentences. Do not invent anything the participant did not say.",
+      prompt: answers.map((a) => `Q: ${a.question}\nA: ${a.answer}`).join("\n\n").slice(0, 12_000),
+      maxOutputTokens: 160,
+      temperature: 0.2,
+    });
+    return text.trim() || null;
+  }
+}
+
+export function summarizer(env: { AI_MODE?: string; AI?: Ai }): Summarizer {
+  if (env.AI_MODE === "local" || !env.AI) return new LocalSummarizer();
+  return new WorkersAISummarizer(env.AI);
+}

@@ -1,0 +1,241 @@
+// Analytics: one session's insight computed from its answers, and a campaign's kept as
+// aggregates folded in once per finished session and once per analysed answer.
+import { z } from "zod";
+import type { Segment } from "../objects/protocol";
+import type { SessionEvent } from "../objects/store";
+
+export const DURATION_BUCKET_SECONDS = 60;
+const Themes = z.array(z.string());
+const Examples = z.array(z.string());
+
+export interface AnswerRow {
+  answer_id: string;
+  question_index: number;
+  follow_up: number;
+  word_count: number;
+  sentiment_label: "positive" | "neutral" | "negative" | null;
+  sentiment_score: number | null;
+  themes: string;
+  relevance: number | null;
+  engagement: number | null;
+  low_confidence: number;
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** A quote: the answer's first sentence, trimmed to a readable length. */
+export function quoteOf(text: string): string {
+  const first = text.trim().split(/(?<=[.!?])\s+/)[0] ?? "";
+  return first.length > 200 ? `${first.slice(0, 197)}…` : first;
+}
+
+export interface SessionFacts {
+  status: string;
+  duration: number;
+  totalQuestions: number;
+  questionsAnswered: number;
+  pauseCount: number;
+  lastQuestionIndex: number | null;
+}
+
+/** The contract's per-session analytics from the session's answers, transcript and events. */
+export function sessionAnalytics(facts: SessionFacts, segments: Segment[], events: SessionEvent[], rows: AnswerRow[]) {
+  const byAnswer = new Map(rows.map((r) => [r.answer_id, r]));
+  const participant = segments.filter((s) => s.speaker === "participant");
+  const labelled = rows.filter((r) => r.sentiment_label !== null);
+  const distribution = { positive: 0, neutral: 0, negative: 0 };
+  for (const r of labelled) distribution[r.sentiment_label!] += 1;
+  const meanScore = mean(labelled.map((r) => r.sentiment_score ?? 0));
+  const overall: "positive" | "neutral" | "negative" | null = labelled.length === 0 ? null : meanScore > 0.025 ? "positive" : meanScore < -0.025 ? "negative" : "neutral";
+
+  const themeCounts = new Map<string, number>();
+  for (const r of rows) for (const t of Themes.parse(JSON.parse(r.themes))) themeCounts.set(t, (themeCounts.get(t) ?? 0) + 1);
+
+  const answers = rows.map((r) => ({
+    answerId: r.answer_id,
+    questionIndex: r.question_index,
+    followUp: r.follow_up === 1,
+    sentiment: r.sentiment_label ? { label: r.sentiment_label, score: r.sentiment_score ?? 0 } : null,
+    themes: Themes.parse(JSON.parse(r.themes)),
+    wordCount: r.word_count,
+    relevance: r.relevance,
+    engagement: r.engagement,
+    lowConfidence: r.low_confidence === 1,
+  }));
+
+  // Quotes: the most engaged clear answers, in their own words.
+  const quotes = participant
+    .map((s, i) => ({ s, r: byAnswer.get(rows.find((x) => x.question_index === s.questionIndex && participant.indexOf(s) === i)?.answer_id ?? "") }))
+    .filter(({ s }) => s.text.trim().split(/\s+/).length >= 4 && !s.speech?.lowConfidence)
+    .map(({ s }) => {
+      const row = rows.find((r) => r.question_index === s.questionIndex && r.follow_up === (s.followUp ? 1 : 0));
+      return { text: quoteOf(s.text), questionIndex: s.questionIndex, engagement: row?.engagement ?? 0 };
+    })
+    .sort((a, b) => b.engagement - a.engagement)
+    .slice(0, 3)
+    .map(({ text, questionIndex }) => ({ text, questionIndex }));
+
+  const timePerQuestion: { questionIndex: number; seconds: number }[] = [];
+  for (let q = 0; q < facts.totalQuestions; q++) {
+    const of = segments.filter((s) => s.questionIndex === q);
+    if (!of.length) continue;
+    const start = Math.min(...of.map((s) => s.startMs));
+    const end = Math.max(...of.map((s) => s.endMs));
+    timePerQuestion.push({ questionIndex: q, seconds: round((end - start) / 1000, 1) });
+  }
+
+  const words = participant.map((s) => (s.text.trim() ? s.text.trim().split(/\s+/).length : 0));
+  const terminal = facts.status === "completed" || facts.status === "abandoned";
+  return {
+    status: facts.status,
+    partial: facts.status !== "completed",
+    duration: facts.duration,
+    sentiment: { overall, distribution },
+    answers,
+    themes: [...themeCounts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([theme, count]) => ({ theme, count })),
+    quotes,
+    engagementScore: Math.round(mean(rows.filter((r) => r.engagement !== null).map((r) => r.engagement!)) * 100),
+    responseRate: facts.totalQuestions ? round(facts.questionsAnswered / facts.totalQuestions) : 0,
+    averageResponseLength: round(mean(words), 1),
+    timePerQuestion,
+    pauseCount: facts.pauseCount,
+    longPauses: events.filter((e) => e.name === "long_pause").length,
+    dropOffQuestion: facts.status === "abandoned" ? facts.lastQuestionIndex : null,
+    analysed: terminal ? rows.length >= participant.length : false,
+  };
+}
+export type SessionAnalytics = ReturnType<typeof sessionAnalytics>;
+
+// ---- campaign aggregates ----
+
+const zeroQuestion = "INSERT OR IGNORE INTO campaign_question_stats (campaign_id, question_index, reached, answered, dropped, positive, neutral, negative) VALUES (?, ?, 0, 0, 0, 0, 0, 0)";
+
+/** Statements folding one analysed answer into its question's sentiment and themes (run once per answer). */
+export function foldAnswer(db: D1Database, a: { campaignId: string; questionIndex: number; label: "positive" | "neutral" | "negative" | null; themes: string[]; text: string }): D1PreparedStatement[] {
+  const stmts: D1PreparedStatement[] = [];
+  if (a.label) {
+    stmts.push(db.prepare(zeroQuestion).bind(a.campaignId, a.questionIndex));
+    stmts.push(db.prepare(`UPDATE campaign_question_stats SET ${a.label} = ${a.label} + 1 WHERE campaign_id = ? AND question_index = ?`).bind(a.campaignId, a.questionIndex));
+  }
+  const quote = quoteOf(a.text);
+  for (const theme of a.themes) {
+    for (const qi of [a.questionIndex, -1]) {
+      stmts.push(
+        db
+          .prepare(
+            `INSERT INTO campaign_theme_stats (campaign_id, question_index, theme, count, examples) VALUES (?, ?, ?, 1, json_array(?))
+             ON CONFLICT(campaign_id, question_index, theme) DO UPDATE SET count = count + 1,
+               examples = CASE WHEN json_array_length(examples) < 3 THEN json_insert(examples, '$[#]', excluded.examples ->> '$[0]') ELSE examples END`,
+          )
+          .bind(a.campaignId, qi, theme, quote),
+      );
+    }
+  }
+  return stmts;
+}
+
+/**
+ * Runs fold statements together with the record that they ran: one transaction, so a
+ * redelivered job either finds the key (and changes nothing) or folds exactly once.
+ */
+export async function foldOnce(db: D1Database, key: string, stmts: D1PreparedStatement[]): Promise<boolean> {
+  try {
+    await db.batch([db.prepare("INSERT INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()), ...stmts]);
+    return true;
+  } catch (err) {
+    if (String(err).includes("UNIQUE")) return false;
+    throw err;
+  }
+}
+
+export interface SessionFold {
+  campaignId: string;
+  orgId: string;
+  status: "completed" | "abandoned";
+  duration: number;
+  /** Main questions asked, and main questions answered. */
+  reached: number[];
+  answered: number[];
+  dropOff: number | null;
+}
+
+/** Statements folding one finished session into its campaign's totals, durations and funnel (run once per session). */
+export function foldSession(db: D1Database, f: SessionFold): D1PreparedStatement[] {
+  const bucket = Math.floor(f.duration / DURATION_BUCKET_SECONDS) * DURATION_BUCKET_SECONDS;
+  const stmts = [
+    db
+      .prepare(
+        `INSERT INTO campaign_stats (campaign_id, org_id, total, completed, abandoned, duration_sum, duration_count) VALUES (?, ?, 1, ?, ?, ?, 1)
+         ON CONFLICT(campaign_id) DO UPDATE SET total = total + 1, completed = completed + excluded.completed, abandoned = abandoned + excluded.abandoned,
+           duration_sum = duration_sum + excluded.duration_sum, duration_count = duration_count + 1`,
+      )
+      .bind(f.campaignId, f.orgId, f.status === "completed" ? 1 : 0, f.status === "abandoned" ? 1 : 0, f.duration),
+    db
+      .prepare("INSERT INTO campaign_duration_buckets (campaign_id, bucket, count) VALUES (?, ?, 1) ON CONFLICT(campaign_id, bucket) DO UPDATE SET count = count + 1")
+      .bind(f.campaignId, bucket),
+  ];
+  for (const q of new Set([...f.reached, ...f.answered, ...(f.dropOff === null ? [] : [f.dropOff])])) {
+    stmts.push(db.prepare(zeroQuestion).bind(f.campaignId, q));
+    stmts.push(
+      db
+        .prepare("UPDATE campaign_question_stats SET reached = reached + ?, answered = answered + ?, dropped = dropped + ? WHERE campaign_id = ? AND question_index = ?")
+        .bind(f.reached.includes(q) ? 1 : 0, f.answered.includes(q) ? 1 : 0, f.dropOff === q ? 1 : 0, f.campaignId, q),
+    );
+  }
+  return stmts;
+}
+
+/** What a finished session contributes, from its transcript. */
+export function sessionFold(base: Omit<SessionFold, "reached" | "answered" | "dropOff">, segments: Segment[], lastQuestionIndex: number | null): SessionFold {
+  const reached = [...new Set(segments.filter((s) => s.speaker === "ai" && !s.followUp).map((s) => s.questionIndex))].sort((a, b) => a - b);
+  const answered = [...new Set(segments.filter((s) => s.speaker === "participant" && !s.followUp).map((s) => s.questionIndex))].sort((a, b) => a - b);
+  const dropOff = base.status === "abandoned" ? (reached.find((q) => !answered.includes(q)) ?? lastQuestionIndex) : null;
+  return { ...base, reached, answered, dropOff };
+}
+
+/** The contract's campaign analytics, read from the aggregates only. */
+export async function campaignAnalytics(db: D1Database, campaignId: string, totalQuestions: number) {
+  const [stats, buckets, questions, themes] = await Promise.all([
+    db.prepare("SELECT * FROM campaign_stats WHERE campaign_id = ?").bind(campaignId).first<{ total: number; completed: number; abandoned: number; duration_sum: number; duration_count: number }>(),
+    db.prepare("SELECT bucket, count FROM campaign_duration_buckets WHERE campaign_id = ? ORDER BY bucket").bind(campaignId).all<{ bucket: number; count: number }>(),
+    db.prepare("SELECT * FROM campaign_question_stats WHERE campaign_id = ? ORDER BY question_index").bind(campaignId).all<{ question_index: number; reached: number; answered: number; dropped: number; positive: number; neutral: number; negative: number }>(),
+    db.prepare("SELECT question_index, theme, count, examples FROM campaign_theme_stats WHERE campaign_id = ? ORDER BY count DESC, theme").bind(campaignId).all<{ question_index: number; theme: string; count: number; examples: string }>(),
+  ]);
+  const byQ = new Map(questions.results.map((q) => [q.question_index, q]));
+  const n = stats?.duration_count ?? 0;
+  // The median from the 1-minute histogram, interpolated within its bucket.
+  let median = 0;
+  if (n > 0) {
+    let seen = 0;
+    for (const b of buckets.results) {
+      if (seen + b.count >= n / 2) {
+        median = b.bucket + ((n / 2 - seen) / b.count) * DURATION_BUCKET_SECONDS;
+        break;
+      }
+      seen += b.count;
+    }
+  }
+  const perQuestion = themes.results.filter((t) => t.question_index >= 0);
+  return {
+    sessions: { total: stats?.total ?? 0, completed: stats?.completed ?? 0, abandoned: stats?.abandoned ?? 0 },
+    funnel: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, reached: byQ.get(q)?.reached ?? 0, answered: byQ.get(q)?.answered ?? 0, dropped: byQ.get(q)?.dropped ?? 0 })),
+    duration: {
+      mean: n ? round(stats!.duration_sum / n, 1) : 0,
+      median: round(median, 1),
+      histogram: buckets.results.map((b) => ({ from: b.bucket, to: b.bucket + DURATION_BUCKET_SECONDS, count: b.count })),
+    },
+    sentimentTrend: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, positive: byQ.get(q)?.positive ?? 0, neutral: byQ.get(q)?.neutral ?? 0, negative: byQ.get(q)?.negative ?? 0 })),
+    topThemes: themes.results
+      .filter((t) => t.question_index === -1)
+      .slice(0, 10)
+      .map((t) => ({ theme: t.theme, count: t.count, quotes: Examples.parse(JSON.parse(t.examples)) })),
+    responsePatterns: Array.from({ length: totalQuestions }, (_, q) => ({
+      questionIndex: q,
+      clusters: perQuestion
+        .filter((t) => t.question_index === q)
+        .slice(0, 5)
+        .map((t) => ({ label: t.theme, count: t.count, examples: Examples.parse(JSON.parse(t.examples)) })),
+    })),
+  };
+}
