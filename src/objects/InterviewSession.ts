@@ -109,6 +109,7 @@ export class InterviewSession extends DurableObject<Env> {
         this.store.saveState(this.state!);
         this.store.addToken(input.tokenHash, now);
         this.store.appendEvent(now, "created");
+        this.store.addOutbox({ type: "session.event", event: "session.created", sessionId: input.meta.id, orgId: input.meta.orgId, campaignId: input.meta.campaignId, at: new Date(now).toISOString() } satisfies QueueMessage);
         this.store.saveMirror({ version: 1, synced: 0, attempts: 0, retryAt: null });
       });
       this.publishStatus();
@@ -404,6 +405,7 @@ export class InterviewSession extends DurableObject<Env> {
         } else if (e.type === "event") this.store.appendEvent(now, e.name, e.data);
         else if (e.type === "status") {
           live.push("status");
+          this.store.addOutbox(lifecycleEvent(meta, e.from, e.to, now));
           if (isTerminal(e.to)) this.store.addOutbox({ type: "session.ended", sessionId: meta.id, orgId: meta.orgId, status: e.to } satisfies QueueMessage);
         } else if (e.type === "close") closeReason = e.reason;
       }
@@ -493,6 +495,13 @@ export class InterviewSession extends DurableObject<Env> {
       console.warn("campaign live publish failed", String(err));
     });
   }
+}
+
+/** The webhook event a status change stands for. */
+function lifecycleEvent(meta: SessionMeta, from: MachineState["status"], to: MachineState["status"], now: number): QueueMessage {
+  const event =
+    to === "in_progress" ? (from === "paused" ? "session.resumed" : "session.started") : to === "paused" ? "session.paused" : to === "completed" ? "session.completed" : "session.abandoned";
+  return { type: "session.event", event, sessionId: meta.id, orgId: meta.orgId, campaignId: meta.campaignId, at: new Date(now).toISOString() };
 }
 
 export function notFound(): { ok: false; error: { code: "SESSION_NOT_FOUND"; message: string } } {

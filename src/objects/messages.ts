@@ -5,5 +5,14 @@ export const QueueMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("session.ended"), sessionId: z.string(), orgId: z.string(), status: z.enum(["completed", "abandoned"]) }),
   z.object({ type: z.literal("answer.analyze"), sessionId: z.string(), answerId: z.string() }),
   z.object({ type: z.literal("audio.process"), sessionId: z.string(), answerId: z.string() }),
+  // A lifecycle change, for webhooks: session.created|started|paused|resumed|completed|abandoned.
+  z.object({
+    type: z.literal("session.event"),
+    event: z.enum(["session.created", "session.started", "session.paused", "session.resumed", "session.completed", "session.abandoned"]),
+    sessionId: z.string(),
+    orgId: z.string(),
+    campaignId: z.string(),
+    at: z.string(),
+  }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;

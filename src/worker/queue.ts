@@ -36,7 +36,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 
 /** Jobs whose effects must happen once; session.ended is recomputed from scratch and needs none. */
 function idempotencyKey(m: QueueMessage): string | null {
-  return m.type === "session.ended" ? null : `${m.type}:${m.sessionId}:${m.answerId}`;
+  if (m.type === "session.ended") return null;
+  if (m.type === "session.event") return `${m.event}:${m.sessionId}:${m.at}`;
+  return `${m.type}:${m.sessionId}:${m.answerId}`;
 }
 
 async function handle(m: QueueMessage, env: Env): Promise<void> {
@@ -45,6 +47,9 @@ async function handle(m: QueueMessage, env: Env): Promise<void> {
       return analyzeAnswer(env, m.sessionId, m.answerId);
     case "audio.process":
       return processSpokenAnswer(env, m.sessionId, m.answerId);
+    case "session.event":
+      // Delivered to the org's webhooks once they exist (see routes/webhooks.ts).
+      return;
     case "session.ended": {
       // The session's overall sentiment, from its participant's answers; rerunning gives the same result.
       const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).transcript();
