@@ -1,0 +1,101 @@
+// Where an answer's cost goes: the answers benchmark against patched copies of the product's bundle,
+// each with one per-answer side effect switched off. Never touches src/: the patches apply to a
+// bundled copy in a temp dir. Not part of `npm run bench` (about 4 minutes); run it as
+//
+//   PATH=$PWD/node_modules/.bin:$PATH node bench/experiments/answer-cost.mjs [--ref=HEAD] [--participants=40]
+//
+// Variants (strings in the bundle; a variant whose string is gone from the code fails loudly):
+//   none      the product as is
+//   nohub     no RPC to the campaign's CampaignLive object (publish() still sends to session watchers)
+//   nomirror  no D1 upsert of the session index row after each transition
+//   noalarm   the alarm is only moved earlier, never re-set later on every answer
+//   nozod     client frames are JSON.parse'd but not validated with zod
+//   noobs     wrangler.toml without [observability] (the baseline Worker has none)
+// --variants=none,nozod,... picks and orders them (default below).
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { api, questions } from "../lib/api.mjs";
+import { Participant } from "../lib/participant.mjs";
+import { insertInvitesDirect, insertOrgDirect, localD1File } from "../lib/seed.mjs";
+import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, killAll, removeTempDirs, startDev } from "../lib/server.mjs";
+import { perOp, pool, summarize } from "../lib/stats.mjs";
+
+const PATCHES = {
+  nozod: [["const parsed = ClientFrame.safeParse(data);", "const parsed = { success: true, data };"]],
+  nohub: [["hub.stub.publish(body, view).catch(", "Promise.resolve().catch("]],
+  nomirror: [["await this.mirrorWriter.write(", "await (async () => {})("]],
+  noalarm: [
+    [
+      "if (await this.ctx.storage.getAlarm() !== at) await this.ctx.storage.setAlarm(at);",
+      "{ const cur = await this.ctx.storage.getAlarm(); if (cur === null || cur > at) await this.ctx.storage.setAlarm(at); }",
+    ],
+  ],
+};
+const args = process.argv.slice(2);
+const VARIANTS = args.find((a) => a.startsWith("--variants="))?.slice(11).split(",") ?? ["none", "nohub", "nomirror", "noalarm", "nohub+nomirror+noalarm", "none"];
+const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
+const participants = Number(args.find((a) => a.startsWith("--participants="))?.slice(15) ?? 40);
+const vars = (base) => ({ OPERATOR_TOKEN: "bench-operator-token", AI_MODE: "local", PUBLIC_URL: base, RATE_LIMIT_JOIN_PER_MINUTE: "1000000" });
+
+process.on("exit", killAll);
+try {
+  const app = await bundleApp({ ref });
+  const migrated = freshDir("migrated");
+  await applyMigrations(migrated, app.config);
+  const code = readFileSync(join(app.dir, "index.js"), "utf8");
+  console.log(`product: ${app.source}; ${participants} participants × 10 answers per variant\n`);
+  for (const variant of VARIANTS) {
+    const dir = freshDir(`ab-${variant}`);
+    cpSync(app.dir, dir, { recursive: true });
+    let patched = code;
+    for (const name of variant.split("+")) {
+      for (const [from, to] of PATCHES[name] ?? []) {
+        if (!patched.includes(from)) throw new Error(`variant ${name}: "${from}" is not in the bundle any more`);
+        patched = patched.split(from).join(to);
+      }
+    }
+    writeFileSync(join(dir, "index.js"), patched);
+    let toml = readFileSync(app.config, "utf8");
+    if (variant.split("+").includes("noobs")) toml = toml.replace(/^\[observability\][^[]*/m, "");
+    writeFileSync(join(dir, "wrangler.toml"), toml);
+    const persistTo = freshDir(`ab-${variant}-state`);
+    mkdirSync(persistTo, { recursive: true });
+    cpSync(migrated, persistTo, { recursive: true });
+    const file = localD1File(persistTo);
+    const setup = await insertOrgDirect(file, { questions: questions(10, "none") });
+    const tokens = await insertInvitesDirect(file, { ...setup, count: participants + 5 });
+    const s = await startDev({ label: `ab-${variant}`, persistTo, config: join(dir, "wrangler.toml"), vars });
+    try {
+      const check = await api(s.base, "GET", `/v1/campaigns/${setup.campaignId}`, { token: setup.key });
+      if (check.status !== 200) throw new Error(`seeded campaign not usable: ${check.status}`);
+      const run = async (from, n) => {
+        const sentAt = new Map();
+        const acks = [];
+        const ps = await pool(n, 10, async (i) => {
+          const joined = await api(s.base, "POST", "/v1/join", { body: { token: tokens[from + i] } });
+          const p = new Participant(s.base, joined.json, { onAck: (ms) => acks.push(ms), sentAt });
+          await p.ready();
+          return p;
+        });
+        const before = groupCpuMs(s.pid);
+        const t0 = performance.now();
+        await Promise.all(ps.map((p) => p.run()));
+        const seconds = (performance.now() - t0) / 1000;
+        const cpu = perOp(cpuDelta(before, groupCpuMs(s.pid)), acks.length);
+        ps.forEach((p) => p.ws.terminate());
+        return { perSecond: acks.length / seconds, ack: summarize(acks), cpu };
+      };
+      await run(participants, 5); // warm-up
+      const r = await run(0, participants);
+      console.log(
+        `${variant.padEnd(24)} ${r.perSecond.toFixed(1).padStart(7)} answers/s   ack p50/p99 ${r.ack.p50.toFixed(0).padStart(5)} / ${r.ack.p99.toFixed(0).padStart(5)} ms   workerd CPU ${String(r.cpu.workerd ?? "?").padStart(5)} ms/answer   load ${loadavg()[0].toFixed(1)}`,
+      );
+    } finally {
+      await s.stop();
+    }
+  }
+} finally {
+  killAll();
+  removeTempDirs();
+}

@@ -1,0 +1,207 @@
+// `npm run bench`: performance figures for InterviewRelay next to a bare Worker + Durable Object
+// baseline measured in the same run, on the same workerd. Benchmarks, not tests: they print figures
+// and targets and write bench/results/latest.json; the exit code is non-zero only if a group crashed.
+//
+// Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
+// because a long-running wrangler dev slows down and grows under load.
+//
+// Options: --only=echo,answers,newobj,joins,listing   --quick (smaller sizes, for trying it out)
+//          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
+//          --report         print the report of bench/results/latest.json again, run nothing
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { OPERATOR_TOKEN, api, createInvites, createOrgAndCampaign, questions } from "./lib/api.mjs";
+import { insertInvitesDirect, insertOrgDirect, localD1File } from "./lib/seed.mjs";
+import { answersBench } from "./lib/answers.mjs";
+import { echoBench, newObjectBench, poolEcho } from "./lib/baseline.mjs";
+import { joinsBench } from "./lib/joins.mjs";
+import { listingBench } from "./lib/listing.mjs";
+import { BENCH_DIR, RESULTS_DIR, ROOT } from "./lib/paths.mjs";
+import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupRssMb, killAll, removeTempDirs, startDev } from "./lib/server.mjs";
+import { printReport } from "./lib/report.mjs";
+
+if (Number(process.versions.node.split(".")[0]) < 22) {
+  console.error(`bench needs Node 22 (wrangler and node:sqlite do); this is ${process.version}. Run it as \`npm run bench\`.`);
+  process.exit(1);
+}
+// node:sqlite (seeding and the SQL analysis) is flagged experimental in Node 22: one warning is noise.
+const emitWarning = process.emitWarning;
+process.emitWarning = (w, ...rest) => (String(w).includes("SQLite") ? undefined : emitWarning.call(process, w, ...rest));
+
+const args = process.argv.slice(2);
+if (args.includes("--report")) {
+  const saved = JSON.parse(readFileSync(join(RESULTS_DIR, "latest.json"), "utf8"));
+  printReport(saved, console.log);
+  process.exit(0);
+}
+const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const quick = args.includes("--quick");
+const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
+const want = (g) => !only || only.includes(g);
+
+const SIZES = quick
+  ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000 }
+  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000 };
+
+const BASELINE_CONFIG = join(BENCH_DIR, "baseline", "wrangler.toml");
+const appVars = (base) => ({
+  OPERATOR_TOKEN,
+  AI_MODE: "local",
+  PUBLIC_URL: base,
+  // The default (60 joins a minute per address) is right for production and would refuse a
+  // benchmark that joins hundreds of sessions from 127.0.0.1.
+  RATE_LIMIT_JOIN_PER_MINUTE: "1000000",
+});
+
+const log = (...a) => console.log(...a);
+const cleanup = () => killAll();
+process.on("exit", cleanup);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    cleanup();
+    removeTempDirs();
+    process.exit(130);
+  });
+}
+
+/** Runs one group on a fresh server; the server is stopped (its whole process group) whatever happens. */
+async function group(name, start, body) {
+  const t0 = Date.now();
+  log(`\n▶ ${name}`);
+  let server = null;
+  try {
+    server = await start();
+    log(`  wrangler dev ready on ${server.base} in ${(server.startupMs / 1000).toFixed(1)} s`);
+    const load = loadavg()[0];
+    const cpu = (before) => (before ? cpuDelta(before, groupCpuMs(server.pid)) : groupCpuMs(server.pid));
+    const result = await body(server, cpu);
+    result.loadAvg1mAtStart = Math.round(load * 100) / 100;
+    result.rssMbAfter = groupRssMb(server.pid);
+    result.groupSeconds = (Date.now() - t0) / 1000;
+    log(`  done in ${result.groupSeconds.toFixed(1)} s (wrangler + workerd RSS after: ${result.rssMbAfter ?? "?"} MiB)`);
+    return result;
+  } catch (err) {
+    log(`  ✗ ${name} failed: ${err?.stack ?? err}`);
+    return { error: String(err?.message ?? err), groupSeconds: (Date.now() - t0) / 1000 };
+  } finally {
+    await server?.stop();
+  }
+}
+
+let app = null; // the pre-bundled product: { dir, config }
+let migrated = null; // a persist dir with the D1 migrations applied, copied for every product server
+
+async function appServer(label, persistTo = freshDir(label)) {
+  cpSync(migrated, persistTo, { recursive: true });
+  return startDev({ label, persistTo, config: app.config, vars: appVars });
+}
+
+/**
+ * A product server whose D1 already holds an org, its API key, a campaign of 10 questions (probe
+ * none) and `invites` unused invites, written into the local file before start (seconds instead of
+ * a minute of API calls on a busy machine; the setup is not what is measured). Falls back to the API.
+ */
+async function seededAppServer(label, invites) {
+  const persistTo = freshDir(label);
+  cpSync(migrated, persistTo, { recursive: true });
+  const file = localD1File(persistTo);
+  let setup = null;
+  if (file) {
+    setup = await insertOrgDirect(file, { questions: questions(10, "none") });
+    setup.tokens = await insertInvitesDirect(file, { orgId: setup.orgId, campaignId: setup.campaignId, count: invites });
+  }
+  const server = await startDev({ label, persistTo, config: app.config, vars: appVars });
+  try {
+    if (setup) {
+      const check = await api(server.base, "GET", `/v1/campaigns/${setup.campaignId}`, { token: setup.key });
+      if (check.status !== 200) throw new Error(`the seeded org/campaign is not usable through the API: ${check.status} ${check.text.slice(0, 300)}`);
+    } else {
+      setup = await createOrgAndCampaign(server.base, { questionCount: 10, probe: "none" });
+      setup.tokens = (await createInvites(server.base, setup.key, setup.campaignId, invites, 8)).tokens;
+    }
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return Object.assign(server, { setup });
+}
+
+const startedAt = new Date();
+const t0 = Date.now();
+const results = {
+  startedAt: startedAt.toISOString(),
+  machine: { cpus: cpus().length, node: process.version, quick, loadAvg1mAtStart: loadavg()[0] },
+  sizes: SIZES,
+  groups: {},
+};
+
+try {
+  let bundleError = null;
+  if (["answers", "joins", "listing"].some(want)) {
+    const t = Date.now();
+    try {
+      app = await bundleApp({ ref });
+      results.source = app.source;
+      migrated = freshDir("migrated");
+      await applyMigrations(migrated, app.config);
+      log(`Bundled the product and applied its D1 migrations once (${((Date.now() - t) / 1000).toFixed(1)} s): every product group runs this snapshot of the ${app.source}.`);
+    } catch (err) {
+      // A working tree that does not build (someone mid-edit): the baseline still runs; try --ref=HEAD.
+      bundleError = `the product did not bundle (try --ref=HEAD): ${String(err?.message ?? err).slice(0, 1500)}`;
+      log(`✗ ${bundleError}`);
+    }
+  }
+  const product = (name, run) => (bundleError ? { error: bundleError } : run());
+  // Groups alternate baseline and product, so both see the machine in the same state.
+  // The echo baseline runs before and after the answers group; the comparison uses both, pooled.
+  const echoRuns = [];
+  const echoGroup = async (label) =>
+    echoRuns.push(
+      await group(`baseline: WebSocket echo (${label})`, () => startDev({ label: `baseline-echo-${label}`, config: BASELINE_CONFIG }), (s, cpu) =>
+        echoBench(s.base, { clients: SIZES.clients, durationMs: SIZES.echoMs, cpu }),
+      ),
+    );
+  if (want("echo")) await echoGroup("before");
+  if (want("answers")) {
+    const invites = SIZES.clients * SIZES.sessionsEach + 10;
+    results.groups.answers = await product("answers", () =>
+      group("product: participants answering + live watchers", () => seededAppServer("answers", invites), (s, cpu) =>
+        answersBench(s.base, s.setup, { participants: SIZES.clients, sessionsEach: SIZES.sessionsEach, windowMs: SIZES.answersMs, warmup: 10, cpu, log }),
+      ),
+    );
+  }
+  if (want("echo")) {
+    await echoGroup("after");
+    results.groups.echo = poolEcho(echoRuns);
+    results.groups.echoWrite = await group("baseline: WebSocket echo after one SQLite write (informational)", () => startDev({ label: "baseline-echo-write", config: BASELINE_CONFIG }), (s, cpu) =>
+      echoBench(s.base, { clients: SIZES.clients, durationMs: SIZES.echoMs, write: true, cpu }),
+    );
+  }
+  if (want("newobj")) {
+    results.groups.newobj = await group("baseline: new Durable Object per request", () => startDev({ label: "baseline-newobj", config: BASELINE_CONFIG }), (s, cpu) =>
+      newObjectBench(s.base, { concurrency: 20, durationMs: SIZES.newobjMs, cpu }),
+    );
+  }
+  if (want("joins")) {
+    const warmup = 20;
+    results.groups.joins = await product("joins", () =>
+      group("product: POST /v1/join", () => seededAppServer("joins", SIZES.joins + warmup), (s, cpu) =>
+        joinsBench(s.base, s.setup, { concurrency: 20, count: SIZES.joins, warmup, cpu, log }),
+      ),
+    );
+  }
+  if (want("listing")) {
+    results.groups.listing = await product("listing", () => listingBench({ sessions: SIZES.sessions, app, appVars, log, group, appServer, migrated }));
+  }
+} finally {
+  killAll();
+  removeTempDirs();
+}
+
+results.runtimeSeconds = (Date.now() - t0) / 1000;
+const verdicts = printReport(results, log);
+results.verdicts = verdicts;
+writeFileSync(join(RESULTS_DIR, "latest.json"), JSON.stringify(results, null, 2));
+log(`\nResults: ${join(RESULTS_DIR, "latest.json").replace(ROOT + "/", "")}   (whole run: ${results.runtimeSeconds.toFixed(0)} s)`);
+process.exitCode = Object.values(results.groups).some((g) => g?.error) ? 1 : 0;
