@@ -1,7 +1,7 @@
 // `npm run dev`: local D1 migrations, the UI bundle, `wrangler dev` (workerd with local D1, R2,
 // Queues and Durable Objects), then a seeded demo org whose sign-in, API key and invite link it prints.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,10 +26,22 @@ function devVars() {
     copyFileSync(join(root, ".dev.vars.example"), file);
     console.log("Created .dev.vars from .dev.vars.example");
   }
-  const vars = {};
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
-    if (m) vars[m[1]] = m[2].replace(/^"|"$/g, "");
+  const parse = (text) => {
+    const out = {};
+    for (const line of text.split("\n")) {
+      const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+      if (m) out[m[1]] = m[2].replace(/^"|"$/g, "");
+    }
+    return out;
+  };
+  const vars = parse(readFileSync(file, "utf8"));
+  // Settings added since this .dev.vars was made (AUDIO_KEK, …) are appended with their example values.
+  const example = parse(readFileSync(join(root, ".dev.vars.example"), "utf8"));
+  const missing = Object.keys(example).filter((k) => !(k in vars));
+  if (missing.length) {
+    appendFileSync(file, `\n${missing.map((k) => `${k}=${example[k]}`).join("\n")}\n`);
+    console.log(`Added ${missing.join(", ")} to .dev.vars from .dev.vars.example`);
+    for (const k of missing) vars[k] = example[k];
   }
   return vars;
 }
