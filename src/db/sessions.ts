@@ -69,7 +69,9 @@ export function filterSql(f: SessionFilter): { where: string; binds: unknown[] }
   };
   if (f.status?.length) add(`status IN (${f.status.map(() => "?").join(", ")})`, ...f.status);
   if (f.from) add("started_at >= ?", Date.parse(f.from));
-  if (f.to) add("started_at <= ?", Date.parse(f.to));
+  // A session is created before it starts, so `to` also bounds created_at: the newest-first scan
+  // then starts at the window instead of at the newest session.
+  if (f.to) add("started_at <= ? AND created_at <= ?", Date.parse(f.to), Date.parse(f.to));
   if (f.minDuration !== undefined) add("duration >= ?", f.minDuration);
   if (f.maxDuration !== undefined) add("duration <= ?", f.maxDuration);
   if (f.minCompletion !== undefined) add("completion >= ?", f.minCompletion);

@@ -15,7 +15,7 @@ export class CampaignLive extends DurableObject<Env> {
   }
 
   /** Called by session objects; `view` accompanies status changes to keep the snapshot current. */
-  async publish(body: string, view: SessionView | null): Promise<void> {
+  async publish(body: string, view: SessionView | null): Promise<number> {
     if (view) {
       if (view.status === "completed" || view.status === "abandoned") {
         this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", view.id);
@@ -28,13 +28,15 @@ export class CampaignLive extends DurableObject<Env> {
         );
       }
     }
-    for (const ws of this.ctx.getWebSockets()) {
+    const sockets = this.ctx.getWebSockets();
+    for (const ws of sockets) {
       try {
         ws.send(body);
       } catch {
         // closed; the watcher reconnects and gets a fresh snapshot
       }
     }
+    return sockets.length;
   }
 
   /** Removes a session from the snapshot (its data was deleted). */

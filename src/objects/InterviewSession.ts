@@ -110,7 +110,7 @@ export class InterviewSession extends DurableObject<Env> {
         this.store.addToken(input.tokenHash, now);
         this.store.appendEvent(now, "created");
         this.store.addOutbox({ type: "session.event", event: "session.created", sessionId: input.meta.id, orgId: input.meta.orgId, campaignId: input.meta.campaignId, at: new Date(now).toISOString() } satisfies QueueMessage);
-        this.store.saveMirror({ version: 1, synced: 0, attempts: 0, retryAt: null });
+        this.store.saveMirror({ version: 1, synced: 0, attempts: 0, retryAt: null, urgent: true });
       });
       this.publishStatus();
       await this.outbox.flush();
@@ -372,7 +372,10 @@ export class InterviewSession extends DurableObject<Env> {
     if (this.state.deciding && !this.state.deciding.transcript) candidates.push(now + DECIDE_RETRY_MS);
     if (candidates.length === 0) return void (await this.ctx.storage.deleteAlarm());
     const at = Math.max(now, Math.min(...candidates));
-    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+    // Only ever move the alarm earlier: a later deadline is found again when an early alarm
+    // fires and re-arms, which spares a storage write on almost every answer.
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
   }
 
   // ---- The transition pipeline ----
@@ -412,7 +415,7 @@ export class InterviewSession extends DurableObject<Env> {
       this.store.saveState(r.state);
       alsoInTransaction?.();
       const mark = this.store.loadMirror();
-      this.store.saveMirror({ ...mark, version: mark.version + 1 });
+      this.store.saveMirror({ ...mark, version: mark.version + 1, urgent: mark.urgent || r.effects.some((e) => e.type === "status") });
     });
     this.state = r.state;
 
@@ -489,7 +492,8 @@ export class InterviewSession extends DurableObject<Env> {
     // reached through one stub per campaign; a failed call may break a stub, so it is dropped.
     if (this.hub?.campaignId !== campaignId) this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
     const hub = this.hub;
-    const view = frame.type === "status" ? sessionView(this.meta!, this.state!, Date.now()) : null;
+    const now = Date.now();
+    const view = frame.type === "status" ? sessionView(this.meta!, this.state!, now) : null;
     hub.stub.publish(body, view).catch((err: unknown) => {
       if (this.hub === hub) this.hub = null;
       console.warn("campaign live publish failed", String(err));

@@ -6,6 +6,11 @@ import type { SessionStore } from "./store";
 import { mirrorRow, type SessionMeta } from "./view";
 
 const MAX_BACKOFF_MS = 60_000;
+/**
+ * Progress within a status (answers, signs of life) reaches the index at most this often; status
+ * changes go at once. Listing and filtering need the status promptly, the counts eventually.
+ */
+export const MIRROR_COALESCE_MS = 2_000;
 const backoff = (attempts: number) => Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempts);
 
 export class Outbox {
@@ -81,12 +86,18 @@ export class Outbox {
       if (!live) return;
       const mark = this.store.loadMirror();
       if (mark.synced >= mark.version) return;
-      if (mark.retryAt !== null && mark.retryAt > Date.now() && mark.attempts > 0) return;
+      const now = Date.now();
+      if (mark.retryAt !== null && mark.retryAt > now && mark.attempts > 0) return;
+      if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < MIRROR_COALESCE_MS) {
+        if (mark.retryAt === null) this.store.saveMirror({ ...mark, retryAt: mark.lastWriteAt + MIRROR_COALESCE_MS });
+        return;
+      }
       try {
         await this.mirrorWriter.write(mirrorRow(live.meta, live.state, Date.now(), this.limits, mark.version));
         if (!this.current()) return;
         const latest = this.store.loadMirror();
-        this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, mark.version), attempts: 0, retryAt: null });
+        const urgent = latest.version > mark.version ? latest.urgent : false;
+        this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, mark.version), attempts: 0, retryAt: null, urgent, lastWriteAt: Date.now() });
       } catch (err) {
         if (!this.current()) return;
         const latest = this.store.loadMirror();

@@ -22,6 +22,9 @@ export interface MirrorMark {
   synced: number;
   attempts: number;
   retryAt: number | null;
+  /** A status change is waiting: written at once. Other changes are coalesced. */
+  urgent?: boolean;
+  lastWriteAt?: number;
 }
 
 export interface SessionEvent {
