@@ -22,6 +22,10 @@ export interface Env {
   OPERATOR_TOKEN?: string;
   /** Key-encryption key for audio data keys: 32 random bytes, base64 (a secret in production). */
   AUDIO_KEK?: string;
+  /** Keys the deletion ledger's subject hashes (defaults to a value derived from AUDIO_KEK). */
+  LEDGER_KEY?: string;
+  /** Signs bulk-export download links (HMAC-SHA256); falls back to AUDIO_KEK when unset. */
+  EXPORT_SIGNING_KEY?: string;
   AI_MODE?: string;
   HEARTBEAT_TIMEOUT_SECONDS?: string;
   PAUSE_EXPIRY_SECONDS?: string;

@@ -126,7 +126,9 @@ export const sessions = sqliteTable(
   },
   (t) => [
     index("sessions_campaign_created_idx").on(t.campaign_id, t.created_at, t.id),
-    index("sessions_campaign_status_idx").on(t.campaign_id, t.status, t.created_at),
+    // Lists sort by (created_at, id): filter indexes end with both so the planner can use them.
+    index("sessions_campaign_status_idx").on(t.campaign_id, t.status, t.created_at, t.id),
+    index("sessions_campaign_flagged_idx").on(t.campaign_id, t.flagged, t.created_at, t.id),
     index("sessions_org_email_idx").on(t.org_id, t.participant_email),
     index("sessions_deadline_idx").on(t.status, t.deadline_at),
   ],
@@ -273,7 +275,102 @@ export const campaign_theme_stats = sqliteTable(
   (t) => [primaryKey({ columns: [t.campaign_id, t.question_index, t.theme] })],
 );
 
+// Erasures, without personal data: a keyed hash of the subject and the session ids. Replayed
+// after any restore so that erased data never comes back.
+export const deletion_ledger = sqliteTable(
+  "deletion_ledger",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull(),
+    subject_hash: text("subject_hash"),
+    session_ids: text("session_ids").notNull(), // JSON string[]
+    actor: text("actor").notNull(),
+    deleted_at: integer("deleted_at").notNull(),
+  },
+  (t) => [index("deletion_ledger_org_idx").on(t.org_id)],
+);
+
 export type SessionRow = typeof sessions.$inferSelect;
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type InviteRow = typeof invites.$inferSelect;
 export type AuditRow = typeof audit_log.$inferInsert;
+
+// Webhooks (org settings, owners): the secret is kept in clear because every delivery is signed
+// with it; the API shows it once, at creation.
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull().references(() => orgs.id),
+    url: text("url").notNull(),
+    events: text("events").notNull(), // JSON string[]
+    secret: text("secret").notNull(),
+    created_at: integer("created_at").notNull(),
+    disabled_at: integer("disabled_at"),
+  },
+  (t) => [index("webhooks_org_idx").on(t.org_id)],
+);
+
+// One row per (webhook, event): the delivery log.
+export const webhook_deliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    webhook_id: text("webhook_id").notNull(),
+    org_id: text("org_id").notNull(),
+    event: text("event").notNull(),
+    event_id: text("event_id").notNull(),
+    payload: text("payload").notNull(), // the JSON body sent
+    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull(),
+    last_status_code: integer("last_status_code"),
+    last_error: text("last_error"),
+    next_attempt_at: integer("next_attempt_at"),
+    created_at: integer("created_at").notNull(),
+    delivered_at: integer("delivered_at"),
+  },
+  (t) => [uniqueIndex("webhook_deliveries_event_uq").on(t.webhook_id, t.event_id), index("webhook_deliveries_webhook_idx").on(t.webhook_id, t.created_at)],
+);
+
+// Bulk exports: a queue job writes exports/{id}.zip to EXPORTS_BUCKET and reports progress here.
+export const exports = sqliteTable(
+  "exports",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull(),
+    campaign_id: text("campaign_id").notNull(),
+    format: text("format", { enum: ["json", "csv", "pdf"] }).notNull(),
+    params: text("params").notNull(), // JSON {sessionIds, include}: the selection, fixed when requested
+    status: text("status", { enum: ["queued", "running", "ready", "failed"] }).notNull(),
+    session_count: integer("session_count").notNull(),
+    sessions_done: integer("sessions_done").notNull(),
+    requested_by_type: text("requested_by_type").notNull(),
+    requested_by: text("requested_by").notNull(),
+    object_key: text("object_key"),
+    size_bytes: integer("size_bytes"),
+    error: text("error"),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    expires_at: integer("expires_at"),
+  },
+  (t) => [index("exports_org_created_idx").on(t.org_id, t.created_at)],
+);
+
+// Outbox of notifications to people (export ready, …). Production sends them through Cloudflare's
+// email binding; locally they are read from here (GET /v1/notifications).
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull(),
+    recipient_type: text("recipient_type").notNull(), // member | api_key
+    recipient_id: text("recipient_id").notNull(),
+    kind: text("kind").notNull(), // export.ready
+    subject: text("subject").notNull(),
+    body: text("body").notNull(),
+    data: text("data"), // JSON
+    created_at: integer("created_at").notNull(),
+    sent_at: integer("sent_at"),
+  },
+  (t) => [index("notifications_recipient_idx").on(t.org_id, t.recipient_id, t.created_at)],
+);

@@ -13,7 +13,10 @@ import { analyticsRoutes } from "./routes/analytics";
 import { audioRoutes } from "./routes/audio";
 import { auditRoutes } from "./routes/auditlog";
 import { orgRoutes } from "./routes/orgs";
+import { privacyRoutes } from "./routes/privacy";
+import { exportRoutes } from "./routes/exports";
 import { teamRoutes } from "./routes/team";
+import { webhookRoutes } from "./routes/webhooks";
 import { shell } from "./routes/pages";
 import { participantRoutes } from "./routes/participant";
 import { sessionRoutes } from "./routes/sessions";
@@ -31,6 +34,9 @@ api.route("/", accountRoutes);
 api.route("/", auditRoutes);
 api.route("/", audioRoutes);
 api.route("/", analyticsRoutes);
+api.route("/", webhookRoutes);
+api.route("/", privacyRoutes);
+api.route("/", exportRoutes);
 // Inside `api`, so the document lists itself among the routes it documents.
 api.get(
   "/openapi.json",

@@ -1,6 +1,9 @@
 import type { Env } from "../env";
 import { app } from "./app";
 import { sweepOverdueSessions } from "./cron";
+import { replayDeletions } from "./erasure";
+
+const NIGHTLY = "30 2 * * *";
 import { handleQueue } from "./queue";
 
 export { InterviewSession } from "../objects/InterviewSession";
@@ -10,8 +13,9 @@ export { RateLimiter } from "../objects/RateLimiter";
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(sweepOverdueSessions(env));
+  async scheduled(controller, env, ctx) {
+    if (controller.cron === NIGHTLY) ctx.waitUntil(replayDeletions(env).then(() => undefined));
+    else ctx.waitUntil(sweepOverdueSessions(env));
   },
   queue: handleQueue,
 } satisfies ExportedHandler<Env>;

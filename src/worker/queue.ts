@@ -6,6 +6,8 @@ import type { Env } from "../env";
 import { foldOnce, foldSession, sessionFold } from "../db/analytics";
 import { QueueMessage } from "../objects/messages";
 import { analyzeAnswer, processSpokenAnswer } from "./jobs";
+import { buildExport } from "./export-job";
+import { deliverWebhook, emitSessionEvent, RetryLater } from "./webhooks";
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
 
@@ -24,12 +26,12 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
         msg.ack();
         continue;
       }
-      await handle(parsed.data, env);
+      await handle(parsed.data, env, msg.attempts);
       if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
       msg.ack();
     } catch (err) {
       console.warn("queue message failed; retrying", { type: parsed.data.type, attempts: msg.attempts, error: String(err) });
-      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      msg.retry({ delaySeconds: err instanceof RetryLater ? err.delaySeconds : backoffSeconds(msg.attempts) });
     }
   }
 }
@@ -38,18 +40,26 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 function idempotencyKey(m: QueueMessage): string | null {
   if (m.type === "session.ended") return null;
   if (m.type === "session.event") return `${m.event}:${m.sessionId}:${m.at}`;
+  // A delivery settles its own row (pending → delivered | failed) and is never sent twice after that.
+  if (m.type === "webhook.deliver") return null;
+  // An export settles its own row (queued → running → ready | failed); a ready one is never rebuilt.
+  if (m.type === "export.build") return null;
   return `${m.type}:${m.sessionId}:${m.answerId}`;
 }
 
-async function handle(m: QueueMessage, env: Env): Promise<void> {
+async function handle(m: QueueMessage, env: Env, attempts: number): Promise<void> {
   switch (m.type) {
     case "answer.analyze":
       return analyzeAnswer(env, m.sessionId, m.answerId);
     case "audio.process":
       return processSpokenAnswer(env, m.sessionId, m.answerId);
     case "session.event":
-      // Delivered to the org's webhooks once they exist (see routes/webhooks.ts).
-      return;
+      // Fanned out to the org's subscribed webhooks: one webhook.deliver message each.
+      return emitSessionEvent(env, m);
+    case "webhook.deliver":
+      return deliverWebhook(env, m.deliveryId, attempts);
+    case "export.build":
+      return buildExport(env, m.exportId);
     case "session.ended": {
       // The session's overall sentiment, from its participant's answers; rerunning gives the same result.
       const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).transcript();

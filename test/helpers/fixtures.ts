@@ -219,6 +219,8 @@ export function validRequest(method: string, path: string, ctx: { campaignId: st
     "POST /sessions/:id/notes": { body: { text: "a sample note" } },
     "POST /sessions/:id/flag": { body: { flagged: true, reason: "sample" } },
     "DELETE /sessions/:id/data": { headers: { "X-Confirm-Delete": "true" } },
+    "DELETE /participants/data": { headers: { "X-Confirm-Delete": "true" } },
+    "POST /admin/deletions/replay": {},
     "POST /members": { body: { email: `${unique("member")}@example.com`, name: "Sample Member", role: "analyst", password: "a long enough password" } },
     "PATCH /members/:id": { body: { name: "Renamed by sample" } },
     "DELETE /members/:id": {},
@@ -228,6 +230,10 @@ export function validRequest(method: string, path: string, ctx: { campaignId: st
     "POST /auth/login": { body: { email: "nobody@example.com", password: "not the password" } },
     "POST /auth/logout": {},
     "POST /reports": { body: { campaignIds: [ctx.campaignId], metrics: ["sessions"], groupBy: "campaign" } },
+    "POST /campaigns/:id/exports": { body: { format: "json" } },
+    "POST /webhooks": { body: { url: "https://hooks.example.com/interviewrelay", events: ["session.completed"] } },
+    "POST /webhooks/:id/test": {},
+    "DELETE /webhooks/:id": {},
   };
   if (key in samples) return samples[key]!;
   if (method === "GET") return path.endsWith("/live") || path.endsWith("/connect") ? { headers: { Upgrade: "websocket" } } : {};
@@ -239,6 +245,8 @@ export interface WorldIds {
   sessionId: string;
   memberId?: string;
   keyId?: string;
+  exportId?: string;
+  webhookId?: string;
 }
 
 /** Fills `:id` with the id of the right type for the path (campaign paths get a campaign id, …). */
@@ -249,6 +257,10 @@ export function fillId(path: string, ids: WorldIds): string {
     ["/sessions/", ids.sessionId],
     ["/members/", ids.memberId],
     ["/api-keys/", ids.keyId],
+    // Without an export of the org: a well-formed id that exists nowhere.
+    ["/exports/", ids.exportId ?? "exp_zzzzzzzzzzzzzzzz"],
+    // Without a webhook of the org: a well-formed id that exists nowhere.
+    ["/webhooks/", ids.webhookId ?? "whk_zzzzzzzzzzzzzzzz"],
   ];
   const hit = byPrefix.find(([prefix]) => path.startsWith(prefix));
   if (!hit?.[1]) throw new Error(`no id of the right type for ${path}: extend fillId in test/helpers/fixtures.ts`);

@@ -116,6 +116,7 @@ const CONTRACT_ROUTES: Record<string, Row> = {
   "POST /sessions/:id/flag": "notes",
   "GET /sessions/:id/export": "export",
   "POST /campaigns/:id/exports": "export",
+  "GET /exports/:id": "export",
   "DELETE /sessions/:id/data": "gdpr",
   "GET /participants/data": "gdpr",
   "DELETE /participants/data": "gdpr",
@@ -123,6 +124,12 @@ const CONTRACT_ROUTES: Record<string, Row> = {
   "GET /campaigns/:id/live": "watch",
   "GET /audit-log": "audit",
   "GET /audit-log/verify": "audit",
+  // The contract lists webhooks without a row: they are org settings, owners only.
+  "POST /webhooks": "team",
+  "GET /webhooks": "team",
+  "DELETE /webhooks/:id": "team",
+  "POST /webhooks/:id/test": "team",
+  "GET /webhooks/:id/deliveries": "team",
 };
 
 const ROUTES = routeTable(api);
@@ -151,6 +158,9 @@ interface Ids {
   audioSessionId: string;
   memberId: string;
   keyId: string;
+  webhookId: string;
+  /** A bulk export of org A, for GET /exports/:id. */
+  exportId?: string;
 }
 
 type Org = Awaited<ReturnType<typeof createOrg>>;
@@ -169,12 +179,16 @@ let world: World;
 /** Fills the route's `:id` with org A's resource of the right type. */
 function fill(r: { path: string; spec: RouteInfo["spec"] }, ids: Ids): string {
   const path = r.path;
+  // Routes whose required query names what they act on.
+  if (path === "/participants/data") return `${path}?email=${encodeURIComponent("pat@example.com")}`;
   if (!path.includes(":")) return path;
   const byPrefix: [string, string][] = [
     ["/campaigns/:id", ids.campaignId],
     ["/sessions/:id", r.spec?.action === "audio.read" ? ids.audioSessionId : ids.sessionId],
     ["/members/:id", ids.memberId],
     ["/api-keys/:id", ids.keyId],
+    ["/webhooks/:id", ids.webhookId],
+    ["/exports/:id", ids.exportId ?? "exp_zzzzzzzzzzzzzzzz"],
   ];
   const hit = byPrefix.find(([prefix]) => path.startsWith(prefix));
   if (!hit || /:(?!id\b)\w+/.test(path)) throw new Error(`no id of org A for ${path}: extend fill() in test/integration/role-matrix.test.ts`);
@@ -200,7 +214,23 @@ const FRESH: Record<string, (w: World) => Promise<{ ids: Partial<Ids>; cleanup: 
     const k = await freshKey(w.a.org.id);
     return { ids: { keyId: k.keyId }, cleanup: k.cleanup };
   },
+  // Erases whatever the sample email has in the caller's org: nothing shared is at stake.
+  "DELETE /participants/data": async () => ({ ids: {}, cleanup: () => {} }),
+  "DELETE /webhooks/:id": async (w) => ({ ids: { webhookId: await webhookOf(w.ownerKey) }, cleanup: () => {} }),
 };
+
+/** A webhook of the caller's org (deliveries go to the stub transport of test/helpers/apply-migrations.ts). */
+async function webhookOf(ownerKey: string): Promise<string> {
+  const r = await send("POST", "/webhooks", { name: "owner", credentials: { kind: "key", key: ownerKey }, actorId: null, role: "owner" }, validRequest("POST", "/webhooks", { campaignId: "" }));
+  if (r.status !== 201) throw new Error(`webhook: ${r.status} ${r.text}`);
+  return r.json.id as string;
+}
+/** A bulk export of the campaign (the queue builds it in the background). */
+async function exportOf(ownerKey: string, campaignId: string): Promise<string> {
+  const r = await send("POST", `/campaigns/${campaignId}/exports`, { name: "owner", credentials: { kind: "key", key: ownerKey }, actorId: null, role: "owner" }, validRequest("POST", "/campaigns/:id/exports", { campaignId }));
+  if (r.status !== 202) throw new Error(`export: ${r.status} ${r.text}`);
+  return r.json.id as string;
+}
 const wrapSession = (s: { sessionId: string; cleanup: () => void }) => ({ ids: { sessionId: s.sessionId }, cleanup: s.cleanup });
 
 /** Routes that must have fresh data: every DELETE and every session control. */
@@ -283,7 +313,7 @@ async function runCell(w: World, r: RouteInfo, caller: Caller): Promise<Cell> {
 /** The org a created or changed resource belongs to, by its id's type. */
 async function orgOfId(id: string): Promise<string | null> {
   if (id.startsWith("org_")) return id;
-  const table = id.startsWith("cmp_") ? "campaigns" : id.startsWith("usr_") ? "members" : id.startsWith("key_") ? "api_keys" : id.startsWith("inv_") ? "invites" : id.startsWith("ses_") ? "sessions" : null;
+  const table = id.startsWith("cmp_") ? "campaigns" : id.startsWith("usr_") ? "members" : id.startsWith("key_") ? "api_keys" : id.startsWith("inv_") ? "invites" : id.startsWith("ses_") ? "sessions" : id.startsWith("whk_") ? "webhooks" : id.startsWith("exp_") ? "exports" : null;
   if (!table) return null;
   return (await env.DB.prepare(`SELECT org_id FROM ${table} WHERE id = ?`).bind(id).first<{ org_id: string }>())?.org_id ?? null;
 }
@@ -341,6 +371,8 @@ beforeAll(async () => {
   const spareKey = await keyWithRole(a.org.id, "viewer");
   const keys = { admin: await keyWithRole(a.org.id, "admin"), analyst: await keyWithRole(a.org.id, "analyst"), viewer: await keyWithRole(a.org.id, "viewer") };
   const revoked = await revokedKey(a.org.id, "owner");
+  const webhookId = await webhookOf(ownerKey);
+  const exportId = await exportOf(ownerKey, campaign.id);
   // Something in org B too, so its lists are not trivially empty.
   await createCampaign(b.apiKey.key, { name: "Org B's own campaign" });
 
@@ -354,8 +386,8 @@ beforeAll(async () => {
     { name: "other org's owner", credentials: { kind: "key", key: b.apiKey.key }, actorId: b.apiKey.id, role: "owner" },
   ];
   callerKind.set("revoked key", "revoked").set("anonymous", "anonymous").set("other org's owner", "other-org");
-  const shared: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: voice.sessionId, memberId, keyId: spareKey.id };
-  const aIds = [a.org.id, a.owner.id, a.apiKey.id, campaign.id, target.id, invite.id, session.sessionId, voice.sessionId, voice.campaignId, memberId, spareKey.id, ...Object.values(keys).map((k) => k.id), revoked.id];
+  const shared: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: voice.sessionId, memberId, keyId: spareKey.id, webhookId, exportId };
+  const aIds = [webhookId, exportId, a.org.id, a.owner.id, a.apiKey.id, campaign.id, target.id, invite.id, session.sessionId, voice.sessionId, voice.campaignId, memberId, spareKey.id, ...Object.values(keys).map((k) => k.id), revoked.id];
   world = { a, b, ownerKey, shared, aIds, callers };
 }, 30_000);
 
@@ -471,7 +503,7 @@ describe("mass assignment", () => {
     await waitFor(async () => (await env.DB.prepare("SELECT 1 FROM sessions WHERE id = ?").bind(session.sessionId).first()) !== null, (x) => x, "index row");
     const memberId = await insertMember(m.org.id, "analyst");
     const spare = await keyWithRole(m.org.id, "viewer");
-    const ids: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: session.sessionId, memberId, keyId: spare.id };
+    const ids: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: session.sessionId, memberId, keyId: spare.id, webhookId: world.shared.webhookId };
     const before = await orgSnapshot(m.org.id);
     const beforeB = await orgSnapshot(world.b.org.id);
     const credentials = (r: RouteInfo): Caller => ({

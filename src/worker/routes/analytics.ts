@@ -1,13 +1,13 @@
 // Insight: one session's analytics, a campaign's (from its incremental aggregates), and reports.
 import { Hono } from "hono";
 import { z } from "zod";
-import { summarizer } from "../../ai/summary";
-import { campaignAnalytics, sessionAnalytics, type AnswerRow } from "../../db/analytics";
+import { campaignAnalytics } from "../../db/analytics";
 import type { SessionRow } from "../../db/schema";
 import { csvLine } from "../../db/sessions";
 import { fromRpcError, notFound } from "../errors";
 import { jsonBody, op } from "../openapi";
 import { idParam } from "../schemas";
+import { analyticsFor } from "../session-bundle";
 import type { AppEnv } from "../types";
 import { campaignFromPath } from "./campaigns";
 
@@ -33,26 +33,10 @@ analyticsRoutes.get(
     if (!row) throw notFound("session");
     c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
     const stub = c.env.SESSION.get(c.env.SESSION.idFromName(row.id));
-    const [view, transcript, answers] = await Promise.all([
-      stub.view(),
-      stub.transcript(),
-      c.env.DB.prepare("SELECT * FROM answer_analysis WHERE session_id = ? ORDER BY question_index, follow_up, created_at").bind(row.id).all<AnswerRow>(),
-    ]);
+    const [view, transcript] = await Promise.all([stub.view(), stub.transcript()]);
     if (!view.ok) throw fromRpcError(view.error);
     if (!transcript.ok) throw fromRpcError(transcript.error);
-    const v = view.value;
-    const a = sessionAnalytics(
-      { status: v.status, duration: v.duration, totalQuestions: v.totalQuestions, questionsAnswered: v.questionsAnswered, pauseCount: v.pauseCount, lastQuestionIndex: v.lastQuestionIndex },
-      transcript.value.segments,
-      transcript.value.events,
-      answers.results,
-    );
-    const segs = transcript.value.segments;
-    const qa = segs.flatMap((s, i) => (s.speaker === "participant" ? [{ question: segs.slice(0, i).reverse().find((x) => x.speaker === "ai")?.text ?? "", answer: s.text }] : []));
-    const summary = await summarizer(c.env)
-      .summarize({ answers: qa, overall: a.sentiment.overall, themes: a.themes.map((t) => t.theme) })
-      .catch(() => null);
-    return c.json({ sessionId: row.id, ...a, summary });
+    return c.json(await analyticsFor(c.env, row, view.value, transcript.value));
   },
 );
 

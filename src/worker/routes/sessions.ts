@@ -5,6 +5,7 @@ import type { SessionRow } from "../../db/schema";
 import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
 import type { ControlAction } from "../../objects/InterviewSession";
 import { newId } from "../../shared/crypto";
+import { eraseSession, recordDeletion } from "../erasure";
 import { auditFromContext } from "../audit";
 import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
@@ -251,28 +252,11 @@ sessionRoutes.delete(
   async (c) => {
     if (c.req.header("X-Confirm-Delete") !== "true") throw new ApiError(400, "CONFIRMATION_REQUIRED", "send the header X-Confirm-Delete: true to delete permanently");
     const row = await sessionFromPath(c);
-    const { segments } = await transcriptOf(c, row.id);
-    await stubFor(c, row.id).erase();
-    let audioObjects = 0;
-    for (let cursor: string | undefined; ; ) {
-      const listed = await c.env.AUDIO_BUCKET.list({ prefix: `sessions/${row.id}/`, cursor });
-      if (listed.objects.length) await c.env.AUDIO_BUCKET.delete(listed.objects.map((o) => o.key));
-      audioObjects += listed.objects.length;
-      if (!listed.truncated) break;
-      cursor = listed.cursor;
-    }
-    const [notes] = await c.env.DB.batch([
-      c.env.DB.prepare("DELETE FROM notes WHERE session_id = ?").bind(row.id),
-      c.env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(row.id),
-      c.env.DB.prepare("UPDATE invites SET session_id = NULL WHERE session_id = ?").bind(row.id),
-    ]);
-    const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(row.campaign_id));
-    c.executionCtx.waitUntil(hub.forget(row.id));
-    const receipt = {
-      sessionId: row.id,
-      deletedAt: new Date().toISOString(),
-      removed: { transcriptSegments: segments.length, notes: notes?.meta.changes ?? 0, audioObjects, sessionStorage: true, indexRow: true },
-    };
+    const erased = await eraseSession(c.env, row);
+    const p = c.get("principal")!;
+    await recordDeletion(c.env, { orgId: row.org_id, subject: null, sessionIds: [row.id], actor: `${p.type}:${p.id}` });
+    const { sessionId, ...removed } = erased;
+    const receipt = { sessionId, deletedAt: new Date().toISOString(), removed: { ...removed, indexRow: true } };
     c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
     return c.json(receipt);
   },

@@ -1,0 +1,113 @@
+// Erasure: everything a session holds about its participant goes (object storage and its audio
+// key, R2 audio, D1 rows, quotes in campaign aggregates, the invite's personal fields), and a
+// ledger entry without personal data makes sure a restored backup cannot bring it back.
+import type { SessionRow } from "../db/schema";
+import type { Env } from "../env";
+import { newId, toBase64Url } from "../shared/crypto";
+
+export interface SessionErasure {
+  sessionId: string;
+  transcriptSegments: number;
+  notes: number;
+  analyses: number;
+  audioObjects: number;
+  sessionStorage: boolean;
+  audioKeyDestroyed: boolean;
+  /** Invites whose personal fields were cleared with the session. */
+  invites: number;
+}
+
+async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
+  let n = 0;
+  for (let cursor: string | undefined; ; ) {
+    const listed = await bucket.list({ prefix, cursor });
+    if (listed.objects.length) await bucket.delete(listed.objects.map((o) => o.key));
+    n += listed.objects.length;
+    if (!listed.truncated) return n;
+    cursor = listed.cursor;
+  }
+}
+
+/** Erases one session completely; safe to run again (a replay finds less and removes it). */
+export async function eraseSession(env: Env, row: Pick<SessionRow, "id" | "campaign_id" | "invite_id">): Promise<SessionErasure> {
+  const stub = env.SESSION.get(env.SESSION.idFromName(row.id));
+  const transcript = await stub.transcript();
+  const segments = transcript.ok ? transcript.value.segments : [];
+  // The object's storage holds the wrapped audio key: deleting it shreds every copy of the audio.
+  await stub.erase();
+  const audioObjects = await deletePrefix(env.AUDIO_BUCKET, `sessions/${row.id}/`);
+  const quotes = segments.filter((s) => s.speaker === "participant" && s.text.trim()).map((s) => s.text.trim().split(/(?<=[.!?])\s+/)[0] ?? "");
+  const stmts = [
+    env.DB.prepare("DELETE FROM notes WHERE session_id = ?").bind(row.id),
+    env.DB.prepare("DELETE FROM answer_analysis WHERE session_id = ?").bind(row.id),
+    env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(row.id),
+    env.DB.prepare("UPDATE invites SET session_id = NULL, participant_email = NULL, participant_name = NULL, participant_attributes = NULL WHERE id = ? OR session_id = ?").bind(
+      row.invite_id,
+      row.id,
+    ),
+  ];
+  // Campaign aggregates keep their counts (anonymous) but lose this participant's quotes.
+  for (const q of new Set(quotes.map((x) => (x.length > 200 ? `${x.slice(0, 197)}…` : x)))) {
+    stmts.push(
+      env.DB.prepare(
+        "UPDATE campaign_theme_stats SET examples = (SELECT json_group_array(value) FROM json_each(campaign_theme_stats.examples) WHERE value <> ?) WHERE campaign_id = ? AND examples LIKE ?",
+      ).bind(q, row.campaign_id, `%${q.slice(0, 40).replace(/[%_]/g, "")}%`),
+    );
+  }
+  const results = await env.DB.batch(stmts);
+  await env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(row.campaign_id)).forget(row.id);
+  return {
+    sessionId: row.id,
+    transcriptSegments: segments.length,
+    notes: results[0]?.meta.changes ?? 0,
+    analyses: results[1]?.meta.changes ?? 0,
+    audioObjects,
+    sessionStorage: true,
+    audioKeyDestroyed: true,
+    invites: results[3]?.meta.changes ?? 0,
+  };
+}
+
+/** A keyed hash of the data subject: the ledger can recognise them again without storing them. */
+export async function subjectHash(env: Env, email: string): Promise<string> {
+  const secret = env.LEDGER_KEY ?? env.AUDIO_KEK ?? env.OPERATOR_TOKEN ?? "";
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(`ledger:${secret}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(email.trim().toLowerCase()))));
+}
+
+export async function recordDeletion(env: Env, entry: { orgId: string; subject: string | null; sessionIds: string[]; actor: string }) {
+  await env.DB.prepare("INSERT INTO deletion_ledger (id, org_id, subject_hash, session_ids, actor, deleted_at) VALUES (?, ?, ?, ?, ?, ?)")
+    .bind(newId("del"), entry.orgId, entry.subject, JSON.stringify(entry.sessionIds), entry.actor, Date.now())
+    .run();
+}
+
+/**
+ * Replays the ledger against what D1 holds now (after a restore from backup): any session the
+ * ledger names, or any session of a recorded subject, is erased again. Returns how many.
+ */
+export async function replayDeletions(env: Env): Promise<number> {
+  const ledger = await env.DB.prepare("SELECT org_id, subject_hash, session_ids FROM deletion_ledger").all<{ org_id: string; subject_hash: string | null; session_ids: string }>();
+  const ids = new Set<string>();
+  const subjects = new Map<string, Set<string>>();
+  for (const e of ledger.results) {
+    for (const id of JSON.parse(e.session_ids) as unknown[]) if (typeof id === "string") ids.add(id);
+    if (e.subject_hash) subjects.set(e.org_id, (subjects.get(e.org_id) ?? new Set()).add(e.subject_hash));
+  }
+  const found: SessionRow[] = [];
+  for (const id of ids) {
+    const row = await env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(id).first<SessionRow>();
+    if (row) found.push(row);
+  }
+  for (const [orgId, hashes] of subjects) {
+    const rows = await env.DB.prepare("SELECT * FROM sessions WHERE org_id = ? AND participant_email IS NOT NULL").bind(orgId).all<SessionRow>();
+    for (const r of rows.results) if (!ids.has(r.id) && hashes.has(await subjectHash(env, r.participant_email!))) found.push(r);
+    const invites = await env.DB.prepare("SELECT id, participant_email FROM invites WHERE org_id = ? AND participant_email IS NOT NULL").bind(orgId).all<{ id: string; participant_email: string }>();
+    for (const i of invites.results) {
+      if (hashes.has(await subjectHash(env, i.participant_email))) {
+        await env.DB.prepare("UPDATE invites SET participant_email = NULL, participant_name = NULL, participant_attributes = NULL WHERE id = ?").bind(i.id).run();
+      }
+    }
+  }
+  for (const row of found) await eraseSession(env, row);
+  return found.length;
+}

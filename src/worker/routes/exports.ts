@@ -1,0 +1,282 @@
+// Data leaving the system: single-session exports (JSON, CSV, PDF), the published export schema,
+// a participant's data (GDPR access), bulk exports built by a queue job, their signed downloads,
+// and the notifications outbox that tells requesters an export is ready.
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import type { SessionRow } from "../../db/schema";
+import { filterSql } from "../../db/sessions";
+import { newId } from "../../shared/crypto";
+import { ApiError, notFound } from "../errors";
+import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
+import { jsonBody, op, queryOf } from "../openapi";
+import { idParam } from "../schemas";
+import { SessionExport, sessionBundle, sessionExportJsonSchema, sessionPdf, transcriptCsv } from "../session-bundle";
+import type { AppEnv } from "../types";
+import { campaignFromPath } from "./campaigns";
+
+export const exportRoutes = new Hono<AppEnv>();
+const sesId = idParam("ses");
+const expId = idParam("exp");
+/** The most sessions one bulk export may hold. */
+export const MAX_EXPORT_SESSIONS = 10_000;
+
+const ATTACHMENT_HEADERS = (type: string, filename: string) => ({
+  "Content-Type": type,
+  "Content-Disposition": `attachment; filename="${filename}"`,
+  "Cache-Control": "private, no-store",
+});
+
+async function sessionFromPath(c: Context<AppEnv>): Promise<SessionRow> {
+  const id = c.req.param("id") ?? "";
+  const orgId = c.get("principal")!.orgId;
+  const row = sesId.safeParse(id).success ? await c.env.DB.prepare("SELECT * FROM sessions WHERE id = ? AND org_id = ?").bind(id, orgId).first<SessionRow>() : null;
+  if (!row) throw notFound("session");
+  c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
+  return row;
+}
+
+const ExportQuery = z.strictObject({ format: z.enum(["json", "csv", "pdf"]).default("json") });
+
+exportRoutes.get(
+  "/sessions/:id/export",
+  op({
+    summary: "Export one session as JSON (metadata, transcript, analytics, notes), CSV (one row per transcript segment) or PDF",
+    description: "The JSON follows the schema published at /v1/schemas/session-export.json. CSV cells that a spreadsheet would evaluate as formulas are prefixed with an apostrophe.",
+    tags: ["exports"],
+    auth: "key",
+    action: "export.create",
+    resource: "session",
+    responses: {
+      200: { description: "the export, as an attachment", schema: SessionExport },
+    },
+  }),
+  queryOf(ExportQuery),
+  async (c) => {
+    const row = await sessionFromPath(c);
+    const { format } = c.req.valid("query");
+    const bundle = await sessionBundle(c.env, row, { role: c.get("principal")!.role });
+    if (format === "csv") return c.body(transcriptCsv(bundle), 200, ATTACHMENT_HEADERS("text/csv; charset=utf-8", `${row.id}-transcript.csv`));
+    if (format === "pdf") {
+      const campaign = await c.env.DB.prepare("SELECT name FROM campaigns WHERE id = ?").bind(row.campaign_id).first<{ name: string }>();
+      const pdf = await sessionPdf(bundle, campaign?.name ?? "Interview");
+      return c.body(pdf as Uint8Array<ArrayBuffer>, 200, ATTACHMENT_HEADERS("application/pdf", `${row.id}.pdf`));
+    }
+    return c.body(JSON.stringify(bundle, null, 2), 200, ATTACHMENT_HEADERS("application/json; charset=utf-8", `${row.id}.json`));
+  },
+);
+
+exportRoutes.get(
+  "/schemas/session-export.json",
+  op({ summary: "The JSON Schema (draft 2020-12) of a session export", tags: ["exports"], auth: "public", responses: { 200: { description: "the schema", contentType: "application/schema+json" } } }),
+  (c) => c.body(JSON.stringify(sessionExportJsonSchema(), null, 2), 200, { "Content-Type": "application/schema+json; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+);
+
+const ParticipantQuery = z.strictObject({ email: z.email().max(320) });
+
+exportRoutes.get(
+  "/participants/data",
+  op({
+    summary: "Every session of a participant in the org, as session exports (right of access and portability)",
+    description: "Matches sessions by the participant's email (case-insensitive). An email without sessions answers with an empty list.",
+    tags: ["privacy"],
+    auth: "key",
+    action: "gdpr.manage",
+    resource: "participant",
+    responses: { 200: { description: "the participant's data", schema: z.object({ email: z.string(), sessions: z.array(SessionExport) }) } },
+  }),
+  queryOf(ParticipantQuery),
+  async (c) => {
+    const { email } = c.req.valid("query");
+    const p = c.get("principal")!;
+    const rows = await c.env.DB.prepare("SELECT * FROM sessions WHERE org_id = ? AND participant_email = ? COLLATE NOCASE ORDER BY created_at, id LIMIT 1000")
+      .bind(p.orgId, email)
+      .all<SessionRow>();
+    const sessions = [];
+    for (const row of rows.results) sessions.push(await sessionBundle(c.env, row, { role: p.role }));
+    // The audit row names no personal data: the resource is the request, not the email.
+    c.set("auditResource", { type: "participant", id: null });
+    return c.body(JSON.stringify({ email, exportedAt: new Date().toISOString(), sessions }), 200, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Cache-Control": "private, no-store",
+    });
+  },
+);
+
+const isoDate = z.iso.datetime({ offset: true });
+const BulkFilter = z.strictObject({
+  status: z.array(z.enum(["created", "in_progress", "paused", "completed", "abandoned"])).min(1).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  minDuration: z.number().int().min(0).optional(),
+  maxDuration: z.number().int().min(0).optional(),
+  minCompletion: z.number().int().min(0).max(100).optional(),
+  maxCompletion: z.number().int().min(0).max(100).optional(),
+  language: z.string().min(2).max(35).optional(),
+  sentiment: z.array(z.enum(["positive", "neutral", "negative"])).min(1).optional(),
+  flagged: z.boolean().optional(),
+});
+const BulkExportIn = z.strictObject({
+  sessionIds: z.array(sesId).min(1).max(MAX_EXPORT_SESSIONS).optional(),
+  filter: BulkFilter.optional(),
+  format: z.enum(["json", "csv", "pdf"]),
+  include: z.array(z.enum(["transcript", "analytics", "notes"])).min(1).optional(),
+});
+const ExportStatus = z.object({
+  id: z.string(),
+  campaignId: z.string(),
+  format: z.enum(["json", "csv", "pdf"]),
+  status: z.enum(["queued", "running", "ready", "failed"]),
+  sessionCount: z.number().int(),
+  sessionsDone: z.number().int(),
+  createdAt: z.string(),
+  downloadUrl: z.string().optional(),
+  expiresAt: z.string().optional(),
+  error: z.string().optional(),
+});
+
+exportRoutes.post(
+  "/campaigns/:id/exports",
+  op({
+    summary: "Start a bulk export of a campaign's sessions (a selection or a filter) into a ZIP",
+    description:
+      "Without sessionIds or filter, every session of the campaign. The selection is fixed when the export is requested; a queue job builds the ZIP (one folder per session and manifest.json with each file's SHA-256). Poll GET /v1/exports/{id}; the requester is notified when it is ready.",
+    tags: ["exports"],
+    auth: "key",
+    action: "export.create",
+    resource: "campaign",
+    responses: { 202: { description: "the export, queued", schema: z.object({ id: z.string(), status: z.literal("queued"), sessionCount: z.number().int() }) } },
+  }),
+  jsonBody(BulkExportIn),
+  async (c) => {
+    const campaign = await campaignFromPath(c);
+    const body = c.req.valid("json");
+    const p = c.get("principal")!;
+    const { where, binds } = filterSql(body.filter ?? {});
+    let ids: string[];
+    if (body.sessionIds) {
+      const wanted = [...new Set(body.sessionIds)];
+      const found = new Set<string>();
+      for (let i = 0; i < wanted.length; i += 90) {
+        const chunk = wanted.slice(i, i + 90);
+        const r = await c.env.DB.prepare(`SELECT id FROM sessions WHERE campaign_id = ? AND org_id = ? AND id IN (${chunk.map(() => "?").join(", ")})${where}`)
+          .bind(campaign.id, p.orgId, ...chunk, ...binds)
+          .all<{ id: string }>();
+        for (const x of r.results) found.add(x.id);
+      }
+      if (!body.filter && found.size !== wanted.length) throw notFound("session");
+      ids = wanted.filter((id) => found.has(id));
+    } else {
+      const r = await c.env.DB.prepare(`SELECT id FROM sessions WHERE campaign_id = ? AND org_id = ?${where} ORDER BY created_at, id LIMIT ${MAX_EXPORT_SESSIONS + 1}`)
+        .bind(campaign.id, p.orgId, ...binds)
+        .all<{ id: string }>();
+      ids = r.results.map((x) => x.id);
+      if (ids.length > MAX_EXPORT_SESSIONS) throw new ApiError(400, "TOO_MANY_SESSIONS", `an export holds at most ${MAX_EXPORT_SESSIONS} sessions: narrow the filter`);
+    }
+    const id = newId("exp");
+    const now = Date.now();
+    const params: ExportParams = { sessionIds: ids, ...(body.include ? { include: body.include } : {}) };
+    await c.env.DB.prepare(
+      "INSERT INTO exports (id, org_id, campaign_id, format, params, status, session_count, sessions_done, requested_by_type, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?)",
+    )
+      .bind(id, p.orgId, campaign.id, body.format, JSON.stringify(params), ids.length, p.type, p.id, now, now)
+      .run();
+    await c.env.AI_QUEUE.send({ type: "export.build", exportId: id });
+    c.set("auditResource", { type: "export", id, campaignId: campaign.id });
+    return c.json({ id, status: "queued" as const, sessionCount: ids.length }, 202);
+  },
+);
+
+async function exportFromPath(c: Context<AppEnv>): Promise<ExportRow> {
+  const id = c.req.param("id") ?? "";
+  const orgId = c.get("principal")!.orgId;
+  const row = expId.safeParse(id).success ? await c.env.DB.prepare("SELECT * FROM exports WHERE id = ? AND org_id = ?").bind(id, orgId).first<ExportRow>() : null;
+  if (!row) throw notFound("export");
+  c.set("auditResource", { type: "export", id: row.id, campaignId: row.campaign_id });
+  return row;
+}
+
+const origin = (c: Context<AppEnv>) => (c.env.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+
+exportRoutes.get(
+  "/exports/:id",
+  op({
+    summary: "A bulk export's progress and, once ready, a signed download link valid for a day",
+    tags: ["exports"],
+    auth: "key",
+    action: "export.create",
+    resource: "export",
+    responses: { 200: { description: "the export", schema: ExportStatus } },
+  }),
+  async (c) => {
+    const row = await exportFromPath(c);
+    const out: z.infer<typeof ExportStatus> = {
+      id: row.id,
+      campaignId: row.campaign_id,
+      format: row.format,
+      status: row.status,
+      sessionCount: row.session_count,
+      sessionsDone: row.sessions_done,
+      createdAt: new Date(row.created_at).toISOString(),
+    };
+    if (row.status === "ready" && row.expires_at !== null) {
+      out.expiresAt = new Date(row.expires_at).toISOString();
+      if (row.expires_at > Date.now()) out.downloadUrl = (await downloadUrl(c.env, origin(c), row)).url;
+    }
+    if (row.status === "failed" && row.error) out.error = "the export could not be built; request it again";
+    return c.json(out);
+  },
+);
+
+exportRoutes.get(
+  "/exports/:id/download",
+  op({
+    summary: "Download a ready export's ZIP through its signed link (from GET /v1/exports/{id} or the ready notification)",
+    description: "No credentials: the link's HMAC signature is the authorisation. A tampered link is 403; an expired one is 410.",
+    tags: ["exports"],
+    auth: "public",
+    responses: { 200: { description: "the ZIP", contentType: "application/zip" }, 410: { description: "the link or the export expired" } },
+  }),
+  // A malformed id is 404 before the link's parameters are looked at.
+  async (c, next) => {
+    if (!expId.safeParse(c.req.param("id") ?? "").success) throw notFound("export");
+    await next();
+  },
+  queryOf(z.strictObject({ expires: z.string().regex(/^\d{1,12}$/), sig: z.string().regex(/^[0-9a-fA-F]{64}$/) })),
+  async (c) => {
+    const id = c.req.param("id") ?? "";
+    const row = await c.env.DB.prepare("SELECT * FROM exports WHERE id = ?").bind(id).first<ExportRow>();
+    if (!row) throw notFound("export");
+    const { expires, sig } = c.req.valid("query");
+    if (!(await verifyDownload(c.env, row.id, expires, sig))) throw new ApiError(403, "INVALID_SIGNATURE", "the download link is not valid");
+    const now = Date.now();
+    if (Number(expires) * 1000 <= now || (row.expires_at !== null && row.expires_at <= now)) throw new ApiError(410, "LINK_EXPIRED", "the download link has expired: get a new one from GET /v1/exports/{id}");
+    if (row.status !== "ready") throw new ApiError(409, "EXPORT_NOT_READY", `the export is ${row.status}`);
+    const object = await c.env.EXPORTS_BUCKET.get(row.object_key ?? exportObjectKey(row.id));
+    if (!object) throw new ApiError(410, "EXPORT_GONE", "the export's file no longer exists");
+    return c.body(object.body, 200, { ...ATTACHMENT_HEADERS("application/zip", `${row.id}.zip`), "Content-Length": String(object.size) });
+  },
+);
+
+const Notification = z.object({ id: z.string(), kind: z.string(), subject: z.string(), body: z.string(), data: z.unknown(), createdAt: z.string() });
+
+exportRoutes.get(
+  "/notifications",
+  op({
+    summary: "The caller's notifications, newest first (the local outbox of what production sends by email)",
+    tags: ["notifications"],
+    auth: "key",
+    action: "org.read",
+    resource: "notification",
+    responses: { 200: { description: "notifications", schema: z.object({ data: z.array(Notification), nextCursor: z.null() }) } },
+  }),
+  async (c) => {
+    const p = c.get("principal")!;
+    const rows = await c.env.DB.prepare("SELECT * FROM notifications WHERE org_id = ? AND recipient_type = ? AND recipient_id = ? ORDER BY created_at DESC, id DESC LIMIT 100")
+      .bind(p.orgId, p.type, p.id)
+      .all<{ id: string; kind: string; subject: string; body: string; data: string | null; created_at: number }>();
+    return c.json({
+      data: rows.results.map((n) => ({ id: n.id, kind: n.kind, subject: n.subject, body: n.body, data: n.data ? JSON.parse(n.data) : null, createdAt: new Date(n.created_at).toISOString() })),
+      nextCursor: null,
+    });
+  },
+);

@@ -1,0 +1,62 @@
+// The right to erasure for a participant, and the ledger replay that keeps erased data erased
+// after a restore.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { SessionRow } from "../../db/schema";
+import { eraseSession, recordDeletion, replayDeletions, subjectHash } from "../erasure";
+import { ApiError } from "../errors";
+import { op, queryOf } from "../openapi";
+import { idParam } from "../schemas";
+import type { AppEnv } from "../types";
+
+export const privacyRoutes = new Hono<AppEnv>();
+
+const Subject = z.strictObject({ email: z.email().max(320).transform((e) => e.toLowerCase()), sessionId: idParam("ses").optional() });
+
+privacyRoutes.delete(
+  "/participants/data",
+  op({
+    summary: "Erase a participant's data in the org (all sessions, or one with sessionId); requires X-Confirm-Delete: true",
+    description:
+      "Removes each session's transcript, audio (its key is destroyed), analytics, notes, object storage and index row, the participant's quotes from campaign aggregates and their invites' personal fields. The deletion ledger keeps a keyed hash of the subject (no personal data) and is replayed after any restore. Returns a receipt.",
+    tags: ["privacy"],
+    auth: "key",
+    action: "gdpr.manage",
+    resource: "participant",
+    responses: { 200: { description: "a deletion receipt" } },
+  }),
+  queryOf(Subject),
+  async (c) => {
+    if (c.req.header("X-Confirm-Delete") !== "true") throw new ApiError(400, "CONFIRMATION_REQUIRED", "send the header X-Confirm-Delete: true to delete permanently");
+    const { email, sessionId } = c.req.valid("query");
+    const p = c.get("principal")!;
+    const rows = await c.env.DB.prepare(`SELECT * FROM sessions WHERE org_id = ? AND participant_email = ?${sessionId ? " AND id = ?" : ""}`)
+      .bind(...(sessionId ? [p.orgId, email, sessionId] : [p.orgId, email]))
+      .all<SessionRow>();
+    const sessions = [];
+    for (const row of rows.results) sessions.push(await eraseSession(c.env, row));
+    let invitesCleared = sessions.reduce((n, s) => n + s.invites, 0);
+    if (!sessionId) {
+      const cleared = await c.env.DB.prepare("UPDATE invites SET participant_email = NULL, participant_name = NULL, participant_attributes = NULL WHERE org_id = ? AND participant_email = ?")
+        .bind(p.orgId, email)
+        .run();
+      invitesCleared += cleared.meta.changes ?? 0;
+    }
+    const subject = await subjectHash(c.env, email);
+    await recordDeletion(c.env, { orgId: p.orgId, subject: sessionId ? null : subject, sessionIds: sessions.map((s) => s.sessionId), actor: `${p.type}:${p.id}` });
+    c.set("auditResource", { type: "participant", id: subject });
+    return c.json({ deletedAt: new Date().toISOString(), subject, scope: sessionId ? "session" : "participant", sessions, invitesCleared });
+  },
+);
+
+privacyRoutes.post(
+  "/admin/deletions/replay",
+  op({
+    summary: "Replay the deletion ledger (operator): run after restoring any backup so erased data never returns",
+    description: "Also runs every night from the cron trigger.",
+    tags: ["privacy"],
+    auth: "operator",
+    responses: { 200: { description: "how many sessions were erased again" } },
+  }),
+  async (c) => c.json({ erased: await replayDeletions(c.env) }),
+);

@@ -1,0 +1,319 @@
+// One session as it leaves the system: the export bundle (metadata, transcript, analytics, notes),
+// its published JSON Schema, and its CSV and PDF renderings. Shared by the single-session export,
+// the participant's data (GDPR access) and the bulk export job, and by GET /sessions/{id}/analytics.
+import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from "pdf-lib";
+import { z } from "zod";
+import { summarizer } from "../ai/summary";
+import { sessionAnalytics, type AnswerRow } from "../db/analytics";
+import type { SessionRow } from "../db/schema";
+import { csvLine, indexFields, sessionFromRow, type SessionJson } from "../db/sessions";
+import type { Env } from "../env";
+import type { Segment as SegmentT } from "../objects/protocol";
+import type { SessionEvent } from "../objects/store";
+import type { SessionView } from "../objects/view";
+import { canRead, type Role } from "./policy";
+import { Segment } from "./schemas";
+
+export const EXPORT_SCHEMA_VERSION = 1;
+
+type Env_ = Pick<Env, "DB" | "SESSION" | "AI_MODE" | "AI">;
+type Transcript = { segments: SegmentT[]; events: SessionEvent[] };
+
+/** The contract's per-session analytics with the short summary, from a loaded view and transcript. */
+export async function analyticsFor(env: Env_, row: SessionRow, view: SessionView, transcript: Transcript) {
+  const answers = await env.DB.prepare("SELECT * FROM answer_analysis WHERE session_id = ? ORDER BY question_index, follow_up, created_at").bind(row.id).all<AnswerRow>();
+  const a = sessionAnalytics(
+    { status: view.status, duration: view.duration, totalQuestions: view.totalQuestions, questionsAnswered: view.questionsAnswered, pauseCount: view.pauseCount, lastQuestionIndex: view.lastQuestionIndex },
+    transcript.segments,
+    transcript.events,
+    answers.results,
+  );
+  const segs = transcript.segments;
+  const qa = segs.flatMap((s, i) => (s.speaker === "participant" ? [{ question: segs.slice(0, i).reverse().find((x) => x.speaker === "ai")?.text ?? "", answer: s.text }] : []));
+  const summary = await summarizer(env)
+    .summarize({ answers: qa, overall: a.sentiment.overall, themes: a.themes.map((t) => t.theme) })
+    .catch(() => null);
+  return { sessionId: row.id, ...a, summary };
+}
+
+export async function notesOf(db: D1Database, sessionId: string) {
+  const rows = await db
+    .prepare("SELECT * FROM notes WHERE session_id = ? ORDER BY created_at, id")
+    .bind(sessionId)
+    .all<{ id: string; session_id: string; text: string; author_type: string; author_id: string; created_at: number }>();
+  return rows.results.map((n) => ({ id: n.id, sessionId: n.session_id, text: n.text, author: { type: n.author_type, id: n.author_id }, createdAt: new Date(n.created_at).toISOString() }));
+}
+
+// ---- the bundle and its schema ----
+
+const Label = z.enum(["positive", "neutral", "negative"]);
+const ExportAnalytics = z.object({
+  sessionId: z.string(),
+  status: z.string(),
+  partial: z.boolean(),
+  duration: z.number(),
+  sentiment: z.object({ overall: Label.nullable(), distribution: z.object({ positive: z.number().int(), neutral: z.number().int(), negative: z.number().int() }) }),
+  answers: z.array(
+    z.object({
+      answerId: z.string(),
+      questionIndex: z.number().int(),
+      followUp: z.boolean(),
+      sentiment: z.object({ label: Label, score: z.number() }).nullable(),
+      themes: z.array(z.string()),
+      wordCount: z.number().int(),
+      relevance: z.number().nullable(),
+      engagement: z.number().nullable(),
+      lowConfidence: z.boolean(),
+    }),
+  ),
+  themes: z.array(z.object({ theme: z.string(), count: z.number().int() })),
+  quotes: z.array(z.object({ text: z.string(), questionIndex: z.number().int() })),
+  engagementScore: z.number(),
+  responseRate: z.number(),
+  averageResponseLength: z.number(),
+  timePerQuestion: z.array(z.object({ questionIndex: z.number().int(), seconds: z.number() })),
+  pauseCount: z.number().int(),
+  longPauses: z.number().int(),
+  dropOffQuestion: z.number().int().nullable(),
+  analysed: z.boolean(),
+  summary: z.unknown(),
+});
+
+const ExportSession = z.object({
+  id: z.string(),
+  campaignId: z.string(),
+  inviteId: z.string(),
+  scriptVersion: z.number().int(),
+  status: z.enum(["created", "in_progress", "paused", "completed", "abandoned"]),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  duration: z.number().int(),
+  questionsAnswered: z.number().int(),
+  totalQuestions: z.number().int(),
+  completion: z.number().int(),
+  language: z.string().nullable(),
+  device: z.record(z.string(), z.string()).nullable(),
+  consent: z.object({ required: z.boolean(), granted: z.boolean().nullable(), at: z.string().nullable() }),
+  endReason: z.string().nullable(),
+  lastQuestionIndex: z.number().int().nullable(),
+  flagged: z.boolean(),
+  flagReason: z.string().nullable(),
+  sentiment: Label.nullable(),
+  participant: z.object({ email: z.string().nullable(), name: z.string().nullable() }).optional(),
+});
+
+const ExportNote = z.object({ id: z.string(), sessionId: z.string(), text: z.string(), author: z.object({ type: z.string(), id: z.string() }), createdAt: z.string() });
+
+/** The single-session export (format=json), published as JSON Schema at /v1/schemas/session-export.json. */
+export const SessionExport = z
+  .object({
+    schemaVersion: z.literal(EXPORT_SCHEMA_VERSION),
+    exportedAt: z.iso.datetime(),
+    session: ExportSession,
+    transcript: z.array(Segment.extend({ speech: z.unknown().optional() })),
+    analytics: ExportAnalytics.nullable(),
+    notes: z.array(ExportNote),
+  })
+  .meta({ title: "InterviewRelay session export", description: "One interview session: metadata, transcript segments in order, analytics and notes." });
+export type SessionExport = z.infer<typeof SessionExport>;
+
+export const sessionExportJsonSchema = () =>
+  ({
+    $id: "https://interviewrelay.dev/v1/schemas/session-export.json",
+    ...(z.toJSONSchema(SessionExport, { io: "output", target: "draft-2020-12" }) as Record<string, unknown>),
+  }) as Record<string, unknown>;
+
+export type BundlePart = "transcript" | "analytics" | "notes";
+
+/** One session as exported. `role` filters fields the way the session JSON does. */
+export async function sessionBundle(env: Env_, row: SessionRow, opts: { role: Role; include?: readonly BundlePart[] }): Promise<SessionExport> {
+  const include = new Set(opts.include ?? ["transcript", "analytics", "notes"]);
+  const stub = env.SESSION.get(env.SESSION.idFromName(row.id));
+  const [view, transcript] = await Promise.all([stub.view(), stub.transcript()]);
+  const t: Transcript = transcript.ok ? transcript.value : { segments: [], events: [] };
+  const session: SessionJson = view.ok ? { ...view.value, ...indexFields(row) } : sessionFromRow(row);
+  const meta: Record<string, unknown> = { ...session };
+  delete meta.pausedReason;
+  delete meta.pausedBy;
+  delete meta.pauseCount;
+  if (!canRead(opts.role, "participant")) delete meta.participant;
+  const analytics = include.has("analytics") && view.ok ? await analyticsFor(env, row, view.value, t) : null;
+  return {
+    schemaVersion: EXPORT_SCHEMA_VERSION,
+    exportedAt: new Date().toISOString(),
+    session: meta as SessionExport["session"],
+    transcript: include.has("transcript") ? t.segments : [],
+    analytics: analytics as SessionExport["analytics"],
+    notes: include.has("notes") ? await notesOf(env.DB, row.id) : [],
+  };
+}
+
+// ---- CSV: one row per transcript segment ----
+
+export const TRANSCRIPT_CSV_COLUMNS = ["sessionId", "seq", "speaker", "questionIndex", "followUp", "startMs", "endMs", "text"] as const;
+
+export function transcriptCsv(b: Pick<SessionExport, "session" | "transcript">, header = true): string {
+  let out = header ? csvLine([...TRANSCRIPT_CSV_COLUMNS]) : "";
+  for (const s of b.transcript) out += csvLine([b.session.id, s.seq, s.speaker, s.questionIndex, s.followUp, s.startMs, s.endMs, s.text]);
+  return out;
+}
+
+// ---- PDF: a document to hand to a colleague ----
+
+export const mmss = (ms: number) => {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  return `${String(Math.floor(total / 60)).padStart(2, "0")}:${String(total % 60).padStart(2, "0")}`;
+};
+
+const PAGE = { w: 595.28, h: 841.89, margin: 56 };
+
+/** Characters the standard fonts (WinAnsi) cannot draw become "?", so any transcript renders. */
+function drawable(font: PDFFont, cache: Map<string, boolean>, text: string): string {
+  let out = "";
+  for (const ch of text.replace(/\r\n?/g, "\n").replace(/\t/g, "    ")) {
+    if (ch === "\n") {
+      out += ch;
+      continue;
+    }
+    let ok = cache.get(ch);
+    if (ok === undefined) {
+      try {
+        font.encodeText(ch);
+        ok = true;
+      } catch {
+        ok = false;
+      }
+      cache.set(ch, ok);
+    }
+    out += ok ? ch : "?";
+  }
+  return out;
+}
+
+/** Greedy word wrap at `width`; words longer than a line are broken. */
+export function wrap(text: string, width: number, measure: (s: string) => number): string[] {
+  const lines: string[] = [];
+  for (const para of text.split("\n")) {
+    let line = "";
+    for (let word of para.split(/ +/)) {
+      while (measure(word) > width) {
+        let cut = word.length - 1;
+        while (cut > 1 && measure(word.slice(0, cut)) > width) cut--;
+        if (line) lines.push(line), (line = "");
+        lines.push(word.slice(0, cut));
+        word = word.slice(cut);
+      }
+      const next = line ? `${line} ${word}` : word;
+      if (measure(next) > width && line) lines.push(line), (line = word);
+      else line = next;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+export async function sessionPdf(b: SessionExport, campaignName: string): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  doc.setTitle(`${campaignName} — ${b.session.id}`);
+  doc.setSubject("Interview session export");
+  doc.setProducer("InterviewRelay");
+  doc.setCreationDate(new Date(b.exportedAt));
+  const regular = await doc.embedFont(StandardFonts.Helvetica);
+  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
+  const cache = new Map<string, boolean>();
+  const clean = (s: string) => drawable(regular, cache, s);
+  const contentWidth = PAGE.w - 2 * PAGE.margin;
+  const grey = rgb(0.35, 0.35, 0.35);
+
+  let page: PDFPage = doc.addPage([PAGE.w, PAGE.h]);
+  let y = PAGE.h - PAGE.margin;
+  const ensure = (height: number) => {
+    if (y - height < PAGE.margin + 20) {
+      page = doc.addPage([PAGE.w, PAGE.h]);
+      y = PAGE.h - PAGE.margin;
+    }
+  };
+  const text = (s: string, o: { size?: number; font?: PDFFont; x?: number; width?: number; color?: ReturnType<typeof rgb>; gap?: number } = {}) => {
+    const size = o.size ?? 10;
+    const font = o.font ?? regular;
+    const x = o.x ?? PAGE.margin;
+    const lh = size * 1.35;
+    for (const line of wrap(clean(s), o.width ?? contentWidth - (x - PAGE.margin), (t) => font.widthOfTextAtSize(t, size))) {
+      ensure(lh);
+      page.drawText(line, { x, y: y - size, size, font, color: o.color ?? rgb(0, 0, 0) });
+      y -= lh;
+    }
+    y -= o.gap ?? 0;
+  };
+  const heading = (s: string) => {
+    ensure(40);
+    y -= 10;
+    text(s, { size: 13, font: bold, gap: 4 });
+  };
+
+  const s = b.session;
+  text(campaignName || "Interview", { size: 18, font: bold, gap: 2 });
+  text(`Session ${s.id}`, { size: 11, color: grey, gap: 8 });
+
+  heading("Session");
+  const dt = (v: string | null) => (v ? v.replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC") : "—");
+  const rows: [string, string][] = [
+    ["Status", s.status.replace("_", " ")],
+    ["Created", dt(s.createdAt)],
+    ["Started", dt(s.startedAt)],
+    ["Ended", dt(s.endedAt ?? s.completedAt)],
+    ["Duration", `${mmss(s.duration * 1000)} (active)`],
+    ["Completion", `${s.completion}% (${s.questionsAnswered} of ${s.totalQuestions} questions)`],
+    ["Consent", s.consent.required ? (s.consent.granted === null ? "not yet asked" : s.consent.granted ? `granted ${dt(s.consent.at)}` : "declined") : "not required"],
+    ...(s.participant?.email || s.participant?.name ? [["Participant", [s.participant.name, s.participant.email].filter(Boolean).join(" <") + (s.participant.name && s.participant.email ? ">" : "")] as [string, string]] : []),
+    ...(s.endReason ? [["End reason", s.endReason] as [string, string]] : []),
+  ];
+  for (const [k, v] of rows) {
+    const before = y;
+    text(k, { font: bold, width: 110 });
+    const after = y;
+    y = before;
+    text(v, { x: PAGE.margin + 120 });
+    y = Math.min(y, after);
+  }
+
+  const a = b.analytics;
+  heading("Insights");
+  if (!a) text("No analytics are available for this session.", { color: grey });
+  else {
+    text(`Overall sentiment: ${a.sentiment.overall ?? "not analysed"} (positive ${a.sentiment.distribution.positive}, neutral ${a.sentiment.distribution.neutral}, negative ${a.sentiment.distribution.negative})`);
+    text(`Engagement: ${a.engagementScore}/100 · response rate ${Math.round(a.responseRate * 100)}% · average answer ${a.averageResponseLength} words · ${a.pauseCount} pauses`);
+    text(`Themes: ${a.themes.length ? a.themes.map((t) => `${t.theme} (${t.count})`).join(", ") : "none detected"}`, { gap: 4 });
+    const summary = a.summary as { text?: string } | string | null;
+    const summaryText = typeof summary === "string" ? summary : typeof summary?.text === "string" ? summary.text : null;
+    if (summaryText) text(`Summary: ${summaryText}`, { gap: 4 });
+    if (a.quotes.length) {
+      text("Quotes", { font: bold });
+      for (const q of a.quotes) text(`“${q.text}” (question ${q.questionIndex + 1})`, { x: PAGE.margin + 12 });
+    }
+  }
+
+  if (b.notes.length) {
+    heading("Notes");
+    for (const n of b.notes) text(`${dt(n.createdAt)}: ${n.text}`, { gap: 2 });
+  }
+
+  heading("Transcript");
+  if (!b.transcript.length) text("No transcript.", { color: grey });
+  for (const seg of b.transcript) {
+    ensure(30);
+    const label = `${mmss(seg.startMs)}  ${seg.speaker === "ai" ? "Interviewer" : "Participant"}${seg.followUp ? " (follow-up)" : ""}`;
+    text(label, { font: bold, size: 9, color: seg.speaker === "ai" ? rgb(0.1, 0.3, 0.6) : rgb(0.1, 0.45, 0.2) });
+    text(seg.text || "(no text)", { x: PAGE.margin + 12, gap: 6 });
+  }
+
+  const pages = doc.getPages();
+  pages.forEach((p, i) => {
+    const label = `Page ${i + 1} of ${pages.length}`;
+    p.drawText(label, { x: PAGE.w - PAGE.margin - regular.widthOfTextAtSize(label, 8), y: PAGE.margin / 2, size: 8, font: regular, color: grey });
+    p.drawText(clean(`${campaignName} · ${s.id}`), { x: PAGE.margin, y: PAGE.margin / 2, size: 8, font: regular, color: grey });
+  });
+  return doc.save();
+}

@@ -1,0 +1,334 @@
+// Exports read back by real readers: the JSON against its published JSON Schema, the CSV with an
+// RFC 4180 parser, the PDF with pdf-lib, the bulk ZIP with fflate (manifest hashes checked), and
+// the signed download link (tampered → 403, expired → 410). Roles and tenancy too.
+import { env, exports } from "cloudflare:workers";
+import { unzipSync, strFromU8 } from "fflate";
+import { PDFDocument } from "pdf-lib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { signDownload } from "../../src/worker/export-job";
+import { SessionExport } from "../../src/worker/session-bundle";
+import { BASE, randomClientIp, unique } from "../helpers/api";
+import { answer, call, createOrg, keyWithRole, mirroredStatus, startedInterview, waitFor } from "../helpers/fixtures";
+
+/** RFC 4180: quoted fields, doubled quotes, CRLF records, line breaks inside quotes. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; ) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (cell += '"'), (i += 2);
+      else if (ch === '"') (quoted = false), i++;
+      else (cell += ch), i++;
+    } else if (ch === '"') {
+      if (cell !== "") throw new Error(`quote inside an unquoted field at ${i}`);
+      (quoted = true), i++;
+    } else if (ch === ",") row.push(cell), (cell = ""), i++;
+    else if (ch === "\r" && text[i + 1] === "\n") row.push(cell), rows.push(row), (row = []), (cell = ""), (i += 2);
+    else if (ch === "\n" || ch === "\r") throw new Error(`bare line break at ${i}`);
+    else (cell += ch), i++;
+  }
+  if (quoted) throw new Error("unterminated quote");
+  if (cell !== "" || row.length) throw new Error("last record does not end with CRLF");
+  return rows;
+}
+
+type Schema = Record<string, any>;
+/** A small JSON Schema (2020-12) validator: type, const, enum, required, properties, additionalProperties, items, anyOf, $ref, format date-time. */
+function validate(schema: Schema | boolean | undefined, value: unknown, root: Schema = schema as Schema, path = "$"): string[] {
+  if (schema === true || schema === undefined) return [];
+  if (schema === false) return [`${path}: no value allowed`];
+  if (schema.$ref) {
+    const target = (schema.$ref as string).replace(/^#\//, "").split("/").reduce((n: any, k) => n?.[k], root);
+    return validate(target, value, root, path);
+  }
+  if (schema.anyOf) return (schema.anyOf as Schema[]).some((s) => validate(s, value, root, path).length === 0) ? [] : [`${path}: matches no anyOf branch`];
+  const errors: string[] = [];
+  const typeOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v);
+  if (schema.type) {
+    const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
+    const t = typeOf(value);
+    if (!types.some((x) => x === t || (x === "number" && t === "integer"))) return [`${path}: expected ${types.join("|")}, got ${t}`];
+  }
+  if ("const" in schema && value !== schema.const) errors.push(`${path}: expected ${JSON.stringify(schema.const)}`);
+  if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} not in enum`);
+  if (schema.format === "date-time" && typeof value === "string" && Number.isNaN(Date.parse(value))) errors.push(`${path}: not a date-time`);
+  if (typeOf(value) === "object") {
+    const o = value as Record<string, unknown>;
+    for (const k of schema.required ?? []) if (!(k in o)) errors.push(`${path}: missing ${k}`);
+    for (const [k, v] of Object.entries(o)) {
+      if (schema.properties?.[k]) errors.push(...validate(schema.properties[k], v, root, `${path}.${k}`));
+      else if (schema.additionalProperties === false) errors.push(`${path}: unexpected ${k}`);
+      else if (typeof schema.additionalProperties === "object") errors.push(...validate(schema.additionalProperties, v, root, `${path}.${k}`));
+    }
+  }
+  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errors.push(...validate(schema.items, v, root, `${path}[${i}]`)));
+  return errors;
+}
+
+/** A binary GET (call() reads text). */
+async function fetchBytes(path: string, key?: string) {
+  const headers: Record<string, string> = { "CF-Connecting-IP": randomClientIp() };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  const res = await exports.default.fetch(new Request(path.startsWith("http") ? path : `${BASE}${path}`, { headers }));
+  return { status: res.status, headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+const FORMULA = '=HYPERLINK("https://evil.example/?x=1","click me")';
+const TRICKY = 'I said "hello, world", then left; commas, "quotes" and all';
+const LONG = Array.from({ length: 220 }, (_, i) => `word${i}`).join(" ") + " and a supercalifragilisticexpialidocious-very-long-token-that-needs-breaking-because-it-is-longer-than-any-line-of-the-page-" + "x".repeat(120);
+
+interface World {
+  key: string;
+  orgId: string;
+  campaignId: string;
+  email: string;
+  /** Two completed sessions of `email`, and one of someone else, all in one campaign. */
+  mine: string[];
+  other: string;
+}
+let w: World;
+
+async function finishedInterview(key: string, campaignId: string | null, email: string, answers: string[]) {
+  const i = await startedInterview({ key, ...(campaignId ? {} : { campaign: { name: "Pricing study, Q3" } }), participant: { email, name: "Pat Example" } });
+  // startedInterview makes its own campaign; sessions of one participant may span campaigns.
+  for (let n = 0; n < answers.length; n++) await answer(i, `a${n}`, answers[n]!);
+  await mirroredStatus(i.sessionId, "completed");
+  i.ws.close();
+  return i;
+}
+
+beforeAll(async () => {
+  const org = await createOrg();
+  const key = org.apiKey.key;
+  const email = `${unique("pat")}@example.com`;
+  const first = await finishedInterview(key, null, email, [FORMULA, TRICKY, LONG]);
+  const second = await finishedInterview(key, null, email.toUpperCase(), ["Mostly through a friend who uses it daily.", "Nothing really, the trial was clear.", "Faster exports please."]);
+  const other = await finishedInterview(key, null, `${unique("someone")}@example.com`, ["A conference talk.", "The price.", "Nothing."]);
+  w = { key, orgId: org.org.id, campaignId: first.campaign.id, email, mine: [first.sessionId, second.sessionId], other: other.sessionId };
+}, 60_000);
+
+describe("single-session export", () => {
+  it("JSON parses, matches the published JSON Schema and carries metadata, transcript, analytics and notes", async () => {
+    const id = w.mine[0]!;
+    await call("POST", `/v1/sessions/${id}/notes`, { key: w.key, body: { text: "Follow up about pricing." } });
+    const r = await call("GET", `/v1/sessions/${id}/export?format=json`, { key: w.key });
+    expect(r.status, r.text).toBe(200);
+    expect(r.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(r.headers.get("Content-Disposition")).toBe(`attachment; filename="${id}.json"`);
+    expect(r.headers.get("Cache-Control")).toBe("private, no-store");
+    const bundle = JSON.parse(r.text);
+
+    // The schema is public, generated from the zod schema, and the export satisfies it.
+    const s = await call("GET", "/v1/schemas/session-export.json");
+    expect(s.status).toBe(200);
+    const schema = s.json as Schema;
+    expect(schema.$schema).toMatch(/2020-12/);
+    expect(schema.type).toBe("object");
+    expect(schema.required).toEqual(expect.arrayContaining(["schemaVersion", "exportedAt", "session", "transcript", "analytics", "notes"]));
+    expect(schema.properties.transcript.type).toBe("array");
+    expect(schema.properties.transcript.items.required).toEqual(expect.arrayContaining(["seq", "speaker", "text", "questionIndex", "followUp", "startMs", "endMs"]));
+    expect(schema.properties.session.required).toEqual(expect.arrayContaining(["id", "status", "consent", "completion", "duration"]));
+    expect(validate(schema, bundle)).toEqual([]);
+    expect(SessionExport.safeParse(bundle).success).toBe(true);
+    // The validator is not a tautology: a broken export fails it.
+    expect(validate(schema, { ...bundle, transcript: [{ ...bundle.transcript[0], speaker: "robot" }] })).not.toEqual([]);
+    const { status: _dropped, ...noStatus } = bundle.session;
+    expect(validate(schema, { ...bundle, session: noStatus }).join()).toMatch(/missing status/);
+    expect(validate(schema, { ...bundle, schemaVersion: "1" })).not.toEqual([]);
+
+    expect(bundle.schemaVersion).toBe(1);
+    expect(bundle.session).toMatchObject({ id, campaignId: w.campaignId, status: "completed", completion: 100, participant: { email: w.email } });
+    expect(bundle.transcript.filter((t: { speaker: string }) => t.speaker === "participant").map((t: { text: string }) => t.text)).toEqual([FORMULA, TRICKY, LONG]);
+    expect(bundle.notes.map((n: { text: string }) => n.text)).toEqual(["Follow up about pricing."]);
+    // Analytics: the same shape as GET /sessions/{id}/analytics.
+    const a = await call("GET", `/v1/sessions/${id}/analytics`, { key: w.key });
+    expect(a.status).toBe(200);
+    expect(Object.keys(bundle.analytics).sort()).toEqual(Object.keys(a.json).sort());
+    expect(bundle.analytics).toMatchObject({ sessionId: id, status: "completed", responseRate: a.json.responseRate, timePerQuestion: a.json.timePerQuestion });
+  });
+
+  it("CSV parses under RFC 4180, one row per segment, with formulas neutralised", async () => {
+    const id = w.mine[0]!;
+    const r = await call("GET", `/v1/sessions/${id}/export?format=csv`, { key: w.key });
+    expect(r.status, r.text).toBe(200);
+    expect(r.headers.get("Content-Type")).toMatch(/^text\/csv/);
+    expect(r.headers.get("Content-Disposition")).toMatch(/^attachment; filename=".+\.csv"$/);
+    expect(r.headers.get("Cache-Control")).toBe("private, no-store");
+    const rows = parseCsv(r.text);
+    expect(rows[0]).toEqual(["sessionId", "seq", "speaker", "questionIndex", "followUp", "startMs", "endMs", "text"]);
+    const transcript = (await call("GET", `/v1/sessions/${id}/transcript`, { key: w.key })).json.segments as { seq: number; text: string; speaker: string }[];
+    expect(rows.length - 1).toBe(transcript.length);
+    for (const row of rows.slice(1)) expect(row).toHaveLength(8);
+    const texts = rows.slice(1).map((row) => row[7]);
+    expect(texts).toContain(`'${FORMULA}`);
+    expect(texts).not.toContain(FORMULA);
+    expect(texts).toContain(TRICKY);
+    expect(texts).toContain(LONG);
+    expect(rows.slice(1).every((row) => row[0] === id)).toBe(true);
+    expect(rows.slice(1).map((row) => Number(row[1]))).toEqual(transcript.map((t) => t.seq));
+  });
+
+  it("PDF is a real document: header, pages, title, page breaks for a long transcript", async () => {
+    const id = w.mine[0]!;
+    const r = await fetchBytes(`/v1/sessions/${id}/export?format=pdf`, w.key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("Content-Type")).toBe("application/pdf");
+    expect(r.headers.get("Content-Disposition")).toBe(`attachment; filename="${id}.pdf"`);
+    expect(r.headers.get("Cache-Control")).toBe("private, no-store");
+    expect(strFromU8(r.bytes.slice(0, 5))).toBe("%PDF-");
+    expect(r.bytes.length).toBeGreaterThan(2000);
+    const doc = await PDFDocument.load(r.bytes);
+    expect(doc.getPageCount()).toBeGreaterThanOrEqual(2);
+    expect(doc.getTitle()).toContain("Pricing study, Q3");
+    expect(doc.getTitle()).toContain(id);
+  });
+
+  it("is refused to analysts and viewers (403) and unknown to other orgs (404)", async () => {
+    const id = w.mine[0]!;
+    for (const role of ["analyst", "viewer"] as const) {
+      const k = await keyWithRole(w.orgId, role);
+      for (const format of ["json", "csv", "pdf"]) {
+        const r = await call("GET", `/v1/sessions/${id}/export?format=${format}`, { key: k.key });
+        expect(r.status, `${role} ${format}`).toBe(403);
+        expect(r.json.error.code).toBe("FORBIDDEN");
+      }
+    }
+    const admin = await keyWithRole(w.orgId, "admin");
+    expect((await call("GET", `/v1/sessions/${id}/export`, { key: admin.key })).status).toBe(200);
+    const b = await createOrg();
+    const r = await call("GET", `/v1/sessions/${id}/export?format=json`, { key: b.apiKey.key });
+    expect(r.status).toBe(404);
+    expect(r.text).not.toContain(w.email);
+    expect((await call("GET", `/v1/sessions/${id}/export?format=xml`, { key: w.key })).status).toBe(400);
+  });
+});
+
+describe("participant data (right of access)", () => {
+  it("returns exactly that participant's sessions, case-insensitively; owner only", async () => {
+    const r = await call("GET", `/v1/participants/data?email=${encodeURIComponent(w.email)}`, { key: w.key });
+    expect(r.status, r.text).toBe(200);
+    expect(r.headers.get("Cache-Control")).toBe("private, no-store");
+    expect(r.json.email).toBe(w.email);
+    expect(r.json.sessions.map((s: { session: { id: string } }) => s.session.id).sort()).toEqual([...w.mine].sort());
+    for (const s of r.json.sessions) expect(SessionExport.safeParse(s).success).toBe(true);
+    expect(r.text).not.toContain(w.other);
+
+    const none = await call("GET", `/v1/participants/data?email=${encodeURIComponent("nobody@example.com")}`, { key: w.key });
+    expect(none.status).toBe(200);
+    expect(none.json).toMatchObject({ email: "nobody@example.com", sessions: [] });
+
+    const admin = await keyWithRole(w.orgId, "admin");
+    expect((await call("GET", `/v1/participants/data?email=${encodeURIComponent(w.email)}`, { key: admin.key })).status).toBe(403);
+    const b = await createOrg();
+    const other = await call("GET", `/v1/participants/data?email=${encodeURIComponent(w.email)}`, { key: b.apiKey.key });
+    expect(other.status).toBe(200);
+    expect(other.json.sessions).toEqual([]);
+    expect((await call("GET", "/v1/participants/data?email=not-an-email", { key: w.key })).status).toBe(400);
+  });
+});
+
+describe("bulk export", () => {
+  async function readyExport(body: Record<string, unknown>, campaignId = w.campaignId) {
+    const r = await call("POST", `/v1/campaigns/${campaignId}/exports`, { key: w.key, body });
+    expect(r.status, r.text).toBe(202);
+    expect(r.json).toMatchObject({ id: expect.stringMatching(/^exp_[a-z0-9]+$/), status: "queued" });
+    const status = await waitFor(
+      async () => (await call("GET", `/v1/exports/${r.json.id}`, { key: w.key })).json,
+      (j) => j?.status === "ready" || j?.status === "failed",
+      `export ${r.json.id} ready`,
+      30_000,
+    );
+    expect(status.status, JSON.stringify(status)).toBe("ready");
+    return status as { id: string; status: string; sessionCount: number; sessionsDone: number; downloadUrl: string; expiresAt: string };
+  }
+
+  it("builds a ZIP with a folder per session and a manifest whose SHA-256s match; the link is signed and expires", async () => {
+    // Sessions of the campaign of w.mine[0] plus a selection: here, the whole campaign by filter.
+    const status = await readyExport({ format: "json", filter: { status: ["completed"] } });
+    expect(status.sessionCount).toBe(1);
+    expect(status.sessionsDone).toBe(1);
+    expect(status.downloadUrl).toMatch(new RegExp(`^https://interviews\\.example/v1/exports/${status.id}/download\\?expires=\\d+&sig=[0-9a-f]{64}$`));
+    expect(Date.parse(status.expiresAt)).toBeGreaterThan(Date.now());
+
+    const dl = await fetchBytes(status.downloadUrl);
+    expect(dl.status).toBe(200);
+    expect(dl.headers.get("Content-Type")).toBe("application/zip");
+    expect(dl.headers.get("Content-Disposition")).toBe(`attachment; filename="${status.id}.zip"`);
+    expect(dl.headers.get("Cache-Control")).toBe("private, no-store");
+    const files = unzipSync(dl.bytes);
+    const manifest = JSON.parse(strFromU8(files["manifest.json"]!));
+    expect(manifest.exportId).toBe(status.id);
+    const folders = new Set(Object.keys(files).filter((p) => p !== "manifest.json").map((p) => p.split("/")[0]));
+    expect([...folders]).toEqual([w.mine[0]]);
+    expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual(Object.keys(files).filter((p) => p !== "manifest.json").sort());
+    for (const f of manifest.files as { path: string; sha256: string; bytes: number }[]) {
+      const data = files[f.path]!;
+      const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      expect(digest, f.path).toBe(f.sha256);
+      expect(data.length).toBe(f.bytes);
+    }
+    const bundle = JSON.parse(strFromU8(files[`${w.mine[0]}/session.json`]!));
+    expect(SessionExport.safeParse(bundle).success).toBe(true);
+
+    // Tampered signature or expiry → 403; a validly signed but expired link → 410.
+    const url = new URL(status.downloadUrl);
+    const sig = url.searchParams.get("sig")!;
+    const flipped = `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`;
+    const tampered = await call("GET", `${url.pathname}?expires=${url.searchParams.get("expires")}&sig=${flipped}`);
+    expect(tampered.status).toBe(403);
+    const later = await call("GET", `${url.pathname}?expires=${Number(url.searchParams.get("expires")) + 3600}&sig=${sig}`);
+    expect(later.status).toBe(403);
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const expired = await call("GET", `${url.pathname}?expires=${past}&sig=${await signDownload(env, status.id, past)}`);
+    expect(expired.status).toBe(410);
+    expect(expired.json.error.code).toBe("LINK_EXPIRED");
+    expect((await call("GET", `${url.pathname}?expires=${past}`)).status).toBe(400);
+
+    // The object is in R2 under exports/{id}.zip, and the requester was notified with the link.
+    expect(await env.EXPORTS_BUCKET.head(`exports/${status.id}.zip`)).not.toBeNull();
+    const n = await call("GET", "/v1/notifications", { key: w.key });
+    expect(n.status).toBe(200);
+    const note = n.json.data.find((x: { data: { exportId?: string } }) => x.data?.exportId === status.id);
+    expect(note).toMatchObject({ kind: "export.ready" });
+    expect(note.body).toContain(`/v1/exports/${status.id}/download?expires=`);
+    expect((await fetchBytes(note.data.downloadUrl)).status).toBe(200);
+    // Another member of the org does not see the requester's notifications.
+    const admin = await keyWithRole(w.orgId, "admin");
+    expect((await call("GET", "/v1/notifications", { key: admin.key })).json.data).toEqual([]);
+  }, 60_000);
+
+  it("exports a selection of sessions as CSV and as PDF, one folder each", async () => {
+    // A campaign with two sessions of its own.
+    const i = await startedInterview({ key: w.key, participant: { email: `${unique("x")}@example.com` } });
+    for (const [n, t] of ["One, two", FORMULA, "three"].entries()) await answer(i, `b${n}`, t);
+    await mirroredStatus(i.sessionId, "completed");
+    i.ws.close();
+    const csv = await readyExport({ format: "csv", sessionIds: [i.sessionId] }, i.campaign.id);
+    const files = unzipSync((await fetchBytes(csv.downloadUrl)).bytes);
+    const rows = parseCsv(strFromU8(files[`${i.sessionId}/transcript.csv`]!));
+    expect(rows[0]![0]).toBe("sessionId");
+    expect(rows.map((r) => r[7])).toContain(`'${FORMULA}`);
+    const pdf = await readyExport({ format: "pdf" }, i.campaign.id);
+    const pfiles = unzipSync((await fetchBytes(pdf.downloadUrl)).bytes);
+    const doc = await PDFDocument.load(pfiles[`${i.sessionId}/session.pdf`]!);
+    expect(doc.getPageCount()).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it("refuses analysts, hides exports from other orgs, and 404s sessions outside the campaign", async () => {
+    const analyst = await keyWithRole(w.orgId, "analyst");
+    expect((await call("POST", `/v1/campaigns/${w.campaignId}/exports`, { key: analyst.key, body: { format: "json" } })).status).toBe(403);
+    const r = await call("POST", `/v1/campaigns/${w.campaignId}/exports`, { key: w.key, body: { format: "json" } });
+    expect(r.status).toBe(202);
+    expect((await call("GET", `/v1/exports/${r.json.id}`, { key: analyst.key })).status).toBe(403);
+    const b = await createOrg();
+    expect((await call("GET", `/v1/exports/${r.json.id}`, { key: b.apiKey.key })).status).toBe(404);
+    expect((await call("POST", `/v1/campaigns/${w.campaignId}/exports`, { key: b.apiKey.key, body: { format: "json" } })).status).toBe(404);
+    // w.other belongs to another campaign of the org.
+    const outside = await call("POST", `/v1/campaigns/${w.campaignId}/exports`, { key: w.key, body: { format: "json", sessionIds: [w.other] } });
+    expect(outside.status).toBe(404);
+    expect((await call("POST", `/v1/campaigns/${w.campaignId}/exports`, { key: w.key, body: { format: "xlsx" } })).status).toBe(400);
+  });
+});

@@ -1,0 +1,361 @@
+// Webhooks: owners register https targets (SSRF refused), session lifecycle events and test events
+// are delivered from the queue, signed Stripe-style, retried with backoff, and logged. No test
+// reaches a remote service: the delivery transport is a stub that records what would be sent.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import worker from "../../src/worker/index";
+import { emitOrgEvent, MAX_ATTEMPTS, setWebhookTransport, unsafeTargetReason, type WebhookTransport } from "../../src/worker/webhooks";
+import { call, createOrg } from "../helpers/api";
+import { keyWithRole, startedInterview, waitFor } from "../helpers/fixtures";
+
+interface Sent {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  json: { id: string; type: string; createdAt: string; data: Record<string, unknown> };
+}
+
+/** Records every request it is asked to send and answers with `respond(url)` (200 by default). */
+class StubTransport implements WebhookTransport {
+  sent: Sent[] = [];
+  respond: (url: string) => number = () => 200;
+  async send(url: string, init: { headers: Record<string, string>; body: string; signal: AbortSignal }) {
+    this.sent.push({ url, headers: init.headers, body: init.body, json: JSON.parse(init.body) });
+    return { status: this.respond(url) };
+  }
+  to(url: string) {
+    return this.sent.filter((s) => s.url === url);
+  }
+}
+
+let stub: StubTransport;
+beforeEach(() => {
+  stub = new StubTransport();
+  setWebhookTransport(stub);
+});
+afterAll(() => setWebhookTransport({ send: async () => ({ status: 204 }) }));
+
+const ALL_SESSION_EVENTS = ["session.created", "session.started", "session.paused", "session.resumed", "session.completed", "session.abandoned"];
+let n = 0;
+const hookUrl = () => `https://hooks.example.com/ir/${Date.now().toString(36)}-${n++}`;
+
+async function createWebhook(key: string, events: string[] = ALL_SESSION_EVENTS, url = hookUrl()) {
+  const r = await call("POST", "/v1/webhooks", { key, body: { url, events } });
+  if (r.status !== 201) throw new Error(`createWebhook: ${r.status} ${r.text}`);
+  return r.json as { id: string; url: string; events: string[]; secret: string; createdAt: string };
+}
+
+async function hmacHex(secret: string, message: string) {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message));
+  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Verifies the signature header the way a receiver would; returns the signed timestamp. */
+async function verify(s: Sent, secret: string) {
+  const header = s.headers["InterviewRelay-Signature"];
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? "");
+  expect(m, `signature header ${header}`).not.toBeNull();
+  const t = Number(m![1]);
+  expect(Math.abs(Date.now() / 1000 - t)).toBeLessThan(60);
+  expect(m![2]).toBe(await hmacHex(secret, `${t}.${s.body}`));
+  expect(m![2]).not.toBe(await hmacHex(`${secret}x`, `${t}.${s.body}`));
+  return t;
+}
+
+const deliveries = async (key: string, webhookId: string, q = "") => {
+  const r = await call("GET", `/v1/webhooks/${webhookId}/deliveries${q}`, { key });
+  expect(r.status, r.text).toBe(200);
+  return r.json as { data: Record<string, any>[]; nextCursor: string | null };
+};
+
+/** Delivers one message to the consumer as the runtime would; returns acks and each retry's options. */
+async function consume(body: unknown, attempts: number) {
+  const batch = createMessageBatch("interviewrelay-ai", [{ id: `m${attempts}-${Math.random()}`, body, attempts, timestamp: new Date() }]);
+  const retries: (QueueRetryOptions | undefined)[] = [];
+  for (const m of batch.messages) {
+    const retry = m.retry.bind(m);
+    m.retry = (options?: QueueRetryOptions) => {
+      retries.push(options);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  // Called as the runtime calls it, through the exported handler's signature.
+  const queue: ExportedHandlerQueueHandler<Env> = worker.queue;
+  await queue(batch, env as unknown as Env, ctx);
+  return { ...(await getQueueResult(batch, ctx)), retries };
+}
+
+/** `env` with AI_QUEUE replaced by a recorder: messages stay with the test. */
+function recordingEnv() {
+  const sent: unknown[] = [];
+  const queue = {
+    send: async (body: unknown) => void sent.push(body),
+    sendBatch: async (msgs: { body: unknown }[]) => void sent.push(...msgs.map((m) => m.body)),
+  };
+  const e = new Proxy(env as unknown as Env, { get: (t, p) => (p === "AI_QUEUE" ? queue : Reflect.get(t, p)) });
+  return { env: e, sent };
+}
+
+describe("registering webhooks", () => {
+  it("creates, lists and deletes; the secret is shown once", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const hook = await createWebhook(key, ["session.completed", "analysis.ready", "session.completed"]);
+    expect(hook.id).toMatch(/^whk_[a-z0-9]{16}$/);
+    expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9_-]{40,}$/);
+    expect(hook.events).toEqual(["session.completed", "analysis.ready"]);
+    expect(Date.parse(hook.createdAt)).toBeGreaterThan(0);
+
+    const list = await call("GET", "/v1/webhooks", { key });
+    expect(list.status).toBe(200);
+    expect(list.json.data).toEqual([{ id: hook.id, url: hook.url, events: hook.events, createdAt: hook.createdAt, disabledAt: null }]);
+    expect(list.text).not.toContain(hook.secret);
+    expect(list.text).not.toContain("secret");
+    expect((await deliveries(key, hook.id)).data).toEqual([]);
+
+    const del = await call("DELETE", `/v1/webhooks/${hook.id}`, { key });
+    expect(del.status, del.text).toBe(200);
+    expect(del.text).not.toContain(hook.secret);
+    expect(del.json.disabledAt).not.toBeNull();
+    expect((await call("GET", "/v1/webhooks", { key })).json.data).toEqual([]);
+    expect((await call("DELETE", `/v1/webhooks/${hook.id}`, { key })).status).toBe(404);
+    expect((await call("POST", `/v1/webhooks/${hook.id}/test`, { key })).status).toBe(404);
+    // The secret is forgotten with the webhook.
+    const row = await env.DB.prepare("SELECT secret FROM webhooks WHERE id = ?").bind(hook.id).first<{ secret: string }>();
+    expect(row?.secret).toBe("");
+  });
+
+  it("refuses non-https, credentialed and private, loopback, link-local, CGNAT and multicast targets with 400", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const bad = [
+      "http://hooks.example.com/x",
+      "https://127.0.0.1/x",
+      "https://127.1/x",
+      "https://2130706433/x",
+      "https://0x7f000001/x",
+      "https://0.0.0.0/x",
+      "https://10.0.0.1/x",
+      "https://172.16.5.4/x",
+      "https://192.168.1.1/x",
+      "https://100.64.0.1/x",
+      "https://169.254.169.254/latest/meta-data",
+      "https://224.0.0.1/x",
+      "https://255.255.255.255/x",
+      "https://[::1]/x",
+      "https://[::]/x",
+      "https://[::ffff:127.0.0.1]/x",
+      "https://[::ffff:10.0.0.1]/x",
+      "https://[::ffff:a9fe:a9fe]/x",
+      "https://[64:ff9b::7f00:1]/x",
+      "https://[2002:7f00:1::]/x",
+      "https://[fe80::1]/x",
+      "https://[fc00::1]/x",
+      "https://[fd12:3456::1]/x",
+      "https://[ff02::1]/x",
+      "https://localhost/x",
+      "https://localhost./x",
+      "https://api.localhost/x",
+      "https://printer.local/x",
+      "https://metadata.google.internal/x",
+      "https://intranet/x",
+      "https://user:pass@example.com/x",
+      "https://user@example.com/x",
+      "ftp://example.com/x",
+      "not a url",
+    ];
+    for (const url of bad) {
+      const r = await call("POST", "/v1/webhooks", { key, body: { url, events: ["session.completed"] } });
+      expect(r.status, `${url}: ${r.text}`).toBe(400);
+      expect(r.json.error.code).toBe("VALIDATION_FAILED");
+      expect(r.json.error.details.fields.map((f: { path: string }) => f.path)).toContain("url");
+    }
+    for (const events of [[], ["session.exploded"], ["webhook.test"], "session.completed"]) {
+      const r = await call("POST", "/v1/webhooks", { key, body: { url: hookUrl(), events } });
+      expect(r.status, `${JSON.stringify(events)}: ${r.text}`).toBe(400);
+      expect(JSON.stringify(r.json.error.details.fields)).toContain("events");
+    }
+    expect((await call("GET", "/v1/webhooks", { key })).json.data).toEqual([]);
+    // Public targets pass the same check.
+    for (const ok of ["https://hooks.example.com/x", "https://8.8.8.8/x", "https://[2606:4700:4700::1111]/x", "https://hooks.example.com:8443/x"]) expect(unsafeTargetReason(ok), ok).toBeNull();
+  });
+
+  it("only owners manage webhooks (403 for admin, analyst, viewer); other orgs get 404", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const hook = await createWebhook(key);
+    for (const role of ["admin", "analyst", "viewer"] as const) {
+      const k = (await keyWithRole(org.org.id, role)).key;
+      const answers = [
+        await call("POST", "/v1/webhooks", { key: k, body: { url: hookUrl(), events: ["session.completed"] } }),
+        await call("GET", "/v1/webhooks", { key: k }),
+        await call("DELETE", `/v1/webhooks/${hook.id}`, { key: k }),
+        await call("POST", `/v1/webhooks/${hook.id}/test`, { key: k }),
+        await call("GET", `/v1/webhooks/${hook.id}/deliveries`, { key: k }),
+      ];
+      for (const a of answers) {
+        expect(a.status, `${role}: ${a.text}`).toBe(403);
+        expect(a.json.error.code).toBe("FORBIDDEN");
+      }
+    }
+    const other = await createOrg();
+    const ok = other.apiKey.key;
+    for (const [method, path] of [
+      ["DELETE", `/v1/webhooks/${hook.id}`],
+      ["POST", `/v1/webhooks/${hook.id}/test`],
+      ["GET", `/v1/webhooks/${hook.id}/deliveries`],
+    ] as const) {
+      const a = await call(method, path, { key: ok });
+      expect(a.status, `${method} ${path}: ${a.text}`).toBe(404);
+      expect(a.json.error.code).toBe("NOT_FOUND");
+    }
+    const theirs = await call("GET", "/v1/webhooks", { key: ok });
+    expect(theirs.json.data).toEqual([]);
+    // Still there for its owner, with nothing sent.
+    expect((await call("GET", "/v1/webhooks", { key })).json.data.map((h: { id: string }) => h.id)).toEqual([hook.id]);
+    expect((await deliveries(key, hook.id)).data).toEqual([]);
+  });
+});
+
+describe("delivery", () => {
+  it("a session's lifecycle reaches a subscribed webhook, signed with its secret; unsubscribed events do not", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const all = await createWebhook(key);
+    const onlyDone = await createWebhook(key, ["session.completed", "session.abandoned"]);
+    const i = await startedInterview({ key });
+    const paused = await call("POST", `/v1/sessions/${i.sessionId}/pause`, { key, body: { reason: "a break" } });
+    expect(paused.status, paused.text).toBe(200);
+    const resumed = await call("POST", `/v1/sessions/${i.sessionId}/resume`, { key });
+    expect(resumed.status, resumed.text).toBe(200);
+    const ended = await call("POST", `/v1/sessions/${i.sessionId}/end`, { key, body: { reason: "done" } });
+    expect(ended.status, ended.text).toBe(200);
+    i.ws.close();
+
+    const terminal = (s: Sent) => s.json.type === "session.completed" || s.json.type === "session.abandoned";
+    const got = await waitFor(
+      async () => stub.to(all.url),
+      (s) => ["session.created", "session.started", "session.paused", "session.resumed"].every((t) => s.some((x) => x.json.type === t)) && s.some(terminal),
+      "the lifecycle at the webhook",
+      15_000,
+    );
+    for (const s of got) {
+      await verify(s, all.secret);
+      expect(s.headers["Content-Type"]).toBe("application/json");
+      expect(s.json.id).toMatch(/^evt_/);
+      expect(Date.parse(s.json.createdAt)).toBeGreaterThan(0);
+      expect(s.json.data).toMatchObject({ sessionId: i.sessionId, campaignId: i.campaign.id });
+    }
+    // The other webhook gets only what it subscribed to, signed with its own secret.
+    const done = await waitFor(async () => stub.to(onlyDone.url), (s) => s.some(terminal), "the end at the second webhook", 15_000);
+    expect(done.every(terminal)).toBe(true);
+    for (const s of done) await verify(s, onlyDone.secret);
+
+    const log = await waitFor(
+      () => deliveries(key, all.id),
+      (p) => p.data.length >= 5 && p.data.every((d) => d.status === "delivered"),
+      "delivered rows in the log",
+    );
+    for (const d of log.data) expect(d).toMatchObject({ webhookId: all.id, status: "delivered", attempts: 1, lastStatusCode: 200, lastError: null });
+    // Newest first.
+    const times = log.data.map((d) => Date.parse(d.createdAt));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    // Paged.
+    const first = await deliveries(key, all.id, "?limit=2");
+    expect(first.data).toHaveLength(2);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await deliveries(key, all.id, `?limit=2&cursor=${first.nextCursor}`);
+    expect(second.data.map((d) => d.id)).toEqual(log.data.slice(2, 4).map((d) => d.id));
+  }, 30_000);
+
+  it("the test event is delivered and logged", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const hook = await createWebhook(key, ["export.ready"]);
+    const r = await call("POST", `/v1/webhooks/${hook.id}/test`, { key });
+    expect(r.status, r.text).toBe(202);
+    expect(r.json).toMatchObject({ webhookId: hook.id, event: "webhook.test", status: "pending", attempts: 0 });
+    const [s] = await waitFor(async () => stub.to(hook.url), (x) => x.length > 0, "the test event");
+    expect(s!.json).toMatchObject({ type: "webhook.test", data: { webhookId: hook.id } });
+    await verify(s!, hook.secret);
+    const log = await waitFor(() => deliveries(key, hook.id), (p) => p.data[0]?.status === "delivered", "the test delivery settled");
+    expect(log.data).toHaveLength(1);
+    expect(log.data[0]).toMatchObject({ id: r.json.id, event: "webhook.test", status: "delivered", attempts: 1, lastStatusCode: 200 });
+  });
+
+  it("a failing endpoint is retried with growing backoff, then marked failed; the log shows the attempts", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const hook = await createWebhook(key, ["analysis.ready"]);
+    const other = await createWebhook(key, ["export.ready"]);
+    stub.respond = () => 500;
+    const rec = recordingEnv();
+    const ids = await emitOrgEvent(rec.env, org.org.id, "analysis.ready", { sessionId: "ses_abcdefghabcdefgh", campaignId: "cmp_abcdefghabcdefgh" });
+    expect(ids).toHaveLength(1);
+    expect(rec.sent).toEqual([{ type: "webhook.deliver", deliveryId: ids[0] }]);
+    const message = rec.sent[0];
+
+    const delays: number[] = [];
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+      const res = await consume(message, attempt);
+      expect(res.explicitAcks).toEqual([]);
+      expect(res.retryMessages).toHaveLength(1);
+      expect(res.retries).toHaveLength(1);
+      delays.push(res.retries[0]!.delaySeconds!);
+      const [d] = (await deliveries(key, hook.id)).data;
+      expect(d).toMatchObject({ status: "pending", attempts: attempt, lastStatusCode: 500, lastError: "HTTP 500" });
+      expect(Date.parse(d!.nextAttemptAt)).toBeGreaterThan(Date.now());
+    }
+    for (let k = 1; k < delays.length; k++) expect(delays[k]!).toBeGreaterThan(delays[k - 1]!);
+    const last = await consume(message, MAX_ATTEMPTS);
+    expect(last.retries).toEqual([]);
+    expect(last.explicitAcks).toHaveLength(1);
+    const [d] = (await deliveries(key, hook.id)).data;
+    expect(d).toMatchObject({ status: "failed", attempts: MAX_ATTEMPTS, lastStatusCode: 500, lastError: "HTTP 500", nextAttemptAt: null });
+    expect(stub.to(hook.url)).toHaveLength(MAX_ATTEMPTS);
+    // Every attempt carries a valid signature; the same event id each time.
+    for (const s of stub.to(hook.url)) await verify(s, hook.secret);
+    expect(new Set(stub.to(hook.url).map((s) => s.json.id)).size).toBe(1);
+    // A redelivered copy of a settled delivery sends nothing more.
+    await consume(message, 1);
+    expect(stub.to(hook.url)).toHaveLength(MAX_ATTEMPTS);
+    expect(stub.to(other.url)).toEqual([]);
+  });
+
+  it("a recovering endpoint is delivered on a retry; redirects are not followed", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const hook = await createWebhook(key, ["export.ready"]);
+    const answers = [302, 503, 204];
+    stub.respond = () => answers.shift()!;
+    const rec = recordingEnv();
+    const [id] = await emitOrgEvent(rec.env, org.org.id, "export.ready", { exportId: "exp_abcdefghabcdefgh" });
+    const first = await consume(rec.sent[0], 1);
+    expect(first.retries).toHaveLength(1);
+    expect((await deliveries(key, hook.id)).data[0]).toMatchObject({ id, status: "pending", lastStatusCode: 302, lastError: "redirect 302 (not followed)" });
+    expect((await consume(rec.sent[0], 2)).retries).toHaveLength(1);
+    const third = await consume(rec.sent[0], 3);
+    expect(third.retries).toEqual([]);
+    expect((await deliveries(key, hook.id)).data[0]).toMatchObject({ id, status: "delivered", attempts: 3, lastStatusCode: 204, lastError: null });
+  });
+
+  it("the target is checked again at send time", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const hook = await createWebhook(key, ["data.deleted"]);
+    // A target that became unsafe after registration (e.g. an operator edit) is never contacted.
+    await env.DB.prepare("UPDATE webhooks SET url = ? WHERE id = ?").bind("https://169.254.169.254/latest", hook.id).run();
+    const rec = recordingEnv();
+    await emitOrgEvent(rec.env, org.org.id, "data.deleted", { sessionIds: [] });
+    const res = await consume(rec.sent[0], 1);
+    expect(res.retries).toEqual([]);
+    expect(stub.sent).toEqual([]);
+    const [d] = (await deliveries(key, hook.id)).data;
+    expect(d).toMatchObject({ status: "failed", attempts: 0 });
+    expect(d!.lastError).toMatch(/refused target/);
+  });
+});
