@@ -14,5 +14,9 @@ export const QueueMessage = z.discriminatedUnion("type", [
     campaignId: z.string(),
     at: z.string(),
   }),
+  // One attempt at one webhook delivery (a row of webhook_deliveries); retried with backoff.
+  z.object({ type: z.literal("webhook.deliver"), deliveryId: z.string() }),
+  // Build a bulk export's ZIP (a row of exports) into EXPORTS_BUCKET.
+  z.object({ type: z.literal("export.build"), exportId: z.string() }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;
