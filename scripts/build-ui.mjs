@@ -9,7 +9,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "public", "app");
 mkdirSync(out, { recursive: true });
 
-const entries = { participant: "src/ui/participant/main.ts" };
+// The AudioWorklet processor is its own file: the CSP (script-src 'self') rules out blob: modules.
+const entries = { participant: "src/ui/participant/main.ts", "pcm-worklet": "src/ui/participant/pcm-worklet.ts" };
 try {
   if (statSync(join(root, "src/ui/dashboard/main.ts")).isFile()) entries.dashboard = "src/ui/dashboard/main.ts";
 } catch {

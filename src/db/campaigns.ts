@@ -8,6 +8,7 @@ const StoredSettings = z.object({
   consentText: z.string().optional(),
   mode: z.enum(["text", "voice"]),
   recordAudio: z.boolean(),
+  browserTranscription: z.boolean().optional(),
   language: z.string().optional(),
 });
 export type StoredSettings = z.infer<typeof StoredSettings>;

@@ -297,10 +297,15 @@ export class InterviewSession extends DurableObject<Env> {
     if (s.status !== "in_progress") return sendError(ws, "INVALID_TRANSITION", `cannot answer in a session that is ${s.status}`);
     if (!s.prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
     if (!this.env.AUDIO_KEK) return sendError(ws, "AUDIO_UNAVAILABLE", "audio storage is not configured; send a typed answer");
-    const r = this.audio().start(id, s.prompt.index, Date.now());
-    if (!r.ok) return sendError(ws, r.code, r.message);
-    ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
-    ws.send(JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
+    // Behind the writes already under way: the offset it reports must include them.
+    this.audioChain = this.audioChain.then(() => {
+      const prompt = this.state?.prompt;
+      if (!prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
+      const r = this.audio().start(id, prompt.index, Date.now());
+      if (!r.ok) return sendError(ws, r.code, r.message);
+      ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
+      safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
+    });
   }
 
   private audioFrame(ws: WebSocket, id: string, bytes: Uint8Array) {

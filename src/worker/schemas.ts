@@ -40,6 +40,9 @@ const settingsFields = {
   mode: z.enum(["text", "voice"]),
   recordAudio: z.boolean(),
   language,
+  // Chrome's speech recognition sends the participant's audio to a third party, so the page
+  // uses the browser's own transcript (a hint for offline transcription) only when asked to.
+  browserTranscription: z.boolean(),
 };
 export const SettingsIn = z.strictObject({
   consentRequired: settingsFields.consentRequired.default(true),
@@ -47,6 +50,7 @@ export const SettingsIn = z.strictObject({
   mode: settingsFields.mode.default("text"),
   recordAudio: settingsFields.recordAudio.default(true),
   language: language.optional(),
+  browserTranscription: settingsFields.browserTranscription.default(false),
 });
 // No defaults here: a PATCH changes only the settings it names.
 const SettingsPatch = z.strictObject(settingsFields).partial();
@@ -74,6 +78,7 @@ export const Campaign = z.object({
     mode: z.enum(["text", "voice"]),
     recordAudio: z.boolean(),
     language: z.string().optional(),
+    browserTranscription: z.boolean().optional(),
   }),
   scriptVersion: z.number().int(),
   totalQuestions: z.number().int(),
@@ -129,6 +134,7 @@ export const Joined = z.object({
   totalQuestions: z.number().int(),
   mode: z.enum(["text", "voice"]),
   campaignName: z.string(),
+  browserTranscription: z.boolean(),
 });
 
 // ---- sessions ----

@@ -88,6 +88,8 @@ export interface Segment {
   followUp?: boolean;
   startMs: number;
   endMs: number;
+  /** Spoken answers: how the transcript was made, or why there is none. */
+  speech?: { spoken: true; confidence: number | null; lowConfidence: boolean; language: string | null; untranscribedReason: string | null };
 }
 
 export interface TimelineEvent {

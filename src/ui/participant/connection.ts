@@ -9,12 +9,17 @@ export type ServerFrame =
   | { type: "resumed"; seq: number }
   | { type: "ended"; seq: number; status: "completed" | "abandoned"; reason: string }
   | { type: "error"; code: string; message: string }
+  | { type: "audio_ack"; id: string; bytes: number }
   | { type: "pong" };
 
 export interface ConnectionOptions {
   url: string;
   onFrame: (f: ServerFrame) => void;
   onStatus: (s: "connecting" | "open" | "reconnecting" | "closed", attempt: number) => void;
+  /** Every frame as it arrives, replayed duplicates included (a reopened answer may be acked with an old seq). */
+  onRaw?: (f: ServerFrame) => void;
+  /** A socket is open and hello has gone out on it (spoken answers reopen themselves here). */
+  onOpen?: () => void;
   /** Frames already seen (from a previous page load), so replay starts after them. */
   lastSeq?: number;
   pingMs?: number;
@@ -51,9 +56,11 @@ export class ParticipantConnection {
       ws.send(JSON.stringify({ type: "hello", lastSeq: this.lastSeq }));
       for (const body of this.queued.splice(0)) ws.send(body);
       this.opts.onStatus("open", 0);
+      this.opts.onOpen?.();
       this.pingTimer = setInterval(() => this.raw(PING), this.opts.pingMs ?? 20_000);
     });
-    ws.addEventListener("message", (e) => this.receive(String(e.data)));
+    ws.binaryType = "arraybuffer";
+    ws.addEventListener("message", (e) => typeof e.data === "string" && this.receive(e.data));
     ws.addEventListener("close", (e) => this.closed(e.code));
   }
 
@@ -64,6 +71,7 @@ export class ParticipantConnection {
     } catch {
       return;
     }
+    this.opts.onRaw?.(f);
     if ("seq" in f && typeof f.seq === "number") {
       // Replayed frames we already handled are skipped; the state frame after hello repeats the current seq.
       if (f.type !== "state" && f.seq <= this.lastSeq) return;
@@ -91,6 +99,30 @@ export class ParticipantConnection {
     const delay = Math.min(10_000, 500 * 2 ** (this.attempt - 1)) * (0.75 + Math.random() * 0.5);
     this.opts.onStatus("reconnecting", this.attempt);
     this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** The socket is open and hello has been sent. */
+  isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Bytes handed to the socket and not yet sent. */
+  buffered(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  /** A binary frame (spoken audio); dropped when the socket is down (the uplink resends it). */
+  sendBinary(bytes: Uint8Array): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(bytes as Uint8Array<ArrayBuffer>);
+    return true;
+  }
+
+  /** A frame that only makes sense on the current socket (never queued for the next one). */
+  sendNow(frame: Record<string, unknown>): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
   }
 
   private raw(body: string) {

@@ -4,6 +4,8 @@ import { h, render } from "preact";
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import htm from "htm";
 import { ParticipantConnection, type ServerFrame } from "./connection";
+import { AUDIO_ERROR_CODES } from "./uplink";
+import { VoiceController, type VoiceState } from "./voice";
 
 const html = htm.bind(h);
 
@@ -16,13 +18,17 @@ interface Joined {
   consentText: string | null;
   totalQuestions: number;
   campaignName: string;
+  mode?: "voice" | "text";
+  browserTranscription?: boolean;
 }
 
 interface View {
   phase: "loading" | "failed" | "consent" | "ready" | "interview" | "paused" | "ended";
   failure?: string;
   status?: string;
-  question?: { index: number; text: string; followUp: boolean; seq: number };
+  question?: { index: number; text: string; followUp: boolean; seq: number; audio?: string };
+  /** Seq of the last ack seen: the question on screen is answered when its seq is lower. */
+  lastAckSeq: number;
   total: number;
   questionIndex: number;
   waiting: boolean;
@@ -66,9 +72,9 @@ function reducer(v: View, a: Action): View {
           return next;
         }
         case "question":
-          return { ...v, question: { index: f.index, text: f.text, followUp: f.followUp, seq: f.seq }, questionIndex: f.index, waiting: false, phase: v.phase === "paused" ? "paused" : "interview" };
+          return { ...v, question: { index: f.index, text: f.text, followUp: f.followUp, seq: f.seq, audio: f.audio }, questionIndex: f.index, waiting: false, phase: v.phase === "paused" ? "paused" : "interview" };
         case "ack":
-          return { ...v, notice: "Saved" };
+          return { ...v, notice: "Saved", lastAckSeq: Math.max(v.lastAckSeq, f.seq) };
         case "paused":
           return { ...v, phase: "paused", pausedBy: f.by };
         case "resumed":
@@ -76,6 +82,8 @@ function reducer(v: View, a: Action): View {
         case "ended":
           return { ...v, phase: "ended", endedReason: f.reason, endedStatus: f.status };
         case "error":
+          // Spoken answers handle their own errors (resend, back off, record again).
+          if (AUDIO_ERROR_CODES.has(f.code)) return v;
           return { ...v, waiting: false, notice: f.message };
         default:
           return v;
@@ -85,9 +93,15 @@ function reducer(v: View, a: Action): View {
 }
 
 function App({ token }: { token: string }) {
-  const [view, dispatch] = useReducer(reducer, { phase: "loading", total: 0, questionIndex: 0, waiting: false, link: "connecting" });
+  const [view, dispatch] = useReducer(reducer, { phase: "loading", total: 0, questionIndex: 0, waiting: false, link: "connecting", lastAckSeq: 0 });
   const [joined, setJoined] = useState<Joined | null>(null);
   const conn = useRef<ParticipantConnection | null>(null);
+  const voiceRef = useRef<VoiceController | null>(null);
+  const [voiceState, setVoiceState] = useState<VoiceState | null>(null);
+  /** Voice interviews: answers spoken ("voice") or typed ("text"); null until the microphone step. */
+  const [answerBy, setAnswerBy] = useState<"voice" | "text" | null>(null);
+  /** The participant agreed (or pressed Start) and the microphone step comes next. */
+  const [micStepFor, setMicStepFor] = useState<"consent" | "start" | null>(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -108,14 +122,27 @@ function App({ token }: { token: string }) {
       if (!j || cancelled) return;
       setJoined(j);
       dispatch({ type: "joined", joined: j });
+      if (j.mode === "voice") {
+        const v = new VoiceController(j.sessionId, j.participantToken, {
+          isOpen: () => conn.current?.isOpen() ?? false,
+          sendJson: (f) => void conn.current?.sendNow(f),
+          sendBinary: (b) => void conn.current?.sendBinary(b),
+          buffered: () => conn.current?.buffered() ?? 0,
+        }, undefined, j.browserTranscription === true);
+        voiceRef.current = v;
+        v.subscribe(setVoiceState);
+      }
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
       const c = new ParticipantConnection({
         url: `${proto}//${location.host}/v1/sessions/${j.sessionId}/connect?token=${encodeURIComponent(j.participantToken)}`,
         // A fresh page replays every frame from the start and rebuilds the screen from them.
         lastSeq: 0,
         onFrame: (frame) => dispatch({ type: "frame", frame }),
+        onRaw: (frame) => voiceRef.current?.onFrame(frame),
+        onOpen: () => voiceRef.current?.linkUp(),
         onStatus: (link, attempt) => {
           dispatch({ type: "link", link });
+          if (link === "reconnecting" || link === "closed") voiceRef.current?.linkDown();
           // After repeated failures, ask the service whether the session still exists.
           if (link === "reconnecting" && attempt === 4) void join();
         },
@@ -129,10 +156,41 @@ function App({ token }: { token: string }) {
       cancelled = true;
       window.removeEventListener("pagehide", onHide);
       conn.current?.stop();
+      voiceRef.current?.close();
     };
   }, [token]);
 
+  const voice = voiceRef.current;
+  const isVoice = joined?.mode === "voice" && voice !== null;
+  const speaking = isVoice && answerBy === "voice";
+
+  // The question on screen drives the recorder: read it aloud, then record.
+  const q = view.question;
+  useEffect(() => {
+    if (!voice || !speaking || view.phase !== "interview" || !q) return;
+    voice.ask({ seq: q.seq, index: q.index, text: q.text, audio: q.audio }, view.lastAckSeq > q.seq);
+  }, [voice, speaking, view.phase, q?.seq]);
+  useEffect(() => {
+    if (!voice) return;
+    if (view.phase === "paused") voice.hold();
+    if (view.phase === "ended" || view.phase === "failed") voice.close();
+  }, [voice, view.phase]);
+
   const c = conn.current;
+  const begin = (what: "consent" | "start") => {
+    if (what === "consent") c?.send({ type: "consent", granted: true });
+    c?.send({ type: "start" });
+  };
+  const chooseAnswers = (by: "voice" | "text") => {
+    setAnswerBy(by);
+    if (by === "text") voice?.stopMic();
+    if (micStepFor) begin(micStepFor);
+    setMicStepFor(null);
+  };
+  // The microphone step: after consent (or Start) in a voice interview, and again after a reload.
+  const micStep =
+    isVoice && answerBy === null && ((view.phase === "consent" && micStepFor === "consent") || (view.phase === "ready" && micStepFor === "start") || view.phase === "interview");
+
   return html`<main class="card" aria-live="polite">
     <header class="top">
       <span class="brand">InterviewRelay</span>
@@ -141,17 +199,34 @@ function App({ token }: { token: string }) {
     </header>
     ${view.phase === "loading" ? html`<p class="muted">Opening your interview…</p>` : null}
     ${view.phase === "failed" ? html`<h1>We can't open this interview</h1><p>${view.failure}</p>` : null}
-    ${view.phase === "consent" && joined ? html`<${Consent} text=${joined.consentText ?? ""} onAnswer=${(granted: boolean) => {
+    ${micStep && voice && voiceState
+      ? html`<${MicStep} state=${voiceState} resumed=${view.phase === "interview"} onEnable=${() => voice.enableMic()} onChoose=${chooseAnswers} />`
+      : null}
+    ${view.phase === "consent" && joined && !micStep ? html`<${Consent} text=${joined.consentText ?? ""} voice=${isVoice} onAnswer=${(granted: boolean) => {
+      if (granted && isVoice && answerBy === null) return setMicStepFor("consent");
       c?.send({ type: "consent", granted });
       if (granted) c?.send({ type: "start" });
     }} />` : null}
-    ${view.phase === "ready" ? html`<${Ready} total=${view.total} onStart=${() => c?.send({ type: "start" })} />` : null}
-    ${view.phase === "interview" && view.question ? html`<${Question} view=${view} onAnswer=${(text: string) => {
+    ${view.phase === "ready" && !micStep ? html`<${Ready} total=${view.total} voice=${isVoice} onStart=${() => (isVoice && answerBy === null ? setMicStepFor("start") : c?.send({ type: "start" }))} />` : null}
+    ${view.phase === "interview" && view.question && !micStep && speaking && voiceState
+      ? html`<${VoiceQuestion} view=${view} voice=${voice!} state=${voiceState} link=${view.link}
+          onType=${() => chooseAnswers("text")}
+          onPause=${() => {
+            voice!.hold();
+            c?.send({ type: "pause", reason: "participant break" });
+          }} />`
+      : null}
+    ${view.phase === "interview" && view.question && !micStep && !speaking ? html`<${Question} view=${view} onAnswer=${(text: string) => {
       const id = `ans-${view.question!.seq}-${Math.random().toString(36).slice(2, 8)}`;
       c?.answer(id, text);
       dispatch({ type: "sent" });
-    }} onPause=${() => c?.send({ type: "pause", reason: "participant break" })} />` : null}
-    ${view.phase === "interview" && !view.question ? html`<p class="muted">Preparing the first question…</p>` : null}
+    }} onPause=${() => c?.send({ type: "pause", reason: "participant break" })}
+      onListen=${isVoice ? () => voice!.listen({ seq: view.question!.seq, index: view.question!.index, text: view.question!.text, audio: view.question!.audio }) : undefined}
+      onUseMic=${isVoice ? async () => {
+        if (await voice!.enableMic()) setAnswerBy("voice");
+      } : undefined}
+      voiceNote=${isVoice ? voiceState?.micMessage ?? null : null} />` : null}
+    ${view.phase === "interview" && !view.question && !micStep ? html`<p class="muted">Preparing the first question…</p>` : null}
     ${view.phase === "paused" ? html`<${Paused} by=${view.pausedBy} onResume=${() => c?.send({ type: "resume" })} />` : null}
     ${view.phase === "ended" ? html`<${Ended} status=${view.endedStatus} reason=${view.endedReason} />` : null}
   </main>`;
@@ -163,10 +238,11 @@ function LinkBadge({ link, phase }: { link: View["link"]; phase: View["phase"] }
   return html`<span class="badge warn" role="status">${label}</span>`;
 }
 
-function Consent({ text, onAnswer }: { text: string; onAnswer: (granted: boolean) => void }) {
+function Consent({ text, voice, onAnswer }: { text: string; voice?: boolean; onAnswer: (granted: boolean) => void }) {
   return html`<section>
     <h1>Before we begin</h1>
     <p class="consent">${text}</p>
+    ${voice ? html`<p class="muted small">This is a spoken interview: you'll hear each question and answer aloud. You can type your answers instead if you prefer.</p>` : null}
     <div class="actions">
       <button class="primary" onClick=${() => onAnswer(true)} autofocus>I agree, start the interview</button>
       <button class="ghost" onClick=${() => onAnswer(false)}>No, thanks</button>
@@ -174,15 +250,29 @@ function Consent({ text, onAnswer }: { text: string; onAnswer: (granted: boolean
   </section>`;
 }
 
-function Ready({ total, onStart }: { total: number; onStart: () => void }) {
+function Ready({ total, voice, onStart }: { total: number; voice?: boolean; onStart: () => void }) {
   return html`<section>
     <h1>Welcome</h1>
-    <p>There are ${total} questions. Answer in your own words; there are no right or wrong answers.</p>
+    <p>There are ${total} questions. ${voice ? "You'll hear each one and answer aloud, in your own words" : "Answer in your own words"}; there are no right or wrong answers.</p>
     <div class="actions"><button class="primary" onClick=${onStart} autofocus>Start the interview</button></div>
   </section>`;
 }
 
-function Question({ view, onAnswer, onPause }: { view: View; onAnswer: (t: string) => void; onPause: () => void }) {
+function Question({
+  view,
+  onAnswer,
+  onPause,
+  onListen,
+  onUseMic,
+  voiceNote,
+}: {
+  view: View;
+  onAnswer: (t: string) => void;
+  onPause: () => void;
+  onListen?: () => void;
+  onUseMic?: () => void;
+  voiceNote?: string | null;
+}) {
   const [text, setText] = useState("");
   const box = useRef<HTMLTextAreaElement>(null);
   const q = view.question!;
@@ -202,6 +292,13 @@ function Question({ view, onAnswer, onPause }: { view: View; onAnswer: (t: strin
     </div>
     <p class="muted step">Question ${q.index + 1} of ${view.total}${q.followUp ? " · follow-up" : ""}</p>
     <h1 class="question" id="q">${q.text}</h1>
+    ${onListen
+      ? html`<div class="voice-tools">
+          <button class="ghost small-btn" type="button" onClick=${onListen}><${SpeakerIcon} /> Hear the question</button>
+          ${onUseMic ? html`<button class="ghost small-btn" type="button" onClick=${onUseMic}><${MicIcon} /> Answer aloud</button>` : null}
+        </div>
+        ${voiceNote ? html`<p class="muted small" role="status">${voiceNote} You're answering by typing.</p>` : null}`
+      : null}
     <form onSubmit=${submit}>
       <label for="answer" class="sr">Your answer</label>
       <textarea id="answer" ref=${box} rows="5" aria-describedby="q hint" value=${text} disabled=${view.waiting}
@@ -216,6 +313,148 @@ function Question({ view, onAnswer, onPause }: { view: View; onAnswer: (t: strin
       </div>
       ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : null}
     </form>
+  </section>`;
+}
+
+/** Small inline icons (emoji are missing from many systems' fonts). */
+const MicIcon = () =>
+  html`<svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3Zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2Z"/></svg>`;
+const SpeakerIcon = () =>
+  html`<svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M3 9v6h4l5 5V4L7 9H3Zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.47 4.47 0 0 0 2.5-4ZM14 3.23v2.06a7 7 0 0 1 0 13.42v2.06a9 9 0 0 0 0-17.54Z"/></svg>`;
+
+const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
+
+function Level({ level, label }: { level: number; label: string }) {
+  const pct = Math.round(level * 100);
+  return html`<div class="level" role="meter" aria-label=${label} aria-valuemin="0" aria-valuemax="100" aria-valuenow=${pct}>
+    <div class="level-fill" style=${`width:${pct}%`}></div>
+  </div>`;
+}
+
+/** Focuses the element when `key` changes (the primary action of each step, for keyboard users). */
+function useFocus<T extends HTMLElement>(key: unknown) {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, [key]);
+  return ref;
+}
+
+function MicStep({ state, resumed, onEnable, onChoose }: { state: VoiceState; resumed: boolean; onEnable: () => Promise<boolean>; onChoose: (by: "voice" | "text") => void }) {
+  const primary = useFocus<HTMLButtonElement>(state.mic);
+  // "Can't hear you" only after a few seconds of silence with the microphone on.
+  const [quietSince, setQuietSince] = useState<number | null>(null);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (state.mic !== "on") return;
+    const t = setInterval(() => setNow(Date.now()), 500);
+    return () => clearInterval(t);
+  }, [state.mic]);
+  useEffect(() => {
+    if (state.level > 0.2) setQuietSince(null);
+    else if (quietSince === null) setQuietSince(Date.now());
+  }, [state.level]);
+  const quiet = state.mic === "on" && quietSince !== null && now - quietSince > 4_000;
+  const go = resumed ? "Continue the interview" : "Start the interview";
+  return html`<section class="mic-step" data-testid="mic-step">
+    <h1>${state.mic === "failed" ? "We can't use your microphone" : "Check your microphone"}</h1>
+    ${state.mic === "off" || state.mic === "asking"
+      ? html`<p>${resumed ? "Welcome back. " : ""}This interview is spoken: you'll hear each question, then answer aloud. Your answers are recorded and saved as you speak.</p>
+          <p class="muted small">Your browser will ask for permission to use the microphone.</p>
+          <div class="actions">
+            <button class="primary" ref=${primary} disabled=${state.mic === "asking"} onClick=${() => void onEnable()}>${state.mic === "asking" ? "Waiting for permission…" : "Turn on the microphone"}</button>
+            <button class="ghost" onClick=${() => onChoose("text")}>I'd rather type my answers</button>
+          </div>`
+      : null}
+    ${state.mic === "on"
+      ? html`<p>Say a few words: the bar below should move as you speak.</p>
+          <${Level} level=${state.level} label="Microphone level" />
+          <p class="muted small" role="status">${quiet ? "We can't hear anything yet. Check that your microphone isn't muted, or move a little closer." : "Your microphone is on."}</p>
+          <div class="actions">
+            <button class="primary" ref=${primary} onClick=${() => onChoose("voice")}>${go}</button>
+            <button class="ghost" onClick=${() => onChoose("text")}>Type my answers instead</button>
+          </div>`
+      : null}
+    ${state.mic === "failed"
+      ? html`<div class="alert" role="alert">
+            <p><strong>${state.micMessage}</strong></p>
+            <p>${state.micFailure === "denied"
+              ? "To answer aloud, allow microphone access for this page (usually from the icon in the address bar), then try again."
+              : state.micFailure === "missing"
+                ? "Connect a microphone or headset, then try again."
+                : "You can try again, or use another browser."}</p>
+          </div>
+          <p>You can still take part: type your answers instead. The questions are the same.</p>
+          <div class="actions">
+            <button class="primary" ref=${primary} onClick=${() => onChoose("text")}>${resumed ? "Continue by typing" : "Continue by typing"}</button>
+            <button class="ghost" onClick=${() => void onEnable()}>Try the microphone again</button>
+          </div>`
+      : null}
+  </section>`;
+}
+
+function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: View; voice: VoiceController; state: VoiceState; link: View["link"]; onPause: () => void; onType: () => void }) {
+  const q = view.question!;
+  const primary = useFocus<HTMLButtonElement>(`${q.seq}-${state.stage}-${state.prompt}`);
+  const pct = Math.round((Math.min(q.index, view.total) / Math.max(1, view.total)) * 100);
+  const offline = link !== "open";
+  const stage = state.seq === q.seq ? state.stage : "prompt";
+  return html`<section class="voice" data-testid="voice-question" data-stage=${stage} data-prompt=${state.prompt ?? ""} data-seconds=${state.seq === q.seq ? state.seconds : 0}>
+    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${view.total} aria-valuenow=${q.index + 1} aria-label="Progress">
+      <div class="bar" style=${`width:${pct}%`}></div>
+    </div>
+    <p class="muted step">Question ${q.index + 1} of ${view.total}${q.followUp ? " · follow-up" : ""}</p>
+    <h1 class="question" id="q">${q.text}</h1>
+
+    ${stage === "prompt"
+      ? html`<div class="voice-panel">
+          ${state.prompt === "blocked"
+            ? html`<p class="voice-status">Press play to hear the question, or answer straight away.</p>
+                <div class="actions">
+                  <button class="primary" ref=${primary} onClick=${() => void voice.playPrompt(true)}>▶ Play the question</button>
+                  <button class="ghost" onClick=${() => voice.answerNow()}>Answer now</button>
+                </div>`
+            : html`<p class="voice-status"><span class=${`speaker-icon${state.speaking ? " on" : ""}`}><${SpeakerIcon} /></span><span>${state.prompt === "loading" ? "Getting the question ready…" : "Reading the question aloud…"} Recording starts when it ends.</span></p>
+                <div class="actions">
+                  <button class="primary" ref=${primary} onClick=${() => voice.answerNow()}>Answer now</button>
+                  <button class="ghost" onClick=${onType}>Type instead</button>
+                </div>`}
+        </div>`
+      : null}
+
+    ${stage === "recording" || stage === "held"
+      ? html`<div class=${`voice-panel rec${stage === "held" ? " held" : ""}`}>
+          <div class="rec-row" aria-live="off">
+            <span class="rec-dot" aria-hidden="true"></span>
+            <span class="rec-label">${stage === "held" ? "Recording paused" : "Recording"}</span>
+            <span class="rec-time" data-testid="rec-time">${clock(state.seconds)}</span>
+          </div>
+          <${Level} level=${stage === "held" ? 0 : state.level} label="Your voice level" />
+          <p class="muted small">${stage === "held"
+            ? "Continue where you left off, or press Done if you have finished."
+            : offline
+              ? "The connection dropped. Keep talking: your answer is kept on this device and sent when the connection is back."
+              : "Answer in your own words, then press Done."}</p>
+          ${state.notice ? html`<p class="notice warn-text" role="status">${state.notice}</p>` : null}
+          <div class="actions">
+            ${stage === "held" ? html`<button class="primary" ref=${primary} onClick=${() => voice.continueAnswer()}>Continue answering</button>` : null}
+            <button class=${stage === "held" ? "ghost" : "primary"} ref=${stage === "held" ? undefined : primary} onClick=${() => void voice.done()}>Done</button>
+            ${stage === "recording" ? html`<button class="ghost" type="button" onClick=${onPause}>Pause</button>` : null}
+          </div>
+        </div>`
+      : null}
+
+    ${stage === "finishing"
+      ? html`<div class="voice-panel"><p class="voice-status" role="status"><span class="spin" aria-hidden="true"></span> ${offline ? "Waiting for the connection to save your answer…" : "Saving your answer…"}</p></div>`
+      : null}
+    ${stage === "saved"
+      ? html`<div class="voice-panel"><p class="voice-status ok-text" role="status">✓ Answer saved${state.seconds ? ` (${clock(state.seconds)})` : ""}. The next question is on its way…</p></div>`
+      : null}
+    ${stage === "failed"
+      ? html`<div class="voice-panel"><p class="alert" role="alert">${state.notice}</p>
+          <div class="actions"><button class="primary" ref=${primary} onClick=${onType}>Type my answer</button></div></div>`
+      : null}
+    <p class="sr" role="status">${stage === "recording" ? "Recording your answer" : stage === "saved" ? "Answer saved" : ""}</p>
   </section>`;
 }
 

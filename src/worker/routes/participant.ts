@@ -48,6 +48,7 @@ participantRoutes.post(
           totalQuestions,
           mode: settings.mode,
           campaignName: campaign.name,
+          browserTranscription: settings.browserTranscription ?? false,
         },
         201,
       );

@@ -12,10 +12,11 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Screenshots go here, never into the repository. */
 export const SCREEN_DIR = process.env.SCREENSHOT_DIR ?? join(tmpdir(), "screens");
 
-export function launchBrowser(): Promise<Browser> {
+/** `extraArgs`: e.g. the fake microphone flags of the voice tests. */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extraArgs],
   });
 }
 

@@ -11,6 +11,7 @@ import { useMe } from "../session-context";
 import type { Campaign, LiveFrame, Note, Segment, Session, TimelineEvent, Transcript } from "../types";
 import { Confirm, Empty, ErrorState, Highlight, InlineError, LinkBadge, Loading, Modal, PageHeader, Progress, StatusBadge, toast, useAsync } from "../ui";
 import { allCampaigns, useCampaign } from "./campaign-head";
+import { AudioPanel, type PlayerHandle } from "./audio-player";
 
 export function SessionDetail({ params }: { params: { id: string } }) {
   const me = useMe();
@@ -25,6 +26,8 @@ export function SessionDetail({ params }: { params: { id: string } }) {
   const [link, setLink] = useState<LinkState>("closed");
   const [gen, setGen] = useState(0);
   const { campaign } = useCampaign(session?.campaignId);
+  const [playingSeq, setPlayingSeq] = useState<number | null>(null);
+  const [player, setPlayer] = useState<PlayerHandle | null>(null);
 
   const canTranscript = can(role, "readTranscript");
   const refreshSession = () =>
@@ -115,13 +118,13 @@ export function SessionDetail({ params }: { params: { id: string } }) {
     <div class="detail-grid">
       <div class="detail-main">
         ${canTranscript
-          ? html`<${TranscriptPanel} segments=${segments} state=${transcriptState} error=${transcriptError} retry=${refreshTranscript} participant=${who} live=${live} />`
+          ? html`<${TranscriptPanel} segments=${segments} state=${transcriptState} error=${transcriptError} retry=${refreshTranscript} participant=${who} live=${live} playingSeq=${playingSeq} player=${player} />`
           : html`<section class="panel" data-testid="transcript-restricted"><h2 class="panel-title">Transcript</h2><p class="muted">Your role (viewer) can see session details and insights, but not what participants said.</p></section>`}
         ${canTranscript ? html`<${Timeline} events=${events} segments=${segments} session=${session} />` : null}
       </div>
       <aside class="detail-side">
         <${Overview} session=${session} showParticipant=${canTranscript} />
-        ${can(role, "readAudio") && campaign?.settings.mode === "voice" ? html`<${AudioPanel} session=${session} />` : null}
+        ${can(role, "readAudio") && campaign?.settings.mode === "voice" ? html`<${AudioPanel} session=${session} segments=${segments} onPlaying=${setPlayingSeq} onReady=${setPlayer} />` : null}
         ${can(role, "annotate") ? html`<${Notes} sessionId=${session.id} />` : null}
       </aside>
     </div>
@@ -254,19 +257,25 @@ function Overview({ session: s, showParticipant }: { session: Session; showParti
   </section>`;
 }
 
-function AudioPanel({ session }: { session: Session }) {
-  const [failed, setFailed] = useState(false);
-  const src = `/v1/sessions/${session.id}/audio?track=participant&format=mp3`;
-  return html`<section class="panel" data-testid="audio-panel">
-    <h2 class="panel-title">Audio</h2>
-    ${failed
-      ? html`<p class="muted">No recording is available for this session${isLive(session.status) ? " yet" : ""}.</p>`
-      : html`<audio controls preload="none" src=${src} class="audio" onError=${() => setFailed(true)}></audio>
-          <p class="small"><a href=${`/v1/sessions/${session.id}/audio?track=participant&format=wav`} download>Download WAV</a></p>`}
-  </section>`;
-}
-
-function TranscriptPanel({ segments, state, error, retry, participant, live }: { segments: Segment[]; state: string; error: unknown; retry: () => void; participant: string; live: boolean }) {
+function TranscriptPanel({
+  segments,
+  state,
+  error,
+  retry,
+  participant,
+  live,
+  playingSeq = null,
+  player = null,
+}: {
+  segments: Segment[];
+  state: string;
+  error: unknown;
+  retry: () => void;
+  participant: string;
+  live: boolean;
+  playingSeq?: number | null;
+  player?: PlayerHandle | null;
+}) {
   const [q, setQ] = useState("");
   const [cursor, setCursor] = useState(-1);
   const box = useRef<HTMLDivElement>(null);
@@ -280,6 +289,15 @@ function TranscriptPanel({ segments, state, error, retry, participant, live }: {
     const el = box.current;
     if (el && stick.current && live) el.scrollTop = el.scrollHeight;
   }, [segments.length]);
+
+  // The line whose recording is playing stays in view (inside the transcript box only).
+  useEffect(() => {
+    const el = box.current;
+    const line = playingSeq === null ? null : el?.querySelector<HTMLElement>(`[data-seq="${playingSeq}"]`);
+    if (!el || !line) return;
+    const top = line.offsetTop;
+    if (top < el.scrollTop || top + line.offsetHeight > el.scrollTop + el.clientHeight) el.scrollTo({ top: Math.max(0, top - el.clientHeight / 4), behavior: "smooth" });
+  }, [playingSeq]);
 
   const jump = (dir: 1 | -1) => {
     if (!hits.length) return;
@@ -311,13 +329,22 @@ function TranscriptPanel({ segments, state, error, retry, participant, live }: {
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}>
           ${segments.map(
-            (s) => html`<div key=${s.seq} data-seq=${s.seq} class=${`line ${s.speaker}${hits[cursor] === s.seq ? " current" : ""}`}>
+            (s) => html`<div key=${s.seq} data-seq=${s.seq} class=${`line ${s.speaker}${hits[cursor] === s.seq ? " current" : ""}${playingSeq === s.seq ? " playing" : ""}`} aria-current=${playingSeq === s.seq ? "true" : undefined}>
               <div class="line-meta">
                 <span class="speaker">${s.speaker === "ai" ? "Interviewer" : participant}</span>
                 <span class="ts" title="Time into the interview">${fmtOffset(s.startMs)}</span>
                 <span class="qtag">Q${s.questionIndex + 1}${s.followUp ? " · follow-up" : ""}</span>
+                ${s.speech
+                  ? html`<span class="chip spoken-chip" title="A spoken answer"><svg viewBox="0 0 24 24" width="12" height="12" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3Zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2Z"/></svg>spoken</span>`
+                  : null}
+                ${s.speech?.lowConfidence && s.text ? html`<span class="chip warn-chip" title="The transcription is uncertain: listen to the recording">low confidence</span>` : null}
+                ${player?.playable.has(s.seq) ? html`<button class="icon-btn play-line" aria-label="Play this answer" title="Play this answer" onClick=${() => player.playSegment(s.seq)}>▶</button>` : null}
               </div>
-              <p class="line-text"><${Highlight} text=${s.text} q=${q.trim()} /></p>
+              ${s.text
+                ? html`<p class="line-text"><${Highlight} text=${s.text} q=${q.trim()} /></p>`
+                : s.speech
+                  ? html`<p class="line-text untranscribed">${s.speech.untranscribedReason ? `Not transcribed: ${s.speech.untranscribedReason}.` : "Transcription pending…"}</p>`
+                  : html`<p class="line-text"></p>`}
             </div>`,
           )}
         </div>`

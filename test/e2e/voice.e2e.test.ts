@@ -1,0 +1,489 @@
+// Voice interviews in a real browser: Chromium with a fake microphone that "speaks" a WAV made by
+// espeak-ng, against the real local server (wrangler dev). A participant answers aloud from join to
+// completion (with a dropped connection mid-answer), the owner downloads the recording and plays it
+// in the dashboard (speed, skip to answer, transcript highlighting), an analyst gets no player, and
+// a participant whose microphone is refused completes the interview by typing.
+// Screenshots go to SCREENSHOT_DIR (default: the OS temp dir's screens-voice/).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { collectErrors, instrumentSockets, launchBrowser, signIn } from "./helpers/browser";
+import { api, eventually, expectStatus, startServer, type TestServer } from "./helpers/server";
+
+const PASSWORD = "correct horse battery staple";
+const SAID = "I loved how quick the export was. It saved my team hours every week.";
+const SCREENS = process.env.SCREENSHOT_DIR ?? join(tmpdir(), "screens-voice");
+const ESPEAK = process.env.ESPEAK_PATH ?? "/usr/bin/espeak-ng";
+
+let server: TestServer;
+let micBrowser: Browser;
+let deniedBrowser: Browser;
+let key: string;
+let wavDir: string;
+let speechWav: Buffer;
+const emails = { owner: "", analyst: "" };
+const contexts: BrowserContext[] = [];
+const figures: Record<string, string> = {};
+/** The completed voice session of the first test, for the dashboard test. */
+let voiceSession: { id: string; capturedMs: number[] } | null = null;
+
+async function shot(page: Page, name: string, fullPage = false) {
+  await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage });
+}
+
+beforeAll(async () => {
+  if (!existsSync(ESPEAK)) throw new Error(`espeak-ng is needed to make the fake microphone's speech (${ESPEAK}); .ci/run installs it`);
+  wavDir = mkdtempSync(join(tmpdir(), "interviewrelay-voice-"));
+  const wav = join(wavDir, "speech.wav");
+  // 16-bit PCM WAV (espeak-ng writes 22.05 kHz mono); Chromium loops it as the microphone's input.
+  execFileSync(ESPEAK, ["-w", wav, "-s", "160", SAID]);
+  speechWav = readFileSync(wav);
+  execFileSync("mkdir", ["-p", SCREENS]);
+  [server, micBrowser, deniedBrowser] = await Promise.all([
+    startServer({ vars: { HEARTBEAT_TIMEOUT_SECONDS: "120", PAUSE_EXPIRY_SECONDS: "600", LEAVE_GRACE_SECONDS: "60", RATE_LIMIT_LOGIN_PER_MINUTE: "200", RATE_LIMIT_JOIN_PER_MINUTE: "200" } }),
+    // Microphone allowed without a prompt, fed from the WAV.
+    launchBrowser(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${wav}`]),
+    // A microphone exists but the permission prompt is refused.
+    launchBrowser(["--use-fake-device-for-media-stream", "--deny-permission-prompts"]),
+  ]);
+  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  emails.owner = `owner-${suffix}@voice.example`;
+  emails.analyst = `analyst-${suffix}@voice.example`;
+  const org = expectStatus(
+    await api(server, "POST", "/v1/orgs", { key: server.vars.OPERATOR_TOKEN, body: { name: "Voice Research", plan: "professional", owner: { email: emails.owner, name: "Olivia Owner", password: PASSWORD } } }),
+    201,
+    "POST /v1/orgs",
+  );
+  key = org.apiKey.key;
+  expectStatus(await api(server, "POST", "/v1/members", { key, body: { email: emails.analyst, name: "Ana Analyst", role: "analyst", password: PASSWORD } }), 201, "POST /v1/members");
+}, 180_000);
+
+let logMark = 0;
+afterEach(async (ctx) => {
+  const logs = server?.logs() ?? "";
+  if (ctx.task.result?.state === "fail") console.error(`---- wrangler dev output during "${ctx.task.name}" (reloads so far: ${server?.reloads()}) ----\n${logs.slice(Math.max(logMark, logs.length - 20_000))}`);
+  logMark = logs.length;
+  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => undefined)));
+});
+
+afterAll(async () => {
+  if (Object.keys(figures).length) console.log(`\n---- voice measurements ----\n${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join("\n")}\nscreenshots: ${SCREENS}\n`);
+  await micBrowser?.close().catch(() => undefined);
+  await deniedBrowser?.close().catch(() => undefined);
+  await server?.stop();
+  if (wavDir) rmSync(wavDir, { recursive: true, force: true });
+});
+
+/**
+ * Console errors of the participant page, except the one the contract expects offline: a question's
+ * spoken version answers 404 TTS_UNAVAILABLE (no speech model), which the browser logs as a failed load.
+ */
+function participantErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${String(e)}`));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    const text = m.text();
+    if (/404/.test(text) && /\/prompts\/\d+\/audio/.test(m.location().url)) return;
+    if (/WebSocket connection to .* failed|ERR_INTERNET_DISCONNECTED/.test(text)) return;
+    errors.push(`${text} (${m.location().url})`);
+  });
+  return errors;
+}
+
+async function newContext(browser: Browser, opts: { mobile?: boolean } = {}): Promise<BrowserContext> {
+  const ctx = await browser.newContext(opts.mobile ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { viewport: { width: 1366, height: 900 } });
+  contexts.push(ctx);
+  return ctx;
+}
+
+async function voiceCampaign(name: string, questions: string[], consentRequired = true) {
+  return expectStatus(
+    await api(server, "POST", "/v1/campaigns", {
+      key,
+      body: { name, questions: questions.map((text) => ({ text, probe: "none" })), settings: { consentRequired, consentText: "This interview is recorded for research.", mode: "voice", recordAudio: true, browserTranscription: true } },
+    }),
+    201,
+    "POST /v1/campaigns",
+  ) as { id: string };
+}
+
+async function invite(campaignId: string, name: string) {
+  return expectStatus(await api(server, "POST", `/v1/campaigns/${campaignId}/invites`, { key, body: { participant: { name } } }), 201, "POST invites") as { token: string; url: string };
+}
+
+const question = (page: Page) => page.locator("h1.question").textContent({ timeout: 500 }).catch(() => null);
+/** Seconds on the recording clock ("m:ss"), or -1. */
+const recSeconds = async (page: Page) => {
+  const t = await page.getByTestId("rec-time").textContent({ timeout: 500 }).catch(() => null);
+  const m = t ? /^(\d+):(\d\d)$/.exec(t) : null;
+  return m ? Number(m[1]) * 60 + Number(m[2]) : -1;
+};
+const stage = (page: Page) => page.locator("[data-testid=voice-question]").getAttribute("data-stage", { timeout: 500 }).catch(() => null);
+
+/** A fake Web Speech API recogniser: when `window.__speechHint` is set, it "hears" that text once. */
+async function fakeRecognition(ctx: BrowserContext) {
+  await ctx.addInitScript(() => {
+    const w = window as unknown as { __speechHint?: string; webkitSpeechRecognition?: unknown; SpeechRecognition?: unknown };
+    if (w.SpeechRecognition || w.webkitSpeechRecognition) delete (w as Record<string, unknown>).webkitSpeechRecognition;
+    class FakeRecognition {
+      lang = "";
+      continuous = false;
+      interimResults = false;
+      onresult: ((e: unknown) => void) | null = null;
+      onerror: ((e: unknown) => void) | null = null;
+      onend: (() => void) | null = null;
+      private said = false;
+      start() {
+        const text = w.__speechHint;
+        if (!text) return setTimeout(() => (this.onerror?.({ error: "network" }), this.onend?.()), 10);
+        setTimeout(() => {
+          if (this.said) return;
+          this.said = true;
+          // Heard once: a recogniser started again (after a pause) hears nothing new.
+          delete w.__speechHint;
+          const result = Object.assign([{ transcript: text }], { isFinal: true });
+          this.onresult?.({ resultIndex: 0, results: Object.assign([result], { length: 1 }) });
+        }, 300);
+      }
+      stop() {
+        setTimeout(() => this.onend?.(), 20);
+      }
+      abort() {
+        setTimeout(() => this.onend?.(), 0);
+      }
+    }
+    (w as Record<string, unknown>).SpeechRecognition = FakeRecognition;
+  });
+}
+
+/** WAV header fields of a 16-bit PCM file. */
+function wavInfo(bytes: Uint8Array) {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = (o: number) => String.fromCharCode(...bytes.subarray(o, o + 4));
+  expect(tag(0)).toBe("RIFF");
+  expect(tag(8)).toBe("WAVE");
+  let o = 12;
+  let fmt: { channels: number; sampleRate: number; bits: number } | null = null;
+  let dataBytes = -1;
+  while (o + 8 <= bytes.byteLength) {
+    const id = tag(o);
+    const size = v.getUint32(o + 4, true);
+    if (id === "fmt ") fmt = { channels: v.getUint16(o + 10, true), sampleRate: v.getUint32(o + 12, true), bits: v.getUint16(o + 22, true) };
+    if (id === "data") {
+      dataBytes = size;
+      break;
+    }
+    o += 8 + size;
+  }
+  return { ...fmt!, dataBytes, headerBytes: o + 8 };
+}
+
+describe("voice interviews in Chromium", () => {
+  it("a participant answers aloud from join to completion, through a dropped connection; the audio is stored whole", async () => {
+    const questions = ["What do you like most about the product?", "What would you change first?"];
+    const campaign = await voiceCampaign("Spoken feedback", questions);
+    const inv = await invite(campaign.id, "Sam Speaker");
+    const ctx = await newContext(micBrowser, { mobile: true });
+    await instrumentSockets(ctx);
+    await fakeRecognition(ctx);
+    const page = await ctx.newPage();
+    const errors = participantErrors(page);
+    const promptResponses: number[] = [];
+    page.on("response", (r) => /\/prompts\/\d+\/audio/.test(r.url()) && promptResponses.push(r.status()));
+    await page.goto(inv.url);
+
+    await page.getByRole("heading", { name: "Before we begin" }).waitFor({ timeout: 15_000 });
+    expect(await page.getByText("This is a spoken interview").count()).toBe(1);
+    await shot(page, "v01-consent-voice");
+    await page.getByRole("button", { name: "I agree, start the interview" }).click();
+
+    // The microphone step: permission (granted by the fake UI), then a live level meter.
+    await page.getByRole("heading", { name: "Check your microphone" }).waitFor();
+    await shot(page, "v02-mic-step");
+    await page.getByRole("button", { name: "Turn on the microphone" }).click();
+    const meter = page.getByRole("meter", { name: "Microphone level" });
+    await meter.waitFor({ timeout: 10_000 });
+    await expect.poll(async () => Number(await meter.getAttribute("aria-valuenow")), { timeout: 10_000, message: "the level meter moves with the fake microphone's speech" }).toBeGreaterThan(20);
+    await shot(page, "v03-mic-level");
+    // The browser's recogniser (faked) will "hear" the first answer; the second gets no hint.
+    await page.evaluate((t) => ((window as unknown as { __speechHint?: string }).__speechHint = t), SAID);
+    await page.getByRole("button", { name: "Start the interview" }).click();
+
+    // Question 1: read aloud (no speech model offline: TTS_UNAVAILABLE, so the browser's voice),
+    // captions on screen, then recording starts by itself.
+    await expect.poll(() => question(page), { timeout: 10_000 }).toBe(questions[0]);
+    const firstStage = await stage(page);
+    if (firstStage === "prompt") await shot(page, "v04-question-prompt");
+    await expect.poll(() => stage(page), { timeout: 20_000, message: "recording starts after the question is read" }).toBe("recording");
+    await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    await shot(page, "v05-recording");
+    // Paused mid-answer: recording stops, the answer stays open, and continues after the resume.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("heading", { name: "Interview paused" }).waitFor({ timeout: 10_000 });
+    await page.getByRole("button", { name: "Resume the interview" }).click();
+    await expect.poll(() => stage(page), { timeout: 10_000 }).toBe("held");
+    await shot(page, "v05b-answer-held");
+    await page.getByRole("button", { name: "Continue answering" }).click();
+    await expect.poll(() => stage(page), { timeout: 5_000 }).toBe("recording");
+    await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(4);
+    // Keyboard: "Done" has the focus while recording.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Done");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => stage(page), { timeout: 10_000 }).toBe("saved");
+    const captured1 = Number(await page.locator("[data-testid=voice-question]").getAttribute("data-seconds"));
+    await shot(page, "v06-answer-saved");
+
+    // Question 2, without a transcript hint; the connection drops mid-answer and comes back.
+    await page.evaluate(() => delete (window as unknown as { __speechHint?: string }).__speechHint);
+    await expect.poll(() => question(page), { timeout: 20_000, message: "the next question after the first answer's transcript" }).toBe(questions[1]);
+    // "Answer now" skips the reading when it is still going (headless Chromium may have no voice at all).
+    const answerNow = page.getByRole("button", { name: "Answer now" });
+    if (await answerNow.isVisible().catch(() => false)) await answerNow.click({ timeout: 2_000 }).catch(() => undefined);
+    await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
+    await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    const socketsBefore = await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length);
+    await ctx.setOffline(true);
+    await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.at(-1)!.close(4000, "network lost"));
+    // Generous: on a loaded 2-core machine the close event itself can take seconds.
+    await page.getByText("Reconnecting…").waitFor({ timeout: 15_000 });
+    await page.getByText("The connection dropped. Keep talking").waitFor({ timeout: 15_000 });
+    await shot(page, "v07-recording-offline");
+    await page.waitForTimeout(2_000);
+    await ctx.setOffline(false);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length), { timeout: 15_000 }).toBeGreaterThan(socketsBefore);
+    await page.waitForTimeout(1_500);
+    await page.getByRole("button", { name: "Done", exact: true }).click();
+    await expect.poll(() => stage(page), { timeout: 15_000 }).toBe("saved");
+    const captured2 = Number(await page.locator("[data-testid=voice-question]").getAttribute("data-seconds"));
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 20_000 });
+    await shot(page, "v08-thank-you");
+
+    // The record, through the API.
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions");
+    const sessionId = sessions.data[0].id as string;
+    const session = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}`, { key }), 200, "session");
+    expect(session.status).toBe("completed");
+    expect(session.questionsAnswered).toBe(2);
+
+    const manifest = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/audio/manifest?track=participant`, { key }), 200, "manifest");
+    expect(manifest.answers.map((a: { questionIndex: number }) => a.questionIndex)).toEqual([0, 1]);
+    // Every captured sample arrived once: the stored durations are what the page recorded (to the ms).
+    const stored = manifest.answers.map((a: { durationMs: number }) => a.durationMs);
+    figures["answer 1: captured in the page / stored"] = `${(captured1 * 1000).toFixed(0)} ms / ${stored[0]} ms`;
+    figures["answer 2 (socket dropped for ~3 s mid-answer): captured / stored"] = `${(captured2 * 1000).toFixed(0)} ms / ${stored[1]} ms`;
+    expect(Math.abs(stored[0] - captured1 * 1000)).toBeLessThanOrEqual(1);
+    expect(Math.abs(stored[1] - captured2 * 1000)).toBeLessThanOrEqual(1);
+    expect(captured2).toBeGreaterThan(5); // it kept recording while offline
+
+    // Transcript: the first answer from the browser's transcript (the hint); the second has none,
+    // and offline there is no speech model, so it is marked untranscribed with the reason.
+    const transcript = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/transcript`, { key }), 200, "transcript");
+    const spoken = (transcript.segments as { speaker: string; text: string; questionIndex: number; speech?: { spoken: boolean; untranscribedReason: string | null } }[]).filter(
+      (s) => s.speaker === "participant",
+    );
+    expect(spoken.map((s) => s.questionIndex)).toEqual([0, 1]);
+    expect(spoken.every((s) => s.speech?.spoken === true)).toBe(true);
+    expect(spoken[0]!.text).toBe(SAID);
+    expect(spoken[0]!.speech!.untranscribedReason).toBeNull();
+    expect(spoken[1]!.text).toBe("");
+    expect(spoken[1]!.speech!.untranscribedReason).toMatch(/no browser transcript/);
+
+    // The owner downloads the recording: a 16 kHz mono 16-bit WAV as long as the manifest says.
+    const res = await fetch(`${server.base}/v1/sessions/${sessionId}/audio?track=participant&format=wav`, { headers: { Authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("audio/wav");
+    const wav = new Uint8Array(await res.arrayBuffer());
+    const info = wavInfo(wav);
+    expect(info).toMatchObject({ channels: 1, sampleRate: 16_000, bits: 16 });
+    expect(info.dataBytes).toBe(wav.byteLength - info.headerBytes);
+    const seconds = info.dataBytes / 32_000;
+    figures["downloaded WAV"] = `${seconds.toFixed(3)} s (manifest ${manifest.durationMs} ms)`;
+    expect(Math.abs(seconds * 1000 - manifest.durationMs)).toBeLessThanOrEqual(2);
+    expect(Math.abs(seconds - (captured1 + captured2))).toBeLessThan(0.01);
+    // Range requests, as the player uses them.
+    const part = await fetch(`${server.base}/v1/sessions/${sessionId}/audio?track=participant&format=wav`, { headers: { Authorization: `Bearer ${key}`, Range: "bytes=44-1043" } });
+    expect(part.status).toBe(206);
+    expect((await part.arrayBuffer()).byteLength).toBe(1000);
+    const mp3 = await fetch(`${server.base}/v1/sessions/${sessionId}/audio?track=participant&format=mp3`, { headers: { Authorization: `Bearer ${key}` } });
+    expect(mp3.status).toBe(200);
+    expect(mp3.headers.get("content-type")).toBe("audio/mpeg");
+    expect((await mp3.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+
+    voiceSession = { id: sessionId, capturedMs: [captured1 * 1000, captured2 * 1000] };
+    // Offline the service has no voice: asked once (404 TTS_UNAVAILABLE), then the browser reads the questions.
+    expect(promptResponses).toEqual([404]);
+    expect(errors, "no errors on the participant page").toEqual([]);
+  }, 180_000);
+
+  it("the owner's session page plays the recording with speed control, skip to answer and the playing line highlighted; an analyst gets no player", async () => {
+    expect(voiceSession, "the previous test recorded a session").not.toBeNull();
+    const { id } = voiceSession!;
+    const manifest = expectStatus(await api(server, "GET", `/v1/sessions/${id}/audio/manifest?track=participant`, { key }), 200, "manifest");
+
+    const ownerCtx = await newContext(micBrowser);
+    const owner = await signIn(ownerCtx, server.base, emails.owner, PASSWORD);
+    const errors = collectErrors(owner);
+    await owner.goto(`${server.base}/sessions/${id}`);
+    const panel = owner.locator("[data-testid=audio-panel]");
+    await panel.waitFor({ timeout: 15_000 });
+    const audio = owner.locator("audio[data-testid=audio-player]");
+    await audio.waitFor({ timeout: 10_000 });
+    expect(await audio.getAttribute("src")).toBe(`/v1/sessions/${id}/audio?track=participant&format=wav`);
+    // The element loads the WAV through the cookie (Range requests) and knows its length.
+    const duration = await eventually(
+      () => audio.evaluate((el: HTMLAudioElement) => (el.readyState >= 1 && Number.isFinite(el.duration) ? el.duration : null)),
+      "the audio element's metadata",
+      15_000,
+    );
+    expect(Math.abs(duration * 1000 - manifest.durationMs)).toBeLessThan(50);
+
+    // Speed 0.5×–2×.
+    const speeds = await owner.locator("[data-testid=speed] option").allTextContents();
+    expect(speeds[0]).toBe("0.5×");
+    expect(speeds.at(-1)).toBe("2×");
+    await owner.locator("[data-testid=speed]").selectOption("1.5");
+    expect(await audio.evaluate((el: HTMLAudioElement) => el.playbackRate)).toBe(1.5);
+
+    // Skip to the second answer: the player jumps there and its transcript line is highlighted.
+    const skips = owner.locator("[data-testid=skip-answer]");
+    expect(await skips.count()).toBe(2);
+    await skips.nth(1).click();
+    await expect.poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime), { timeout: 5_000 }).toBeGreaterThanOrEqual(manifest.answers[1].offsetMs / 1000);
+    const participantLines = owner.locator("[data-testid=transcript] .line.participant");
+    await expect.poll(() => participantLines.nth(1).getAttribute("class"), { timeout: 5_000 }).toContain("playing");
+    expect(await owner.locator("[data-testid=transcript] .line.playing").count()).toBe(1);
+    expect(await skips.nth(1).getAttribute("aria-pressed")).toBe("true");
+    // The untranscribed answer says why.
+    expect(await participantLines.nth(1).textContent()).toContain("Not transcribed");
+    await shot(owner, "v09-session-player-owner", true);
+    await audio.evaluate((el: HTMLAudioElement) => el.pause());
+    // Back to the first answer from its transcript line.
+    await participantLines.nth(0).getByRole("button", { name: "Play this answer" }).click();
+    await expect.poll(() => participantLines.nth(0).getAttribute("class"), { timeout: 5_000 }).toContain("playing");
+    await audio.evaluate((el: HTMLAudioElement) => el.pause());
+
+    // Downloads: WAV and MP3 links that work with the cookie.
+    const wavHref = await owner.getByTestId("download-wav").getAttribute("href");
+    const mp3Href = await owner.getByTestId("download-mp3").getAttribute("href");
+    expect(wavHref).toBe(`/v1/sessions/${id}/audio?track=participant&format=wav`);
+    expect(mp3Href).toBe(`/v1/sessions/${id}/audio?track=participant&format=mp3`);
+    const fetched = await owner.evaluate(async (hrefs: string[]) => Promise.all(hrefs.map(async (h) => {
+      const r = await fetch(h);
+      return { status: r.status, type: r.headers.get("content-type"), bytes: (await r.arrayBuffer()).byteLength };
+    })), [wavHref!, mp3Href!]);
+    expect(fetched[0]).toMatchObject({ status: 200, type: "audio/wav" });
+    expect(fetched[1]).toMatchObject({ status: 200, type: "audio/mpeg" });
+    expect(errors).toEqual([]);
+
+    // The analyst reads the transcript but gets no player, no audio URL, no download.
+    const analystCtx = await newContext(micBrowser);
+    const analyst = await signIn(analystCtx, server.base, emails.analyst, PASSWORD);
+    const analystErrors = collectErrors(analyst);
+    await analyst.goto(`${server.base}/sessions/${id}`);
+    await analyst.locator("[data-testid=transcript] .line.participant").first().waitFor({ timeout: 15_000 });
+    await analyst.locator(".crumbs", { hasText: "Spoken feedback" }).waitFor();
+    expect(await analyst.locator("[data-testid=audio-panel], audio, [data-testid=skip-answer], [data-testid=speed]").count()).toBe(0);
+    expect(await analyst.locator("[href*='/audio']").count()).toBe(0);
+    expect(await analyst.getByRole("button", { name: "Play this answer" }).count()).toBe(0);
+    await shot(analyst, "v10-session-analyst", true);
+    expect(analystErrors).toEqual([]);
+  }, 120_000);
+
+  it("a question's spoken version plays before recording; a reload mid-answer continues the same answer", async () => {
+    const q = "Tell us about the last time you used the product.";
+    const campaign = await voiceCampaign("Spoken, with a voice", [q], false);
+    const inv = await invite(campaign.id, "Rae Reload");
+    const ctx = await newContext(micBrowser, { mobile: true });
+    // Offline there is no speech model: stand in for one, serving the question's spoken version.
+    let promptRequests = 0;
+    await ctx.route(/\/v1\/sessions\/ses_\w+\/prompts\/\d+\/audio\?token=/, (route) => {
+      promptRequests += 1;
+      return route.fulfill({ status: 200, contentType: "audio/wav", body: speechWav });
+    });
+    const page = await ctx.newPage();
+    const errors = participantErrors(page);
+    await page.goto(inv.url);
+    // No consent step: Start, then the microphone step.
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Turn on the microphone" }).click();
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await expect.poll(() => question(page), { timeout: 10_000 }).toBe(q);
+    // The WAV plays (a blob: URL, allowed by the page's media-src), then recording starts.
+    await expect.poll(() => page.locator("[data-testid=voice-question]").getAttribute("data-prompt"), { timeout: 10_000 }).toBe("audio");
+    expect(await stage(page)).toBe("prompt");
+    await page.locator(".speaker-icon.on").waitFor({ timeout: 5_000 });
+    await shot(page, "v13-question-playing");
+    await expect.poll(() => stage(page), { timeout: 20_000, message: "recording starts when the spoken question ends" }).toBe("recording");
+    expect(promptRequests).toBe(1);
+
+    // Past the first 128 KiB chunk (4.1 s) so part of the answer is durable, then the page reloads.
+    await expect.poll(() => recSeconds(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(6);
+    expect(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("ir-voice-")).length)).toBe(1);
+    await page.reload();
+    await page.getByText("Welcome back.").waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Turn on the microphone" }).click();
+    await page.getByRole("button", { name: "Continue the interview" }).click({ timeout: 10_000 });
+    await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
+    // The open answer is continued: the clock starts from what the server already holds.
+    await expect.poll(() => recSeconds(page), { timeout: 5_000 }).toBeGreaterThanOrEqual(4);
+    const resumedAt = await recSeconds(page);
+    await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(resumedAt + 2);
+    await page.getByRole("button", { name: "Done", exact: true }).click();
+    await expect.poll(() => stage(page), { timeout: 15_000 }).toBe("saved");
+    const total = Number(await page.locator("[data-testid=voice-question]").getAttribute("data-seconds"));
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 20_000 });
+
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions");
+    const sessionId = sessions.data[0].id as string;
+    const manifest = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/audio/manifest?track=participant`, { key }), 200, "manifest");
+    // One answer, not two: the durable part from before the reload, then what followed.
+    expect(manifest.answers).toHaveLength(1);
+    figures["reload mid-answer: stored / page's total"] = `${manifest.answers[0].durationMs} ms / ${(total * 1000).toFixed(0)} ms (continued from ${resumedAt} s)`;
+    expect(Math.abs(manifest.answers[0].durationMs - total * 1000)).toBeLessThanOrEqual(1);
+    expect(manifest.answers[0].durationMs).toBeGreaterThan(4_000);
+    expect(expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}`, { key }), 200, "session").status).toBe("completed");
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it("a participant whose microphone is refused completes the voice interview by typing", async () => {
+    const questions = ["How did you hear about us?", "What would make you recommend us?"];
+    const answers = ["A friend mentioned it at work.", "Faster exports and a cheaper team plan."];
+    const campaign = await voiceCampaign("Spoken feedback, typed", questions);
+    const inv = await invite(campaign.id, "Tia Typist");
+    const ctx = await newContext(deniedBrowser, { mobile: true });
+    const page = await ctx.newPage();
+    const errors = participantErrors(page);
+    await page.goto(inv.url);
+    await page.getByRole("button", { name: "I agree, start the interview" }).click({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Turn on the microphone" }).click();
+    await page.getByRole("heading", { name: "We can't use your microphone" }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole("alert").textContent()).toContain("Microphone access was not allowed");
+    await shot(page, "v11-mic-denied");
+    await page.getByRole("button", { name: "Continue by typing" }).click();
+
+    for (let i = 0; i < questions.length; i++) {
+      await expect.poll(() => question(page), { timeout: 15_000 }).toBe(questions[i]);
+      // The spoken version is still offered; the answer is typed.
+      expect(await page.getByRole("button", { name: "Hear the question" }).count()).toBe(1);
+      if (i === 0) await shot(page, "v12-typed-fallback-question");
+      const box = page.locator("textarea#answer");
+      await expect.poll(() => box.isEnabled(), { timeout: 10_000 }).toBe(true);
+      await box.fill(answers[i]!);
+      await page.getByRole("button", { name: "Send answer" }).click();
+    }
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 15_000 });
+
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions");
+    const sessionId = sessions.data[0].id as string;
+    const transcript = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/transcript`, { key }), 200, "transcript");
+    const typed = (transcript.segments as { speaker: string; text: string; speech?: unknown }[]).filter((s) => s.speaker === "participant");
+    expect(typed.map((s) => s.text)).toEqual(answers);
+    expect(typed.every((s) => s.speech === undefined)).toBe(true);
+    expect(expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}`, { key }), 200, "session").status).toBe("completed");
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
