@@ -12,7 +12,7 @@ import type { Segment as SegmentT } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
 import type { SessionView } from "../objects/view";
 import { canRead, type Role } from "./policy";
-import { Segment } from "./schemas";
+import { Segment, Session } from "./schemas";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 
@@ -79,26 +79,10 @@ const ExportAnalytics = z.object({
   summary: z.unknown(),
 });
 
-const ExportSession = z.object({
-  id: z.string(),
-  campaignId: z.string(),
-  inviteId: z.string(),
+// The contract's session JSON (one schema for the API and the export) with what the object adds.
+const ExportSession = Session.omit({ transcript: true, pausedReason: true }).extend({
   scriptVersion: z.number().int(),
-  status: z.enum(["created", "in_progress", "paused", "completed", "abandoned"]),
-  createdAt: z.string(),
-  startedAt: z.string().nullable(),
-  completedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
-  duration: z.number().int(),
-  questionsAnswered: z.number().int(),
-  totalQuestions: z.number().int(),
-  completion: z.number().int(),
-  language: z.string().nullable(),
-  device: z.record(z.string(), z.string()).nullable(),
-  consent: z.object({ required: z.boolean(), granted: z.boolean().nullable(), at: z.string().nullable() }),
-  endReason: z.string().nullable(),
-  lastQuestionIndex: z.number().int().nullable(),
-  flagged: z.boolean(),
   flagReason: z.string().nullable(),
   sentiment: Label.nullable(),
   participant: z.object({ email: z.string().nullable(), name: z.string().nullable() }).optional(),

@@ -2,6 +2,7 @@
 // retries. Deliveries are rows of webhook_deliveries; each attempt is a `webhook.deliver` queue
 // message, retried with backoff by the consumer until the endpoint answers 2xx or attempts run out.
 import type { Env } from "../env";
+import type { webhook_deliveries, webhooks } from "../db/schema";
 import type { QueueMessage } from "../objects/messages";
 import { newId, sha256Hex } from "../shared/crypto";
 
@@ -167,22 +168,8 @@ export async function signPayload(secret: string, body: string, t: number): Prom
 // Fan-out: an event becomes one delivery per subscribed, active webhook of the org.
 // ---------------------------------------------------------------------------------------------
 
-type WebhookRow = { id: string; org_id: string; url: string; events: string; secret: string; created_at: number; disabled_at: number | null };
-type DeliveryRow = {
-  id: string;
-  webhook_id: string;
-  org_id: string;
-  event: string;
-  event_id: string;
-  payload: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  next_attempt_at: number | null;
-  created_at: number;
-  delivered_at: number | null;
-};
+type WebhookRow = typeof webhooks.$inferSelect;
+type DeliveryRow = typeof webhook_deliveries.$inferSelect;
 
 const deliverMessage = (deliveryId: string): QueueMessage => ({ type: "webhook.deliver", deliveryId });
 

@@ -1,5 +1,6 @@
 // Webhooks: org settings (owners). The signing secret is shown once, in the creation response.
 import { Hono, type Context } from "hono";
+import type { webhook_deliveries, webhooks } from "../../db/schema";
 import { z } from "zod";
 import { decodeCursor, keysetPage } from "../../db/cursor";
 import { newId, randomSecret } from "../../shared/crypto";
@@ -12,20 +13,8 @@ import { badCursor } from "./campaigns";
 
 export const webhookRoutes = new Hono<AppEnv>();
 
-type WebhookRow = { id: string; org_id: string; url: string; events: string; secret: string; created_at: number; disabled_at: number | null };
-type DeliveryRow = {
-  id: string;
-  webhook_id: string;
-  event: string;
-  event_id: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  next_attempt_at: number | null;
-  created_at: number;
-  delivered_at: number | null;
-};
+type WebhookRow = typeof webhooks.$inferSelect;
+type DeliveryRow = typeof webhook_deliveries.$inferSelect;
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 const webhookJson = (w: WebhookRow) => ({ id: w.id, url: w.url, events: JSON.parse(w.events) as string[], createdAt: iso(w.created_at)!, disabledAt: iso(w.disabled_at) });
