@@ -5,7 +5,7 @@
 // Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
 // because a long-running wrangler dev slows down and grows under load.
 //
-// Options: --only=echo,answers,newobj,joins,listing   --quick (smaller sizes, for trying it out)
+// Options: --only=echo,answers,newobj,joins,listing,policy   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { answersBench } from "./lib/answers.mjs";
 import { echoBench, newObjectBench, poolEcho } from "./lib/baseline.mjs";
 import { joinsBench } from "./lib/joins.mjs";
 import { listingBench } from "./lib/listing.mjs";
+import { POLICY_CONFIG, policyBench } from "./lib/policy.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT } from "./lib/paths.mjs";
 import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupRssMb, killAll, removeTempDirs, startDev } from "./lib/server.mjs";
 import { printReport } from "./lib/report.mjs";
@@ -193,6 +194,18 @@ try {
   }
   if (want("listing")) {
     results.groups.listing = await product("listing", () => listingBench({ sessions: SIZES.sessions, app, appVars, log, group, appServer, migrated }));
+  }
+  if (want("policy")) {
+    // Its own build of the product (bench/policy/worker.ts) with the route pair it compares.
+    results.groups.policy = await group(
+      "product: the same route with and without policy check + audit append",
+      async () => {
+        const persistTo = freshDir("policy");
+        await applyMigrations(persistTo, POLICY_CONFIG);
+        return startDev({ label: "policy", persistTo, config: POLICY_CONFIG, vars: appVars });
+      },
+      (s) => policyBench(s.base, { requests: quick ? 300 : 1000, log }),
+    );
   }
 } finally {
   killAll();

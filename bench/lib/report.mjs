@@ -66,6 +66,16 @@ export function printReport(results, log) {
           : "client round trips (the upper bound) are over, but the SQL and the Worker's own CPU are under: not proven either way on this machine",
     );
   } else if (g.listing) verdict("4", "listing", "group failed", "", false, g.listing.error);
+  if (!missing(g.policy)) {
+    const p = g.policy;
+    verdict(
+      "5",
+      "policy check + audit append, added median",
+      `${f(p.medianAddedMs, 2)} ms (with ${f(p.with.p50, 2)} / bypassed ${f(p.bypass.p50, 2)} ms p50, ${p.requests} pairs; ${p.auditRowsSeen} audit rows seen)`,
+      "≤ 1 ms",
+      p.pass,
+    );
+  } else if (g.policy) verdict("5", "policy + audit", "group failed", "", false, g.policy.error);
 
   log("\n══════════════════════════════════════ InterviewRelay bench ══════════════════════════════════════");
   log(`product: ${results.source ?? "—"}; baseline: bench/baseline (bare Worker + Durable Object), same run`);
