@@ -433,7 +433,8 @@ export class InterviewSession extends DurableObject<Env> {
       // Re-read: speech details recorded in the same transaction belong in the frame too.
       else this.publish({ type: "segment", sessionId: meta.id, segment: this.store.segmentAt(item.seq) ?? item });
     }
-    if (!live.includes("status") && frames.some((f) => f.type === "state")) this.publishStatus();
+    // Progress within a status reaches watchers too, without rewriting the campaign's snapshot.
+    if (!live.includes("status") && frames.some((f) => f.type === "state")) this.publishStatus(false);
     if (r.effects.some((e) => e.type === "decide")) void this.decide();
     // Sockets that never said hello close too, or they would linger on a finished session.
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
@@ -476,20 +477,24 @@ export class InterviewSession extends DurableObject<Env> {
 
   // ---- Live fan-out ----
 
-  private publishStatus() {
+  private publishStatus(snapshot = true) {
     const s = this.state!;
-    this.publish({
-      type: "status",
-      sessionId: this.meta!.id,
-      status: s.status,
-      questionIndex: s.questionIndex,
-      totalQuestions: s.questions.length,
-      questionsAnswered: s.questionsAnswered,
-      at: new Date().toISOString(),
-    });
+    this.publish(
+      {
+        type: "status",
+        sessionId: this.meta!.id,
+        status: s.status,
+        questionIndex: s.questionIndex,
+        totalQuestions: s.questions.length,
+        questionsAnswered: s.questionsAnswered,
+        at: new Date().toISOString(),
+      },
+      snapshot,
+    );
   }
 
-  private publish(frame: WatchFrame) {
+  /** Sends to this session's watchers and its campaign's; `snapshot` also updates the campaign's list of active sessions. */
+  private publish(frame: WatchFrame, snapshot = true) {
     const body = JSON.stringify(frame);
     for (const ws of this.ctx.getWebSockets("watcher")) safeSend(ws, body);
     const campaignId = this.meta!.campaignId;
@@ -498,7 +503,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (this.hub?.campaignId !== campaignId) this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
     const hub = this.hub;
     const now = Date.now();
-    const view = frame.type === "status" ? sessionView(this.meta!, this.state!, now) : null;
+    const view = frame.type === "status" && snapshot ? sessionView(this.meta!, this.state!, now) : null;
     hub.stub.publish(body, view).catch((err: unknown) => {
       if (this.hub === hub) this.hub = null;
       console.warn("campaign live publish failed", String(err));

@@ -238,7 +238,7 @@ describe("campaigns", () => {
     const c = await createCampaign(apiKey.key, { settings: { consentRequired: false, recordAudio: false, mode: "text", language: "de" } });
     const r = await call("PATCH", `/v1/campaigns/${c.id}`, { key: apiKey.key, body: { settings: { mode: "voice" } } });
     expect(r.status).toBe(200);
-    expect(r.json.settings).toEqual({ consentRequired: false, recordAudio: false, mode: "voice", language: "de" });
+    expect(r.json.settings).toEqual({ consentRequired: false, recordAudio: false, mode: "voice", language: "de", browserTranscription: false });
     expect(r.json.scriptVersion).toBe(1);
   });
 });
