@@ -6,17 +6,18 @@ import { limitsFrom, type Env } from "../env";
 import { importKek, newWrappedDataKey, unwrapDataKey } from "../shared/audio-crypto";
 import { sha256Hex } from "../shared/crypto";
 import { AudioIntake } from "./audio";
-import type { CampaignLive } from "./CampaignLive";
 import { initialState, isTerminal, nextDeadline, transition, type Limits, type MachineEvent, type MachineState, type MachineError, type Question } from "./machine";
 import type { QueueMessage } from "./messages";
+import { Fanout } from "./fanout";
 import { D1Mirror, type MirrorWriter } from "./mirror";
 import { Outbox } from "./outbox";
-import { parseClientFrame, PONG, PING, type ErrorFrame, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
+import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
+import { safeClose, safeSend, sendError } from "./sockets";
 import { sessionView, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 
-type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string };
+export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string };
 
 export interface InitInput {
   meta: SessionMeta;
@@ -50,11 +51,11 @@ export class InterviewSession extends DurableObject<Env> {
   meta: SessionMeta | null;
   state: MachineState | null;
   private deciding = false;
-  private hub: { campaignId: string; stub: DurableObjectStub<CampaignLive> } | null = null;
+  private readonly fanout: Fanout;
   private intake: AudioIntake | null = null;
   private dek: CryptoKey | null = null;
   /** Audio writes run one after another, so chunks and acks keep the frames' order. */
-  private audioChain: Promise<unknown> = Promise.resolve();
+  audioChain: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,6 +66,7 @@ export class InterviewSession extends DurableObject<Env> {
     this.state = this.store.loadState();
     this.limits = limitsFrom(env);
     this.followUps = followUpProvider(env);
+    this.fanout = new Fanout(ctx, env);
     this.outbox = new Outbox(this.store, () => this.env.AI_QUEUE, this.limits, () => (this.meta && this.state ? { meta: this.meta, state: this.state } : null), new D1Mirror(env.DB));
     // Pings are answered without waking the object; the alarm reads the auto-response timestamps.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -112,7 +114,7 @@ export class InterviewSession extends DurableObject<Env> {
         this.store.addOutbox({ type: "session.event", event: "session.created", sessionId: input.meta.id, orgId: input.meta.orgId, campaignId: input.meta.campaignId, at: new Date(now).toISOString() } satisfies QueueMessage);
         this.store.saveMirror({ version: 1, synced: 0, attempts: 0, retryAt: null, urgent: true });
       });
-      this.publishStatus();
+      this.fanout.status(this.meta!, this.state!);
       await this.outbox.flush();
       await this.armAlarm();
     }
@@ -229,7 +231,7 @@ export class InterviewSession extends DurableObject<Env> {
     }
     if (typeof message !== "string") {
       if (!att.hello || !att.audio) return sendError(ws, "AUDIO_NOT_ACCEPTED", "binary frames are only accepted between answer_start and answer_end of a voice answer");
-      return this.audioFrame(ws, att.audio, new Uint8Array(message));
+      return voice.audioFrame(this, ws, att.audio, new Uint8Array(message));
     }
     if (message.length > MAX_TEXT_FRAME) return sendError(ws, "FRAME_TOO_LARGE", "text frames are at most 64 KiB");
     const parsed = parseClientFrame(message);
@@ -264,9 +266,9 @@ export class InterviewSession extends DurableObject<Env> {
         break;
       }
       case "answer_start":
-        return this.audioStart(ws, att, frame.id);
+        return voice.audioStart(this, this.env, ws, att, frame.id);
       case "answer_end":
-        return this.audioEnd(ws, frame.id, frame.text?.trim() || null);
+        return voice.audioEnd(this, ws, frame.id, frame.text?.trim() || null);
       case "consent":
         event = { type: "consent", granted: frame.granted };
         break;
@@ -285,55 +287,6 @@ export class InterviewSession extends DurableObject<Env> {
     }
     const r = this.apply(event);
     if (!r.ok) sendError(ws, r.error.code, r.error.message);
-  }
-
-  // ---- Spoken answers: answer_start, PCM frames, answer_end ----
-
-  private audioStart(ws: WebSocket, att: Attachment, id: string) {
-    const s = this.state!;
-    if (this.meta!.mode !== "voice") return sendError(ws, "VOICE_NOT_AVAILABLE", "this interview takes typed answers; send an answer frame");
-    const acked = this.store.ackSeqFor(id);
-    if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
-    if (s.status !== "in_progress") return sendError(ws, "INVALID_TRANSITION", `cannot answer in a session that is ${s.status}`);
-    if (!s.prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
-    if (!this.env.AUDIO_KEK) return sendError(ws, "AUDIO_UNAVAILABLE", "audio storage is not configured; send a typed answer");
-    // Behind the writes already under way: the offset it reports must include them.
-    this.audioChain = this.audioChain.then(() => {
-      const prompt = this.state?.prompt;
-      if (!prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
-      const r = this.audio().start(id, prompt.index, Date.now());
-      if (!r.ok) return sendError(ws, r.code, r.message);
-      ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
-      safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
-    });
-  }
-
-  private audioFrame(ws: WebSocket, id: string, bytes: Uint8Array) {
-    const r = this.audio().append(id, bytes, Date.now());
-    if (!r.ok) return sendError(ws, r.code, r.message);
-    if (r.flush) this.audioChain = this.audioChain.then(() => this.flushAudio(ws, id)).catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
-  }
-
-  private async flushAudio(ws: WebSocket, id: string) {
-    const bytes = await this.audio().flush(id, await this.dataKey());
-    safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes }));
-    return bytes;
-  }
-
-  private audioEnd(ws: WebSocket, id: string, hint: string | null) {
-    const acked = this.store.ackSeqFor(id);
-    if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
-    const a = this.intake || this.meta?.mode === "voice" ? this.audio().get(id) : null;
-    if (!a || a.state !== "recording") return sendError(ws, "NO_OPEN_ANSWER", "answer_end names no open spoken answer");
-    this.audioChain = this.audioChain
-      .then(async () => {
-        const bytes = await this.flushAudio(ws, id);
-        if (bytes === 0) return sendError(ws, "EMPTY_ANSWER", "no audio was received for this answer");
-        // The answer, its end and the transcription job commit together; the ack follows.
-        const r = this.apply({ type: "answer", id, text: "", spoken: true }, () => this.audio().end(id, hint, Date.now()));
-        if (!r.ok) sendError(ws, r.error.code, r.error.message);
-      })
-      .catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -429,12 +382,12 @@ export class InterviewSession extends DurableObject<Env> {
     const participants = this.ctx.getWebSockets("participant").filter((ws) => (ws.deserializeAttachment() as Attachment).hello);
     for (const f of frames) for (const ws of participants) safeSend(ws, JSON.stringify(f));
     for (const item of live) {
-      if (item === "status") this.publishStatus();
+      if (item === "status") this.fanout.status(this.meta!, this.state!);
       // Re-read: speech details recorded in the same transaction belong in the frame too.
-      else this.publish({ type: "segment", sessionId: meta.id, segment: this.store.segmentAt(item.seq) ?? item });
+      else this.fanout.publish(meta, r.state, { type: "segment", sessionId: meta.id, segment: this.store.segmentAt(item.seq) ?? item });
     }
     // Progress within a status reaches watchers too, without rewriting the campaign's snapshot.
-    if (!live.includes("status") && frames.some((f) => f.type === "state")) this.publishStatus(false);
+    if (!live.includes("status") && frames.some((f) => f.type === "state")) this.fanout.status(this.meta!, this.state!, false);
     if (r.effects.some((e) => e.type === "decide")) void this.decide();
     // Sockets that never said hello close too, or they would linger on a finished session.
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
@@ -474,41 +427,6 @@ export class InterviewSession extends DurableObject<Env> {
     if (!now?.deciding || now.deciding.transcript || now.deciding.questionIndex !== pending.questionIndex || now.followUps !== followUpsAsked) return;
     this.apply({ type: "decided", followUp });
   }
-
-  // ---- Live fan-out ----
-
-  private publishStatus(snapshot = true) {
-    const s = this.state!;
-    this.publish(
-      {
-        type: "status",
-        sessionId: this.meta!.id,
-        status: s.status,
-        questionIndex: s.questionIndex,
-        totalQuestions: s.questions.length,
-        questionsAnswered: s.questionsAnswered,
-        at: new Date().toISOString(),
-      },
-      snapshot,
-    );
-  }
-
-  /** Sends to this session's watchers and its campaign's; `snapshot` also updates the campaign's list of active sessions. */
-  private publish(frame: WatchFrame, snapshot = true) {
-    const body = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets("watcher")) safeSend(ws, body);
-    const campaignId = this.meta!.campaignId;
-    // Calls through one stub arrive in order (separate stubs promise nothing), so the hub is
-    // reached through one stub per campaign; a failed call may break a stub, so it is dropped.
-    if (this.hub?.campaignId !== campaignId) this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
-    const hub = this.hub;
-    const now = Date.now();
-    const view = frame.type === "status" && snapshot ? sessionView(this.meta!, this.state!, now) : null;
-    hub.stub.publish(body, view).catch((err: unknown) => {
-      if (this.hub === hub) this.hub = null;
-      console.warn("campaign live publish failed", String(err));
-    });
-  }
 }
 
 /** The webhook event a status change stands for. */
@@ -520,24 +438,4 @@ function lifecycleEvent(meta: SessionMeta, from: MachineState["status"], to: Mac
 
 export function notFound(): { ok: false; error: { code: "SESSION_NOT_FOUND"; message: string } } {
   return { ok: false, error: { code: "SESSION_NOT_FOUND", message: "no such session" } };
-}
-
-function sendError(ws: WebSocket, code: string, message: string) {
-  safeSend(ws, JSON.stringify({ type: "error", code, message } satisfies ErrorFrame));
-}
-
-function safeSend(ws: WebSocket, body: string) {
-  try {
-    ws.send(body);
-  } catch {
-    // The socket closed under us; the client replays from its lastSeq when it reconnects.
-  }
-}
-
-function safeClose(ws: WebSocket, code: number, reason: string) {
-  try {
-    ws.close(code, reason.slice(0, 120));
-  } catch {
-    // already closed
-  }
 }

@@ -5,7 +5,8 @@ import { speechProviders } from "../ai/speech";
 import { concat, wavHeader } from "../audio/pcm";
 import type { Env } from "../env";
 import { openObject } from "../shared/audio-crypto";
-import { notFound, type InterviewSession, type RpcResult } from "./InterviewSession";
+import { notFound, type Attachment, type InterviewSession, type RpcResult } from "./InterviewSession";
+import { safeSend, sendError } from "./sockets";
 import type { QueueMessage } from "./messages";
 import type { SegmentSpeech } from "./store";
 
@@ -150,4 +151,53 @@ export async function promptAudio(s: InterviewSession, env: Env, seq: number, to
     await s.audio().storePrompt(id, frame.index, pcm, dek, Date.now());
   }
   return { ok: true, value: concat([wavHeader(pcm.byteLength), pcm]) };
+}
+
+// ---- Spoken answers on the participant socket: answer_start, PCM frames, answer_end ----
+
+export function audioStart(s0: InterviewSession, env: Env, ws: WebSocket, att: Attachment, id: string) {
+  const s = s0.state!;
+  if (s0.meta!.mode !== "voice") return sendError(ws, "VOICE_NOT_AVAILABLE", "this interview takes typed answers; send an answer frame");
+  const acked = s0.store.ackSeqFor(id);
+  if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
+  if (s.status !== "in_progress") return sendError(ws, "INVALID_TRANSITION", `cannot answer in a session that is ${s.status}`);
+  if (!s.prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
+  if (!env.AUDIO_KEK) return sendError(ws, "AUDIO_UNAVAILABLE", "audio storage is not configured; send a typed answer");
+  // Behind the writes already under way: the offset it reports must include them.
+  s0.audioChain = s0.audioChain.then(() => {
+    const prompt = s0.state?.prompt;
+    if (!prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
+    const r = s0.audio().start(id, prompt.index, Date.now());
+    if (!r.ok) return sendError(ws, r.code, r.message);
+    ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
+    safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
+  });
+}
+
+export function audioFrame(s0: InterviewSession, ws: WebSocket, id: string, bytes: Uint8Array) {
+  const r = s0.audio().append(id, bytes, Date.now());
+  if (!r.ok) return sendError(ws, r.code, r.message);
+  if (r.flush) s0.audioChain = s0.audioChain.then(() => flushAudio(s0, ws, id)).catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
+}
+
+async function flushAudio(s0: InterviewSession, ws: WebSocket, id: string) {
+  const bytes = await s0.audio().flush(id, await s0.dataKey());
+  safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes }));
+  return bytes;
+}
+
+export function audioEnd(s0: InterviewSession, ws: WebSocket, id: string, hint: string | null) {
+  const acked = s0.store.ackSeqFor(id);
+  if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
+  const a = s0.meta?.mode === "voice" ? s0.audio().get(id) : null;
+  if (!a || a.state !== "recording") return sendError(ws, "NO_OPEN_ANSWER", "answer_end names no open spoken answer");
+  s0.audioChain = s0.audioChain
+    .then(async () => {
+      const bytes = await flushAudio(s0, ws, id);
+      if (bytes === 0) return sendError(ws, "EMPTY_ANSWER", "no audio was received for this answer");
+      // The answer, its end and the transcription job commit together; the ack follows.
+      const r = s0.apply({ type: "answer", id, text: "", spoken: true }, () => s0.audio().end(id, hint, Date.now()));
+      if (!r.ok) sendError(ws, r.error.code, r.error.message);
+    })
+    .catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
 }

@@ -1,6 +1,8 @@
 // Erasure: everything a session holds about its participant goes (object storage and its audio
 // key, R2 audio, D1 rows, quotes in campaign aggregates, the invite's personal fields), and a
 // ledger entry without personal data makes sure a restored backup cannot bring it back.
+import { z } from "zod";
+import { parseJson } from "../shared/json";
 import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { newId, toBase64Url } from "../shared/crypto";
@@ -90,7 +92,7 @@ export async function replayDeletions(env: Env): Promise<number> {
   const ids = new Set<string>();
   const subjects = new Map<string, Set<string>>();
   for (const e of ledger.results) {
-    for (const id of JSON.parse(e.session_ids) as unknown[]) if (typeof id === "string") ids.add(id);
+    for (const id of parseJson(z.array(z.string()), e.session_ids)) ids.add(id);
     if (e.subject_hash) subjects.set(e.org_id, (subjects.get(e.org_id) ?? new Set()).add(e.subject_hash));
   }
   const found: SessionRow[] = [];

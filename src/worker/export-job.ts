@@ -1,6 +1,8 @@
 // The bulk export job: one ZIP per export (a folder per session and a manifest with each file's
 // SHA-256), streamed through fflate into an R2 multipart upload so that memory stays bounded by a
 // part (5 MiB) plus one session, never the whole archive. Also: the signed, expiring download link.
+import { z } from "zod";
+import { parseJson } from "../shared/json";
 import { Zip, ZipDeflate, strToU8 } from "fflate";
 import type { exports as exportsTable, SessionRow } from "../db/schema";
 import type { Env } from "../env";
@@ -19,6 +21,8 @@ export interface ExportParams {
   sessionIds: string[];
   include?: BundlePart[];
 }
+
+const StoredParams = z.object({ sessionIds: z.array(z.string()), include: z.array(z.enum(["transcript", "analytics", "notes"])).optional() });
 
 export type ExportRow = typeof exportsTable.$inferSelect;
 
@@ -107,7 +111,7 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
   const row = await env.DB.prepare("SELECT * FROM exports WHERE id = ?").bind(exportId).first<ExportRow>();
   if (!row || row.status === "ready") return;
   await setProgress(env, row.id, { status: "running", sessions_done: 0, error: null });
-  const params = JSON.parse(row.params) as ExportParams;
+  const params = parseJson(StoredParams, row.params);
   const key = exportObjectKey(row.id);
   const upload = await env.EXPORTS_BUCKET.createMultipartUpload(key, { httpMetadata: { contentType: "application/zip" }, customMetadata: { exportId: row.id, orgId: row.org_id } });
   try {

@@ -1,6 +1,8 @@
 // Webhooks: target checks (SSRF), fan-out of org events into deliveries, signed delivery with
 // retries. Deliveries are rows of webhook_deliveries; each attempt is a `webhook.deliver` queue
 // message, retried with backoff by the consumer until the endpoint answers 2xx or attempts run out.
+import { z } from "zod";
+import { parseJson } from "../shared/json";
 import type { Env } from "../env";
 import type { webhook_deliveries, webhooks } from "../db/schema";
 import type { QueueMessage } from "../objects/messages";
@@ -202,7 +204,7 @@ async function fanOut(env: Env, hooks: Pick<WebhookRow, "id" | "org_id">[], even
  */
 export async function emitOrgEvent(env: Env, orgId: string, event: WebhookEvent, data: Record<string, unknown>, opts: { eventId?: string; at?: string } = {}): Promise<string[]> {
   const hooks = await env.DB.prepare("SELECT id, org_id, events FROM webhooks WHERE org_id = ? AND disabled_at IS NULL").bind(orgId).all<Pick<WebhookRow, "id" | "org_id" | "events">>();
-  const subscribed = hooks.results.filter((h) => (JSON.parse(h.events) as string[]).includes(event));
+  const subscribed = hooks.results.filter((h) => parseJson(z.array(z.string()), h.events).includes(event));
   return fanOut(env, subscribed, event, opts.eventId ?? newId("evt"), opts.at ?? new Date().toISOString(), data);
 }
 

@@ -1,4 +1,5 @@
 // Webhooks: org settings (owners). The signing secret is shown once, in the creation response.
+import { parseJson } from "../../shared/json";
 import { Hono, type Context } from "hono";
 import type { webhook_deliveries, webhooks } from "../../db/schema";
 import { z } from "zod";
@@ -17,7 +18,7 @@ type WebhookRow = typeof webhooks.$inferSelect;
 type DeliveryRow = typeof webhook_deliveries.$inferSelect;
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-const webhookJson = (w: WebhookRow) => ({ id: w.id, url: w.url, events: JSON.parse(w.events) as string[], createdAt: iso(w.created_at)!, disabledAt: iso(w.disabled_at) });
+const webhookJson = (w: WebhookRow) => ({ id: w.id, url: w.url, events: parseJson(z.array(z.string()), w.events), createdAt: iso(w.created_at)!, disabledAt: iso(w.disabled_at) });
 const deliveryJson = (d: DeliveryRow) => ({
   id: d.id,
   webhookId: d.webhook_id,

@@ -1,0 +1,45 @@
+// Live frames for watchers: this session's own sockets, and its campaign's hub object.
+import type { Env } from "../env";
+import type { CampaignLive } from "./CampaignLive";
+import type { MachineState } from "./machine";
+import type { WatchFrame } from "./protocol";
+import { safeSend } from "./sockets";
+import { sessionView, type SessionMeta } from "./view";
+
+export class Fanout {
+  private hub: { campaignId: string; stub: DurableObjectStub<CampaignLive> } | null = null;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+  ) {}
+
+  status(meta: SessionMeta, s: MachineState, snapshot = true) {
+    const frame: WatchFrame = {
+      type: "status",
+      sessionId: meta.id,
+      status: s.status,
+      questionIndex: s.questionIndex,
+      totalQuestions: s.questions.length,
+      questionsAnswered: s.questionsAnswered,
+      at: new Date().toISOString(),
+    };
+    this.publish(meta, s, frame, snapshot);
+  }
+
+  /** Sends to this session's watchers and its campaign's; `snapshot` also updates the campaign's list of active sessions. */
+  publish(meta: SessionMeta, s: MachineState, frame: WatchFrame, snapshot = true) {
+    const body = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets("watcher")) safeSend(ws, body);
+    const campaignId = meta.campaignId;
+    // Calls through one stub arrive in order (separate stubs promise nothing), so the hub is
+    // reached through one stub per campaign; a failed call may break a stub, so it is dropped.
+    if (this.hub?.campaignId !== campaignId) this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
+    const hub = this.hub;
+    const view = frame.type === "status" && snapshot ? sessionView(meta, s, Date.now()) : null;
+    hub.stub.publish(body, view).catch((err: unknown) => {
+      if (this.hub === hub) this.hub = null;
+      console.warn("campaign live publish failed", String(err));
+    });
+  }
+}
