@@ -2,7 +2,7 @@
 // written to R2 in encrypted chunks; the object records only chunk keys and sizes. A chunk is
 // acknowledged to the browser (audio_ack) once it is durable, so after a drop the browser
 // resends from the last acknowledged byte and nothing acknowledged is lost.
-import { checkPcmFrame, BYTES_PER_SECOND } from "../audio/pcm";
+import { checkPcmFrame, concat, BYTES_PER_SECOND } from "../audio/pcm";
 import { sealObject } from "../shared/audio-crypto";
 
 export const CHUNK_BYTES = 128 * 1024; // 4 s of audio
@@ -117,12 +117,7 @@ export class AudioIntake {
     if (!a) return 0;
     if (!parts?.length) return a.bytes;
     this.buffers.delete(id);
-    const plain = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let o = 0;
-    for (const p of parts) {
-      plain.set(p, o);
-      o += p.byteLength;
-    }
+    const plain = concat(parts);
     const idx = Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM audio_chunks WHERE answer_id = ?", id).one().n);
     const key = chunkKey(this.sessionId, a.track, a.startedAt, id, idx);
     await this.bucket.put(key, await sealObject(dek, key, plain), {

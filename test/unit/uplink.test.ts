@@ -3,6 +3,7 @@
 // acknowledged; answer_start on an open answer discards what was not durable and reports the
 // durable offset; a rate cap that drops a frame while accepting the next ones. Whatever the
 // network does, the stored answer must be exactly the captured audio: nothing lost, nothing twice.
+import { concat } from "../../src/audio/pcm";
 import { describe, expect, it } from "vitest";
 import { AnswerUplink, type Clock, type Link, type UplinkEvent } from "../../src/ui/participant/uplink";
 
@@ -172,15 +173,6 @@ function same(actual: Uint8Array, expected: Uint8Array, what = "stored audio") {
   expect({ what, length: actual.byteLength, firstDifference: first }).toEqual({ what, length: expected.byteLength, firstDifference: -1 });
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
 /** Deterministic "audio": every 16-bit sample is its own index, so order and gaps show. */
 function audio(fromSample: number, samples: number): Uint8Array {

@@ -1,5 +1,6 @@
 // A watcher socket that stays connected: exponential backoff with jitter, a fresh snapshot on every
 // reconnect (the server sends one first), pings so idle proxies keep it open.
+import { parseFrame } from "../shared/frames";
 import type { LiveFrame } from "./types";
 
 export type LinkState = "connecting" | "open" | "reconnecting" | "closed";
@@ -35,11 +36,8 @@ export class LiveSocket {
     });
     ws.addEventListener("message", (e) => {
       if (typeof e.data !== "string") return;
-      try {
-        this.onFrame(JSON.parse(e.data) as LiveFrame);
-      } catch {
-        // not JSON: ignore
-      }
+      const frame = parseFrame<LiveFrame>(e.data, ["snapshot", "segment", "status", "pong"]);
+      if (frame) this.onFrame(frame);
     });
     ws.addEventListener("close", () => {
       if (this.ping) clearInterval(this.ping);

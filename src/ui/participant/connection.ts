@@ -1,5 +1,8 @@
 // The participant's socket: reconnects with backoff, replays from lastSeq, resends answers that
 // were not acknowledged, and keeps the session alive with pings. No UI in here.
+import { parseFrame } from "../shared/frames";
+
+const SERVER_FRAME_TYPES = ["state", "question", "ack", "paused", "resumed", "ended", "error", "audio_ack", "pong"] as const;
 
 export type ServerFrame =
   | { type: "state"; seq: number; status: string; questionIndex: number; totalQuestions: number }
@@ -65,12 +68,8 @@ export class ParticipantConnection {
   }
 
   private receive(data: string) {
-    let f: ServerFrame;
-    try {
-      f = JSON.parse(data) as ServerFrame;
-    } catch {
-      return;
-    }
+    const f = parseFrame<ServerFrame>(data, SERVER_FRAME_TYPES);
+    if (!f) return;
     this.opts.onRaw?.(f);
     if ("seq" in f && typeof f.seq === "number") {
       // Replayed frames we already handled are skipped; the state frame after hello repeats the current seq.
