@@ -347,6 +347,18 @@ class Row extends Component<{ s: Session; showParticipant: boolean }> {
   }
 }
 
+/**
+ * A filter field that keeps what the user is typing as its own draft: rows arriving for an earlier
+ * filter re-render the bar, and a plain controlled input would be reset to the URL's value mid-typing
+ * (losing the keystrokes). The draft follows the URL whenever the URL's value changes, and is
+ * committed on change (Enter or leaving the field).
+ */
+function Draft({ value, onCommit, ...attrs }: { value: string; onCommit: (v: string) => void } & Record<string, unknown>) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return html`<input ...${attrs} value=${draft} onInput=${(e: Event) => setDraft((e.target as HTMLInputElement).value)} onChange=${(e: Event) => onCommit((e.target as HTMLInputElement).value)} />`;
+}
+
 function FilterBar({ filters: f, count }: { filters: Filters; count: number }) {
   const [open, setOpen] = useState(count > 0 && window.innerWidth > 700);
   const toggle = (key: "status" | "sentiment", value: string) => {
@@ -354,7 +366,7 @@ function FilterBar({ filters: f, count }: { filters: Filters; count: number }) {
     const nextVals = cur.includes(value) ? cur.filter((x) => x !== value) : [...cur, value];
     setQuery({ [key]: nextVals.join(",") }, { replace: true });
   };
-  const commit = (key: keyof Filters, transform: (v: string) => string = (v) => v) => (e: Event) => setQuery({ [key]: transform((e.target as HTMLInputElement).value.trim()) }, { replace: true });
+  const commit = (key: keyof Filters, transform: (v: string) => string = (v) => v) => (value: string) => setQuery({ [key]: transform(value.trim()) }, { replace: true });
   const minutesToSeconds = (v: string) => (v === "" || Number.isNaN(Number(v)) ? "" : String(Math.round(Number(v) * 60)));
   const secondsToMinutes = (v: string) => (v === "" ? "" : String(Math.round((Number(v) / 60) * 10) / 10));
 
@@ -377,13 +389,13 @@ function FilterBar({ filters: f, count }: { filters: Filters; count: number }) {
     </div>
     ${open
       ? html`<div class="filter-grid">
-          <label class="field"><span>Started from</span><input type="date" name="from" value=${f.from} max=${f.to || undefined} onChange=${commit("from")} /></label>
-          <label class="field"><span>Started until</span><input type="date" name="to" value=${f.to} min=${f.from || undefined} onChange=${commit("to")} /></label>
-          <label class="field"><span>Min duration (min)</span><input type="number" name="minDuration" min="0" step="0.5" value=${secondsToMinutes(f.minDuration)} onChange=${commit("minDuration", minutesToSeconds)} /></label>
-          <label class="field"><span>Max duration (min)</span><input type="number" name="maxDuration" min="0" step="0.5" value=${secondsToMinutes(f.maxDuration)} onChange=${commit("maxDuration", minutesToSeconds)} /></label>
-          <label class="field"><span>Min completion (%)</span><input type="number" name="minCompletion" min="0" max="100" value=${f.minCompletion} onChange=${commit("minCompletion")} /></label>
-          <label class="field"><span>Max completion (%)</span><input type="number" name="maxCompletion" min="0" max="100" value=${f.maxCompletion} onChange=${commit("maxCompletion")} /></label>
-          <label class="field"><span>Language</span><input name="language" placeholder="e.g. en" maxlength="12" value=${f.language} onChange=${commit("language")} /></label>
+          <label class="field"><span>Started from</span><${Draft} type="date" name="from" value=${f.from} max=${f.to || undefined} onCommit=${commit("from")} /></label>
+          <label class="field"><span>Started until</span><${Draft} type="date" name="to" value=${f.to} min=${f.from || undefined} onCommit=${commit("to")} /></label>
+          <label class="field"><span>Min duration (min)</span><${Draft} type="number" name="minDuration" min="0" step="0.5" value=${secondsToMinutes(f.minDuration)} onCommit=${commit("minDuration", minutesToSeconds)} /></label>
+          <label class="field"><span>Max duration (min)</span><${Draft} type="number" name="maxDuration" min="0" step="0.5" value=${secondsToMinutes(f.maxDuration)} onCommit=${commit("maxDuration", minutesToSeconds)} /></label>
+          <label class="field"><span>Min completion (%)</span><${Draft} type="number" name="minCompletion" min="0" max="100" value=${f.minCompletion} onCommit=${commit("minCompletion")} /></label>
+          <label class="field"><span>Max completion (%)</span><${Draft} type="number" name="maxCompletion" min="0" max="100" value=${f.maxCompletion} onCommit=${commit("maxCompletion")} /></label>
+          <label class="field"><span>Language</span><${Draft} name="language" placeholder="e.g. en" maxlength="12" value=${f.language} onCommit=${commit("language")} /></label>
           <fieldset class="field"><legend>Sentiment</legend>
             <div class="chips">${SENTIMENTS.map(
               (s) => html`<label key=${s} class=${f.sentiment.includes(s) ? "chip-toggle on" : "chip-toggle"}><input type="checkbox" name="sentiment" value=${s} checked=${f.sentiment.includes(s)} onChange=${() => toggle("sentiment", s)} />${s}</label>`,
