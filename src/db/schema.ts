@@ -7,6 +7,8 @@ export const orgs = sqliteTable("orgs", {
   name: text("name").notNull(),
   plan: text("plan", { enum: ["free", "starter", "professional", "enterprise"] }).notNull(),
   retention_days: integer("retention_days"),
+  // Enterprise only: custom retention days per data type, JSON {transcripts?, audio?, analytics?, metadata?}.
+  retention: text("retention"),
   created_at: integer("created_at").notNull(),
 });
 
@@ -50,6 +52,8 @@ export const campaigns = sqliteTable(
     name: text("name").notNull(),
     script_version: integer("script_version").notNull(),
     settings: text("settings").notNull(), // JSON
+    // A campaign may shorten its org's retention: JSON {transcripts?, audio?, analytics?, metadata?} in days.
+    retention: text("retention"),
     total_questions: integer("total_questions").notNull(),
     created_at: integer("created_at").notNull(),
     updated_at: integer("updated_at").notNull(),
@@ -123,6 +127,10 @@ export const sessions = sqliteTable(
     deadline_at: integer("deadline_at"), // next timer of the object; the cron sweep pokes overdue ones
     mirror_version: integer("mirror_version").notNull(),
     updated_at: integer("updated_at").notNull(),
+    // When the retention sweep removed each kind of data (null = still kept).
+    transcript_purged_at: integer("transcript_purged_at"),
+    audio_purged_at: integer("audio_purged_at"),
+    analytics_purged_at: integer("analytics_purged_at"),
   },
   (t) => [
     index("sessions_campaign_created_idx").on(t.campaign_id, t.created_at, t.id),
@@ -131,6 +139,7 @@ export const sessions = sqliteTable(
     index("sessions_campaign_flagged_idx").on(t.campaign_id, t.flagged, t.created_at, t.id),
     index("sessions_org_email_idx").on(t.org_id, t.participant_email),
     index("sessions_deadline_idx").on(t.status, t.deadline_at),
+    index("sessions_org_completed_idx").on(t.org_id, t.completed_at),
   ],
 );
 
@@ -373,4 +382,20 @@ export const notifications = sqliteTable(
     sent_at: integer("sent_at"),
   },
   (t) => [index("notifications_recipient_idx").on(t.org_id, t.recipient_id, t.created_at)],
+);
+
+// A custom report's definition, saved to be re-run (the rows are computed on each run).
+export const saved_reports = sqliteTable(
+  "saved_reports",
+  {
+    id: text("id").primaryKey(),
+    org_id: text("org_id").notNull().references(() => orgs.id),
+    name: text("name").notNull(),
+    definition: text("definition").notNull(), // JSON: the POST /v1/reports body
+    created_by: text("created_by").notNull(),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    last_run_at: integer("last_run_at"),
+  },
+  (t) => [index("saved_reports_org_idx").on(t.org_id, t.created_at)],
 );
