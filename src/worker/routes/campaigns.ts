@@ -40,6 +40,7 @@ campaignRoutes.post(
       name: body.name,
       script_version: 1,
       settings: JSON.stringify(body.settings),
+      retention: null,
       total_questions: body.questions.length,
       created_at: now,
       updated_at: now,
