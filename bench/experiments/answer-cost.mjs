@@ -8,7 +8,8 @@
 //   none      the product as is
 //   nohub     no RPC to the campaign's CampaignLive object (publish() still sends to session watchers)
 //   nomirror  no D1 upsert of the session index row after each transition
-//   noalarm   the alarm is only moved earlier, never re-set later on every answer
+//   noqueue   outbox messages are dropped instead of sent (no answer analysis, no webhooks: the
+//             queue consumer's share of an answer's cost)
 //   nozod     client frames are JSON.parse'd but not validated with zod
 //   noobs     wrangler.toml without [observability] (the baseline Worker has none)
 // --variants=none,nozod,... picks and orders them (default below).
@@ -25,15 +26,10 @@ const PATCHES = {
   nozod: [["const parsed = ClientFrame.safeParse(data);", "const parsed = { success: true, data };"]],
   nohub: [["hub.stub.publish(body, view).catch(", "Promise.resolve().catch("]],
   nomirror: [["await this.mirrorWriter.write(", "await (async () => {})("]],
-  noalarm: [
-    [
-      "if (await this.ctx.storage.getAlarm() !== at) await this.ctx.storage.setAlarm(at);",
-      "{ const cur = await this.ctx.storage.getAlarm(); if (cur === null || cur > at) await this.ctx.storage.setAlarm(at); }",
-    ],
-  ],
+  noqueue: [["await this.queue().send(JSON.parse(item.payload));", "void 0;"]],
 };
 const args = process.argv.slice(2);
-const VARIANTS = args.find((a) => a.startsWith("--variants="))?.slice(11).split(",") ?? ["none", "nohub", "nomirror", "noalarm", "nohub+nomirror+noalarm", "none"];
+const VARIANTS = args.find((a) => a.startsWith("--variants="))?.slice(11).split(",") ?? ["none", "noqueue", "nohub", "nomirror", "noqueue+nohub+nomirror", "none"];
 const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
 const participants = Number(args.find((a) => a.startsWith("--participants="))?.slice(15) ?? 40);
 const vars = (base) => ({ OPERATOR_TOKEN: "bench-operator-token", AI_MODE: "local", PUBLIC_URL: base, RATE_LIMIT_JOIN_PER_MINUTE: "1000000" });

@@ -116,7 +116,7 @@ export async function startDev({ label, config, persistTo, vars = {}, cwd = ROOT
     clearTimeout(timer);
     live.delete(child);
   };
-  return { label, base, port, persistTo, pid: child.pid, startupMs, stop };
+  return { label, base, port, inspectorPort, persistTo, pid: child.pid, startupMs, stop };
 }
 
 /** Last resort: kills every process group this module started (also called on exit and signals). */

@@ -16,7 +16,12 @@ export class CampaignLive extends DurableObject<Env> {
 
   /** Called by session objects; `view` accompanies status changes to keep the snapshot current. */
   async publish(body: string, view: SessionView | null): Promise<number> {
-    if (view) {
+    return this.publishMany([body], view ? [view] : []);
+  }
+
+  /** Frames of one session's turn, in order, with the views of its status changes (oldest first). */
+  async publishMany(bodies: string[], views: SessionView[]): Promise<number> {
+    for (const view of views) {
       if (view.status === "completed" || view.status === "abandoned") {
         this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", view.id);
       } else {
@@ -30,10 +35,13 @@ export class CampaignLive extends DurableObject<Env> {
     }
     const sockets = this.ctx.getWebSockets();
     for (const ws of sockets) {
-      try {
-        ws.send(body);
-      } catch {
-        // closed; the watcher reconnects and gets a fresh snapshot
+      for (const body of bodies) {
+        try {
+          ws.send(body);
+        } catch {
+          // closed; the watcher reconnects and gets a fresh snapshot
+          break;
+        }
       }
     }
     return sockets.length;

@@ -51,6 +51,8 @@ export class InterviewSession extends DurableObject<Env> {
   meta: SessionMeta | null;
   state: MachineState | null;
   private deciding = false;
+  /** The armed alarm as last set or read (undefined: not known, read it from storage). */
+  private alarmAt: number | null | undefined = undefined;
   private readonly fanout: Fanout;
   private intake: AudioIntake | null = null;
   private dek: CryptoKey | null = null;
@@ -183,11 +185,13 @@ export class InterviewSession extends DurableObject<Env> {
     this.state = null;
     this.meta = null;
     this.intake = null;
+    this.alarmAt = null;
     this.dek = null;
     // A mirror write in flight must land before the caller deletes the index row, or it would bring the row back.
     await this.outbox.idle();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.store.reset();
   }
 
   // ---- WebSockets ----
@@ -301,6 +305,8 @@ export class InterviewSession extends DurableObject<Env> {
   // ---- Timers ----
 
   override async alarm(): Promise<void> {
+    // This alarm is spent (or, called by the sweep, may have been lost): read it afresh when re-arming.
+    this.alarmAt = undefined;
     if (!this.state) return;
     let seen = 0;
     for (const ws of this.ctx.getWebSockets("participant")) {
@@ -328,12 +334,24 @@ export class InterviewSession extends DurableObject<Env> {
     const now = Date.now();
     const candidates = [nextDeadline(this.state, this.limits), this.outbox.nextRetry(now), this.transcriptDeadline()].filter((t): t is number => t !== null);
     if (this.state.deciding && !this.state.deciding.transcript) candidates.push(now + DECIDE_RETRY_MS);
-    if (candidates.length === 0) return void (await this.ctx.storage.deleteAlarm());
+    if (candidates.length === 0) {
+      const had = this.alarmAt;
+      this.alarmAt = null;
+      if (had !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
     const at = Math.max(now, Math.min(...candidates));
     // Only ever move the alarm earlier: a later deadline is found again when an early alarm
-    // fires and re-arms, which spares a storage write on almost every answer.
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+    // fires and re-arms, which spares a storage write on almost every answer. The cache is
+    // updated before each await, so an overlapping call sees it and never moves the alarm later.
+    if (this.alarmAt === undefined) {
+      const stored = await this.ctx.storage.getAlarm();
+      if (this.alarmAt === undefined) this.alarmAt = stored;
+    }
+    if (this.alarmAt === null || at < this.alarmAt) {
+      this.alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
+    }
   }
 
   // ---- The transition pipeline ----
@@ -370,10 +388,9 @@ export class InterviewSession extends DurableObject<Env> {
           if (isTerminal(e.to)) this.store.addOutbox({ type: "session.ended", sessionId: meta.id, orgId: meta.orgId, status: e.to } satisfies QueueMessage);
         } else if (e.type === "close") closeReason = e.reason;
       }
-      this.store.saveState(r.state);
       alsoInTransaction?.();
       const mark = this.store.loadMirror();
-      this.store.saveMirror({ ...mark, version: mark.version + 1, urgent: mark.urgent || r.effects.some((e) => e.type === "status") });
+      this.store.saveStateAndMirror(r.state, { ...mark, version: mark.version + 1, urgent: mark.urgent || r.effects.some((e) => e.type === "status") });
     });
     this.state = r.state;
 
@@ -383,8 +400,8 @@ export class InterviewSession extends DurableObject<Env> {
     for (const f of frames) for (const ws of participants) safeSend(ws, JSON.stringify(f));
     for (const item of live) {
       if (item === "status") this.fanout.status(this.meta!, this.state!);
-      // Re-read: speech details recorded in the same transaction belong in the frame too.
-      else this.fanout.publish(meta, r.state, { type: "segment", sessionId: meta.id, segment: this.store.segmentAt(item.seq) ?? item });
+      // Re-read when speech details were recorded in the same transaction: they belong in the frame too.
+      else this.fanout.publish(meta, r.state, { type: "segment", sessionId: meta.id, segment: (alsoInTransaction && this.store.segmentAt(item.seq)) || item });
     }
     // Progress within a status reaches watchers too, without rewriting the campaign's snapshot.
     if (!live.includes("status") && frames.some((f) => f.type === "state")) this.fanout.status(this.meta!, this.state!, false);

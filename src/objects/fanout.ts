@@ -4,7 +4,7 @@ import type { CampaignLive } from "./CampaignLive";
 import type { MachineState } from "./machine";
 import type { WatchFrame } from "./protocol";
 import { safeSend } from "./sockets";
-import { sessionView, type SessionMeta } from "./view";
+import { sessionView, type SessionMeta, type SessionView } from "./view";
 
 export class Fanout {
   private hub: { campaignId: string; stub: DurableObjectStub<CampaignLive> } | null = null;
@@ -34,10 +34,29 @@ export class Fanout {
     const campaignId = meta.campaignId;
     // Calls through one stub arrive in order (separate stubs promise nothing), so the hub is
     // reached through one stub per campaign; a failed call may break a stub, so it is dropped.
-    if (this.hub?.campaignId !== campaignId) this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
+    if (this.hub?.campaignId !== campaignId) {
+      this.sendPending();
+      this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
+    }
+    this.pending.bodies.push(body);
+    if (frame.type === "status" && snapshot) this.pending.views.push(sessionView(meta, s, Date.now()));
+    // Everything published in one turn (a transition's segments and status) goes in one call.
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.sendPending());
+    }
+  }
+
+  private pending: { bodies: string[]; views: SessionView[] } = { bodies: [], views: [] };
+  private scheduled = false;
+
+  private sendPending() {
+    this.scheduled = false;
     const hub = this.hub;
-    const view = frame.type === "status" && snapshot ? sessionView(meta, s, Date.now()) : null;
-    hub.stub.publish(body, view).catch((err: unknown) => {
+    const { bodies, views } = this.pending;
+    this.pending = { bodies: [], views: [] };
+    if (!hub || bodies.length === 0) return;
+    hub.stub.publishMany(bodies, views).catch((err: unknown) => {
       if (this.hub === hub) this.hub = null;
       console.warn("campaign live publish failed", String(err));
     });

@@ -66,17 +66,19 @@ export class Outbox {
     return at.length ? Math.min(...at) : null;
   }
 
+  /** Sends every due message in one batch; a failed batch is retried whole (consumers are idempotent). */
   private async flushQueue(): Promise<void> {
     if (!this.current()) return;
-    for (const item of this.store.dueOutbox(Date.now())) {
-      try {
-        await this.queue().send(JSON.parse(item.payload));
-        this.store.removeOutbox(item.id);
-      } catch (err) {
-        const attempts = item.attempts + 1;
-        this.store.deferOutbox(item.id, attempts, Date.now() + backoff(attempts));
-        console.warn("queue send failed; will retry", { attempts, error: String(err) });
-      }
+    const due = this.store.dueOutbox(Date.now());
+    if (due.length === 0) return;
+    try {
+      await this.queue().sendBatch(due.map((item) => ({ body: JSON.parse(item.payload) })));
+      this.store.removeOutbox(due.map((item) => item.id));
+    } catch (err) {
+      this.store.transaction(() => {
+        for (const item of due) this.store.deferOutbox(item.id, item.attempts + 1, Date.now() + backoff(item.attempts + 1));
+      });
+      console.warn("queue send failed; will retry", { messages: due.length, error: String(err) });
     }
   }
 

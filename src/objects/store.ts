@@ -88,20 +88,51 @@ export class SessionStore {
     this.sql.exec("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
   }
 
+  // Hot values are cached: the object is single-threaded and every write goes through this class,
+  // so a cache can only go stale by a rolled-back transaction, which `transaction` undoes.
+  private seqCache: number | null = null;
+  private mirrorCache: MirrorMark | null = null;
+  private outboxCount: number | null = null;
+
   // The stored values below were written by this class from validated, typed data.
   loadMeta = () => (this.exists ? this.getKv<SessionMeta>("meta") : null);
   loadState = () => (this.exists ? this.getKv<MachineState>("state") : null);
   loadAudioKey = () => this.getKv<string>("audio_key");
   saveAudioKey = (wrapped: string) => this.setKv("audio_key", wrapped);
-  loadMirror = () => this.getKv<MirrorMark>("mirror") ?? { version: 0, synced: 0, attempts: 0, retryAt: null };
-  lastSeq = () => this.getKv<number>("seq") ?? 0;
+  loadMirror = (): MirrorMark => (this.mirrorCache ??= this.getKv<MirrorMark>("mirror") ?? { version: 0, synced: 0, attempts: 0, retryAt: null });
+  /** The last frame's number (frames are only ever appended, so it is the highest one stored). */
+  lastSeq = (): number => (this.seqCache ??= Number(this.sql.exec<Row>("SELECT COALESCE(MAX(seq), 0) AS seq FROM frames").one().seq));
 
   saveMeta = (meta: SessionMeta) => this.setKv("meta", meta);
   saveState = (state: MachineState) => this.setKv("state", state);
-  saveMirror = (mark: MirrorMark) => this.setKv("mirror", mark);
+  saveMirror = (mark: MirrorMark) => {
+    this.setKv("mirror", mark);
+    this.mirrorCache = mark;
+  };
+  /** A transition's state and the mirror's new version, in one statement. */
+  saveStateAndMirror(state: MachineState, mark: MirrorMark) {
+    this.sql.exec(
+      "INSERT INTO kv (key, value) VALUES ('state', ?), ('mirror', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      JSON.stringify(state),
+      JSON.stringify(mark),
+    );
+    this.mirrorCache = mark;
+  }
+
+  /** Forgets the caches (the object's storage was deleted). */
+  reset() {
+    this.seqCache = this.mirrorCache = this.outboxCount = null;
+    this.exists = false;
+  }
 
   transaction<T>(fn: () => T): T {
-    return this.storage.transactionSync(fn);
+    const saved = [this.seqCache, this.mirrorCache, this.outboxCount] as const;
+    try {
+      return this.storage.transactionSync(fn);
+    } catch (err) {
+      [this.seqCache, this.mirrorCache, this.outboxCount] = saved;
+      throw err;
+    }
   }
 
   /** Numbers and stores a server frame for replay. */
@@ -109,7 +140,7 @@ export class SessionStore {
     const seq = this.lastSeq() + 1;
     const numbered = { ...frame, seq };
     this.sql.exec("INSERT INTO frames (seq, body) VALUES (?, ?)", seq, JSON.stringify(numbered));
-    this.setKv("seq", seq);
+    this.seqCache = seq;
     return numbered;
   }
 
@@ -188,9 +219,16 @@ export class SessionStore {
   /** Queue messages wait here, written with the transition that caused them, until sent. */
   addOutbox(payload: unknown) {
     this.sql.exec("INSERT INTO outbox (payload) VALUES (?)", JSON.stringify(payload));
+    this.outboxCount = this.pendingOutbox() + 1;
+  }
+
+  /** Messages waiting in the outbox. */
+  pendingOutbox(): number {
+    return (this.outboxCount ??= Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM outbox").one().n));
   }
 
   dueOutbox(now: number): { id: number; payload: string; attempts: number }[] {
+    if (this.pendingOutbox() === 0) return [];
     return this.sql
       .exec<Row>("SELECT id, payload, attempts FROM outbox WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT 20", now)
       .toArray()
@@ -198,12 +236,15 @@ export class SessionStore {
   }
 
   nextOutboxRetry(): number | null {
+    if (this.pendingOutbox() === 0) return null;
     const row = this.sql.exec<Row>("SELECT MIN(COALESCE(retry_at, 0)) AS at, COUNT(*) AS n FROM outbox").one();
     return Number(row.n) > 0 ? Number(row.at) : null;
   }
 
-  removeOutbox(id: number) {
-    this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+  removeOutbox(ids: number[]) {
+    if (ids.length === 0) return;
+    this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => "?").join(", ")})`, ...ids);
+    this.outboxCount = null;
   }
 
   deferOutbox(id: number, attempts: number, retryAt: number) {

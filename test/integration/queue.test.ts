@@ -13,15 +13,18 @@ afterEach(() => vi.restoreAllMocks());
 const POSITIVE = ["I love it, the tool is wonderful and works great.", "Excellent support, really helpful and friendly people.", "Amazing, I am very happy with it."];
 const NEGATIVE = ["It is terrible and slow, I hate the exports.", "Awful support, a frustrating and painful experience.", "Bad, broken and disappointing."];
 
-/** A queue that fails its first `failures` sends and records the rest. */
+/** A queue that fails its first `failures` sends (a batch is one send) and records the rest. */
 class RecordingQueue {
   sent: unknown[] = [];
   attempts = 0;
   constructor(private failures: number) {}
   async send(body: unknown) {
+    await this.sendBatch([{ body }]);
+  }
+  async sendBatch(messages: { body: unknown }[]) {
     this.attempts++;
     if (this.failures-- > 0) throw new Error("queue unavailable");
-    this.sent.push(body);
+    this.sent.push(...messages.map((m) => m.body));
   }
 }
 
@@ -72,13 +75,13 @@ const sentimentOf = async (id: string) => (await indexRow(id))?.sentiment ?? nul
 describe("the session's outbox", () => {
   it("enqueues session.ended when the session ends, and retries the send through the alarm until it lands", async () => {
     const s = await startedSession();
-    // Two failures: the lifecycle event for webhooks goes first, then session.ended.
-    const queue = new RecordingQueue(2);
+    // The lifecycle event for webhooks and session.ended go in one batch, which fails.
+    const queue = new RecordingQueue(1);
     await interceptQueue(s, queue);
 
     const ended = await call("POST", `/v1/sessions/${s.sessionId}/end`, { key: s.key });
     expect(ended.status).toBe(200);
-    await until(() => queue.attempts >= 2, "a first send attempt");
+    await until(() => queue.attempts >= 1, "a first send attempt");
     expect(endedMessages(queue)).toEqual([]);
     expect(await outboxSize(s)).toBe(1);
     expect(await alarmAt(s.stub)).not.toBeNull();
@@ -98,10 +101,10 @@ describe("the session's outbox", () => {
     const s = await startedSession();
     const queue = new RecordingQueue(0);
     // A slow queue keeps one send in flight while the other flush comes around.
-    const send = queue.send.bind(queue);
-    queue.send = async (body: unknown) => {
+    const sendBatch = queue.sendBatch.bind(queue);
+    queue.sendBatch = async (messages: { body: unknown }[]) => {
       await new Promise((resolve) => setTimeout(resolve, 300));
-      await send(body);
+      await sendBatch(messages);
     };
     await interceptQueue(s, queue);
     await patchState(s.stub, (st) => ({ lastSeenAt: st.lastSeenAt - 10_000 }));
