@@ -11,10 +11,18 @@ import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
 
 const stub = (env: Env, sessionId: string) => env.SESSION.get(env.SESSION.idFromName(sessionId));
 
-/** Sentiment, themes, relevance and engagement of one answer, stored in answer_analysis. */
-export async function analyzeAnswer(env: Env, sessionId: string, answerId: string): Promise<void> {
+interface PreparedAnalysis {
+  /** The analysis row (re-runnable: a late transcript refreshes it). */
+  upsert: D1PreparedStatement;
+  /** The campaign aggregates' changes, which must happen once per answer. */
+  folds: D1PreparedStatement[];
+  foldKey: string;
+}
+
+/** Reads one answer from its session and analyses it; null when the session or answer is gone. */
+async function prepareAnalysis(env: Env, sessionId: string, answerId: string): Promise<PreparedAnalysis | null> {
   const r = await stub(env, sessionId).answerContext(answerId);
-  if (!r.ok) return; // deleted meanwhile, or never existed: nothing to analyse
+  if (!r.ok) return null; // deleted meanwhile, or never existed: nothing to analyse
   const a = r.value;
   const wordCount = words(a.text).length;
   // Low-confidence or untranscribed audio is marked, not analysed as if it were clear.
@@ -24,32 +32,59 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
   const upsert = env.DB.prepare(
     `INSERT OR REPLACE INTO answer_analysis (session_id, answer_id, org_id, campaign_id, question_index, follow_up, word_count, sentiment_label, sentiment_score, themes, relevance, engagement, confidence, low_confidence, duration_ms, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  )
-    .bind(
-      sessionId,
-      answerId,
-      a.orgId,
-      a.campaignId,
-      a.questionIndex,
-      a.followUp ? 1 : 0,
-      wordCount,
-      sentiment?.label ?? null,
-      sentiment?.score ?? null,
-      JSON.stringify(insight.themes),
-      insight.relevance,
-      insight.relevance === null ? null : engagement(wordCount, insight.relevance, sentiment),
-      a.confidence,
-      a.lowConfidence ? 1 : 0,
-      a.durationMs,
-      Date.now(),
-    );
+  ).bind(
+    sessionId,
+    answerId,
+    a.orgId,
+    a.campaignId,
+    a.questionIndex,
+    a.followUp ? 1 : 0,
+    wordCount,
+    sentiment?.label ?? null,
+    sentiment?.score ?? null,
+    JSON.stringify(insight.themes),
+    insight.relevance,
+    insight.relevance === null ? null : engagement(wordCount, insight.relevance, sentiment),
+    a.confidence,
+    a.lowConfidence ? 1 : 0,
+    a.durationMs,
+    Date.now(),
+  );
+  const folds = foldAnswer(env.DB, { campaignId: a.campaignId, questionIndex: a.questionIndex, label: sentiment?.label ?? null, themes: insight.themes, text: a.text });
+  return { upsert, folds, foldKey: `fold.answer:${sessionId}:${answerId}` };
+}
+
+/** Sentiment, themes, relevance and engagement of one answer, stored in answer_analysis. */
+export async function analyzeAnswer(env: Env, sessionId: string, answerId: string): Promise<void> {
+  const p = await prepareAnalysis(env, sessionId, answerId);
+  if (!p) return;
   // The analysis row and the campaign's aggregates change together, once per answer.
-  const folded = await foldOnce(env.DB, `fold.answer:${sessionId}:${answerId}`, [
-    upsert,
-    ...foldAnswer(env.DB, { campaignId: a.campaignId, questionIndex: a.questionIndex, label: sentiment?.label ?? null, themes: insight.themes, text: a.text }),
-  ]);
+  const folded = await foldOnce(env.DB, p.foldKey, [p.upsert, ...p.folds]);
   // Already folded: the analysis may still be refreshed (a late transcript), the aggregates stay.
-  if (!folded) await upsert.run();
+  if (!folded) await p.upsert.run();
+}
+
+/**
+ * Several answers analysed together and written in one D1 transaction, each with its fold marker
+ * and its message's idempotency key. Returns false when the batch could not be written as a whole
+ * (one of them was folded already, or D1 failed): the caller then handles each on its own, which
+ * sorts out which are done. Reading the answers runs in parallel, one session object each.
+ */
+export async function analyzeAnswersTogether(env: Env, items: { sessionId: string; answerId: string; key: string }[]): Promise<boolean> {
+  const prepared = await Promise.all(items.map((i) => prepareAnalysis(env, i.sessionId, i.answerId)));
+  const now = Date.now();
+  const mark = (key: string) => env.DB.prepare("INSERT INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, now);
+  const stmts = items.flatMap((item, i) => {
+    const p = prepared[i];
+    return p ? [mark(p.foldKey), p.upsert, ...p.folds, mark(item.key)] : [mark(item.key)];
+  });
+  try {
+    await env.DB.batch(stmts);
+    return true;
+  } catch (err) {
+    console.warn("batched answer analysis not written; handling one by one", { answers: items.length, error: String(err) });
+    return false;
+  }
 }
 
 /**

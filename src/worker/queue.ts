@@ -5,13 +5,14 @@ import { sentimentProvider, overall } from "../ai/sentiment";
 import type { Env } from "../env";
 import { foldOnce, foldSession, sessionFold } from "../db/analytics";
 import { QueueMessage } from "../objects/messages";
-import { analyzeAnswer, processSpokenAnswer } from "./jobs";
+import { analyzeAnswer, analyzeAnswersTogether, processSpokenAnswer } from "./jobs";
 import { buildExport } from "./export-job";
 import { deliverWebhook, emitSessionEvent, RetryLater } from "./webhooks";
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const valid: { msg: Message<unknown>; m: QueueMessage; key: string | null }[] = [];
   for (const msg of batch.messages) {
     const parsed = QueueMessage.safeParse(msg.body);
     if (!parsed.success) {
@@ -19,21 +20,47 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       msg.ack();
       continue;
     }
+    valid.push({ msg, m: parsed.data, key: idempotencyKey(parsed.data) });
+  }
+  // Redelivered messages whose effects are already done are acknowledged without redoing them
+  // (one query for the whole batch).
+  const done = await processedKeys(env.DB, valid.flatMap((v) => (v.key ? [v.key] : []))).catch((err: unknown) => {
+    console.warn("processed keys not readable; retrying the batch's once-only messages", { error: String(err) });
+    return null;
+  });
+  if (!done) {
+    for (const v of valid) if (v.key) v.msg.retry({ delaySeconds: backoffSeconds(v.msg.attempts) });
+    valid.splice(0, valid.length, ...valid.filter((v) => !v.key));
+  }
+  // Answers to analyse go to D1 together: one transaction instead of three round trips each.
+  const analyses = valid.flatMap(({ m, key }) => (done && m.type === "answer.analyze" && key && !done.has(key) ? [{ sessionId: m.sessionId, answerId: m.answerId, key }] : []));
+  if (done && analyses.length > 1 && (await analyzeAnswersTogether(env, analyses).catch(() => false))) for (const a of analyses) done.add(a.key);
+  for (const { msg, m, key } of valid) {
+    if (key && done?.has(key)) {
+      msg.ack();
+      continue;
+    }
     try {
-      // Redelivered messages whose effects are already done are acknowledged without redoing them.
-      const key = idempotencyKey(parsed.data);
-      if (key && (await env.DB.prepare("SELECT 1 FROM processed_messages WHERE key = ?").bind(key).first())) {
-        msg.ack();
-        continue;
-      }
-      await handle(parsed.data, env, msg.attempts);
+      await handle(m, env, msg.attempts);
       if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
       msg.ack();
     } catch (err) {
-      console.warn("queue message failed; retrying", { type: parsed.data.type, attempts: msg.attempts, error: String(err) });
+      console.warn("queue message failed; retrying", { type: m.type, attempts: msg.attempts, error: String(err) });
       msg.retry({ delaySeconds: err instanceof RetryLater ? err.delaySeconds : backoffSeconds(msg.attempts) });
     }
   }
+}
+
+/** Which of these idempotency keys were processed already. */
+async function processedKeys(db: D1Database, keys: string[]): Promise<Set<string>> {
+  const done = new Set<string>();
+  // D1 binds at most 100 parameters per statement.
+  for (let i = 0; i < keys.length; i += 90) {
+    const chunk = keys.slice(i, i + 90);
+    const rows = await db.prepare(`SELECT key FROM processed_messages WHERE key IN (${chunk.map(() => "?").join(", ")})`).bind(...chunk).all<{ key: string }>();
+    for (const r of rows.results) done.add(r.key);
+  }
+  return done;
 }
 
 /** Jobs whose effects must happen once; session.ended is recomputed from scratch and needs none. */

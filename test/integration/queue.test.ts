@@ -44,7 +44,7 @@ async function finishedSession(answers: string[]) {
   await interceptQueue(s, queue);
   for (const [i, text] of answers.entries()) await answer(s.ws, `a${i}`, text, i === answers.length - 1 ? "ended" : "question");
   const message = (await until(() => queue.sent.find((m) => (m as QueueMessage).type === "session.ended"), "the session.ended message")) as QueueMessage;
-  return { ...s, message };
+  return { ...s, message, queue };
 }
 
 const outboxSize = (s: NewSession) =>
@@ -150,6 +150,27 @@ describe("the queue consumer", () => {
     expect(again.explicitAcks).toEqual(["d3"]);
     expect(await indexRow(s.sessionId)).toEqual(row);
     expect(row!.sentiment).toBe("positive");
+  });
+
+  it("analyses a batch of answers in one go, and a redelivered batch changes the campaign's figures no further", async () => {
+    const s = await finishedSession(POSITIVE);
+    const analyses = s.queue.sent.filter((m) => (m as QueueMessage).type === "answer.analyze");
+    expect(analyses).toHaveLength(POSITIVE.length);
+    const figures = async () => ({
+      rows: (await env.DB.prepare("SELECT answer_id, sentiment_label FROM answer_analysis WHERE session_id = ? ORDER BY answer_id").bind(s.sessionId).all()).results,
+      positive: Number((await env.DB.prepare("SELECT COALESCE(SUM(positive), 0) AS n FROM campaign_question_stats WHERE campaign_id = ?").bind(s.campaignId).first<{ n: number }>())!.n),
+    });
+
+    const first = await consume(analyses.map((body, i) => ({ id: `b${i}`, body })));
+    expect(first.explicitAcks.sort()).toEqual(["b0", "b1", "b2"]);
+    const after = await figures();
+    expect(after).toEqual({ rows: POSITIVE.map((_, i) => ({ answer_id: `a${i}`, sentiment_label: "positive" })), positive: 3 });
+
+    // The same batch again, plus one more copy inside it: acknowledged, nothing counted twice.
+    const again = await consume([...analyses, analyses[0]].map((body, i) => ({ id: `c${i}`, body })));
+    expect(again.explicitAcks.sort()).toEqual(["c0", "c1", "c2", "c3"]);
+    expect(again.retryMessages).toEqual([]);
+    expect(await figures()).toEqual(after);
   });
 
   it("acks poison messages and sends them to the dead-letter queue", async () => {
