@@ -24,9 +24,9 @@ import { perOp, pool, summarize } from "../lib/stats.mjs";
 
 const PATCHES = {
   nozod: [["const parsed = ClientFrame.safeParse(data);", "const parsed = { success: true, data };"]],
-  nohub: [["hub.stub.publish(body, view).catch(", "Promise.resolve().catch("]],
+  nohub: [["hub.stub.publishMany(bodies, views).catch(", "Promise.resolve().catch("]],
   nomirror: [["await this.mirrorWriter.write(", "await (async () => {})("]],
-  noqueue: [["await this.queue().send(JSON.parse(item.payload));", "void 0;"]],
+  noqueue: [["await this.queue().sendBatch(", "await (async () => {})("]],
 };
 const args = process.argv.slice(2);
 const VARIANTS = args.find((a) => a.startsWith("--variants="))?.slice(11).split(",") ?? ["none", "noqueue", "nohub", "nomirror", "noqueue+nohub+nomirror", "none"];
