@@ -93,6 +93,7 @@ export class SessionStore {
   private seqCache: number | null = null;
   private mirrorCache: MirrorMark | null = null;
   private outboxCount: number | null = null;
+  private answersCache: Map<string, number> | null = null;
 
   // The stored values below were written by this class from validated, typed data.
   loadMeta = () => (this.exists ? this.getKv<SessionMeta>("meta") : null);
@@ -121,16 +122,16 @@ export class SessionStore {
 
   /** Forgets the caches (the object's storage was deleted). */
   reset() {
-    this.seqCache = this.mirrorCache = this.outboxCount = null;
+    this.seqCache = this.mirrorCache = this.outboxCount = this.answersCache = null;
     this.exists = false;
   }
 
   transaction<T>(fn: () => T): T {
-    const saved = [this.seqCache, this.mirrorCache, this.outboxCount] as const;
+    const saved = [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache] as const;
     try {
       return this.storage.transactionSync(fn);
     } catch (err) {
-      [this.seqCache, this.mirrorCache, this.outboxCount] = saved;
+      [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache] = saved;
       throw err;
     }
   }
@@ -195,13 +196,20 @@ export class SessionStore {
     return r ? String(r.body) : null;
   }
 
+  /** The seq of the ack that stored this answer id, or null if it was never stored. */
   ackSeqFor(answerId: string): number | null {
-    const row = this.sql.exec<Row>("SELECT ack_seq FROM answers WHERE id = ?", answerId).toArray()[0];
-    return row ? Number(row.ack_seq) : null;
+    return this.answerAcks().get(answerId) ?? null;
   }
 
   recordAnswer(answerId: string, ackSeq: number) {
     this.sql.exec("INSERT INTO answers (id, ack_seq) VALUES (?, ?)", answerId, ackSeq);
+    // A copy, so that a rolled-back transaction leaves the cached map as it was.
+    this.answersCache = new Map(this.answerAcks()).set(answerId, ackSeq);
+  }
+
+  /** Every stored answer id (an interview has tens), read once per wake-up instead of once per answer. */
+  private answerAcks(): Map<string, number> {
+    return (this.answersCache ??= new Map(this.sql.exec<Row>("SELECT id, ack_seq FROM answers").toArray().map((r) => [String(r.id), Number(r.ack_seq)])));
   }
 
   appendEvent(at: number, name: string, data?: EventData) {
