@@ -204,7 +204,7 @@ try {
         await applyMigrations(persistTo, POLICY_CONFIG);
         return startDev({ label: "policy", persistTo, config: POLICY_CONFIG, vars: appVars });
       },
-      (s) => policyBench(s.base, { requests: quick ? 300 : 1000, log }),
+      (s) => policyBench(s.base, { requests: quick ? 300 : 1000, log, cpu: () => groupCpuMs(s.pid) }),
     );
   }
 } finally {

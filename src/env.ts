@@ -17,6 +17,7 @@ export interface Env {
   EXPORTS_BUCKET: R2Bucket;
   AI_QUEUE: Queue<unknown>;
   AI_DLQ: Queue<unknown>;
+  AUDIT_QUEUE: Queue<unknown>;
   AI: Ai;
   ASSETS?: Fetcher;
   OPERATOR_TOKEN?: string;

@@ -74,6 +74,7 @@ export function printReport(results, log) {
       `${f(p.medianAddedMs, 2)} ms (with ${f(p.with.p50, 2)} / bypassed ${f(p.bypass.p50, 2)} ms p50, ${p.requests} pairs; ${p.auditRowsSeen} audit rows seen)`,
       "≤ 1 ms",
       p.pass,
+      p.cpuPerRequest ? `server CPU per request with ${f(p.cpuPerRequest.with, 2)} / bypassed ${f(p.cpuPerRequest.bypass, 2)} ms: ${f(p.cpuAddedMs, 2)} ms added, audit appends included` : "",
     );
   } else if (g.policy) verdict("5", "policy + audit", "group failed", "", false, g.policy.error);
 

@@ -67,9 +67,9 @@ const HASHED_FIELDS = [
 export const rowHash = (r: Omit<AuditRecord, "hash">) => sha256Hex(JSON.stringify(HASHED_FIELDS.map((f) => r[f] ?? null)));
 
 /** The row that follows `head` in the chain. */
-export async function nextAuditRow(head: { seq: number; hash: string } | null, actor: AuditActor, entry: AuditEntry, at: number): Promise<AuditRecord> {
+export async function nextAuditRow(head: { seq: number; hash: string } | null, actor: AuditActor, entry: AuditEntry, at: number, id = newId("aud")): Promise<AuditRecord> {
   const base: Omit<AuditRecord, "hash"> = {
-    id: newId("aud"),
+    id,
     org_id: entry.orgId,
     seq: (head?.seq ?? 0) + 1,
     at,
@@ -90,12 +90,14 @@ export async function nextAuditRow(head: { seq: number; hash: string } | null, a
   return { ...base, hash: await rowHash(base) };
 }
 
-export async function insertAuditRow(db: D1Database, row: AuditRecord): Promise<void> {
-  await db
+export const insertAuditStatement = (db: D1Database, row: AuditRecord) =>
+  db
     .prepare(
       `INSERT INTO audit_log (id, org_id, seq, at, actor_type, actor_id, actor_role, action, resource_type, resource_id, campaign_id, ip, user_agent, outcome, request_id, details, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(...HASHED_FIELDS.map((f) => row[f]), row.hash)
-    .run();
+    .bind(...HASHED_FIELDS.map((f) => row[f]), row.hash);
+
+export async function insertAuditRow(db: D1Database, row: AuditRecord): Promise<void> {
+  await insertAuditStatement(db, row).run();
 }

@@ -3,8 +3,11 @@
 // hash covers its fields and the previous row's hash, so an edited, removed or reordered row
 // breaks the chain at that point (see verifyAuditChain).
 import type { Context } from "hono";
+import { z } from "zod";
 import type { Env } from "../env";
 import { GENESIS_HASH, rowHash, type AuditActor, type AuditEntry, type AuditRecord } from "../db/audit-chain";
+import type { PendingAudit } from "../objects/AuditLedger";
+import { newId } from "../shared/crypto";
 import type { AppEnv } from "./types";
 
 export type { AuditActor, AuditEntry, AuditRecord };
@@ -26,8 +29,64 @@ export function actorFromContext(c: Context<AppEnv>): AuditActor {
   };
 }
 
+/**
+ * Records a request's audit entry through the audit queue: the request pays one queue send (after
+ * its response, in waitUntil) instead of an append to the org's chain, and the consumer appends
+ * whole batches per org in one transaction. The entry's id is fixed here, so a redelivered batch
+ * appends nothing twice. If the queue refuses the entry, it is appended directly: never dropped.
+ */
 export function auditFromContext(c: Context<AppEnv>, entry: AuditEntry): Promise<void> {
-  return appendAudit(c.env, actorFromContext(c), entry).then(() => undefined);
+  const item: PendingAudit = { id: newId("aud"), actor: actorFromContext(c), entry, at: Date.now() };
+  return c.env.AUDIT_QUEUE.send(item).then(
+    () => undefined,
+    async (err: unknown) => {
+      console.warn("audit queue unavailable; appending directly", { error: String(err) });
+      await c.env.AUDIT_LEDGER.get(c.env.AUDIT_LEDGER.idFromName(entry.orgId)).appendMany([item]);
+    },
+  );
+}
+
+const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const AuditMessage = z.object({
+  id: z.string().min(1).max(64),
+  at: z.number().int(),
+  actor: z.object({ type: z.string(), id: z.string().nullable(), role: z.string().nullable(), ip: z.string().nullable(), userAgent: z.string().nullable(), requestId: z.string().nullable() }),
+  entry: z.object({
+    orgId: z.string().min(1),
+    action: z.string(),
+    outcome: z.enum(["allow", "deny"]),
+    resourceType: z.string(),
+    resourceId: z.string().nullable(),
+    campaignId: z.string().nullable().optional(),
+    details: z.record(z.string(), Scalar).optional(),
+  }),
+});
+
+/** The audit queue's consumer: each org's entries in the batch go to its ledger in one call. */
+export async function handleAuditBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const byOrg = new Map<string, { msg: Message<unknown>; item: PendingAudit }[]>();
+  for (const msg of batch.messages) {
+    const parsed = AuditMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      await env.AI_DLQ.send({ reason: "invalid audit message", queue: batch.queue, body: msg.body });
+      msg.ack();
+      continue;
+    }
+    const list = byOrg.get(parsed.data.entry.orgId) ?? [];
+    list.push({ msg, item: parsed.data });
+    byOrg.set(parsed.data.entry.orgId, list);
+  }
+  await Promise.all(
+    [...byOrg].map(async ([orgId, list]) => {
+      try {
+        await env.AUDIT_LEDGER.get(env.AUDIT_LEDGER.idFromName(orgId)).appendMany(list.map((l) => l.item));
+        for (const l of list) l.msg.ack();
+      } catch (err) {
+        console.warn("audit append failed; retrying", { orgId, entries: list.length, error: String(err) });
+        for (const l of list) l.msg.retry({ delaySeconds: Math.min(60, 2 ** l.msg.attempts) });
+      }
+    }),
+  );
 }
 
 export type ChainReport = { ok: true; rows: number } | { ok: false; rows: number; brokenAt: { seq: number; id: string | null; reason: string } };

@@ -5,6 +5,10 @@ import { replayDeletions } from "./erasure";
 
 const NIGHTLY = "30 2 * * *";
 import { handleQueue } from "./queue";
+import { handleAuditBatch } from "./audit";
+
+/** The audit pipeline's queue (wrangler.toml); every other batch is AI and background work. */
+export const AUDIT_QUEUE_NAME = "interviewrelay-audit";
 
 export { InterviewSession } from "../objects/InterviewSession";
 export { CampaignLive } from "../objects/CampaignLive";
@@ -17,5 +21,5 @@ export default {
     if (controller.cron === NIGHTLY) ctx.waitUntil(replayDeletions(env).then(() => undefined));
     else ctx.waitUntil(sweepOverdueSessions(env));
   },
-  queue: handleQueue,
+  queue: (batch, env) => (batch.queue === AUDIT_QUEUE_NAME ? handleAuditBatch(batch, env) : handleQueue(batch, env)),
 } satisfies ExportedHandler<Env>;
