@@ -76,7 +76,9 @@ export function filterSql(f: SessionFilter): { where: string; binds: unknown[] }
   if (f.maxDuration !== undefined) add("duration <= ?", f.maxDuration);
   if (f.minCompletion !== undefined) add("completion >= ?", f.minCompletion);
   if (f.maxCompletion !== undefined) add("completion <= ?", f.maxCompletion);
-  if (f.language) add("(language = ? OR language LIKE ?)", f.language, `${f.language}-%`);
+  // The tag itself or one of its subtags (de matches de-AT), as a range the language index can seek
+  // ('.' follows '-'); primary subtags are lowercase, as the schema requires.
+  if (f.language) add("(language = ? OR (language >= ? AND language < ?))", f.language, `${f.language}-`, `${f.language}.`);
   if (f.sentiment?.length) add(`sentiment IN (${f.sentiment.map(() => "?").join(", ")})`, ...f.sentiment);
   if (f.flagged !== undefined) add("flagged = ?", f.flagged ? 1 : 0);
   return { where: parts.map((p) => ` AND ${p}`).join(""), binds };

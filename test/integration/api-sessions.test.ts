@@ -123,6 +123,7 @@ describe("listing a campaign's sessions", () => {
       ["minCompletion=34&maxCompletion=99", [s3, s5]],
       ["language=en", [s1, s5]],
       ["language=pt-BR", [s2]],
+      ["language=pt", [s2]],
       ["flagged=true", [s2, s5]],
       ["flagged=false", [s1, s3, s4]],
       ["sentiment=positive,neutral", [s1, s3]],

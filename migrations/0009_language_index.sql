@@ -1,0 +1,1 @@
+CREATE INDEX `sessions_campaign_language_idx` ON `sessions` (`campaign_id`,`language`,`created_at`,`id`);
