@@ -5,7 +5,7 @@
 // Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
 // because a long-running wrangler dev slows down and grows under load.
 //
-// Options: --only=echo,answers,newobj,joins,listing,policy   --quick (smaller sizes, for trying it out)
+// Options: --only=echo,answers,paced,newobj,joins,listing,policy   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -42,8 +42,14 @@ const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
 const want = (g) => !only || only.includes(g);
 
 const SIZES = quick
-  ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000 }
-  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000 };
+  ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000, pacedMs: 8000 }
+  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000, pacedMs: 20_000 };
+/**
+ * The paced scenario: each of the 100 participants (and each echo client) answers about once a
+ * second (0.5–1.5 s of thought after each question or echo), 30× faster than people do: what the
+ * answer path costs when the machine is not saturated, next to the echo at the same pace.
+ */
+const PACED_THINK_MS = 1000;
 
 const BASELINE_CONFIG = join(BENCH_DIR, "baseline", "wrangler.toml");
 const appVars = (base) => ({
@@ -139,7 +145,7 @@ const results = {
 
 try {
   let bundleError = null;
-  if (["answers", "joins", "listing"].some(want)) {
+  if (["answers", "paced", "joins", "listing"].some(want)) {
     const t = Date.now();
     try {
       app = await bundleApp({ ref });
@@ -177,6 +183,17 @@ try {
     results.groups.echo = poolEcho(echoRuns);
     results.groups.echoWrite = await group("baseline: WebSocket echo after one SQLite write (informational)", () => startDev({ label: "baseline-echo-write", config: BASELINE_CONFIG }), (s, cpu) =>
       echoBench(s.base, { clients: SIZES.clients, durationMs: SIZES.echoMs, write: true, cpu }),
+    );
+  }
+  if (want("paced")) {
+    const invites = SIZES.clients * 2 + 10;
+    results.groups.pacedEcho = await group(`baseline: WebSocket echo, paced (~${PACED_THINK_MS} ms between messages)`, () => startDev({ label: "baseline-echo-paced", config: BASELINE_CONFIG }), (s, cpu) =>
+      echoBench(s.base, { clients: SIZES.clients, durationMs: SIZES.pacedMs, thinkMs: PACED_THINK_MS, cpu }),
+    );
+    results.groups.pacedAnswers = await product("paced", () =>
+      group(`product: participants answering, paced (~${PACED_THINK_MS} ms to answer)`, () => seededAppServer("paced", invites), (s, cpu) =>
+        answersBench(s.base, s.setup, { participants: SIZES.clients, sessionsEach: 2, windowMs: SIZES.pacedMs, warmup: 10, thinkMs: PACED_THINK_MS, cpu, log }),
+      ),
     );
   }
   if (want("newobj")) {

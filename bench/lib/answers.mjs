@@ -49,7 +49,7 @@ async function runChains(chains) {
   return firstDone;
 }
 
-export async function answersBench(base, { key, campaignId, tokens }, { participants = 100, sessionsEach = 2, windowMs = 20_000, watchEvery = 5, warmup = 10, cpu = () => null, log = () => {} } = {}) {
+export async function answersBench(base, { key, campaignId, tokens }, { participants = 100, sessionsEach = 2, windowMs = 20_000, watchEvery = 5, warmup = 10, thinkMs = 0, cpu = () => null, log = () => {} } = {}) {
   const sockets = [];
   const sentAt = new Map();
   const errors = [];
@@ -73,7 +73,7 @@ export async function answersBench(base, { key, campaignId, tokens }, { particip
     const joined = await pool(total, 10, (i) => join(base, invites.tokens[i]));
     const acks = [];
     const ackTimes = [];
-    const all = joined.map((j) => new Participant(base, j, { onAck: (ms) => (acks.push(ms), ackTimes.push(now())), onError, sentAt }));
+    const all = joined.map((j) => new Participant(base, j, { onAck: (ms) => (acks.push(ms), ackTimes.push(now())), onError, sentAt, thinkMs }));
     await pool(all.length, 20, async (i) => {
       await all[i].ready();
       sockets.push(all[i].ws);
@@ -122,6 +122,7 @@ export async function answersBench(base, { key, campaignId, tokens }, { particip
 
     return {
       participants,
+      thinkMs,
       sessionsEach,
       sessions: total,
       setupSeconds,

@@ -2,11 +2,14 @@
 //  - WebSocket echo: N clients, one object each, closed-loop request/response round trips.
 //  - New objects: POST /new (a brand-new object under a random name, called once) at concurrency C.
 import { answerText } from "./participant.mjs";
-import { now, perOp, pool, sleep, summarize } from "./stats.mjs";
+import { now, perOp, pool, sleep, summarize, think } from "./stats.mjs";
 import { closeAll, openSocket, wsUrl } from "./wsutil.mjs";
 
-/** Every client sends, waits for its echo, sends again, until `until`; returns the RTT samples taken while recording. */
-function closedLoop(sockets, until, record) {
+/**
+ * Every client sends, waits for its echo, sends again (after a think time of about `thinkMs`, or at
+ * once), until `until`; returns the RTT samples taken while recording.
+ */
+function closedLoop(sockets, until, record, thinkMs = 0) {
   return Promise.all(
     sockets.map(
       (ws, i) =>
@@ -22,8 +25,9 @@ function closedLoop(sockets, until, record) {
           };
           const onMessage = () => {
             record(now() - sentAt);
-            if (now() < until) send();
-            else done();
+            if (now() >= until) return done();
+            if (thinkMs > 0) setTimeout(() => (now() < until ? send() : done()), think(thinkMs));
+            else send();
           };
           const onClose = () => {
             done();
@@ -43,7 +47,7 @@ function closedLoop(sockets, until, record) {
 }
 
 /** `write`: the object appends each frame to its SQLite storage before echoing it (a durable ack's floor). */
-export async function echoBench(base, { clients = 100, warmupMs = 2000, durationMs = 10_000, write = false, cpu = () => null } = {}) {
+export async function echoBench(base, { clients = 100, warmupMs = 2000, durationMs = 10_000, write = false, thinkMs = 0, cpu = () => null } = {}) {
   const sockets = [];
   try {
     const connectStarted = now();
@@ -56,12 +60,13 @@ export async function echoBench(base, { clients = 100, warmupMs = 2000, duration
     const samples = [];
     const cpuBefore = cpu();
     const started = now();
-    await closedLoop(sockets, started + durationMs, (ms) => samples.push(ms));
+    await closedLoop(sockets, started + durationMs, (ms) => samples.push(ms), thinkMs);
     const seconds = (now() - started) / 1000;
     const cpuUsed = cpu(cpuBefore);
     const result = {
       clients,
       write,
+      thinkMs,
       connectSeconds,
       seconds,
       messages: samples.length,

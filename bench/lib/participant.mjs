@@ -1,6 +1,6 @@
 // A scripted participant on the session socket (CONTRACT.md, participant flow): connect, hello,
 // consent, start; then, once told to go, answer every question the moment it arrives.
-import { now } from "./stats.mjs";
+import { now, think } from "./stats.mjs";
 import { openSocket, wsUrl } from "./wsutil.mjs";
 
 const FILLER =
@@ -11,7 +11,9 @@ export const answerText = (id) => `[${id}] ${FILLER}`;
 export const idFromText = (text) => /^\[([^\]]+)\]/.exec(text)?.[1] ?? null;
 
 export class Participant {
-  constructor(base, joined, { onAck, onError, sentAt }) {
+  constructor(base, joined, { onAck, onError, sentAt, thinkMs = 0 }) {
+    /** About how long a participant takes to answer a question (0: at once). */
+    this.thinkMs = thinkMs;
     this.base = base;
     this.sessionId = joined.sessionId;
     this.participantToken = joined.participantToken;
@@ -67,8 +69,9 @@ export class Participant {
         return;
       case "question":
         this.question = f;
-        if (this.running) this.answer();
-        else this.settleReady?.();
+        if (!this.running) this.settleReady?.();
+        else if (this.thinkMs > 0) setTimeout(() => this.answer(), think(this.thinkMs));
+        else this.answer();
         return;
       case "ack": {
         const sent = this.sentAt.get(f.id);

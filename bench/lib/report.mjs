@@ -29,6 +29,21 @@ export function printReport(results, log) {
     const tput = g.answers.perSecond / g.echo.perSecond;
     verdict("1b", "answers/s vs echo messages/s", `${f(g.answers.perSecond)} vs ${f(g.echo.perSecond)} (${f(tput, 3)}×)`, "≥ 0.5×", tput >= 0.5);
   } else verdict("1", "answers vs echo", "group failed", "", false, g.answers?.error ?? g.echo?.error ?? "not run");
+  // 1c. The same at a pace the machine is not saturated by (each client about once a second).
+  if (!missing(g.pacedAnswers) && !missing(g.pacedEcho)) {
+    const a = g.pacedAnswers;
+    const e = g.pacedEcho;
+    const ratio = a.ack.p99 / e.rtt.p99;
+    const tput = a.perSecond / e.perSecond;
+    verdict(
+      "1c",
+      `paced (~${e.thinkMs} ms think): ack p99 vs echo p99; rate vs echo`,
+      `${f(a.ack.p99)} vs ${f(e.rtt.p99)} ms (${f(ratio, 1)}×); ${f(a.perSecond)} vs ${f(e.perSecond)}/s (${f(tput, 2)}×); watcher p99 ${f(a.watch.latency.p99)} ms`,
+      "≤ 2×; ≥ 0.5×; ≤ 50 ms",
+      ratio <= 2 && tput >= 0.5 && a.watch.latency.p99 <= 50,
+      `server CPU per answer ${f(a.serverCpuMsPerAnswer?.total, 2)} ms vs ${f(e.serverCpuMsPerMessage?.total, 2)} ms per echo`,
+    );
+  } else if (g.pacedAnswers || g.pacedEcho) verdict("1c", "paced answers vs echo", "group failed", "", false, g.pacedAnswers?.error ?? g.pacedEcho?.error ?? "not run");
   // 2. Watchers.
   if (!missing(g.answers)) {
     const w = g.answers.watch;

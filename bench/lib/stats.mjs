@@ -53,3 +53,6 @@ export function perOp(cpuUsed, ops) {
   for (const [k, v] of Object.entries(cpuUsed.byCommand)) if (v > 0) out[k] = round2(v / ops);
   return out;
 }
+
+/** A think time around `ms` (0.5–1.5×), so paced clients do not move in lockstep. */
+export const think = (ms) => ms * (0.5 + Math.random());

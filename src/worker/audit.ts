@@ -62,6 +62,9 @@ const AuditMessage = z.object({
   }),
 });
 
+/** The audit pipeline's queue (wrangler.toml); every other batch is AI and background work. */
+export const AUDIT_QUEUE_NAME = "interviewrelay-audit";
+
 /** The audit queue's consumer: each org's entries in the batch go to its ledger in one call. */
 export async function handleAuditBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const byOrg = new Map<string, { msg: Message<unknown>; item: PendingAudit }[]>();

@@ -5,10 +5,7 @@ import { replayDeletions } from "./erasure";
 
 const NIGHTLY = "30 2 * * *";
 import { handleQueue } from "./queue";
-import { handleAuditBatch } from "./audit";
-
-/** The audit pipeline's queue (wrangler.toml); every other batch is AI and background work. */
-export const AUDIT_QUEUE_NAME = "interviewrelay-audit";
+import { AUDIT_QUEUE_NAME, handleAuditBatch } from "./audit";
 
 export { InterviewSession } from "../objects/InterviewSession";
 export { CampaignLive } from "../objects/CampaignLive";
@@ -21,5 +18,5 @@ export default {
     if (controller.cron === NIGHTLY) ctx.waitUntil(replayDeletions(env).then(() => undefined));
     else ctx.waitUntil(sweepOverdueSessions(env));
   },
-  queue: (batch, env) => (batch.queue === AUDIT_QUEUE_NAME ? handleAuditBatch(batch, env) : handleQueue(batch, env)),
+  queue: (batch, env, _ctx) => (batch.queue === AUDIT_QUEUE_NAME ? handleAuditBatch(batch, env) : handleQueue(batch, env)),
 } satisfies ExportedHandler<Env>;
