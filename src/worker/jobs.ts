@@ -1,11 +1,13 @@
 // Queue jobs: per-answer analysis and spoken-answer processing. Each job reads what it needs by
 // reference (session id, answer id, R2 keys) and writes results idempotently.
 import { answerAnalyzer, engagement } from "../ai/analysis";
+import { keywords } from "../ai/clusters";
+import { embedder } from "../ai/embeddings";
 import { words } from "../ai/followup";
 import { sentimentProvider } from "../ai/sentiment";
 import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
 import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";
-import { foldAnswer, foldOnce } from "../db/analytics";
+import { foldAnswer, foldOnce, quoteOf } from "../db/analytics";
 import type { Env } from "../env";
 import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
 
@@ -50,6 +52,25 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
   ]);
   // Already folded: the analysis may still be refreshed (a late transcript), the aggregates stay.
   if (!folded) await upsert.run();
+  // Response patterns: a main answer's vector joins its question's clusters (once; the
+  // campaign's object remembers every answer it folded, so a retry changes nothing).
+  if (analysable && !a.followUp) {
+    const e = embedder(env);
+    const [vector] = await e.embed([a.text]);
+    if (vector?.some((x) => x !== 0)) {
+      await env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(a.campaignId)).foldPattern({
+        sessionId,
+        answerId,
+        questionIndex: a.questionIndex,
+        model: e.model,
+        threshold: e.threshold,
+        vector,
+        // The answer's themes name clusters better than any single word of it.
+        terms: [...insight.themes, ...keywords(a.text)],
+        quote: quoteOf(a.text),
+      });
+    }
+  }
 }
 
 /**
