@@ -251,6 +251,7 @@ export interface WorldIds {
   keyId?: string;
   exportId?: string;
   webhookId?: string;
+  reportId?: string;
 }
 
 /** Fills `:id` with the id of the right type for the path (campaign paths get a campaign id, …). */
@@ -265,6 +266,8 @@ export function fillId(path: string, ids: WorldIds): string {
     ["/exports/", ids.exportId ?? "exp_zzzzzzzzzzzzzzzz"],
     // Without a webhook of the org: a well-formed id that exists nowhere.
     ["/webhooks/", ids.webhookId ?? "whk_zzzzzzzzzzzzzzzz"],
+    // Without a saved report of the org: a well-formed id that exists nowhere.
+    ["/reports/saved/", ids.reportId ?? "rpt_zzzzzzzzzzzzzzzz"],
   ];
   const hit = byPrefix.find(([prefix]) => path.startsWith(prefix));
   if (!hit?.[1]) throw new Error(`no id of the right type for ${path}: extend fillId in test/helpers/fixtures.ts`);

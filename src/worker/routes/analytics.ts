@@ -47,7 +47,7 @@ analyticsRoutes.get(
     if (!view.ok) throw fromRpcError(view.error);
     if (!transcript.ok) throw fromRpcError(transcript.error);
     const a = await analyticsFor(c.env, row, view.value, transcript.value);
-    return c.json(seesQuotes(c) ? { ...a, quotesHidden: false } : { ...a, quotes: [], quotesHidden: true });
+    return c.json(seesQuotes(c) ? a : { ...a, quotes: [], quotesHidden: true });
   },
 );
 
@@ -68,7 +68,7 @@ analyticsRoutes.get(
     const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
     const patterns = await hub.patterns(embedder(c.env).model, campaign.total_questions);
     const a = await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, patterns);
-    if (seesQuotes(c)) return c.json({ campaignId: campaign.id, ...a, quotesHidden: false });
+    if (seesQuotes(c)) return c.json({ campaignId: campaign.id, ...a });
     return c.json({
       campaignId: campaign.id,
       ...a,
