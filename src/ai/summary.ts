@@ -1,5 +1,5 @@
 // A short summary of one interview behind a small interface: an LLM in production, a summary
-// of the figures offline (counts, tone, topics and where the participant said most).
+// of the figures offline (counts, tone, topics, the longest answer's length).
 import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
 
@@ -19,12 +19,12 @@ export class LocalSummarizer implements Summarizer {
   async summarize({ answers, overall, themes }: SummaryInput): Promise<string | null> {
     const said = answers.filter((a) => a.answer.trim());
     if (!said.length) return null;
-    // The summary is about the interview, not a copy of it: no participant's words verbatim
-    // (the analytics carry quotes separately, and only to roles that may read transcripts).
+    // The summary is about the interview, not a copy of it: no participant's (or question's) words
+    // verbatim; the analytics carry quotes separately, and only to roles that may read transcripts.
     const longest = [...said].sort((a, b) => b.answer.trim().split(/\s+/).length - a.answer.trim().split(/\s+/).length)[0]!;
     const tone = overall ? `Overall tone: ${overall}.` : "";
     const topics = themes.length ? `Topics: ${themes.slice(0, 4).join(", ")}.` : "";
-    const most = longest.question ? `They said most (${longest.answer.trim().split(/\s+/).length} words) on "${longest.question.slice(0, 120)}"` : "";
+    const most = `Longest answer: ${longest.answer.trim().split(/\s+/).length} words.`;
     return [`${said.length} answer${said.length === 1 ? "" : "s"}.`, tone, topics, most].filter(Boolean).join(" ");
   }
 }

@@ -238,8 +238,9 @@ export interface ResponsePattern {
 }
 
 /** The contract's campaign analytics, read from the aggregates only (the patterns come from the campaign's object). */
-export async function campaignAnalytics(db: D1Database, campaignId: string, totalQuestions: number, responsePatterns: ResponsePattern[]) {
-  const [stats, buckets, questions, themes] = await Promise.all([
+export async function campaignAnalytics(db: D1Database, campaignId: string, totalQuestions: number, patterns: ResponsePattern[] | Promise<ResponsePattern[]>) {
+  const [responsePatterns, stats, buckets, questions, themes] = await Promise.all([
+    patterns,
     db.prepare("SELECT * FROM campaign_stats WHERE campaign_id = ?").bind(campaignId).first<{ total: number; completed: number; abandoned: number; duration_sum: number; duration_count: number }>(),
     db.prepare("SELECT bucket, count FROM campaign_duration_buckets WHERE campaign_id = ? ORDER BY bucket").bind(campaignId).all<{ bucket: number; count: number }>(),
     db.prepare("SELECT * FROM campaign_question_stats WHERE campaign_id = ? ORDER BY question_index").bind(campaignId).all<{ question_index: number; reached: number; answered: number; dropped: number; positive: number; neutral: number; negative: number }>(),

@@ -66,8 +66,8 @@ analyticsRoutes.get(
   async (c) => {
     const campaign = await campaignFromPath(c);
     const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
-    const patterns = await hub.patterns(embedder(c.env).model, campaign.total_questions);
-    const a = await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, patterns);
+    // The object's patterns and D1's aggregates are read at the same time.
+    const a = await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, hub.patterns(embedder(c.env).model, campaign.total_questions));
     if (seesQuotes(c)) return c.json({ campaignId: campaign.id, ...a });
     return c.json({
       campaignId: campaign.id,
