@@ -5,7 +5,7 @@
 // Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
 // because a long-running wrangler dev slows down and grows under load.
 //
-// Options: --only=echo,answers,paced,newobj,joins,listing,policy   --quick (smaller sizes, for trying it out)
+// Options: --only=echo,answers,paced,newobj,joins,listing,policy,analytics   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { OPERATOR_TOKEN, api, createInvites, createOrgAndCampaign, questions } from "./lib/api.mjs";
 import { insertInvitesDirect, insertOrgDirect, localD1File } from "./lib/seed.mjs";
+import { analyticsBench } from "./lib/analytics.mjs";
 import { answersBench } from "./lib/answers.mjs";
 import { echoBench, newObjectBench, poolEcho } from "./lib/baseline.mjs";
 import { joinsBench } from "./lib/joins.mjs";
@@ -145,7 +146,7 @@ const results = {
 
 try {
   let bundleError = null;
-  if (["answers", "paced", "joins", "listing"].some(want)) {
+  if (["answers", "paced", "joins", "listing", "analytics"].some(want)) {
     const t = Date.now();
     try {
       app = await bundleApp({ ref });
@@ -211,6 +212,9 @@ try {
   }
   if (want("listing")) {
     results.groups.listing = await product("listing", () => listingBench({ sessions: SIZES.sessions, app, appVars, log, group, appServer, migrated }));
+  }
+  if (want("analytics")) {
+    results.groups.analytics = await product("analytics", () => analyticsBench({ sessions: quick ? 2000 : 10_000, interviews: quick ? 3 : 8, app, appVars, log, group, migrated }));
   }
   if (want("policy")) {
     // Its own build of the product (bench/policy/worker.ts) with the route pair it compares.

@@ -1,5 +1,5 @@
-// A short summary of one interview behind a small interface: an LLM in production, an
-// extractive summary offline (built only from what the participant said and the figures).
+// A short summary of one interview behind a small interface: an LLM in production, a summary
+// of the figures offline (counts, tone, topics, the longest answer's length).
 import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
 
@@ -19,11 +19,13 @@ export class LocalSummarizer implements Summarizer {
   async summarize({ answers, overall, themes }: SummaryInput): Promise<string | null> {
     const said = answers.filter((a) => a.answer.trim());
     if (!said.length) return null;
-    const longest = [...said].sort((a, b) => b.answer.length - a.answer.length)[0]!;
-    const first = longest.answer.trim().split(/(?<=[.!?])\s+/)[0]!;
+    // The summary is about the interview, not a copy of it: no participant's (or question's) words
+    // verbatim; the analytics carry quotes separately, and only to roles that may read transcripts.
+    const longest = [...said].sort((a, b) => b.answer.trim().split(/\s+/).length - a.answer.trim().split(/\s+/).length)[0]!;
     const tone = overall ? `Overall tone: ${overall}.` : "";
     const topics = themes.length ? `Topics: ${themes.slice(0, 4).join(", ")}.` : "";
-    return [`${said.length} answer${said.length === 1 ? "" : "s"}.`, tone, topics, `In their words: "${first.slice(0, 200)}"`].filter(Boolean).join(" ");
+    const most = `Longest answer: ${longest.answer.trim().split(/\s+/).length} words.`;
+    return [`${said.length} answer${said.length === 1 ? "" : "s"}.`, tone, topics, most].filter(Boolean).join(" ");
   }
 }
 

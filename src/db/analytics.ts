@@ -1,10 +1,14 @@
 // Analytics: one session's insight computed from its answers, and a campaign's kept as
 // aggregates folded in once per finished session and once per analysed answer.
 import { z } from "zod";
+import { parseJson } from "../shared/json";
 import type { Segment } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
 
-export const DURATION_BUCKET_SECONDS = 60;
+/** Durations are folded per whole second (the index keeps whole seconds), so the median is exact. */
+export const DURATION_BUCKET_SECONDS = 1;
+/** Histogram widths the campaign view picks from: the narrowest giving at most 12 bars. */
+const HISTOGRAM_WIDTHS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 86_400];
 const Themes = z.array(z.string());
 const Examples = z.array(z.string());
 
@@ -50,14 +54,14 @@ export function sessionAnalytics(facts: SessionFacts, segments: Segment[], event
   const overall: "positive" | "neutral" | "negative" | null = labelled.length === 0 ? null : meanScore > 0.025 ? "positive" : meanScore < -0.025 ? "negative" : "neutral";
 
   const themeCounts = new Map<string, number>();
-  for (const r of rows) for (const t of Themes.parse(JSON.parse(r.themes))) themeCounts.set(t, (themeCounts.get(t) ?? 0) + 1);
+  for (const r of rows) for (const t of parseJson(Themes, r.themes)) themeCounts.set(t, (themeCounts.get(t) ?? 0) + 1);
 
   const answers = rows.map((r) => ({
     answerId: r.answer_id,
     questionIndex: r.question_index,
     followUp: r.follow_up === 1,
     sentiment: r.sentiment_label ? { label: r.sentiment_label, score: r.sentiment_score ?? 0 } : null,
-    themes: Themes.parse(JSON.parse(r.themes)),
+    themes: parseJson(Themes, r.themes),
     wordCount: r.word_count,
     relevance: r.relevance,
     engagement: r.engagement,
@@ -186,56 +190,78 @@ export function foldSession(db: D1Database, f: SessionFold): D1PreparedStatement
   return stmts;
 }
 
-/** What a finished session contributes, from its transcript. */
+const upTo = (n: number) => Array.from({ length: n + 1 }, (_, i) => i);
+
+/**
+ * What a finished session contributes, from its transcript. Questions come in order, so a
+ * session that got to question q reached every question before it, and answered every one
+ * before the last it reached (this also holds for a session reassigned mid-way, whose
+ * transcript may skip indexes); follow-ups count toward their main question only.
+ */
 export function sessionFold(base: Omit<SessionFold, "reached" | "answered" | "dropOff">, segments: Segment[], lastQuestionIndex: number | null): SessionFold {
-  const reached = [...new Set(segments.filter((s) => s.speaker === "ai" && !s.followUp).map((s) => s.questionIndex))].sort((a, b) => a - b);
-  const answered = [...new Set(segments.filter((s) => s.speaker === "participant" && !s.followUp).map((s) => s.questionIndex))].sort((a, b) => a - b);
-  const dropOff = base.status === "abandoned" ? (reached.find((q) => !answered.includes(q)) ?? lastQuestionIndex) : null;
+  const main = segments.filter((s) => !s.followUp);
+  const asked = main.filter((s) => s.speaker === "ai").map((s) => s.questionIndex);
+  const said = main.filter((s) => s.speaker === "participant").map((s) => s.questionIndex);
+  const lastReached = Math.max(-1, ...asked, ...said);
+  const lastAnswered = Math.max(-1, ...said, lastReached - 1);
+  const reached = upTo(lastReached);
+  const answered = upTo(lastAnswered);
+  const dropOff = base.status === "abandoned" ? (lastAnswered < lastReached ? lastReached : lastQuestionIndex) : null;
   return { ...base, reached, answered, dropOff };
 }
 
-/** The contract's campaign analytics, read from the aggregates only. */
-export async function campaignAnalytics(db: D1Database, campaignId: string, totalQuestions: number) {
-  const [stats, buckets, questions, themes] = await Promise.all([
+/** The median (exact, from per-second counts) and a histogram of readable width with empty bars kept. */
+export function durationSummary(buckets: { bucket: number; count: number }[]) {
+  const sorted = [...buckets].filter((b) => b.count > 0).sort((a, b) => a.bucket - b.bucket);
+  const n = sorted.reduce((a, b) => a + b.count, 0);
+  if (n === 0) return { median: 0, histogram: [] as { from: number; to: number; count: number }[] };
+  // The k-th smallest duration (0-based) from the cumulative counts.
+  const nth = (k: number) => {
+    let seen = 0;
+    for (const b of sorted) {
+      seen += b.count;
+      if (seen > k) return b.bucket;
+    }
+    return sorted[sorted.length - 1]!.bucket;
+  };
+  const median = n % 2 ? nth((n - 1) / 2) : (nth(n / 2 - 1) + nth(n / 2)) / 2;
+  const max = sorted[sorted.length - 1]!.bucket;
+  const width = HISTOGRAM_WIDTHS.find((w) => Math.floor(max / w) + 1 <= 12) ?? HISTOGRAM_WIDTHS[HISTOGRAM_WIDTHS.length - 1]!;
+  const bars = Array.from({ length: Math.floor(max / width) + 1 }, (_, i) => ({ from: i * width, to: (i + 1) * width, count: 0 }));
+  for (const b of sorted) bars[Math.floor(b.bucket / width)]!.count += b.count;
+  return { median, histogram: bars };
+}
+
+export interface ResponsePattern {
+  questionIndex: number;
+  clusters: { label: string; count: number; examples: string[] }[];
+}
+
+/** The contract's campaign analytics, read from the aggregates only (the patterns come from the campaign's object). */
+export async function campaignAnalytics(db: D1Database, campaignId: string, totalQuestions: number, patterns: ResponsePattern[] | Promise<ResponsePattern[]>) {
+  const [responsePatterns, stats, buckets, questions, themes] = await Promise.all([
+    patterns,
     db.prepare("SELECT * FROM campaign_stats WHERE campaign_id = ?").bind(campaignId).first<{ total: number; completed: number; abandoned: number; duration_sum: number; duration_count: number }>(),
     db.prepare("SELECT bucket, count FROM campaign_duration_buckets WHERE campaign_id = ? ORDER BY bucket").bind(campaignId).all<{ bucket: number; count: number }>(),
     db.prepare("SELECT * FROM campaign_question_stats WHERE campaign_id = ? ORDER BY question_index").bind(campaignId).all<{ question_index: number; reached: number; answered: number; dropped: number; positive: number; neutral: number; negative: number }>(),
-    db.prepare("SELECT question_index, theme, count, examples FROM campaign_theme_stats WHERE campaign_id = ? ORDER BY count DESC, theme").bind(campaignId).all<{ question_index: number; theme: string; count: number; examples: string }>(),
+    db.prepare("SELECT question_index, theme, count, examples FROM campaign_theme_stats WHERE campaign_id = ? AND question_index = -1 ORDER BY count DESC, theme LIMIT 10").bind(campaignId).all<{ question_index: number; theme: string; count: number; examples: string }>(),
   ]);
   const byQ = new Map(questions.results.map((q) => [q.question_index, q]));
   const n = stats?.duration_count ?? 0;
-  // The median from the 1-minute histogram, interpolated within its bucket.
-  let median = 0;
-  if (n > 0) {
-    let seen = 0;
-    for (const b of buckets.results) {
-      if (seen + b.count >= n / 2) {
-        median = b.bucket + ((n / 2 - seen) / b.count) * DURATION_BUCKET_SECONDS;
-        break;
-      }
-      seen += b.count;
-    }
-  }
-  const perQuestion = themes.results.filter((t) => t.question_index >= 0);
+  const durations = durationSummary(buckets.results);
   return {
     sessions: { total: stats?.total ?? 0, completed: stats?.completed ?? 0, abandoned: stats?.abandoned ?? 0 },
     funnel: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, reached: byQ.get(q)?.reached ?? 0, answered: byQ.get(q)?.answered ?? 0, dropped: byQ.get(q)?.dropped ?? 0 })),
     duration: {
       mean: n ? round(stats!.duration_sum / n, 1) : 0,
-      median: round(median, 1),
-      histogram: buckets.results.map((b) => ({ from: b.bucket, to: b.bucket + DURATION_BUCKET_SECONDS, count: b.count })),
+      median: round(durations.median, 1),
+      histogram: durations.histogram,
     },
     sentimentTrend: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, positive: byQ.get(q)?.positive ?? 0, neutral: byQ.get(q)?.neutral ?? 0, negative: byQ.get(q)?.negative ?? 0 })),
     topThemes: themes.results
       .filter((t) => t.question_index === -1)
       .slice(0, 10)
-      .map((t) => ({ theme: t.theme, count: t.count, quotes: Examples.parse(JSON.parse(t.examples)) })),
-    responsePatterns: Array.from({ length: totalQuestions }, (_, q) => ({
-      questionIndex: q,
-      clusters: perQuestion
-        .filter((t) => t.question_index === q)
-        .slice(0, 5)
-        .map((t) => ({ label: t.theme, count: t.count, examples: Examples.parse(JSON.parse(t.examples)) })),
-    })),
+      .map((t) => ({ theme: t.theme, count: t.count, quotes: parseJson(Examples, t.examples) })),
+    responsePatterns: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, clusters: responsePatterns.find((p) => p.questionIndex === q)?.clusters ?? [] })),
   };
 }

@@ -1,15 +1,20 @@
 // One object per campaign: fans out its sessions' live frames to everyone watching the campaign,
-// and remembers the active sessions so a new watcher starts from a snapshot.
+// and remembers the active sessions so a new watcher starts from a snapshot. It also keeps the
+// campaign's response patterns (patterns.ts), whose centroid updates must not interleave.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { PatternStore, type PatternAnswer, type PatternCluster } from "./patterns";
 import { PING, PONG } from "./protocol";
 import type { SessionView } from "./view";
 
 type Row = Record<string, SqlStorageValue>;
 
 export class CampaignLive extends DurableObject<Env> {
+  private readonly patternStore: PatternStore;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.patternStore = new PatternStore(ctx.storage.sql);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS active (session_id TEXT PRIMARY KEY, view TEXT NOT NULL, updated_at INTEGER NOT NULL)");
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -47,9 +52,25 @@ export class CampaignLive extends DurableObject<Env> {
     return sockets.length;
   }
 
-  /** Removes a session from the snapshot (its data was deleted). */
+  /** Removes a session from the snapshot and its quotes from the response patterns (its data was deleted). */
   async forget(sessionId: string): Promise<void> {
     this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", sessionId);
+    this.patternStore.forget(sessionId);
+  }
+
+  /** Folds one analysed answer into its question's response patterns; false if it was already in. */
+  async foldPattern(answer: PatternAnswer): Promise<boolean> {
+    return this.patternStore.fold(answer);
+  }
+
+  /** Several answers, in order, in one call; returns which of them were new. */
+  async foldPatterns(answers: PatternAnswer[]): Promise<boolean[]> {
+    return answers.map((a) => this.patternStore.fold(a));
+  }
+
+  /** The response patterns of every question, in the given embedding space. */
+  async patterns(model: string, totalQuestions: number): Promise<{ questionIndex: number; clusters: PatternCluster[] }[]> {
+    return this.patternStore.read(model, totalQuestions);
   }
 
   override async fetch(request: Request): Promise<Response> {

@@ -1,12 +1,15 @@
 // Queue jobs: per-answer analysis and spoken-answer processing. Each job reads what it needs by
 // reference (session id, answer id, R2 keys) and writes results idempotently.
 import { answerAnalyzer, engagement } from "../ai/analysis";
+import { keywords } from "../ai/clusters";
+import { embedder } from "../ai/embeddings";
 import { words } from "../ai/followup";
 import { sentimentProvider } from "../ai/sentiment";
 import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
 import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";
-import { foldAnswer, foldOnce } from "../db/analytics";
+import { foldAnswer, foldOnce, quoteOf } from "../db/analytics";
 import type { Env } from "../env";
+import type { PatternAnswer } from "../objects/patterns";
 import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
 
 const stub = (env: Env, sessionId: string) => env.SESSION.get(env.SESSION.idFromName(sessionId));
@@ -17,6 +20,8 @@ interface PreparedAnalysis {
   /** The campaign aggregates' changes, which must happen once per answer. */
   folds: D1PreparedStatement[];
   foldKey: string;
+  /** A main answer with clear text joins its question's response patterns (null otherwise). */
+  pattern: Omit<PatternAnswer, "vector" | "model" | "threshold"> & { campaignId: string; text: string } | null;
 }
 
 /** Reads one answer from its session and analyses it; null when the session or answer is gone. */
@@ -51,7 +56,39 @@ async function prepareAnalysis(env: Env, sessionId: string, answerId: string): P
     Date.now(),
   );
   const folds = foldAnswer(env.DB, { campaignId: a.campaignId, questionIndex: a.questionIndex, label: sentiment?.label ?? null, themes: insight.themes, text: a.text });
-  return { upsert, folds, foldKey: `fold.answer:${sessionId}:${answerId}` };
+  const pattern =
+    analysable && !a.followUp
+      ? {
+          campaignId: a.campaignId,
+          text: a.text,
+          sessionId,
+          answerId,
+          questionIndex: a.questionIndex,
+          // The answer's themes name clusters better than any single word of it.
+          terms: [...insight.themes, ...keywords(a.text)],
+          quote: quoteOf(a.text),
+        }
+      : null;
+  return { upsert, folds, foldKey: `fold.answer:${sessionId}:${answerId}`, pattern };
+}
+
+/**
+ * Response patterns: main answers' vectors join their questions' clusters, one embedding call for
+ * all of them and one call per campaign (the campaign's object remembers every answer it folded,
+ * so a retry changes nothing).
+ */
+async function foldPatterns(env: Env, prepared: (PreparedAnalysis | null)[]): Promise<void> {
+  const answers = prepared.flatMap((p) => (p?.pattern ? [p.pattern] : []));
+  if (answers.length === 0) return;
+  const e = embedder(env);
+  const vectors = await e.embed(answers.map((a) => a.text));
+  const byCampaign = new Map<string, PatternAnswer[]>();
+  answers.forEach(({ campaignId, text: _text, ...answer }, i) => {
+    const vector = vectors[i];
+    if (!vector?.some((x) => x !== 0)) return;
+    byCampaign.set(campaignId, [...(byCampaign.get(campaignId) ?? []), { ...answer, model: e.model, threshold: e.threshold, vector }]);
+  });
+  await Promise.all([...byCampaign].map(([campaignId, list]) => env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(campaignId)).foldPatterns(list)));
 }
 
 /** Sentiment, themes, relevance and engagement of one answer, stored in answer_analysis. */
@@ -62,6 +99,7 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
   const folded = await foldOnce(env.DB, p.foldKey, [p.upsert, ...p.folds]);
   // Already folded: the analysis may still be refreshed (a late transcript), the aggregates stay.
   if (!folded) await p.upsert.run();
+  await foldPatterns(env, [p]);
 }
 
 /**
@@ -80,11 +118,18 @@ export async function analyzeAnswersTogether(env: Env, items: { sessionId: strin
   });
   try {
     await env.DB.batch(stmts);
-    return true;
   } catch (err) {
     console.warn("batched answer analysis not written; handling one by one", { answers: items.length, error: String(err) });
     return false;
   }
+  try {
+    await foldPatterns(env, prepared);
+  } catch (err) {
+    // The one-by-one path redoes each answer: its fold is found done, its pattern is retried.
+    console.warn("response patterns not folded; handling one by one", { answers: items.length, error: String(err) });
+    return false;
+  }
+  return true;
 }
 
 /**

@@ -15,6 +15,8 @@ export const POLICY = {
   "invite.write": { roles: ADMIN_UP, audit: true },
   "session.read": { roles: ALL, audit: false },
   "analytics.read": { roles: ALL, audit: true },
+  // Saving, changing and deleting custom report definitions (running them is analytics.read).
+  "report.write": { roles: ANALYST_UP, audit: true },
   "transcript.read": { roles: ANALYST_UP, audit: true },
   "audio.read": { roles: ADMIN_UP, audit: true },
   "export.create": { roles: ADMIN_UP, audit: true },

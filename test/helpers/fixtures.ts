@@ -230,6 +230,10 @@ export function validRequest(method: string, path: string, ctx: { campaignId: st
     "POST /auth/login": { body: { email: "nobody@example.com", password: "not the password" } },
     "POST /auth/logout": {},
     "POST /reports": { body: { campaignIds: [ctx.campaignId], metrics: ["sessions"], groupBy: "campaign" } },
+    "POST /reports/saved": { body: { name: "Sample report", definition: { campaignIds: [ctx.campaignId], metrics: ["sessions"], groupBy: "campaign" } } },
+    "PATCH /reports/saved/:id": { body: { name: "Renamed by sample" } },
+    "POST /reports/saved/:id/run": {},
+    "DELETE /reports/saved/:id": {},
     "POST /campaigns/:id/exports": { body: { format: "json" } },
     "POST /webhooks": { body: { url: "https://hooks.example.com/interviewrelay", events: ["session.completed"] } },
     "POST /webhooks/:id/test": {},
@@ -247,6 +251,7 @@ export interface WorldIds {
   keyId?: string;
   exportId?: string;
   webhookId?: string;
+  reportId?: string;
 }
 
 /** Fills `:id` with the id of the right type for the path (campaign paths get a campaign id, …). */
@@ -261,6 +266,8 @@ export function fillId(path: string, ids: WorldIds): string {
     ["/exports/", ids.exportId ?? "exp_zzzzzzzzzzzzzzzz"],
     // Without a webhook of the org: a well-formed id that exists nowhere.
     ["/webhooks/", ids.webhookId ?? "whk_zzzzzzzzzzzzzzzz"],
+    // Without a saved report of the org: a well-formed id that exists nowhere.
+    ["/reports/saved/", ids.reportId ?? "rpt_zzzzzzzzzzzzzzzz"],
   ];
   const hit = byPrefix.find(([prefix]) => path.startsWith(prefix));
   if (!hit?.[1]) throw new Error(`no id of the right type for ${path}: extend fillId in test/helpers/fixtures.ts`);

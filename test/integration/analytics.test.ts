@@ -9,6 +9,8 @@ const POS = "I love the fast export, it is wonderful and saves my team hours.";
 const NEG = "The price is terrible and far too expensive for a small studio.";
 const NEU = "We use it on Mondays for planning the week.";
 
+const patternTotal = (a: any) => a.responsePatterns.reduce((n: number, p: any) => n + p.clusters.reduce((m: number, c: any) => m + c.count, 0), 0);
+
 async function interview(key: string, campaignId: string, answers: string[], attributes: Record<string, string>, abandonAfter?: number) {
   const invite = await createInvite(key, campaignId, { participant: { attributes } });
   const j = (await join(invite.token)).json;
@@ -46,6 +48,8 @@ describe("analytics", () => {
       "all seven answers analysed",
       15_000,
     );
+    // Response patterns are folded right after each answer's analysis: seven main answers.
+    await until(async () => patternTotal((await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json) === 7, "all seven answers in the patterns", 15_000);
     const a = (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json;
     expect(a.sessions).toEqual({ total: 3, completed: 2, abandoned: 1 });
     expect(a.funnel).toEqual([
@@ -58,28 +62,62 @@ describe("analytics", () => {
       { questionIndex: 1, positive: 1, neutral: 0, negative: 1 },
       { questionIndex: 2, positive: 0, neutral: 1, negative: 1 },
     ]);
-    expect(a.duration.histogram.reduce((n: number, b: any) => n + b.count, 0)).toBe(3);
-    const pricing = a.topThemes.find((t: any) => t.theme === "pricing");
-    expect(pricing.count).toBe(2);
-    expect(pricing.quotes[0]).toBe(NEG);
-    expect(a.responsePatterns[1].clusters.map((c: any) => c.label)).toEqual(expect.arrayContaining(["pricing"]));
+    // The interviews take well under a second: every duration is 0 s.
+    expect(a.duration).toEqual({ mean: 0, median: 0, histogram: [{ from: 0, to: 60, count: 3 }] });
+    // POS names performance (fast), features (export) and collaboration (team); NEG pricing.
+    expect(a.topThemes).toEqual([
+      { theme: "collaboration", count: 4, quotes: [POS, POS, POS] },
+      { theme: "features", count: 4, quotes: [POS, POS, POS] },
+      { theme: "performance", count: 4, quotes: [POS, POS, POS] },
+      { theme: "pricing", count: 2, quotes: [NEG, NEG] },
+    ]);
+    // Question 0: three identical answers make one pattern; question 1: price and a praise apart.
+    expect(a.responsePatterns[0].clusters).toEqual([{ label: expect.stringMatching(/^performance/), count: 3, examples: [POS, POS, POS] }]);
+    expect(a.responsePatterns[1].clusters.map((c: any) => [c.label.split(" · ")[0], c.count])).toEqual(expect.arrayContaining([["pricing", 1], ["performance", 1]]));
+    expect(a.responsePatterns[1].clusters).toHaveLength(2);
     // Funnel counts never grow down the questions; trends add up to the answers analysed.
     for (let i = 1; i < a.funnel.length; i++) expect(a.funnel[i].reached).toBeLessThanOrEqual(a.funnel[i - 1].reached);
     expect(a.sentimentTrend.reduce((n: number, q: any) => n + q.positive + q.neutral + q.negative, 0)).toBe(7);
 
     const one = (await call("GET", `/v1/sessions/${s1}/analytics`, { key })).json;
-    expect(one).toMatchObject({ status: "completed", partial: false, responseRate: 1, dropOffQuestion: null, sentiment: { distribution: { positive: 1, neutral: 1, negative: 1 } } });
-    expect(one.answers.map((x: any) => x.sentiment.label)).toEqual(["positive", "negative", "neutral"]);
-    expect(one.answers[0]).toMatchObject({ questionIndex: 0, wordCount: 13 });
-    expect(one.engagementScore).toBeGreaterThan(0);
-    expect(one.timePerQuestion).toHaveLength(3);
-    expect(one.summary).toContain("3 answers");
+    expect(one).toMatchObject({ status: "completed", partial: false, responseRate: 1, dropOffQuestion: null, pauseCount: 0, analysed: true, sentiment: { overall: "positive", distribution: { positive: 1, neutral: 1, negative: 1 } } });
+    // Engagement = 0.4 × min(1, words/60) + 0.4 × relevance + 0.2 × min(1, 2|score|):
+    // POS 0.4×13/60 + 0.4×0.7 + 0.2×0.538 = 0.47; NEG 0.08 + 0.28 + 0.05 = 0.41; NEU 0.06 + 0.24 + 0 = 0.30.
+    expect(one.answers.map((x: any) => [x.questionIndex, x.sentiment.label, x.sentiment.score, x.wordCount, x.relevance, x.engagement, x.themes])).toEqual([
+      [0, "positive", 0.269, 13, 0.7, 0.47, ["performance", "features", "collaboration"]],
+      [1, "negative", -0.125, 12, 0.7, 0.41, ["pricing"]],
+      [2, "neutral", 0, 9, 0.6, 0.3, []],
+    ]);
+    expect(one.engagementScore).toBe(39); // mean(0.47, 0.41, 0.30) = 0.393
+    expect(one.averageResponseLength).toBe(11.3); // (13 + 12 + 9) / 3
+    expect(one.themes).toEqual([
+      { theme: "collaboration", count: 1 },
+      { theme: "features", count: 1 },
+      { theme: "performance", count: 1 },
+      { theme: "pricing", count: 1 },
+    ]);
+    expect(one.quotes).toEqual([
+      { text: POS, questionIndex: 0 },
+      { text: NEG, questionIndex: 1 },
+      { text: NEU, questionIndex: 2 },
+    ]);
+    expect(one.timePerQuestion.map((t: any) => t.questionIndex)).toEqual([0, 1, 2]);
+    expect(one.summary).toBe("3 answers. Overall tone: positive. Topics: collaboration, features, performance, pricing. Longest answer: 13 words.");
     const three = (await call("GET", `/v1/sessions/${s3}/analytics`, { key })).json;
     expect(three).toMatchObject({ status: "abandoned", partial: true, dropOffQuestion: 1, responseRate: 0.33 });
     expect(s2).toMatch(/^ses_/);
 
+    // A viewer reads the same figures but none of the participants' words.
     const viewer = await call("POST", "/v1/api-keys", { key, body: { name: "v", role: "viewer" } });
-    expect((await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key: viewer.json.key })).status).toBe(200);
+    const seen = await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key: viewer.json.key });
+    expect(seen.status).toBe(200);
+    expect(seen.json.funnel).toEqual(a.funnel);
+    expect(seen.json.quotesHidden).toBe(true);
+    expect(seen.json.topThemes.map((t: any) => [t.theme, t.count, t.quotes])).toEqual(a.topThemes.map((t: any) => [t.theme, t.count, []]));
+    expect(seen.json.responsePatterns[0].clusters).toEqual([{ label: a.responsePatterns[0].clusters[0].label, count: 3, examples: [] }]);
+    expect(seen.text).not.toContain("wonderful");
+    const viewerSession = await call("GET", `/v1/sessions/${s1}/analytics`, { key: viewer.json.key });
+    expect(viewerSession.json).toMatchObject({ quotes: [], quotesHidden: true, engagementScore: 39 });
 
     const byQuestion = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["answers", "positive", "negative"], groupBy: "question" } });
     expect(byQuestion.json.data).toEqual([
@@ -96,5 +134,122 @@ describe("analytics", () => {
     expect(csv.text).toBe(`campaign,sessions,completionRate\r\n${campaign.id},3,0.667\r\n`);
     const other = await createOrg();
     expect((await call("POST", "/v1/reports", { key: other.apiKey.key, body: { campaignIds: [campaign.id], metrics: ["sessions"], groupBy: "campaign" } })).status).toBe(404);
+  }, 60_000);
+});
+
+describe("response patterns", () => {
+  it("groups answers about the same thing together, whatever their words, and erasure removes their quotes", async () => {
+    const { apiKey } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, { questions: [{ text: "What frustrates you most?" }], settings: { consentRequired: false } });
+    const answers = [
+      "Honestly it is far too expensive for what we get.",
+      "The reports are slow and loading takes forever.",
+      "The price went up twice this year and the plan costs too much.",
+      "Everything is laggy, every page is slow to open.",
+      "The subscription price is hard to justify to my boss.",
+    ];
+    const ids: string[] = [];
+    for (const text of answers) ids.push(await interview(key, campaign.id, [text], {}));
+    await until(async () => patternTotal((await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json) === 5, "five answers in the patterns", 15_000);
+    const a = (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json;
+    expect(a.responsePatterns).toHaveLength(1);
+    const clusters = a.responsePatterns[0].clusters;
+    expect(clusters.map((c: any) => [c.label, c.count])).toEqual([
+      ["pricing · price", 3],
+      ["performance · slow", 2],
+    ]);
+    // Examples come in the order the answers were analysed (the queue's order).
+    expect([...clusters[0].examples].sort()).toEqual([answers[0], answers[2], answers[4]].sort());
+    expect([...clusters[1].examples].sort()).toEqual([answers[1], answers[3]].sort());
+
+    // Erasing one participant keeps the (anonymous) count and drops their words.
+    const del = await call("DELETE", `/v1/sessions/${ids[2]}/data`, { key, headers: { "X-Confirm-Delete": "true" } });
+    expect(del.status).toBe(200);
+    const after = (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json.responsePatterns[0].clusters;
+    expect(after[0]).toMatchObject({ label: "pricing · price", count: 3 });
+    expect([...after[0].examples].sort()).toEqual([answers[0], answers[4]].sort());
+  }, 60_000);
+});
+
+describe("reports", () => {
+  it("mean duration is the mean over sessions, even when two sessions last as long", async () => {
+    const { apiKey } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, { questions: [{ text: "Anything?" }], settings: { consentRequired: false } });
+    const ids = [await interview(key, campaign.id, [POS], {}), await interview(key, campaign.id, [NEG], {}), await interview(key, campaign.id, [NEU], {})];
+    await until(async () => Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE campaign_id = ?").bind(campaign.id).first<{ n: number }>())!.n) === 3, "answers analysed", 15_000);
+    // Durations of 60, 60 and 150 s: the mean over sessions is 90 (over distinct durations it would be 105).
+    for (const [i, d] of [60, 60, 150].entries()) await env.DB.prepare("UPDATE sessions SET duration = ? WHERE id = ?").bind(d, ids[i]).run();
+    const r = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["sessions", "meanDuration", "answers", "meanEngagement"], groupBy: "campaign" } });
+    expect(r.status).toBe(200);
+    // One answer per session: the answer join does not weigh sessions differently. Engagement mean(0.47, 0.41, 0.30) = 0.39.
+    expect(r.json.data).toEqual([{ campaign: campaign.id, sessions: 3, meanDuration: 90, answers: 3, meanEngagement: 0.39 }]);
+    const byDate = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["sessions", "meanDuration"], groupBy: "date" } });
+    expect(byDate.json.data).toEqual([{ date: new Date().toISOString().slice(0, 10), sessions: 3, meanDuration: 90 }]);
+    const none = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["sessions"], groupBy: "campaign", from: "2000-01-01T00:00:00Z", to: "2000-01-02T00:00:00Z" } });
+    expect(none.json.data).toEqual([]);
+  }, 60_000);
+
+  it("saves a report, lists it, runs it again as JSON and CSV, renames and deletes it; other orgs never see it", async () => {
+    const { apiKey, org } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, { questions: [{ text: "Anything?" }], settings: { consentRequired: false } });
+    await interview(key, campaign.id, [POS], { segment: "studio" });
+    const definition = { campaignIds: [campaign.id], metrics: ["sessions", "completed"], groupBy: "segment", segmentAttribute: "segment" };
+    const saved = await call("POST", "/v1/reports/saved", { key, body: { name: "By segment", definition } });
+    expect(saved.status).toBe(201);
+    expect(saved.json).toMatchObject({ id: expect.stringMatching(/^rpt_/), name: "By segment", definition: { ...definition, format: "json" }, createdBy: apiKey.id, lastRunAt: null });
+    const id = saved.json.id;
+
+    const list = await call("GET", "/v1/reports/saved", { key });
+    expect(list.json).toEqual({ data: [saved.json], nextCursor: null });
+    const run = await call("POST", `/v1/reports/saved/${id}/run`, { key });
+    expect(run.json).toEqual({ groupBy: "segment", metrics: ["sessions", "completed"], data: [{ segment: "studio", sessions: 1, completed: 1 }] });
+    // A second session changes the next run: the rows are computed on each run, not stored.
+    await interview(key, campaign.id, [NEG], { segment: "agency" });
+    const csv = await call("POST", `/v1/reports/saved/${id}/run?format=csv`, { key });
+    expect(csv.headers.get("Content-Type")).toContain("text/csv");
+    expect(csv.headers.get("Content-Disposition")).toBe('attachment; filename="By-segment.csv"');
+    expect(csv.text).toBe("segment,sessions,completed\r\nagency,1,1\r\nstudio,1,1\r\n");
+    const got = await call("GET", `/v1/reports/saved/${id}`, { key });
+    expect(Date.parse(got.json.lastRunAt)).toBeGreaterThan(0);
+
+    const renamed = await call("PATCH", `/v1/reports/saved/${id}`, { key, body: { name: "Segments" } });
+    expect(renamed.json).toMatchObject({ id, name: "Segments", definition: { ...definition, format: "json" } });
+
+    // Bad input is 400 and changes nothing; another org's campaign or report is 404.
+    const other = await createOrg();
+    const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM saved_reports WHERE org_id = ?").bind(org.id).first<{ n: number }>();
+    for (const body of [
+      { name: "x", definition: { ...definition, metrics: ["nonsense"] } },
+      { name: "", definition },
+      { name: "x", definition, orgId: other.org.id },
+      { name: "x", definition: { ...definition, extra: 1 } },
+    ]) {
+      const r = await call("POST", "/v1/reports/saved", { key, body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.json.error.code).toBe("VALIDATION_FAILED");
+    }
+    expect((await call("POST", "/v1/reports/saved", { key, body: { name: "x", definition: { ...definition, campaignIds: [(await createCampaign(other.apiKey.key)).id] } } })).status).toBe(404);
+    expect((await call("POST", `/v1/reports/saved/${id}/run?format=xml`, { key })).status).toBe(400);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM saved_reports WHERE org_id = ?").bind(org.id).first<{ n: number }>()).toEqual(before);
+    for (const [method, path] of [
+      ["GET", `/v1/reports/saved/${id}`],
+      ["POST", `/v1/reports/saved/${id}/run`],
+      ["DELETE", `/v1/reports/saved/${id}`],
+    ]) {
+      const r = await call(method!, path!, { key: other.apiKey.key });
+      expect(r.status, `${method} ${path}`).toBe(404);
+    }
+    expect((await call("GET", "/v1/reports/saved", { key: other.apiKey.key })).json.data).toEqual([]);
+
+    // Viewers run saved reports but may not change them.
+    const viewer = (await call("POST", "/v1/api-keys", { key, body: { name: "v", role: "viewer" } })).json.key;
+    expect((await call("POST", `/v1/reports/saved/${id}/run`, { key: viewer })).status).toBe(200);
+    expect((await call("DELETE", `/v1/reports/saved/${id}`, { key: viewer })).status).toBe(403);
+
+    expect((await call("DELETE", `/v1/reports/saved/${id}`, { key })).status).toBe(204);
+    expect((await call("GET", `/v1/reports/saved/${id}`, { key })).status).toBe(404);
   }, 60_000);
 });

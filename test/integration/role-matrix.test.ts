@@ -50,6 +50,9 @@ const CONTRACT_ROWS = {
   team: { row: "members, roles, API keys, org settings", roles: ["owner"] },
   // Not a row of the table (the contract is silent): any member may ask who they are.
   identity: { row: "(extension) who the caller is: GET /v1/auth/me", roles: ["owner", "admin", "analyst", "viewer"] },
+  // Not a row either: saved reports are definitions of analytics (reading and running them is
+  // "read analytics"); keeping them is the analysts' work, as notes are.
+  reports: { row: "(extension) save, change and delete custom report definitions", roles: ["owner", "admin", "analyst"] },
 } as const satisfies Record<string, { row: string; roles: readonly Role[] }>;
 type Row = keyof typeof CONTRACT_ROWS;
 
@@ -79,6 +82,7 @@ const CONTRACT_ACTIONS: Record<string, Row> = {
   "audit.read": "audit",
   "org.manage": "team",
   "org.read": "identity",
+  "report.write": "reports",
 };
 
 /**
@@ -161,6 +165,8 @@ interface Ids {
   webhookId: string;
   /** A bulk export of org A, for GET /exports/:id. */
   exportId?: string;
+  /** A saved report of org A, for /reports/saved/:id. */
+  reportId?: string;
 }
 
 type Org = Awaited<ReturnType<typeof createOrg>>;
@@ -189,6 +195,7 @@ function fill(r: { path: string; spec: RouteInfo["spec"] }, ids: Ids): string {
     ["/api-keys/:id", ids.keyId],
     ["/webhooks/:id", ids.webhookId],
     ["/exports/:id", ids.exportId ?? "exp_zzzzzzzzzzzzzzzz"],
+    ["/reports/saved/:id", ids.reportId ?? "rpt_zzzzzzzzzzzzzzzz"],
   ];
   const hit = byPrefix.find(([prefix]) => path.startsWith(prefix));
   if (!hit || /:(?!id\b)\w+/.test(path)) throw new Error(`no id of org A for ${path}: extend fill() in test/integration/role-matrix.test.ts`);
@@ -217,6 +224,7 @@ const FRESH: Record<string, (w: World) => Promise<{ ids: Partial<Ids>; cleanup: 
   // Erases whatever the sample email has in the caller's org: nothing shared is at stake.
   "DELETE /participants/data": async () => ({ ids: {}, cleanup: () => {} }),
   "DELETE /webhooks/:id": async (w) => ({ ids: { webhookId: await webhookOf(w.ownerKey) }, cleanup: () => {} }),
+  "DELETE /reports/saved/:id": async (w) => ({ ids: { reportId: await savedReportOf(w.ownerKey, w.shared.campaignId) }, cleanup: () => {} }),
 };
 
 /** A webhook of the caller's org (deliveries go to the stub transport of test/helpers/apply-migrations.ts). */
@@ -229,6 +237,12 @@ async function webhookOf(ownerKey: string): Promise<string> {
 async function exportOf(ownerKey: string, campaignId: string): Promise<string> {
   const r = await send("POST", `/campaigns/${campaignId}/exports`, { name: "owner", credentials: { kind: "key", key: ownerKey }, actorId: null, role: "owner" }, validRequest("POST", "/campaigns/:id/exports", { campaignId }));
   if (r.status !== 202) throw new Error(`export: ${r.status} ${r.text}`);
+  return r.json.id as string;
+}
+/** A saved report of the caller's org over one of its campaigns. */
+async function savedReportOf(ownerKey: string, campaignId: string): Promise<string> {
+  const r = await send("POST", "/reports/saved", { name: "owner", credentials: { kind: "key", key: ownerKey }, actorId: null, role: "owner" }, validRequest("POST", "/reports/saved", { campaignId }));
+  if (r.status !== 201) throw new Error(`saved report: ${r.status} ${r.text}`);
   return r.json.id as string;
 }
 const wrapSession = (s: { sessionId: string; cleanup: () => void }) => ({ ids: { sessionId: s.sessionId }, cleanup: s.cleanup });
@@ -260,7 +274,7 @@ const allowClass = (s: number) => (s >= 200 && s < 300) || s === 101 || s === 40
 const denyClass = (s: number) => s === 401 || s === 403 || s === 404;
 
 /** Routes whose body names org A's resources (e.g. a report's campaignIds): other orgs get 404 too. */
-const NAMES_IDS_IN_BODY = new Set(["POST /reports"]);
+const NAMES_IDS_IN_BODY = new Set(["POST /reports", "POST /reports/saved"]);
 
 function expectationFor(r: RouteInfo, caller: Caller, kind: "role" | "revoked" | "anonymous" | "other-org"): Expected {
   if (kind === "anonymous" || kind === "revoked") return DENY_401;
@@ -313,7 +327,7 @@ async function runCell(w: World, r: RouteInfo, caller: Caller): Promise<Cell> {
 /** The org a created or changed resource belongs to, by its id's type. */
 async function orgOfId(id: string): Promise<string | null> {
   if (id.startsWith("org_")) return id;
-  const table = id.startsWith("cmp_") ? "campaigns" : id.startsWith("usr_") ? "members" : id.startsWith("key_") ? "api_keys" : id.startsWith("inv_") ? "invites" : id.startsWith("ses_") ? "sessions" : id.startsWith("whk_") ? "webhooks" : id.startsWith("exp_") ? "exports" : null;
+  const table = id.startsWith("cmp_") ? "campaigns" : id.startsWith("usr_") ? "members" : id.startsWith("key_") ? "api_keys" : id.startsWith("inv_") ? "invites" : id.startsWith("ses_") ? "sessions" : id.startsWith("whk_") ? "webhooks" : id.startsWith("exp_") ? "exports" : id.startsWith("rpt_") ? "saved_reports" : null;
   if (!table) return null;
   return (await env.DB.prepare(`SELECT org_id FROM ${table} WHERE id = ?`).bind(id).first<{ org_id: string }>())?.org_id ?? null;
 }
@@ -373,6 +387,7 @@ beforeAll(async () => {
   const revoked = await revokedKey(a.org.id, "owner");
   const webhookId = await webhookOf(ownerKey);
   const exportId = await exportOf(ownerKey, campaign.id);
+  const reportId = await savedReportOf(ownerKey, campaign.id);
   // Something in org B too, so its lists are not trivially empty.
   await createCampaign(b.apiKey.key, { name: "Org B's own campaign" });
 
@@ -386,8 +401,8 @@ beforeAll(async () => {
     { name: "other org's owner", credentials: { kind: "key", key: b.apiKey.key }, actorId: b.apiKey.id, role: "owner" },
   ];
   callerKind.set("revoked key", "revoked").set("anonymous", "anonymous").set("other org's owner", "other-org");
-  const shared: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: voice.sessionId, memberId, keyId: spareKey.id, webhookId, exportId };
-  const aIds = [webhookId, exportId, a.org.id, a.owner.id, a.apiKey.id, campaign.id, target.id, invite.id, session.sessionId, voice.sessionId, voice.campaignId, memberId, spareKey.id, ...Object.values(keys).map((k) => k.id), revoked.id];
+  const shared: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: voice.sessionId, memberId, keyId: spareKey.id, webhookId, exportId, reportId };
+  const aIds = [webhookId, exportId, reportId, a.org.id, a.owner.id, a.apiKey.id, campaign.id, target.id, invite.id, session.sessionId, voice.sessionId, voice.campaignId, memberId, spareKey.id, ...Object.values(keys).map((k) => k.id), revoked.id];
   world = { a, b, ownerKey, shared, aIds, callers };
 }, 30_000);
 

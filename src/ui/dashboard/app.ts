@@ -18,6 +18,8 @@ import { LiveView } from "./screens/live";
 import { Members } from "./screens/members";
 import { ApiKeys } from "./screens/apikeys";
 import { AuditLog } from "./screens/audit";
+import { CampaignAnalyticsScreen } from "./screens/campaign-analytics";
+import { Reports } from "./screens/reports";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Screen = (props: any) => unknown;
@@ -36,6 +38,8 @@ const ROUTES: RouteDef[] = [
   { pattern: "/campaigns/:id/sessions", screen: SessionList, title: "Sessions" },
   { pattern: "/campaigns/:id/settings", screen: CampaignEditor, title: "Campaign settings" },
   { pattern: "/campaigns/:id/invites", screen: Invites, title: "Invites", allowed: (m) => can(role(m), "editCampaigns") },
+  { pattern: "/campaigns/:id/analytics", screen: CampaignAnalyticsScreen, title: "Analytics" },
+  { pattern: "/reports", screen: Reports, title: "Reports" },
   { pattern: "/sessions/:id", screen: SessionDetail, title: "Session" },
   { pattern: "/live", screen: LiveView, title: "Live", allowed: (m) => can(role(m), "watchLive") },
   { pattern: "/settings/members", screen: Members, title: "Members", allowed: (m) => can(role(m), "manageOrg") },
@@ -136,7 +140,7 @@ function Shell({ me, loc, onSignOut, children }: { me: Me; loc: Loc; onSignOut: 
   const r = me.principal.role;
   const [menu, setMenu] = useState(false);
   useEffect(() => setMenu(false), [loc.path]);
-  const section = loc.path.startsWith("/live") ? "live" : loc.path.startsWith("/settings") ? "settings" : "campaigns";
+  const section = loc.path.startsWith("/live") ? "live" : loc.path.startsWith("/settings") ? "settings" : loc.path.startsWith("/reports") ? "reports" : "campaigns";
   const item = (key: string, href: string, label: string) =>
     html`<a href=${href} class=${section === key ? "nav-item active" : "nav-item"} aria-current=${section === key ? "page" : undefined}>${label}</a>`;
   const name = me.member?.name ?? me.member?.email ?? "API key";
@@ -150,6 +154,7 @@ function Shell({ me, loc, onSignOut, children }: { me: Me; loc: Loc; onSignOut: 
       <nav class="nav" aria-label="Main">
         ${item("campaigns", "/campaigns", "Campaigns")}
         ${can(r, "watchLive") ? item("live", "/live", "Live") : null}
+        ${item("reports", "/reports", "Reports")}
         ${can(r, "readAudit") ? item("settings", "/settings", "Settings") : null}
         ${section === "settings" && can(r, "readAudit")
           ? html`<div class="subnav">

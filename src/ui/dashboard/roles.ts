@@ -19,6 +19,8 @@ export const CAN = {
   deleteData: OWNER,
   readAudit: ADMIN_UP,
   manageOrg: OWNER,
+  // Saving and deleting custom reports (everyone may run them: they are analytics).
+  saveReports: ANALYST_UP,
 } satisfies Record<string, Role[]>;
 
 export type Capability = keyof typeof CAN;

@@ -1,25 +1,35 @@
-// Insight: one session's analytics, a campaign's (from its incremental aggregates), and reports.
-import { Hono } from "hono";
+// Insight: one session's analytics, a campaign's (from its incremental aggregates), custom
+// reports, and saved reports that can be run again.
+import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { embedder } from "../../ai/embeddings";
 import { campaignAnalytics } from "../../db/analytics";
+import { keysetPage } from "../../db/cursor";
+import { ownedCampaigns, ReportDefinition, reportCsv, runReport } from "../../db/reports";
 import type { SessionRow } from "../../db/schema";
-import { csvLine } from "../../db/sessions";
+import { newId } from "../../shared/crypto";
+import { parseJson } from "../../shared/json";
 import { fromRpcError, notFound } from "../errors";
-import { jsonBody, op } from "../openapi";
-import { idParam } from "../schemas";
+import { jsonBody, op, queryOf } from "../openapi";
+import { canRead } from "../policy";
+import { idParam, listQuery } from "../schemas";
 import { analyticsFor } from "../session-bundle";
 import type { AppEnv } from "../types";
-import { campaignFromPath } from "./campaigns";
+import { badCursor, campaignFromPath } from "./campaigns";
 
 export const analyticsRoutes = new Hono<AppEnv>();
 const sesId = idParam("ses");
+const rptId = idParam("rpt");
+
+/** Quotes are the participant's own words: a role that may not read transcripts gets none. */
+const seesQuotes = (c: Context<AppEnv>) => canRead(c.get("principal")!.role, "transcript");
 
 analyticsRoutes.get(
   "/sessions/:id/analytics",
   op({
     summary: "One session's insight: sentiment, per-answer analysis, themes, quotes, engagement, timing, drop-off, and a short summary",
     description:
-      "engagementScore is 0-100: the mean of each answer's engagement, a composite of length (40%, saturating at 60 words), relevance to the question (40%) and emotional intensity (20%). Abandoned sessions are included and marked partial.",
+      "engagementScore is 0-100: the mean of each answer's engagement, a composite of length (40%, saturating at 60 words), relevance to the question (40%) and emotional intensity (20%). Abandoned sessions are included and marked partial. Roles that may not read transcripts (viewer) get no quotes (quotesHidden: true).",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",
@@ -36,7 +46,8 @@ analyticsRoutes.get(
     const [view, transcript] = await Promise.all([stub.view(), stub.transcript()]);
     if (!view.ok) throw fromRpcError(view.error);
     if (!transcript.ok) throw fromRpcError(transcript.error);
-    return c.json(await analyticsFor(c.env, row, view.value, transcript.value));
+    const a = await analyticsFor(c.env, row, view.value, transcript.value);
+    return c.json(seesQuotes(c) ? a : { ...a, quotes: [], quotesHidden: true });
   },
 );
 
@@ -44,7 +55,8 @@ analyticsRoutes.get(
   "/campaigns/:id/analytics",
   op({
     summary: "A campaign's insight: funnel, durations, sentiment trend, top themes with quotes, response patterns",
-    description: "Read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session.",
+    description:
+      "Read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session. responsePatterns are clusters of similar main answers per question (bge-base embeddings in production, hashed keyword vectors offline), largest first. Roles that may not read transcripts (viewer) get counts without quotes.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",
@@ -53,90 +65,181 @@ analyticsRoutes.get(
   }),
   async (c) => {
     const campaign = await campaignFromPath(c);
-    return c.json({ campaignId: campaign.id, ...(await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions)) });
+    const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
+    // The object's patterns and D1's aggregates are read at the same time.
+    const a = await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, hub.patterns(embedder(c.env).model, campaign.total_questions));
+    if (seesQuotes(c)) return c.json({ campaignId: campaign.id, ...a });
+    return c.json({
+      campaignId: campaign.id,
+      ...a,
+      topThemes: a.topThemes.map((t) => ({ ...t, quotes: [] })),
+      responsePatterns: a.responsePatterns.map((p) => ({ ...p, clusters: p.clusters.map((k) => ({ ...k, examples: [] })) })),
+      quotesHidden: true,
+    });
   },
 );
 
-const Report = z.strictObject({
-  campaignIds: z.array(idParam("cmp")).min(1).max(50),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  metrics: z.array(z.enum(["sessions", "completed", "abandoned", "completionRate", "meanDuration", "answers", "positive", "neutral", "negative", "meanEngagement"])).min(1),
-  groupBy: z.enum(["campaign", "question", "date", "segment"]),
-  segmentAttribute: z.string().min(1).max(64).optional(),
-  format: z.enum(["json", "csv"]).default("json"),
-});
+/** Runs a definition for the caller's org; campaigns of other orgs are not found. */
+async function answerReport(c: Context<AppEnv>, q: ReportDefinition, format: "json" | "csv", filename = "report") {
+  const orgId = c.get("principal")!.orgId;
+  const ids = await ownedCampaigns(c.env.DB, orgId, q.campaignIds);
+  if (ids.length !== new Set(q.campaignIds).size) throw notFound("campaign");
+  const data = await runReport(c.env.DB, orgId, q, ids);
+  if (format === "csv") {
+    return c.body(reportCsv(q, data), 200, {
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 80) || "report"}.csv"`,
+    });
+  }
+  return c.json({ groupBy: q.groupBy, metrics: q.metrics, data });
+}
 
 analyticsRoutes.post(
   "/reports",
   op({
     summary: "A custom report: campaigns × date range × metrics, grouped by campaign, question, date or participant segment",
-    description: "groupBy=segment groups by an invite attribute named in segmentAttribute. Session metrics count sessions started in the range; answer metrics count analysed answers.",
+    description:
+      "groupBy=segment groups by the invite attribute named in segmentAttribute (default \"segment\"). Session metrics count distinct sessions started in the range (meanDuration is their mean active seconds); answer metrics count analysed answers; by question, a session counts under each question it answered.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",
     resource: "report",
     responses: { 200: { description: "rows, one per group" } },
   }),
-  jsonBody(Report),
+  jsonBody(ReportDefinition),
   async (c) => {
     const q = c.req.valid("json");
-    const orgId = c.get("principal")!.orgId;
-    // Only the caller's own campaigns count; others' ids are simply not found.
-    const owned = await c.env.DB.prepare(`SELECT id FROM campaigns WHERE org_id = ? AND id IN (${q.campaignIds.map(() => "?").join(", ")})`)
-      .bind(orgId, ...q.campaignIds)
-      .all<{ id: string }>();
-    if (owned.results.length !== new Set(q.campaignIds).size) throw notFound("campaign");
-    const ids = owned.results.map((r) => r.id);
-    const where = [`s.campaign_id IN (${ids.map(() => "?").join(", ")})`];
-    const binds: unknown[] = [...ids];
-    if (q.from) (where.push("s.started_at >= ?"), binds.push(Date.parse(q.from)));
-    if (q.to) (where.push("s.started_at <= ?"), binds.push(Date.parse(q.to)));
-    const group =
-      q.groupBy === "campaign"
-        ? "s.campaign_id"
-        : q.groupBy === "date"
-          ? "date(s.started_at / 1000, 'unixepoch')"
-          : q.groupBy === "segment"
-            ? "COALESCE(json_extract(i.participant_attributes, ?), '(none)')"
-            : "a.question_index";
-    const groupBinds = q.groupBy === "segment" ? [`$.${(q.segmentAttribute ?? "segment").replace(/[^A-Za-z0-9_]/g, "")}`] : [];
-    const sql = `SELECT ${group} AS grp,
-        COUNT(DISTINCT s.id) AS sessions,
-        COUNT(DISTINCT CASE WHEN s.status = 'completed' THEN s.id END) AS completed,
-        COUNT(DISTINCT CASE WHEN s.status = 'abandoned' THEN s.id END) AS abandoned,
-        AVG(DISTINCT s.duration) AS mean_duration,
-        COUNT(a.answer_id) AS answers,
-        SUM(a.sentiment_label = 'positive') AS positive, SUM(a.sentiment_label = 'neutral') AS neutral, SUM(a.sentiment_label = 'negative') AS negative,
-        AVG(a.engagement) AS mean_engagement
-      FROM sessions s
-      LEFT JOIN answer_analysis a ON a.session_id = s.id
-      LEFT JOIN invites i ON i.id = s.invite_id
-      WHERE ${where.join(" AND ")} AND s.org_id = ?
-      GROUP BY grp ORDER BY grp`;
-    const rows = await c.env.DB.prepare(sql)
-      .bind(...groupBinds, ...binds, orgId)
-      .all<Record<string, number | string | null>>();
-    const metric = (r: Record<string, number | string | null>, m: (typeof q.metrics)[number]) => {
-      const n = (k: string) => Number(r[k] ?? 0);
-      switch (m) {
-        case "completionRate":
-          return n("sessions") ? Math.round((n("completed") / n("sessions")) * 1000) / 1000 : 0;
-        case "meanDuration":
-          return Math.round(n("mean_duration") * 10) / 10;
-        case "meanEngagement":
-          return Math.round(n("mean_engagement") * 100) / 100;
-        default:
-          return n(m);
-      }
-    };
-    const data = rows.results.map((r) => ({ [q.groupBy]: r.grp, ...Object.fromEntries(q.metrics.map((m) => [m, metric(r, m)])) }));
-    if (q.format === "csv") {
-      return c.body(csvLine([q.groupBy, ...q.metrics]) + data.map((d) => csvLine([d[q.groupBy], ...q.metrics.map((m) => d[m])])).join(""), 200, {
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="report.csv"',
-      });
-    }
-    return c.json({ groupBy: q.groupBy, metrics: q.metrics, data });
+    return answerReport(c, q, q.format);
   },
 );
+
+// ---- saved reports ----
+
+interface SavedRow {
+  id: string;
+  org_id: string;
+  name: string;
+  definition: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  last_run_at: number | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const savedJson = (r: SavedRow) => ({
+  id: r.id,
+  name: r.name,
+  definition: parseJson(ReportDefinition, r.definition),
+  createdBy: r.created_by,
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
+  lastRunAt: iso(r.last_run_at),
+});
+
+const SavedReportIn = z.strictObject({ name: z.string().trim().min(1).max(120), definition: ReportDefinition });
+const SavedReportPatch = z.strictObject({ name: z.string().trim().min(1).max(120).optional(), definition: ReportDefinition.optional() }).refine((p) => p.name !== undefined || p.definition !== undefined, "send name or definition");
+const RunQuery = z.strictObject({ format: z.enum(["json", "csv"]).optional() });
+
+async function savedFromPath(c: Context<AppEnv>): Promise<SavedRow> {
+  const id = c.req.param("id") ?? "";
+  const row = rptId.safeParse(id).success
+    ? await c.env.DB.prepare("SELECT * FROM saved_reports WHERE id = ? AND org_id = ?").bind(id, c.get("principal")!.orgId).first<SavedRow>()
+    : null;
+  if (!row) throw notFound("saved report");
+  c.set("auditResource", { type: "report", id: row.id });
+  return row;
+}
+
+async function checkCampaigns(c: Context<AppEnv>, def: ReportDefinition) {
+  const ids = await ownedCampaigns(c.env.DB, c.get("principal")!.orgId, def.campaignIds);
+  if (ids.length !== new Set(def.campaignIds).size) throw notFound("campaign");
+}
+
+analyticsRoutes.post(
+  "/reports/saved",
+  op({
+    summary: "Save a custom report's definition (the body of POST /v1/reports) under a name, to run it again later",
+    tags: ["analytics"],
+    auth: "key",
+    action: "report.write",
+    resource: "report",
+    responses: { 201: { description: "the saved report" } },
+  }),
+  jsonBody(SavedReportIn),
+  async (c) => {
+    const body = c.req.valid("json");
+    await checkCampaigns(c, body.definition);
+    const p = c.get("principal")!;
+    const now = Date.now();
+    const row: SavedRow = { id: newId("rpt"), org_id: p.orgId, name: body.name, definition: JSON.stringify(body.definition), created_by: p.id, created_at: now, updated_at: now, last_run_at: null };
+    await c.env.DB.prepare("INSERT INTO saved_reports (id, org_id, name, definition, created_by, created_at, updated_at, last_run_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")
+      .bind(row.id, row.org_id, row.name, row.definition, row.created_by, row.created_at, row.updated_at)
+      .run();
+    c.set("auditResource", { type: "report", id: row.id });
+    return c.json(savedJson(row), 201);
+  },
+);
+
+analyticsRoutes.get(
+  "/reports/saved",
+  op({ summary: "The org's saved reports, newest first", tags: ["analytics"], auth: "key", action: "analytics.read", resource: "report", responses: { 200: { description: "a page of saved reports" } } }),
+  queryOf(z.strictObject(listQuery)),
+  async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const p = (await keysetPage<SavedRow>(c.env.DB, "saved_reports", "org_id = ?", [c.get("principal")!.orgId], limit, cursor)) ?? badCursor();
+    return c.json({ data: p.items.map(savedJson), nextCursor: p.nextCursor });
+  },
+);
+
+analyticsRoutes.get(
+  "/reports/saved/:id",
+  op({ summary: "One saved report", tags: ["analytics"], auth: "key", action: "analytics.read", resource: "report", responses: { 200: { description: "the saved report" } } }),
+  async (c) => c.json(savedJson(await savedFromPath(c))),
+);
+
+analyticsRoutes.patch(
+  "/reports/saved/:id",
+  op({ summary: "Rename a saved report or change its definition", tags: ["analytics"], auth: "key", action: "report.write", resource: "report", responses: { 200: { description: "the saved report" } } }),
+  jsonBody(SavedReportPatch),
+  async (c) => {
+    const row = await savedFromPath(c);
+    const body = c.req.valid("json");
+    if (body.definition) await checkCampaigns(c, body.definition);
+    const next: SavedRow = { ...row, name: body.name ?? row.name, definition: body.definition ? JSON.stringify(body.definition) : row.definition, updated_at: Date.now() };
+    await c.env.DB.prepare("UPDATE saved_reports SET name = ?, definition = ?, updated_at = ? WHERE id = ? AND org_id = ?").bind(next.name, next.definition, next.updated_at, row.id, row.org_id).run();
+    return c.json(savedJson(next));
+  },
+);
+
+analyticsRoutes.post(
+  "/reports/saved/:id/run",
+  op({
+    summary: "Run a saved report on today's data: the same answer as POST /v1/reports with its definition",
+    description: "?format=json|csv overrides the saved format. Records lastRunAt.",
+    tags: ["analytics"],
+    auth: "key",
+    action: "analytics.read",
+    resource: "report",
+    responses: { 200: { description: "rows, one per group (JSON or CSV)" } },
+  }),
+  queryOf(RunQuery),
+  async (c) => {
+    const row = await savedFromPath(c);
+    const def = parseJson(ReportDefinition, row.definition);
+    const res = await answerReport(c, def, c.req.valid("query").format ?? def.format, row.name);
+    await c.env.DB.prepare("UPDATE saved_reports SET last_run_at = ? WHERE id = ?").bind(Date.now(), row.id).run();
+    return res;
+  },
+);
+
+analyticsRoutes.delete(
+  "/reports/saved/:id",
+  op({ summary: "Delete a saved report (its definition only; nothing else changes)", tags: ["analytics"], auth: "key", action: "report.write", resource: "report", responses: { 204: { description: "deleted" } } }),
+  async (c) => {
+    const row = await savedFromPath(c);
+    await c.env.DB.prepare("DELETE FROM saved_reports WHERE id = ? AND org_id = ?").bind(row.id, row.org_id).run();
+    return c.body(null, 204);
+  },
+);
+

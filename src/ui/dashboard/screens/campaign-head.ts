@@ -38,7 +38,10 @@ export const cachedCampaign = (id: string) => cache.get(id);
 
 export function CampaignHead({ id, campaign, tab, children }: { id: string; campaign: Campaign | null; tab: string; children?: unknown }) {
   const role = useRole();
-  const items = [{ key: "sessions", href: `/campaigns/${id}/sessions`, label: "Sessions" }];
+  const items = [
+    { key: "sessions", href: `/campaigns/${id}/sessions`, label: "Sessions" },
+    { key: "analytics", href: `/campaigns/${id}/analytics`, label: "Analytics" },
+  ];
   items.push({ key: "settings", href: `/campaigns/${id}/settings`, label: can(role, "editCampaigns") ? "Questions & settings" : "Questions" });
   if (can(role, "editCampaigns")) items.push({ key: "invites", href: `/campaigns/${id}/invites`, label: "Invites" });
   return html`<div>

@@ -12,6 +12,7 @@ import type { Campaign, LiveFrame, Note, Segment, Session, TimelineEvent, Transc
 import { Confirm, Empty, ErrorState, Highlight, InlineError, LinkBadge, Loading, Modal, PageHeader, Progress, StatusBadge, toast, useAsync } from "../ui";
 import { allCampaigns, useCampaign } from "./campaign-head";
 import { AudioPanel, type PlayerHandle } from "./audio-player";
+import { InsightsPanel } from "./insights";
 
 export function SessionDetail({ params }: { params: { id: string } }) {
   const me = useMe();
@@ -124,6 +125,7 @@ export function SessionDetail({ params }: { params: { id: string } }) {
       </div>
       <aside class="detail-side">
         <${Overview} session=${session} showParticipant=${canTranscript} />
+        <${InsightsPanel} sessionId=${session.id} status=${session.status} />
         ${can(role, "readAudio") && campaign?.settings.mode === "voice" ? html`<${AudioPanel} session=${session} segments=${segments} onPlaying=${setPlayingSeq} onReady=${setPlayer} />` : null}
         ${can(role, "annotate") ? html`<${Notes} sessionId=${session.id} />` : null}
       </aside>

@@ -1,0 +1,72 @@
+// Sentence embeddings behind a small interface, for response patterns (clusters of similar
+// answers): bge-base through the Workers AI binding in production, and offline a deterministic
+// vector of the answer's own words (hashed) plus the research themes those words cue.
+import { z } from "zod";
+import { THEME_CUES } from "./analysis";
+import { keywords } from "./clusters";
+
+export interface Embedder {
+  /** Names the vector space: clusters are only compared with vectors of the same space. */
+  readonly model: string;
+  /** Cosine similarity from which an answer joins a cluster in this space. */
+  readonly threshold: number;
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+export const EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5";
+const BgeOutput = z.object({ data: z.array(z.array(z.number())).min(1) });
+
+export class WorkersAIEmbedder implements Embedder {
+  readonly model = EMBEDDING_MODEL;
+  // bge vectors of unrelated English sentences already sit around 0.5-0.7; paraphrases above 0.8.
+  readonly threshold = 0.8;
+  constructor(private readonly ai: Ai) {}
+  async embed(texts: string[]): Promise<number[][]> {
+    const out = BgeOutput.parse(await this.ai.run(EMBEDDING_MODEL as Parameters<Ai["run"]>[0], { text: texts.map((t) => t.slice(0, 2000)) } as never));
+    if (out.data.length !== texts.length) throw new Error(`expected ${texts.length} embeddings, got ${out.data.length}`);
+    return out.data.map(normalise);
+  }
+}
+
+export const LOCAL_DIMENSIONS = 1024;
+const CUE_TO_THEME = new Map(Object.entries(THEME_CUES).flatMap(([theme, cues]) => cues.map((c) => [c, theme] as const)));
+
+/** FNV-1a, 32 bits: the same word always lands in the same dimension. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export class LocalEmbedder implements Embedder {
+  readonly model = "local-hashed-terms-v1";
+  readonly threshold = 0.35;
+  async embed(texts: string[]): Promise<number[][]> {
+    return texts.map((text) => {
+      const v = new Array<number>(LOCAL_DIMENSIONS).fill(0);
+      // Signed feature hashing: the rare words that share a dimension cancel as often as they add.
+      const add = (feature: string, weight: number) => {
+        const h = hash(feature);
+        v[h % LOCAL_DIMENSIONS]! += h & 0x80000000 ? -weight : weight;
+      };
+      for (const w of keywords(text)) {
+        add(w, 1);
+        // A theme's cue words ("price", "expensive") share a dimension, so answers about the
+        // same thing meet even in different words; it weighs like two words.
+        const theme = CUE_TO_THEME.get(w);
+        if (theme) add(`theme:${theme}`, 2);
+      }
+      return normalise(v);
+    });
+  }
+}
+
+export function normalise(v: number[]): number[] {
+  const n = Math.hypot(...v);
+  return n > 0 ? v.map((x) => x / n) : v;
+}
+
+export function embedder(env: { AI_MODE?: string; AI?: Ai }): Embedder {
+  if (env.AI_MODE === "local" || !env.AI) return new LocalEmbedder();
+  return new WorkersAIEmbedder(env.AI);
+}

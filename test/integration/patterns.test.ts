@@ -1,0 +1,100 @@
+// Response patterns in production (the Workers AI embedding model, binding stubbed) and the
+// campaign aggregates' invariants on the real D1 statements, with fast-check.
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { EMBEDDING_MODEL, embedder, WorkersAIEmbedder } from "../../src/ai/embeddings";
+import { campaignAnalytics, foldAnswer, foldOnce, foldSession } from "../../src/db/analytics";
+import { unique } from "../helpers/api";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("Workers AI embeddings", () => {
+  it("sends the answers to bge-base in one call and returns unit vectors", async () => {
+    const run = vi.spyOn(env.AI, "run").mockResolvedValue({ shape: [2, 3], data: [[3, 4, 0], [0, 0, 2]] } as never);
+    const e = embedder({ AI_MODE: "workers-ai", AI: env.AI });
+    expect(e).toBeInstanceOf(WorkersAIEmbedder);
+    expect(e.model).toBe("@cf/baai/bge-base-en-v1.5");
+    const out = await e.embed(["The price is too high", "Loading is slow"]);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(run).toHaveBeenCalledWith(EMBEDDING_MODEL, { text: ["The price is too high", "Loading is slow"] });
+    expect(out).toEqual([[0.6, 0.8, 0], [0, 0, 1]]);
+  });
+
+  it("an answer the model did not embed is an error (the queue retries), never a made-up vector", async () => {
+    vi.spyOn(env.AI, "run").mockResolvedValue({ shape: [1, 3], data: [[1, 0, 0]] } as never);
+    await expect(new WorkersAIEmbedder(env.AI).embed(["a", "b"])).rejects.toThrow(/expected 2 embeddings/);
+    vi.spyOn(env.AI, "run").mockResolvedValue({ response: "not embeddings" } as never);
+    await expect(new WorkersAIEmbedder(env.AI).embed(["a"])).rejects.toThrow();
+  });
+
+  it("the campaign's object clusters the model's vectors at its threshold, once per answer", async () => {
+    const campaignId = `cmp_${unique("x").replace(/[^a-z0-9]/g, "")}`;
+    const hub = env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(campaignId));
+    const vectors: Record<string, number[]> = {
+      "Too expensive for us": [1, 0, 0],
+      "The price is far too high": [0.95, 0.31, 0],
+      "Pages load slowly": [0, 0.2, 0.98],
+    };
+    const run = vi.spyOn(env.AI, "run").mockImplementation((async (_model: string, input: { text: string[] }) => ({ shape: [1, 3], data: input.text.map((t) => vectors[t]!) })) as never);
+    const e = new WorkersAIEmbedder(env.AI);
+    for (const [i, text] of Object.keys(vectors).entries()) {
+      const [vector] = await e.embed([text]);
+      const fold = { sessionId: `ses_${i}`, answerId: "a0", questionIndex: 0, model: e.model, threshold: e.threshold, vector: vector!, terms: text.toLowerCase().split(" "), quote: text };
+      expect(await hub.foldPattern(fold)).toBe(true);
+      expect(await hub.foldPattern(fold)).toBe(false); // a redelivered job changes nothing
+    }
+    expect(run).toHaveBeenCalledTimes(3);
+    const [q0] = await hub.patterns(EMBEDDING_MODEL, 1);
+    expect(q0!.clusters.map((c) => [c.count, c.examples])).toEqual([
+      [2, ["Too expensive for us", "The price is far too high"]],
+      [1, ["Pages load slowly"]],
+    ]);
+    // Another vector space (the local one) does not see these clusters.
+    expect((await hub.patterns("local-hashed-terms-v1", 1))[0]!.clusters).toEqual([]);
+  });
+});
+
+describe("campaign aggregates on D1", () => {
+  it("for any set of finished sessions, the funnel never grows down the questions and every distribution sums to its total", async () => {
+    const session = fc.record({
+      status: fc.constantFrom("completed" as const, "abandoned" as const),
+      duration: fc.integer({ min: 0, max: 5000 }),
+      lastReached: fc.integer({ min: -1, max: 4 }),
+      answeredLast: fc.boolean(),
+      labels: fc.array(fc.constantFrom("positive" as const, "neutral" as const, "negative" as const), { minLength: 5, maxLength: 5 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(session, { minLength: 1, maxLength: 10 }), async (sessions) => {
+        const campaignId = `cmp_${unique("p").replace(/[^a-z0-9]/g, "")}`;
+        let answers = 0;
+        for (const [i, s] of sessions.entries()) {
+          const reached = Array.from({ length: s.lastReached + 1 }, (_, q) => q);
+          const answered = reached.filter((q) => q < s.lastReached || s.answeredLast);
+          const dropOff = s.status === "abandoned" && answered.length < reached.length ? s.lastReached : null;
+          await foldOnce(env.DB, `prop.session:${campaignId}:${i}`, foldSession(env.DB, { campaignId, orgId: "org_prop", status: s.status, duration: s.duration, reached, answered, dropOff }));
+          for (const q of answered) {
+            answers++;
+            await foldOnce(env.DB, `prop.answer:${campaignId}:${i}:${q}`, foldAnswer(env.DB, { campaignId, questionIndex: q, label: s.labels[q]!, themes: [], text: "x" }));
+          }
+        }
+        const a = await campaignAnalytics(env.DB, campaignId, 5, []);
+        expect(a.sessions.total).toBe(sessions.length);
+        expect(a.sessions.completed + a.sessions.abandoned).toBe(sessions.length);
+        expect(a.duration.histogram.reduce((n, b) => n + b.count, 0)).toBe(sessions.length);
+        expect(a.sentimentTrend.reduce((n, q) => n + q.positive + q.neutral + q.negative, 0)).toBe(answers);
+        for (let q = 0; q < 5; q++) {
+          const f = a.funnel[q]!;
+          expect(f.answered).toBeLessThanOrEqual(f.reached);
+          expect(f.answered + f.dropped).toBeLessThanOrEqual(f.reached);
+          if (q > 0) expect(f.reached).toBeLessThanOrEqual(a.funnel[q - 1]!.reached);
+          const t = a.sentimentTrend[q]!;
+          expect(t.positive + t.neutral + t.negative).toBe(f.answered);
+        }
+        const mean = sessions.reduce((n, s) => n + s.duration, 0) / sessions.length;
+        expect(a.duration.mean).toBe(Math.round(mean * 10) / 10);
+      }),
+      { numRuns: 12 },
+    );
+  }, 60_000);
+});

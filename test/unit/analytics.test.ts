@@ -1,0 +1,163 @@
+// The pure parts of analytics: what a finished session folds into its campaign, the duration
+// summary, answer clustering and the offline embedding; with fast-check properties.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { addTo, assign, cosine, keywords, labelOf, MAX_CLUSTERS, newCluster, type ClusterState } from "../../src/ai/clusters";
+import { LocalEmbedder } from "../../src/ai/embeddings";
+import { durationSummary, sessionAnalytics, sessionFold, type AnswerRow } from "../../src/db/analytics";
+import type { Segment } from "../../src/objects/protocol";
+
+/** An interview as the session object writes it: questions in order, follow-ups after answers, stopping anywhere. */
+const interviewArb = fc
+  .record({
+    total: fc.integer({ min: 1, max: 8 }),
+    steps: fc.array(fc.record({ answered: fc.boolean(), followUps: fc.integer({ min: 0, max: 2 }) }), { maxLength: 8 }),
+    abandoned: fc.boolean(),
+  })
+  .map(({ total, steps, abandoned }) => {
+    const segments: Segment[] = [];
+    let seq = 0;
+    const seg = (speaker: Segment["speaker"], questionIndex: number, followUp: boolean): Segment => ({ seq: ++seq, speaker, text: `${speaker} ${questionIndex}`, questionIndex, followUp, startMs: seq * 1000, endMs: seq * 1000 + 500 });
+    let q = 0;
+    for (const step of steps.slice(0, total)) {
+      segments.push(seg("ai", q, false));
+      if (!step.answered) break; // the participant leaves on this question
+      segments.push(seg("participant", q, false));
+      for (let f = 0; f < step.followUps; f++) segments.push(seg("ai", q, true), seg("participant", q, true));
+      q++;
+    }
+    return { total, segments, status: abandoned ? ("abandoned" as const) : ("completed" as const), last: segments.length ? segments[segments.length - 1]!.questionIndex : null };
+  });
+
+const base = (status: "completed" | "abandoned") => ({ campaignId: "cmp_x", orgId: "org_x", status, duration: 0 });
+
+describe("sessionFold", () => {
+  it("a golden interview with follow-ups counts each main question once", () => {
+    const s = (speaker: Segment["speaker"], questionIndex: number, followUp = false, seq = 0): Segment => ({ seq, speaker, text: "x", questionIndex, followUp, startMs: 0, endMs: 0 });
+    const segments = [s("ai", 0), s("participant", 0), s("ai", 0, true), s("participant", 0, true), s("ai", 1), s("participant", 1), s("ai", 2)];
+    expect(sessionFold(base("abandoned"), segments, 2)).toMatchObject({ reached: [0, 1, 2], answered: [0, 1], dropOff: 2 });
+    expect(sessionFold(base("completed"), segments.slice(0, 6), 1)).toMatchObject({ reached: [0, 1], answered: [0, 1], dropOff: null });
+    expect(sessionFold(base("completed"), [], null)).toMatchObject({ reached: [], answered: [], dropOff: null });
+  });
+
+  it("funnel counts never increase down the questions, answered ≤ reached, and drop-offs add up", () => {
+    fc.assert(
+      fc.property(fc.array(interviewArb, { minLength: 1, maxLength: 30 }), (interviews) => {
+        const total = 8;
+        const reached = new Array(total).fill(0);
+        const answered = new Array(total).fill(0);
+        const dropped = new Array(total).fill(0);
+        for (const i of interviews) {
+          const f = sessionFold(base(i.status), i.segments, i.last);
+          // The same statements as foldSession: +1 per listed question.
+          for (const q of f.reached) reached[q]++;
+          for (const q of f.answered) answered[q]++;
+          if (f.dropOff !== null) dropped[f.dropOff]++;
+          expect(f.answered.every((q) => f.reached.includes(q))).toBe(true);
+        }
+        for (let q = 0; q < total; q++) {
+          expect(answered[q]).toBeLessThanOrEqual(reached[q]);
+          if (q > 0) {
+            expect(reached[q]).toBeLessThanOrEqual(reached[q - 1]);
+            expect(answered[q]).toBeLessThanOrEqual(answered[q - 1]);
+          }
+        }
+        // Every abandoned session drops out at exactly one question.
+        expect(dropped.reduce((a, b) => a + b, 0)).toBe(interviews.filter((i) => i.status === "abandoned" && i.segments.length > 0).length);
+      }),
+    );
+  });
+});
+
+describe("durationSummary", () => {
+  it("golden: an exact median and one-minute bars with the empty ones kept", () => {
+    expect(durationSummary([{ bucket: 30, count: 1 }, { bucket: 90, count: 2 }, { bucket: 200, count: 1 }])).toEqual({
+      median: 90,
+      histogram: [
+        { from: 0, to: 60, count: 1 },
+        { from: 60, to: 120, count: 2 },
+        { from: 120, to: 180, count: 0 },
+        { from: 180, to: 240, count: 1 },
+      ],
+    });
+    expect(durationSummary([{ bucket: 10, count: 1 }, { bucket: 20, count: 1 }]).median).toBe(15);
+    expect(durationSummary([])).toEqual({ median: 0, histogram: [] });
+    // An hour-long outlier widens the bars instead of drawing sixty of them.
+    expect(durationSummary([{ bucket: 100, count: 5 }, { bucket: 3599, count: 1 }]).histogram).toHaveLength(12);
+  });
+
+  it("the histogram sums to the sessions, has at most 12 contiguous bars, and the median is the sorted middle", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 20_000 }), { minLength: 1, maxLength: 300 }), (durations) => {
+        const counts = new Map<number, number>();
+        for (const d of durations) counts.set(d, (counts.get(d) ?? 0) + 1);
+        const r = durationSummary([...counts].map(([bucket, count]) => ({ bucket, count })));
+        expect(r.histogram.reduce((a, b) => a + b.count, 0)).toBe(durations.length);
+        expect(r.histogram.length).toBeLessThanOrEqual(12);
+        r.histogram.forEach((b, i) => expect(b.from).toBe(i === 0 ? 0 : r.histogram[i - 1]!.to));
+        const sorted = [...durations].sort((a, b) => a - b);
+        const n = sorted.length;
+        expect(r.median).toBe(n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2);
+      }),
+    );
+  });
+});
+
+describe("sessionAnalytics", () => {
+  it("the sentiment distribution sums to the answers analysed and the engagement score stays within 0-100", () => {
+    const label = fc.constantFrom("positive" as const, "neutral" as const, "negative" as const, null);
+    const row = fc.record({ label, score: fc.double({ min: -1, max: 1, noNaN: true }), engagement: fc.option(fc.double({ min: 0, max: 1, noNaN: true })), q: fc.integer({ min: 0, max: 4 }) });
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 20 }), (rows) => {
+        const answers: AnswerRow[] = rows.map((r, i) => ({ answer_id: `a${i}`, question_index: r.q, follow_up: 0, word_count: 5, sentiment_label: r.label, sentiment_score: r.label ? r.score : null, themes: "[]", relevance: 0.5, engagement: r.engagement, low_confidence: 0 }));
+        const a = sessionAnalytics({ status: "completed", duration: 10, totalQuestions: 5, questionsAnswered: 5, pauseCount: 0, lastQuestionIndex: 4 }, [], [], answers);
+        const d = a.sentiment.distribution;
+        expect(d.positive + d.neutral + d.negative).toBe(rows.filter((r) => r.label !== null).length);
+        expect(a.engagementScore).toBeGreaterThanOrEqual(0);
+        expect(a.engagementScore).toBeLessThanOrEqual(100);
+        expect(a.sentiment.overall === null).toBe(rows.every((r) => r.label === null));
+      }),
+    );
+  });
+});
+
+describe("clusters", () => {
+  it("keywords drop stop words and fold plurals", () => {
+    expect(keywords("The reports are SLOW and it's loading forever!")).toEqual(["report", "slow", "loading", "forever"]);
+  });
+
+  it("labels name what a cluster's answers share", () => {
+    expect(labelOf({ pricing: 3, price: 2, expensive: 1 }, 3)).toBe("pricing · price");
+    expect(labelOf({ slow: 1, laggy: 1 }, 1)).toBe("slow");
+    expect(labelOf({}, 2)).toBe("other");
+  });
+
+  it("every answer lands in exactly one cluster, never more than the maximum, and similar answers meet", async () => {
+    const e = new LocalEmbedder();
+    const [a, b, c] = await e.embed(["It costs too much money", "The price is too expensive", "Loading is slow and laggy"]);
+    expect(cosine(a!, b!)).toBeGreaterThan(e.threshold);
+    expect(cosine(a!, c!)).toBeLessThan(e.threshold);
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }), { maxLength: 60 }), fc.double({ min: 0, max: 1, noNaN: true }), (vectors, threshold) => {
+        let clusters: ClusterState[] = [];
+        for (const v of vectors) {
+          const where = assign(clusters, v, threshold);
+          if (where.kind === "join") clusters = clusters.map((k) => (k.id === where.id ? addTo(k, v, ["w"]) : k));
+          else clusters = [...clusters, newCluster(clusters.length, v, ["w"])];
+        }
+        expect(clusters.length).toBeLessThanOrEqual(MAX_CLUSTERS);
+        expect(clusters.reduce((n, k) => n + k.count, 0)).toBe(vectors.length);
+        for (const k of clusters) expect(k.terms.w).toBe(k.count);
+      }),
+    );
+  });
+
+  it("the offline embedding is deterministic and of unit length", async () => {
+    const e = new LocalEmbedder();
+    const [x] = await e.embed(["Setup was confusing for our team"]);
+    const [y] = await e.embed(["Setup was confusing for our team"]);
+    expect(x).toEqual(y);
+    expect(Math.hypot(...x!)).toBeCloseTo(1, 9);
+    expect((await e.embed(["the and of"]))[0]!.every((v) => v === 0)).toBe(true);
+  });
+});
