@@ -16,8 +16,9 @@ import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
 import { safeClose, safeSend, sendError } from "./sockets";
 import { sessionView, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
+import { consentEvent, purge, type PurgeKind } from "./purge";
 
-export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string };
+export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string; ip?: string | null };
 
 export interface InitInput {
   meta: SessionMeta;
@@ -177,6 +178,12 @@ export class InterviewSession extends DurableObject<Env> {
     await this.alarm();
   }
 
+  /** Removes the recordings and/or transcript but keeps the session (retention, consent withdrawal). */
+  async purge(kinds: PurgeKind[], reason: string) {
+    if (kinds.includes("audio")) this.dek = null;
+    return purge(this, this.env, kinds, reason);
+  }
+
   /** Permanently removes everything this object stores (its audio key with it) and closes its sockets. */
   async erase(): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) safeClose(ws, 1000, "session data deleted");
@@ -199,7 +206,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (url.pathname.endsWith("/connect")) {
       if (!(await this.tokenValid(url.searchParams.get("token")))) return json(401, "INVALID_TOKEN", "the participant token is not valid for this session");
       if (isTerminal(this.state.status)) return json(410, "SESSION_ENDED", `the session is ${this.state.status}`);
-      return this.accept("participant").response;
+      return this.accept("participant", request.headers.get("CF-Connecting-IP")).response;
     }
     if (url.pathname.endsWith("/live")) {
       const { response, server } = this.accept("watcher");
@@ -215,11 +222,11 @@ export class InterviewSession extends DurableObject<Env> {
     return Boolean(token) && this.store.hasToken(await sha256Hex(token!));
   }
 
-  private accept(kind: Attachment["kind"]): { response: Response; server: WebSocket } {
+  private accept(kind: Attachment["kind"], ip: string | null = null): { response: Response; server: WebSocket } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [kind]);
-    server.serializeAttachment({ kind, hello: kind === "watcher" } satisfies Attachment);
+    server.serializeAttachment({ kind, hello: kind === "watcher", ip } satisfies Attachment);
     return { response: new Response(null, { status: 101, webSocket: client }), server };
   }
 
@@ -270,7 +277,7 @@ export class InterviewSession extends DurableObject<Env> {
       case "answer_end":
         return voice.audioEnd(this, ws, frame.id, frame.text?.trim() || null);
       case "consent":
-        event = { type: "consent", granted: frame.granted };
+        event = await consentEvent(this, frame.granted, att.ip ?? null);
         break;
       case "start":
         event = { type: "start" };
@@ -391,6 +398,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (r.effects.some((e) => e.type === "decide")) void this.decide();
     // Sockets that never said hello close too, or they would linger on a finished session.
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
+    for (const e of r.effects) if (e.type === "purge_audio") void this.purge(["audio"], e.reason).catch((err) => console.warn("audio purge failed", String(err)));
     void this.outbox.flush().then(() => this.armAlarm());
     return r;
   }

@@ -9,6 +9,7 @@ import type { Env } from "../env";
 import { newId, sha256Hex, timingSafeEqual } from "../shared/crypto";
 import { sessionBundle, sessionPdf, transcriptCsv, type BundlePart } from "./session-bundle";
 import { emitOrgEvent } from "./webhooks";
+import { ERASED_EXPORT } from "./erasure";
 
 /** R2 multipart: every part but the last is at least 5 MiB, and all of them the same size. */
 export const PART_BYTES = 5 * 1024 * 1024;
@@ -169,7 +170,14 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
 
     const now = Date.now();
     const expiresAt = now + EXPORT_TTL_MS;
-    await setProgress(env, row.id, { status: "ready", sessions_done: params.sessionIds.length, object_key: key, size_bytes: writer.bytes, expires_at: expiresAt });
+    // An erasure that ran while the ZIP was being written marked this export: the ZIP must not survive it.
+    const published = await env.DB.prepare("UPDATE exports SET status = 'ready', sessions_done = ?, object_key = ?, size_bytes = ?, expires_at = ?, updated_at = ? WHERE id = ? AND (error IS NULL OR error <> ?)")
+      .bind(params.sessionIds.length, key, writer.bytes, expiresAt, now, row.id, ERASED_EXPORT)
+      .run();
+    if (!published.meta.changes) {
+      await env.EXPORTS_BUCKET.delete(key);
+      return;
+    }
     await notifyReady(env, { ...row, expires_at: expiresAt }, manifestJson.sessionCount);
   } catch (err) {
     await upload.abort().catch(() => {});

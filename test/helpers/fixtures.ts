@@ -234,6 +234,8 @@ export function validRequest(method: string, path: string, ctx: { campaignId: st
     "POST /webhooks": { body: { url: "https://hooks.example.com/interviewrelay", events: ["session.completed"] } },
     "POST /webhooks/:id/test": {},
     "DELETE /webhooks/:id": {},
+    // Shorter than every plan's transcript retention, so it is valid whatever the org's plan.
+    "PATCH /campaigns/:id/retention": { body: { transcripts: 7 } },
   };
   if (key in samples) return samples[key]!;
   if (method === "GET") return path.endsWith("/live") || path.endsWith("/connect") ? { headers: { Upgrade: "websocket" } } : {};

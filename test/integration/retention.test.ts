@@ -1,0 +1,162 @@
+// Retention by plan: for every plan × data type, data one day inside its limit stays and one day
+// past it goes (transcripts from the session object, audio from R2, analyses from D1, the session
+// row itself); a campaign may shorten but never lengthen; the sweep is bounded, idempotent and audited.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { DATA_TYPES, DAY_MS, RETENTION_TABLE, type DataType, type Plan } from "../../src/shared/retention";
+import { sweepRetention } from "../../src/worker/retention";
+import { begin, call, connect, createCampaign, createInvite, createOrg, mirroredStatus, seedSessionRow } from "../helpers/fixtures";
+import { sessionStub, until } from "../helpers/session";
+
+const audioObjects = async (id: string) => (await env.AUDIO_BUCKET.list({ prefix: `sessions/${id}/audio/` })).objects.length;
+const analyses = async (id: string) => (await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE session_id = ?").bind(id).first<{ n: number }>())!.n;
+const segments = async (id: string) => {
+  const t = await sessionStub(id).transcript();
+  return t.ok ? t.value.segments.length : -1;
+};
+const row = (id: string) => env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(id).first<Record<string, any>>();
+
+/** Whether each type of the session's data is still there. */
+async function present(id: string): Promise<Record<DataType, boolean>> {
+  const r = await row(id);
+  return { transcripts: (await segments(id)) > 0, audio: (await audioObjects(id)) > 0, analytics: (await analyses(id)) > 0, metadata: r !== null };
+}
+
+/** A finished voice interview whose every kind of data exists: transcript, R2 audio, analysis, row. */
+async function sessionWithEverything(ownerKey: string) {
+  const campaign = await createCampaign(ownerKey, {
+    questions: [{ text: "Tell us about your day." }, { text: "Anything else?" }],
+    settings: { consentRequired: true, consentText: "We record this interview.", mode: "voice", recordAudio: true, browserTranscription: true },
+  });
+  const invite = await createInvite(ownerKey, campaign.id);
+  const i = await connect(invite.token);
+  await begin(i);
+  const from = i.ws.frames.length;
+  i.ws.send({ type: "answer_start", id: "v0" });
+  await i.ws.next((f) => f.type === "audio_ack" && f.id === "v0", "audio_ack after answer_start", from);
+  const pcm = new Int16Array(16_000);
+  for (let n = 0; n < pcm.length; n++) pcm[n] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * n) / 16_000));
+  i.ws.ws.send(pcm.buffer);
+  i.ws.send({ type: "answer_end", id: "v0", text: "A quiet day at the office, and the support team was great." });
+  await i.ws.next((f) => f.type === "question" && f.index === 1, "the second question", from, 15_000);
+  i.ws.send({ type: "answer", id: "t1", text: "Nothing else, thanks." });
+  await i.ws.next((f) => f.type === "ended", "the end of the interview", from, 15_000);
+  i.ws.close();
+  const s = { sessionId: i.sessionId, campaignId: campaign.id };
+  await mirroredStatus(s.sessionId, "completed");
+  await until(async () => (await analyses(s.sessionId)) > 0, "the spoken answer's analysis", 20_000);
+  const end = (await row(s.sessionId))!.completed_at as number;
+  expect(await present(s.sessionId)).toEqual({ transcripts: true, audio: true, analytics: true, metadata: true });
+  return { ...s, end };
+}
+
+const CUSTOM = { transcripts: 40, audio: 12, analytics: 50, metadata: 120 };
+const CASES: { name: string; plan: Plan; custom?: typeof CUSTOM; days: Record<DataType, number> }[] = [
+  ...(["free", "starter", "professional", "enterprise"] as const).map((plan) => ({ name: plan, plan, days: RETENTION_TABLE[plan] })),
+  { name: "enterprise with custom values", plan: "enterprise", custom: CUSTOM, days: CUSTOM },
+];
+
+describe("retention by plan", () => {
+  it.each(CASES)("$name: each type kept at its limit − 1 day, removed at its limit + 1 day", async ({ plan, custom, days }) => {
+    const { apiKey, org } = await createOrg(plan);
+    if (custom) {
+      const set = await call("PATCH", "/v1/org", { key: apiKey.key, body: { retention: custom } });
+      expect(set.status).toBe(200);
+      expect(set.json.retention).toEqual(custom);
+    }
+    const s = await sessionWithEverything(apiKey.key);
+    // Limits in the order they run out (types sharing a limit go together); at each limit − 1 day
+    // its types are still there, at + 1 day they are gone and every longer-kept type is not.
+    const limits = [...new Set(DATA_TYPES.map((t) => days[t]))].sort((a, b) => a - b);
+    for (const limit of limits) {
+      const types = DATA_TYPES.filter((t) => days[t] === limit);
+      await sweepRetention(env, s.end + (limit - 1) * DAY_MS);
+      const before = await present(s.sessionId);
+      for (const type of types) expect(before[type], `${plan} ${type} at ${limit} − 1 days`).toBe(true);
+      await sweepRetention(env, s.end + (limit + 1) * DAY_MS);
+      const after = await present(s.sessionId);
+      for (const type of types) expect(after[type], `${plan} ${type} at ${limit} + 1 days`).toBe(false);
+      for (const other of DATA_TYPES.filter((t) => days[t] > limit + 1)) expect(after[other], `${plan} ${other} after the ${limit}-day types went`).toBe(true);
+      if (!types.includes("metadata")) {
+        const r = (await row(s.sessionId))!;
+        for (const type of types) expect(r[{ transcripts: "transcript_purged_at", audio: "audio_purged_at", analytics: "analytics_purged_at" }[type as "audio"]]).not.toBeNull();
+      }
+    }
+    // The session is gone from the API too.
+    expect((await call("GET", `/v1/sessions/${s.sessionId}`, { key: apiKey.key })).status).toBe(404);
+    const audits = await env.DB.prepare("SELECT details FROM audit_log WHERE org_id = ? AND action = 'retention.purge'").bind(org.id).all<{ details: string }>();
+    expect(audits.results.length).toBe(limits.length);
+  }, 90_000);
+
+  it("the sweep is idempotent and audited, and bounded per run", async () => {
+    const { apiKey, org } = await createOrg("free");
+    const campaign = await createCampaign(apiKey.key);
+    const old = Date.now() - 100 * DAY_MS;
+    const seeded = [];
+    for (let i = 0; i < 3; i++) seeded.push(await seedSessionRow(org.id, campaign.id, { completed_at: old + i, created_at: old, sentiment: "positive" }));
+    const now = Date.now();
+    // A batch of 1: one session per type this run, the rest on the next.
+    const first = await sweepRetention(env, now, 1);
+    expect(first.more).toBe(true);
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE org_id = ?").bind(org.id).first<{ n: number }>())!.n).toBe(2);
+    await sweepRetention(env, now, 10);
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE org_id = ?").bind(org.id).first<{ n: number }>())!.n).toBe(0);
+    const audits = async () => (await env.DB.prepare("SELECT actor_type, actor_id, details FROM audit_log WHERE org_id = ? AND action = 'retention.purge' ORDER BY seq").bind(org.id).all<Record<string, string>>()).results;
+    const rows = await audits();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ actor_type: "system", actor_id: "retention-sweep" });
+    const details = rows.map((r) => JSON.parse(r.details));
+    expect(details[0].metadata + details[1].metadata).toBe(3);
+    expect(details.map((d) => d.sessions).join(",")).toContain(seeded[0]!.id);
+    // Again: nothing due, nothing removed, no new audit row.
+    const again = await sweepRetention(env, now, 10);
+    expect(again.purged).toEqual({ transcripts: 0, audio: 0, analytics: 0, metadata: 0 });
+    expect(await audits()).toHaveLength(2);
+  }, 30_000);
+
+  it("a campaign may shorten its org's retention but never lengthen it", async () => {
+    const { apiKey } = await createOrg("free");
+    const short = await sessionWithEverything(apiKey.key);
+    const normal = await sessionWithEverything(apiKey.key);
+
+    const tooLong = await call("PATCH", `/v1/campaigns/${short.campaignId}/retention`, { key: apiKey.key, body: { audio: 8, transcripts: 20 } });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.json.error.code).toBe("RETENTION_TOO_LONG");
+    expect(tooLong.json.error.details.fields).toEqual([expect.objectContaining({ path: "audio" })]);
+    expect((await call("GET", `/v1/campaigns/${short.campaignId}/retention`, { key: apiKey.key })).json.retention).toEqual({});
+    const unknown = await call("PATCH", `/v1/campaigns/${short.campaignId}/retention`, { key: apiKey.key, body: { audio: 3, video: 1 } });
+    expect(unknown.status).toBe(400);
+
+    const set = await call("PATCH", `/v1/campaigns/${short.campaignId}/retention`, { key: apiKey.key, body: { audio: 3, transcripts: 10 } });
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({ retention: { audio: 3, transcripts: 10 }, effective: { audio: 3, transcripts: 10, analytics: 30, metadata: 90 } });
+    const schedule = (await call("GET", `/v1/sessions/${short.sessionId}/retention`, { key: apiKey.key })).json.schedule;
+    expect(schedule.find((x: any) => x.type === "audio")).toMatchObject({ days: 3, dueAt: new Date(short.end + 3 * DAY_MS).toISOString(), purgedAt: null });
+
+    const end = Math.max(short.end, normal.end);
+    await sweepRetention(env, end + 4 * DAY_MS);
+    expect(await present(short.sessionId)).toMatchObject({ audio: false, transcripts: true });
+    expect(await present(normal.sessionId)).toMatchObject({ audio: true, transcripts: true });
+    await sweepRetention(env, end + 11 * DAY_MS);
+    expect(await present(short.sessionId)).toMatchObject({ transcripts: false, analytics: true, metadata: true });
+    expect(await present(normal.sessionId)).toMatchObject({ audio: false, transcripts: true });
+    // The org page shows the campaign's override and what is due next.
+    const org = (await call("GET", "/v1/retention", { key: apiKey.key })).json;
+    expect(org).toMatchObject({ plan: "free", effective: RETENTION_TABLE.free, campaigns: [{ id: short.campaignId, retention: { audio: 3, transcripts: 10 } }] });
+    expect(org.upcoming.find((u: any) => u.type === "transcripts").dueWithinHorizon).toBe(1);
+    // null removes the campaign's value.
+    expect((await call("PATCH", `/v1/campaigns/${short.campaignId}/retention`, { key: apiKey.key, body: { audio: null, transcripts: null } })).json.retention).toEqual({});
+  }, 90_000);
+
+  it("custom values are for enterprise orgs only, and leaving enterprise drops them", async () => {
+    const { apiKey } = await createOrg("starter");
+    const refused = await call("PATCH", "/v1/org", { key: apiKey.key, body: { retention: { audio: 5 } } });
+    expect(refused.status).toBe(400);
+    expect((await call("GET", "/v1/org", { key: apiKey.key })).json.retention).toEqual(RETENTION_TABLE.starter);
+    const up = await call("PATCH", "/v1/org", { key: apiKey.key, body: { plan: "enterprise", retentionDays: 500, retention: { audio: 5 } } });
+    expect(up.json.retention).toEqual({ transcripts: 500, audio: 5, analytics: 500, metadata: 500 });
+    expect((await call("PATCH", "/v1/org", { key: apiKey.key, body: { retention: { audio: 0 } } })).status).toBe(400);
+    const down = await call("PATCH", "/v1/org", { key: apiKey.key, body: { plan: "professional" } });
+    expect(down.json).toMatchObject({ retentionDays: null, retentionCustom: null, retention: RETENTION_TABLE.professional });
+  });
+});
