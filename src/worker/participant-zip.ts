@@ -12,6 +12,9 @@ import type { Role } from "./policy";
 import { pcmRange } from "./routes/audio";
 import { sessionBundle, transcriptCsv } from "./session-bundle";
 
+// workerd's incremental SHA-256 (crypto.DigestStream); the DOM typings of `crypto` do not list it.
+const { DigestStream: Digest } = globalThis.crypto as Crypto & { DigestStream: typeof DigestStream };
+
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 export interface ManifestFile {
@@ -50,7 +53,7 @@ export function participantZip(env: Env, rows: SessionRow[], opts: { email: stri
     const path = `${row.id}/audio-participant.wav`;
     const entry = new ZipPassThrough(path);
     zip.add(entry);
-    const digest = new DigestStream("SHA-256");
+    const digest = new Digest("SHA-256");
     const hash = digest.getWriter();
     const header = wavHeader(pcmBytes);
     let bytes = 0;

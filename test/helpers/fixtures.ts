@@ -56,11 +56,11 @@ export interface Interview {
 }
 
 /** Joins an invite and connects its participant socket (hello sent, state received). */
-export async function connect(token: string): Promise<Interview> {
+export async function connect(token: string, headers: Record<string, string> = {}): Promise<Interview> {
   const joined = await join(token);
   if (joined.status !== 201) throw new Error(`join: ${joined.status} ${joined.text}`);
   const { sessionId, participantToken } = joined.json as { sessionId: string; participantToken: string };
-  const ws = await openSocket(`/v1/sessions/${sessionId}/connect?token=${participantToken}`);
+  const ws = await openSocket(`/v1/sessions/${sessionId}/connect?token=${participantToken}`, headers);
   ws.send({ type: "hello" });
   await ws.next((f) => f.type === "state", "state after hello");
   return { sessionId, participantToken, ws };

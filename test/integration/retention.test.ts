@@ -5,11 +5,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DATA_TYPES, DAY_MS, RETENTION_TABLE, type DataType, type Plan } from "../../src/shared/retention";
 import { sweepRetention } from "../../src/worker/retention";
-import { begin, call, connect, createCampaign, createInvite, createOrg, mirroredStatus, seedSessionRow } from "../helpers/fixtures";
-import { sessionStub, until } from "../helpers/session";
+import { call, createCampaign, createOrg, seedSessionRow } from "../helpers/fixtures";
+import { analyses, audioObjects, sessionWithEverything } from "../helpers/privacy";
+import { sessionStub } from "../helpers/session";
 
-const audioObjects = async (id: string) => (await env.AUDIO_BUCKET.list({ prefix: `sessions/${id}/audio/` })).objects.length;
-const analyses = async (id: string) => (await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE session_id = ?").bind(id).first<{ n: number }>())!.n;
 const segments = async (id: string) => {
   const t = await sessionStub(id).transcript();
   return t.ok ? t.value.segments.length : -1;
@@ -20,34 +19,6 @@ const row = (id: string) => env.DB.prepare("SELECT * FROM sessions WHERE id = ?"
 async function present(id: string): Promise<Record<DataType, boolean>> {
   const r = await row(id);
   return { transcripts: (await segments(id)) > 0, audio: (await audioObjects(id)) > 0, analytics: (await analyses(id)) > 0, metadata: r !== null };
-}
-
-/** A finished voice interview whose every kind of data exists: transcript, R2 audio, analysis, row. */
-async function sessionWithEverything(ownerKey: string) {
-  const campaign = await createCampaign(ownerKey, {
-    questions: [{ text: "Tell us about your day." }, { text: "Anything else?" }],
-    settings: { consentRequired: true, consentText: "We record this interview.", mode: "voice", recordAudio: true, browserTranscription: true },
-  });
-  const invite = await createInvite(ownerKey, campaign.id);
-  const i = await connect(invite.token);
-  await begin(i);
-  const from = i.ws.frames.length;
-  i.ws.send({ type: "answer_start", id: "v0" });
-  await i.ws.next((f) => f.type === "audio_ack" && f.id === "v0", "audio_ack after answer_start", from);
-  const pcm = new Int16Array(16_000);
-  for (let n = 0; n < pcm.length; n++) pcm[n] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * n) / 16_000));
-  i.ws.ws.send(pcm.buffer);
-  i.ws.send({ type: "answer_end", id: "v0", text: "A quiet day at the office, and the support team was great." });
-  await i.ws.next((f) => f.type === "question" && f.index === 1, "the second question", from, 15_000);
-  i.ws.send({ type: "answer", id: "t1", text: "Nothing else, thanks." });
-  await i.ws.next((f) => f.type === "ended", "the end of the interview", from, 15_000);
-  i.ws.close();
-  const s = { sessionId: i.sessionId, campaignId: campaign.id };
-  await mirroredStatus(s.sessionId, "completed");
-  await until(async () => (await analyses(s.sessionId)) > 0, "the spoken answer's analysis", 20_000);
-  const end = (await row(s.sessionId))!.completed_at as number;
-  expect(await present(s.sessionId)).toEqual({ transcripts: true, audio: true, analytics: true, metadata: true });
-  return { ...s, end };
 }
 
 const CUSTOM = { transcripts: 40, audio: 12, analytics: 50, metadata: 120 };
@@ -105,7 +76,7 @@ describe("retention by plan", () => {
     const rows = await audits();
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ actor_type: "system", actor_id: "retention-sweep" });
-    const details = rows.map((r) => JSON.parse(r.details));
+    const details = rows.map((r) => JSON.parse(String(r.details)));
     expect(details[0].metadata + details[1].metadata).toBe(3);
     expect(details.map((d) => d.sessions).join(",")).toContain(seeded[0]!.id);
     // Again: nothing due, nothing removed, no new audit row.

@@ -96,7 +96,7 @@ exportRoutes.get(
       .all<SessionRow>();
     if (format === "zip") {
       c.set("auditResource", { type: "participant", id: null });
-      return c.body(participantZip(c.env, rows.results, { email, role: p.role }), 200, ATTACHMENT_HEADERS("application/zip", "participant-data.zip"));
+      return c.body(participantZip(c.env, rows.results, { email: email.toLowerCase(), role: p.role }), 200, ATTACHMENT_HEADERS("application/zip", "participant-data.zip"));
     }
     const sessions = [];
     for (const row of rows.results) sessions.push(await sessionBundle(c.env, row, { role: p.role }));
