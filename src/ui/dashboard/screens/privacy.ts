@@ -129,7 +129,7 @@ function DeletionFlow({ onDeleted }: { onDeleted: () => void }) {
     </form>
     <${InlineError} error=${err} />
     ${found
-      ? html`<div class="stack" data-testid="deletion-found">
+      ? html`<div class="stack mt" data-testid="deletion-found">
           <p class="small">${found.sessions.length === 0 ? html`No sessions for <strong>${found.email}</strong> in this organisation; their invite details (if any) can still be removed.` : html`<strong>${found.sessions.length}</strong> session${found.sessions.length === 1 ? "" : "s"} for <strong>${found.email}</strong>.`}</p>
           ${scope === "session" && found.sessions.length
             ? html`<label class="field"><span>Session to delete</span><select value=${sessionId} onChange=${(e: Event) => setSessionId((e.target as HTMLSelectElement).value)}>${found.sessions.map(
@@ -156,7 +156,7 @@ function DeletionFlow({ onDeleted }: { onDeleted: () => void }) {
 
 function DeletionReceipt({ r }: { r: Receipt }) {
   const sum = (k: "transcriptSegments" | "notes" | "analyses" | "audioObjects") => r.sessions.reduce((n, s) => n + s[k], 0);
-  return html`<div class="panel" data-testid="deletion-receipt" role="status">
+  return html`<div class="panel mt" data-testid="deletion-receipt" role="status">
     <h3 class="panel-title">Deletion receipt</h3>
     <div class="grid-2 small">
       <span class="muted">Deleted at</span><span>${fmtDateTime(r.deletedAt)}</span>
