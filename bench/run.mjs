@@ -5,7 +5,7 @@
 // Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
 // because a long-running wrangler dev slows down and grows under load.
 //
-// Options: --only=echo,answers,newobj,joins,listing,policy   --quick (smaller sizes, for trying it out)
+// Options: --only=echo,answers,newobj,joins,listing,policy,privacy   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +18,7 @@ import { echoBench, newObjectBench, poolEcho } from "./lib/baseline.mjs";
 import { joinsBench } from "./lib/joins.mjs";
 import { listingBench } from "./lib/listing.mjs";
 import { POLICY_CONFIG, policyBench } from "./lib/policy.mjs";
+import { privacyBench } from "./lib/privacy.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT } from "./lib/paths.mjs";
 import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupRssMb, killAll, removeTempDirs, startDev } from "./lib/server.mjs";
 import { printReport } from "./lib/report.mjs";
@@ -139,7 +140,7 @@ const results = {
 
 try {
   let bundleError = null;
-  if (["answers", "joins", "listing"].some(want)) {
+  if (["answers", "joins", "listing", "privacy"].some(want)) {
     const t = Date.now();
     try {
       app = await bundleApp({ ref });
@@ -194,6 +195,13 @@ try {
   }
   if (want("listing")) {
     results.groups.listing = await product("listing", () => listingBench({ sessions: SIZES.sessions, app, appVars, log, group, appServer, migrated }));
+  }
+  if (want("privacy")) {
+    results.groups.privacy = await product("privacy", () =>
+      group("product: bulk export of 1,000 sessions to a ZIP, erasure of a participant with 50", () => appServer("privacy"), (s) =>
+        privacyBench(s.base, { sessions: quick ? 200 : 1000, erasureSessions: 50, pid: s.pid, log }),
+      ),
+    );
   }
   if (want("policy")) {
     // Its own build of the product (bench/policy/worker.ts) with the route pair it compares.

@@ -143,6 +143,15 @@ describe("Settings → Privacy", () => {
     expect((await api(server, "GET", `/v1/sessions/${kept}`, { key })).status).toBe(200);
     // The retention summary follows: one session left to be due.
     await expect.poll(() => page.locator("[data-testid=next-transcripts]").textContent(), { timeout: 10_000 }).toMatch(/1 session within 30 days/);
+    // The session page shows when each kind of its data goes: transcripts after the campaign's 10 days.
+    await page.goto(`${server.base}/sessions/${kept}`);
+    const panel = page.locator("[data-testid=session-retention]");
+    await panel.waitFor({ timeout: 10_000 });
+    const ended = (await api(server, "GET", `/v1/sessions/${kept}`, { key })).json.completedAt as string;
+    const due = new Date(Date.parse(ended) + 10 * 86_400_000).toLocaleDateString("en-US", { month: "short", day: "numeric", year: "numeric" });
+    expect(await panel.locator("[data-type=transcripts]").textContent()).toContain(`deleted on`);
+    expect(await panel.locator("[data-type=transcripts]").textContent()).toContain(due.split(",")[0]!);
+    await screenshot(page, "privacy-session-retention");
     expect(errors).toEqual([]);
   }, 120_000);
 
