@@ -163,5 +163,19 @@ describe("Settings → Privacy", () => {
     await page.locator("[data-testid=deletion-owner-only]").waitFor();
     expect(await page.locator("[data-testid=deletion] input[name=email]").count()).toBe(0);
     await screenshot(page, "privacy-admin");
+
+    // On a campaign's settings an admin shortens its audio retention; longer than the org's is refused.
+    const c = await campaign("Retention by campaign");
+    await page.goto(`${server.base}/campaigns/${c.id}/settings`);
+    const panel = page.locator("[data-testid=campaign-retention]");
+    await panel.waitFor({ timeout: 10_000 });
+    await panel.locator("input[name=retention-audio]").fill("45");
+    await panel.getByRole("button", { name: "Save retention" }).click();
+    await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toContain("at most 30 days");
+    expect((await api(server, "GET", `/v1/campaigns/${c.id}/retention`, { key })).json.retention).toEqual({});
+    await panel.locator("input[name=retention-audio]").fill("5");
+    await panel.getByRole("button", { name: "Save retention" }).click();
+    await eventually(async () => (await api(server, "GET", `/v1/campaigns/${c.id}/retention`, { key })).json.retention.audio === 5, "the campaign's audio retention saved", 10_000);
+    await screenshot(page, "privacy-campaign-retention", { fullPage: true });
   }, 60_000);
 });
