@@ -54,6 +54,8 @@ const appVars = (base) => ({
   // The default (60 joins a minute per address) is right for production and would refuse a
   // benchmark that joins hundreds of sessions from 127.0.0.1.
   RATE_LIMIT_JOIN_PER_MINUTE: "1000000",
+  // Bulk exports sign their download links (the privacy group downloads one).
+  EXPORT_SIGNING_KEY: "bench-export-signing-key",
 });
 
 const log = (...a) => console.log(...a);

@@ -41,7 +41,7 @@ export function forgetQuotes(env: Pick<Env, "DB">, campaignId: string, segments:
 }
 
 /** The mark on an export removed because it held an erased participant's data. */
-export const ERASED_EXPORT = "erased: it held data of a participant whose data was deleted";
+export const ERASED_EXPORT = "removed: it held interview data that has since been deleted (erasure or retention)";
 
 /**
  * Bulk exports are copies: any export whose selection holds one of the erased sessions loses its

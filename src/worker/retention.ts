@@ -2,13 +2,12 @@
 // enforced without anyone remembering to. It runs from the cron trigger, removes at most a
 // bounded number of sessions' data per run (the next run continues), marks what it removed on
 // the session row (so a second run finds nothing: idempotent) and writes one audit row per org.
-import { z } from "zod";
 import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { parseJson } from "../shared/json";
 import { DATA_TYPES, DAY_MS, RetentionOverrides, campaignRetention, orgRetention, type DataType, type Plan, type RetentionDays } from "../shared/retention";
 import { appendAudit } from "./audit";
-import { eraseSession, forgetQuotes } from "./erasure";
+import { eraseExportsContaining, eraseSession, forgetQuotes } from "./erasure";
 
 /** Sessions handled per type per run: the cron comes back for the rest. */
 export const RETENTION_BATCH = 100;
@@ -29,12 +28,10 @@ export const effectiveOrgRetention = (org: OrgRetentionRow): RetentionDays => or
 const PURGED: Record<Exclude<DataType, "metadata">, string> = { transcripts: "transcript_purged_at", audio: "audio_purged_at", analytics: "analytics_purged_at" };
 
 /**
- * A session's retention clock starts when it ended: completed_at for completed sessions; an
- * abandoned session's end is not in the index, so its creation (earlier, never later) is used.
+ * Terminal sessions of one org (optionally one campaign) whose `type` is due before `cutoff`. A
+ * session's clock starts when it ended: completed_at for completed sessions; an abandoned
+ * session's end is not in the index, so its creation (earlier, never later) is used.
  */
-const ENDED = "COALESCE(completed_at, created_at)";
-
-/** Terminal sessions of one org (optionally one campaign) whose `type` is due before `cutoff`. */
 async function dueSessions(env: Env, orgId: string, campaignId: string | null, type: DataType, cutoff: number, limit: number): Promise<SessionRow[]> {
   const notYet = type === "metadata" ? "" : ` AND ${PURGED[type]} IS NULL`;
   const byCampaign = campaignId ? " AND campaign_id = ?" : "";
@@ -106,6 +103,8 @@ export async function sweepRetention(env: Env, now = Date.now(), batch = RETENTI
     const campaigns = await env.DB.prepare("SELECT id, retention FROM campaigns WHERE org_id = ? AND retention IS NOT NULL").bind(org.id).all<{ id: string; retention: string }>();
     const counts: Record<DataType, number> = { transcripts: 0, audio: 0, analytics: 0, metadata: 0 };
     const sessionIds: string[] = [];
+    // Bulk exports are copies of transcripts: one holding a session whose transcript went goes too.
+    const contentGone: string[] = [];
     // Metadata last: a session whose row goes in this run has its other types counted first.
     for (const type of DATA_TYPES) {
       const scopes: { campaignId: string | null; days: number }[] = [{ campaignId: null, days: orgDays[type] }];
@@ -122,12 +121,14 @@ export async function sweepRetention(env: Env, now = Date.now(), batch = RETENTI
           await purgeType(env, row, type, now);
           counts[type]++;
           if (sessionIds.length < 50) sessionIds.push(row.id);
+          if (type === "transcripts" || type === "metadata") contentGone.push(row.id);
         }
       }
       if (budget <= 0) report.more = true;
     }
     const total = DATA_TYPES.reduce((n, t) => n + counts[t], 0);
     if (total === 0) continue;
+    const exportsRemoved = await eraseExportsContaining(env, org.id, contentGone);
     report.orgs++;
     for (const t of DATA_TYPES) report.purged[t] += counts[t];
     // One audit row per org and run: what kinds were removed from how many sessions (no content).
@@ -140,12 +141,10 @@ export async function sweepRetention(env: Env, now = Date.now(), batch = RETENTI
         outcome: "allow",
         resourceType: "org",
         resourceId: org.id,
-        details: { ...counts, sessions: sessionIds.join(","), plan: org.plan },
+        details: { ...counts, exports: exportsRemoved.length, sessions: sessionIds.join(","), plan: org.plan },
       },
     );
   }
   return report;
 }
 
-/** When each type of a session is (or was) due, for the API and the dashboard. */
-export const ScheduleEntry = z.object({ days: z.number().int(), dueAt: z.string().nullable(), purgedAt: z.string().nullable() });

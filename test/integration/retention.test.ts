@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DATA_TYPES, DAY_MS, RETENTION_TABLE, type DataType, type Plan } from "../../src/shared/retention";
 import { sweepRetention } from "../../src/worker/retention";
-import { call, createCampaign, createOrg, seedSessionRow } from "../helpers/fixtures";
+import { ERASED_EXPORT } from "../../src/worker/erasure";
+import { call, createCampaign, createOrg, seedSessionRow, waitFor } from "../helpers/fixtures";
 import { analyses, audioObjects, sessionWithEverything } from "../helpers/privacy";
 import { sessionStub } from "../helpers/session";
 
@@ -118,6 +119,26 @@ describe("retention by plan", () => {
     // null removes the campaign's value.
     expect((await call("PATCH", `/v1/campaigns/${short.campaignId}/retention`, { key: apiKey.key, body: { audio: null, transcripts: null } })).json.retention).toEqual({});
   }, 90_000);
+
+  it("a bulk export holding a session whose transcript went is removed with it", async () => {
+    const { apiKey, org } = await createOrg("free");
+    const campaign = await createCampaign(apiKey.key);
+    const old = await seedSessionRow(org.id, campaign.id, { completed_at: Date.now() - 31 * DAY_MS, created_at: Date.now() - 31 * DAY_MS });
+    const fresh = await seedSessionRow(org.id, campaign.id);
+    const exportOf = async (ids: string[]) => {
+      const r = await call("POST", `/v1/campaigns/${campaign.id}/exports`, { key: apiKey.key, body: { format: "json", sessionIds: ids } });
+      expect(r.status, r.text).toBe(202);
+      return (await waitFor(async () => (await call("GET", `/v1/exports/${r.json.id}`, { key: apiKey.key })).json, (j) => j?.status === "ready", "export ready", 30_000)).id as string;
+    };
+    const holding = await exportOf([old.id, fresh.id]);
+    const other = await exportOf([fresh.id]);
+    await sweepRetention(env);
+    expect((await call("GET", `/v1/exports/${holding}`, { key: apiKey.key })).json).toMatchObject({ status: "failed", error: ERASED_EXPORT });
+    expect(await env.EXPORTS_BUCKET.head(`exports/${holding}.zip`)).toBeNull();
+    expect((await call("GET", `/v1/exports/${other}`, { key: apiKey.key })).json.status).toBe("ready");
+    const audit = await env.DB.prepare("SELECT details FROM audit_log WHERE org_id = ? AND action = 'retention.purge'").bind(org.id).first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({ transcripts: 1, exports: 1 });
+  }, 60_000);
 
   it("custom values are for enterprise orgs only, and leaving enterprise drops them", async () => {
     const { apiKey } = await createOrg("starter");
