@@ -45,7 +45,7 @@ export function CampaignRetention({ id, editable }: { id: string; editable: bool
       setSaving(false);
     }
   };
-  return html`<section class="panel" data-testid="campaign-retention">
+  return html`<section class="panel editor" data-testid="campaign-retention">
     <h2 class="panel-title">Data retention</h2>
     <p class="muted small">Days kept after each session ends. This campaign may keep data for less time than the organisation (never longer); leave a field empty to follow the organisation.</p>
     <form onSubmit=${save}>
@@ -57,7 +57,7 @@ export function CampaignRetention({ id, editable }: { id: string; editable: bool
             <td class="strong">${LABEL[t]}</td>
             <td>${data.org[t]} days</td>
             <td>${editable
-              ? html`<label class="inline-field"><span class="sr">${LABEL[t]} days for this campaign</span><input type="number" min="1" max=${data.org[t]} name=${`retention-${t}`} placeholder=${String(data.org[t])} value=${values[t]} onInput=${(e: Event) => setDraft({ ...values, [t]: (e.target as HTMLInputElement).value })} /></label>`
+              ? html`<label class="inline-field"><span class="sr">${LABEL[t]} days for this campaign</span><input type="number" min="1" name=${`retention-${t}`} placeholder=${String(data.org[t])} value=${values[t]} onInput=${(e: Event) => setDraft({ ...values, [t]: (e.target as HTMLInputElement).value })} /></label>`
               : `${data.effective[t]} days`}</td>
             <td>${u?.nextDueAt ? `${fmtDate(u.nextDueAt)} (${u.dueWithinHorizon} within ${data.horizonDays} days)` : html`<span class="muted">none within ${data.horizonDays} days</span>`}</td>
           </tr>`;
