@@ -5,7 +5,7 @@
 // Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
 // because a long-running wrangler dev slows down and grows under load.
 //
-// Options: --only=echo,answers,paced,newobj,joins,listing,policy,analytics   --quick (smaller sizes, for trying it out)
+// Options: --only=echo,answers,paced,newobj,joins,listing,policy,analytics,privacy   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +19,7 @@ import { echoBench, newObjectBench, poolEcho } from "./lib/baseline.mjs";
 import { joinsBench } from "./lib/joins.mjs";
 import { listingBench } from "./lib/listing.mjs";
 import { POLICY_CONFIG, policyBench } from "./lib/policy.mjs";
+import { privacyBench } from "./lib/privacy.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT } from "./lib/paths.mjs";
 import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupRssMb, killAll, removeTempDirs, startDev } from "./lib/server.mjs";
 import { printReport } from "./lib/report.mjs";
@@ -60,6 +61,8 @@ const appVars = (base) => ({
   // The default (60 joins a minute per address) is right for production and would refuse a
   // benchmark that joins hundreds of sessions from 127.0.0.1.
   RATE_LIMIT_JOIN_PER_MINUTE: "1000000",
+  // Bulk exports sign their download links (the privacy group downloads one).
+  EXPORT_SIGNING_KEY: "bench-export-signing-key",
 });
 
 const log = (...a) => console.log(...a);
@@ -146,7 +149,7 @@ const results = {
 
 try {
   let bundleError = null;
-  if (["answers", "paced", "joins", "listing", "analytics"].some(want)) {
+  if (["answers", "paced", "joins", "listing", "analytics", "privacy"].some(want)) {
     const t = Date.now();
     try {
       app = await bundleApp({ ref });
@@ -215,6 +218,13 @@ try {
   }
   if (want("analytics")) {
     results.groups.analytics = await product("analytics", () => analyticsBench({ sessions: quick ? 2000 : 10_000, interviews: quick ? 3 : 8, app, appVars, log, group, migrated }));
+  }
+  if (want("privacy")) {
+    results.groups.privacy = await product("privacy", () =>
+      group("product: bulk export of 1,000 sessions to a ZIP, erasure of a participant with 50", () => appServer("privacy"), (s) =>
+        privacyBench(s.base, { sessions: quick ? 200 : 1000, erasureSessions: 50, pid: s.pid, log }),
+      ),
+    );
   }
   if (want("policy")) {
     // Its own build of the product (bench/policy/worker.ts) with the route pair it compares.

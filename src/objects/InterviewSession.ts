@@ -1,11 +1,12 @@
 // One Durable Object per interview session: the shell around the pure machine. It loads state,
 // validates input, runs `transition`, persists in one transaction, then performs the effects.
 import { DurableObject } from "cloudflare:workers";
-import { followUpProvider, type FollowUpProvider } from "../ai/followup";
+import { followUpProvider } from "../ai/followup";
 import { limitsFrom, type Env } from "../env";
 import { importKek, newWrappedDataKey, unwrapDataKey } from "../shared/audio-crypto";
 import { sha256Hex } from "../shared/crypto";
 import { AudioIntake } from "./audio";
+import { DECIDE_RETRY_MS, FollowUpDecider } from "./decide";
 import { initialState, isTerminal, nextDeadline, transition, type Limits, type MachineEvent, type MachineState, type MachineError, type Question } from "./machine";
 import type { QueueMessage } from "./messages";
 import { Fanout } from "./fanout";
@@ -16,8 +17,9 @@ import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
 import { safeClose, safeSend, sendError } from "./sockets";
 import { sessionView, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
+import { consentEvent, purge, type PurgeKind } from "./purge";
 
-export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string };
+export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string; ip?: string | null };
 
 export interface InitInput {
   meta: SessionMeta;
@@ -36,8 +38,6 @@ export type RpcError = MachineError | { code: "SESSION_NOT_FOUND" | "NOT_FOUND" 
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: RpcError };
 
 const MAX_TEXT_FRAME = 64 * 1024;
-const DECIDE_TIMEOUT_MS = 10_000;
-const DECIDE_RETRY_MS = 5_000;
 /** A spoken answer whose transcript has not come back by then is written without text. */
 export const TRANSCRIBE_TIMEOUT_MS = 120_000;
 
@@ -47,10 +47,9 @@ export class InterviewSession extends DurableObject<Env> {
   readonly store: SessionStore;
   readonly outbox: Outbox;
   private readonly limits: Limits;
-  private readonly followUps: FollowUpProvider;
+  private readonly decider: FollowUpDecider;
   meta: SessionMeta | null;
   state: MachineState | null;
-  private deciding = false;
   /** The armed alarm as last set or read (undefined: not known, read it from storage). */
   private alarmAt: number | null | undefined = undefined;
   private readonly fanout: Fanout;
@@ -67,7 +66,7 @@ export class InterviewSession extends DurableObject<Env> {
     this.meta = this.store.loadMeta();
     this.state = this.store.loadState();
     this.limits = limitsFrom(env);
-    this.followUps = followUpProvider(env);
+    this.decider = new FollowUpDecider(followUpProvider(env));
     this.fanout = new Fanout(ctx, env);
     this.outbox = new Outbox(this.store, () => this.env.AI_QUEUE, this.limits, () => (this.meta && this.state ? { meta: this.meta, state: this.state } : null), new D1Mirror(env.DB));
     // Pings are answered without waking the object; the alarm reads the auto-response timestamps.
@@ -179,6 +178,12 @@ export class InterviewSession extends DurableObject<Env> {
     await this.alarm();
   }
 
+  /** Removes the recordings and/or transcript but keeps the session (retention, consent withdrawal). */
+  async purge(kinds: PurgeKind[], reason: string) {
+    if (kinds.includes("audio")) this.dek = null;
+    return purge(this, this.env, kinds, reason);
+  }
+
   /** Permanently removes everything this object stores (its audio key with it) and closes its sockets. */
   async erase(): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) safeClose(ws, 1000, "session data deleted");
@@ -203,7 +208,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (url.pathname.endsWith("/connect")) {
       if (!(await this.tokenValid(url.searchParams.get("token")))) return json(401, "INVALID_TOKEN", "the participant token is not valid for this session");
       if (isTerminal(this.state.status)) return json(410, "SESSION_ENDED", `the session is ${this.state.status}`);
-      return this.accept("participant").response;
+      return this.accept("participant", request.headers.get("CF-Connecting-IP")).response;
     }
     if (url.pathname.endsWith("/live")) {
       const { response, server } = this.accept("watcher");
@@ -219,11 +224,11 @@ export class InterviewSession extends DurableObject<Env> {
     return Boolean(token) && this.store.hasToken(await sha256Hex(token!));
   }
 
-  private accept(kind: Attachment["kind"]): { response: Response; server: WebSocket } {
+  private accept(kind: Attachment["kind"], ip: string | null = null): { response: Response; server: WebSocket } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [kind]);
-    server.serializeAttachment({ kind, hello: kind === "watcher" } satisfies Attachment);
+    server.serializeAttachment({ kind, hello: kind === "watcher", ip } satisfies Attachment);
     return { response: new Response(null, { status: 101, webSocket: client }), server };
   }
 
@@ -274,7 +279,7 @@ export class InterviewSession extends DurableObject<Env> {
       case "answer_end":
         return voice.audioEnd(this, ws, frame.id, frame.text?.trim() || null);
       case "consent":
-        event = { type: "consent", granted: frame.granted };
+        event = await consentEvent(this, frame.granted, att.ip ?? null);
         break;
       case "start":
         event = { type: "start" };
@@ -319,7 +324,7 @@ export class InterviewSession extends DurableObject<Env> {
         this.store.appendEvent(Date.now(), "transcription_timeout", { answerId: pending.answerId }),
       );
     }
-    if (this.state.deciding && !this.state.deciding.transcript) void this.decide();
+    if (this.state.deciding && !this.state.deciding.transcript) void this.decider.run(this);
     await this.outbox.flush();
     await this.armAlarm();
   }
@@ -405,9 +410,10 @@ export class InterviewSession extends DurableObject<Env> {
     }
     // Progress within a status reaches watchers too, without rewriting the campaign's snapshot.
     if (!live.includes("status") && frames.some((f) => f.type === "state")) this.fanout.status(this.meta!, this.state!, false);
-    if (r.effects.some((e) => e.type === "decide")) void this.decide();
+    if (r.effects.some((e) => e.type === "decide")) void this.decider.run(this);
     // Sockets that never said hello close too, or they would linger on a finished session.
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
+    for (const e of r.effects) if (e.type === "purge_audio") void this.purge(["audio"], e.reason).catch((err) => console.warn("audio purge failed", String(err)));
     void this.outbox.flush().then(() => this.armAlarm());
     return r;
   }
@@ -415,34 +421,6 @@ export class InterviewSession extends DurableObject<Env> {
   /** Records a spoken answer's transcription details on its segment (inside a transaction). */
   recordSpeech(answerId: string, speech: SegmentSpeech, lateText?: string) {
     this.store.setSegmentSpeech(answerId, speech, lateText);
-  }
-
-  /** Asks the follow-up provider, then feeds its decision back into the machine. */
-  private async decide(): Promise<void> {
-    const s = this.state;
-    if (!s?.deciding || s.deciding.transcript || this.deciding) return;
-    this.deciding = true;
-    const pending = s.deciding;
-    const followUpsAsked = s.followUps;
-    const q = s.questions[pending.questionIndex]!;
-    let followUp: string | null = null;
-    const signal = AbortSignal.timeout(DECIDE_TIMEOUT_MS);
-    // A provider that ignores the signal must not hold the interview (or this.deciding) either.
-    const timedOut = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
-    try {
-      followUp = await Promise.race([
-        this.followUps.followUp({ question: q.text, answer: pending.answer, probe: q.probe, followUpsAsked, language: this.meta?.language ?? null }, signal),
-        timedOut,
-      ]);
-    } catch (err) {
-      // The interview must not stall on the AI: without a decision it moves to the next question.
-      console.warn("follow-up provider failed", { sessionId: this.meta?.id, error: String(err) });
-    } finally {
-      this.deciding = false;
-    }
-    const now = this.state;
-    if (!now?.deciding || now.deciding.transcript || now.deciding.questionIndex !== pending.questionIndex || now.followUps !== followUpsAsked) return;
-    this.apply({ type: "decided", followUp });
   }
 }
 

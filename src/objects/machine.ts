@@ -23,7 +23,8 @@ export interface MachineState {
   status: Status;
   questions: Question[];
   consentRequired: boolean;
-  consent: { granted: boolean | null; at: number | null };
+  /** With the consent text's version and the client address it came from, when the shell knows them. */
+  consent: { granted: boolean | null; at: number | null; textVersion?: string | null; ip?: string | null };
   /** Index of the current main question; equals questions.length once all are done. */
   questionIndex: number;
   /** Follow-ups already asked for the current main question. */
@@ -66,7 +67,7 @@ export interface Limits {
 
 export type MachineEvent =
   | { type: "seen" }
-  | { type: "consent"; granted: boolean }
+  | { type: "consent"; granted: boolean; textVersion?: string | null; ip?: string | null }
   | { type: "start" }
   | { type: "answer"; id: string; text: string; spoken?: boolean }
   | { type: "transcribed"; answerId: string; text: string | null }
@@ -96,7 +97,9 @@ export type Effect =
   | { type: "transcribe"; answerId: string; questionIndex: number }
   | { type: "event"; name: string; data?: EventData }
   | { type: "status"; from: Status; to: Status }
-  | { type: "close"; reason: string };
+  | { type: "close"; reason: string }
+  /** Consent was withdrawn: the session's recordings must go (the shell deletes them after the commit). */
+  | { type: "purge_audio"; reason: string };
 
 export type MachineError = { code: "INVALID_TRANSITION" | "CONSENT_REQUIRED" | "NO_OPEN_QUESTION" | "FORBIDDEN"; message: string };
 export type TransitionResult = { ok: true; state: MachineState; effects: Effect[] } | { ok: false; error: MachineError };
@@ -237,15 +240,24 @@ function step(state: MachineState, event: MachineEvent, now: number, limits: Lim
     }
     case "consent": {
       if (isTerminal(s.status)) return invalid(s, "record consent for");
+      // The record of consent: what text (its version) was agreed to, when, and from where.
+      const record: { textVersion?: string | null; ip?: string | null } = {};
+      if (event.textVersion !== undefined) record.textVersion = event.textVersion;
+      if (event.ip !== undefined) record.ip = event.ip;
+      const has = Object.keys(record).length > 0;
+      const data: EventData = { ...(record.textVersion !== undefined ? { textVersion: record.textVersion } : {}), ...(record.ip !== undefined ? { ip: record.ip } : {}) };
       if (event.granted) {
         if (s.consent.granted === true) return b.done();
-        b.set({ consent: { granted: true, at: now } });
-        b.emit({ type: "event", name: "consent_granted" });
+        b.set({ consent: { granted: true, at: now, ...record } });
+        b.emit(has ? { type: "event", name: "consent_granted", data } : { type: "event", name: "consent_granted" });
         return b.done();
       }
-      b.set({ consent: { granted: false, at: now } });
-      b.emit({ type: "event", name: s.status === "created" ? "consent_declined" : "consent_withdrawn" });
-      b.finish("abandoned", s.status === "created" ? "consent_declined" : "consent_withdrawn");
+      const reason = s.status === "created" ? "consent_declined" : "consent_withdrawn";
+      b.set({ consent: { granted: false, at: now, ...record } });
+      b.emit(has ? { type: "event", name: reason, data } : { type: "event", name: reason });
+      b.finish("abandoned", reason);
+      // Withdrawal takes back the recordings already made; nothing is recorded before the start.
+      if (reason === "consent_withdrawn") b.emit({ type: "purge_audio", reason });
       return b.done();
     }
     case "start": {

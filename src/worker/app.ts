@@ -14,6 +14,7 @@ import { audioRoutes } from "./routes/audio";
 import { auditRoutes } from "./routes/auditlog";
 import { orgRoutes } from "./routes/orgs";
 import { privacyRoutes } from "./routes/privacy";
+import { retentionRoutes } from "./routes/retention";
 import { exportRoutes } from "./routes/exports";
 import { teamRoutes } from "./routes/team";
 import { webhookRoutes } from "./routes/webhooks";
@@ -36,6 +37,7 @@ api.route("/", audioRoutes);
 api.route("/", analyticsRoutes);
 api.route("/", webhookRoutes);
 api.route("/", privacyRoutes);
+api.route("/", retentionRoutes);
 api.route("/", exportRoutes);
 // Inside `api`, so the document lists itself among the routes it documents.
 api.get(

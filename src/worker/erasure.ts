@@ -30,6 +30,40 @@ async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
   }
 }
 
+/** Statements removing a participant's quotes from campaign aggregates, which keep their (anonymous) counts. */
+export function forgetQuotes(env: Pick<Env, "DB">, campaignId: string, segments: { speaker: string; text: string }[]): D1PreparedStatement[] {
+  const quotes = segments.filter((s) => s.speaker === "participant" && s.text.trim()).map((s) => s.text.trim().split(/(?<=[.!?])\s+/)[0] ?? "");
+  return [...new Set(quotes.map((x) => (x.length > 200 ? `${x.slice(0, 197)}…` : x)))].map((q) =>
+    env.DB.prepare(
+      "UPDATE campaign_theme_stats SET examples = (SELECT json_group_array(value) FROM json_each(campaign_theme_stats.examples) WHERE value <> ?) WHERE campaign_id = ? AND examples LIKE ?",
+    ).bind(q, campaignId, `%${q.slice(0, 40).replace(/[%_]/g, "")}%`),
+  );
+}
+
+/** The mark on an export removed because it held an erased participant's data. */
+export const ERASED_EXPORT = "removed: it held interview data that has since been deleted (erasure or retention)";
+
+/**
+ * Bulk exports are copies: any export whose selection holds one of the erased sessions loses its
+ * ZIP in R2 and is marked, so its link stops working. Returns the ids of the exports removed.
+ */
+export async function eraseExportsContaining(env: Env, orgId: string, sessionIds: string[]): Promise<string[]> {
+  if (sessionIds.length === 0) return [];
+  const wanted = new Set(sessionIds);
+  const removed: string[] = [];
+  const rows = await env.DB.prepare("SELECT id, params, object_key FROM exports WHERE org_id = ? AND (error IS NULL OR error <> ?)").bind(orgId, ERASED_EXPORT).all<{ id: string; params: string; object_key: string | null }>();
+  for (const r of rows.results) {
+    const params = parseJson(z.object({ sessionIds: z.array(z.string()) }), r.params);
+    if (!params.sessionIds.some((id) => wanted.has(id))) continue;
+    await env.EXPORTS_BUCKET.delete(r.object_key ?? `exports/${r.id}.zip`);
+    await env.DB.prepare("UPDATE exports SET status = 'failed', error = ?, object_key = NULL, size_bytes = NULL, expires_at = ?, updated_at = ? WHERE id = ?")
+      .bind(ERASED_EXPORT, Date.now(), Date.now(), r.id)
+      .run();
+    removed.push(r.id);
+  }
+  return removed;
+}
+
 /** Erases one session completely; safe to run again (a replay finds less and removes it). */
 export async function eraseSession(env: Env, row: Pick<SessionRow, "id" | "campaign_id" | "invite_id">): Promise<SessionErasure> {
   const stub = env.SESSION.get(env.SESSION.idFromName(row.id));
@@ -38,7 +72,6 @@ export async function eraseSession(env: Env, row: Pick<SessionRow, "id" | "campa
   // The object's storage holds the wrapped audio key: deleting it shreds every copy of the audio.
   await stub.erase();
   const audioObjects = await deletePrefix(env.AUDIO_BUCKET, `sessions/${row.id}/`);
-  const quotes = segments.filter((s) => s.speaker === "participant" && s.text.trim()).map((s) => s.text.trim().split(/(?<=[.!?])\s+/)[0] ?? "");
   const stmts = [
     env.DB.prepare("DELETE FROM notes WHERE session_id = ?").bind(row.id),
     env.DB.prepare("DELETE FROM answer_analysis WHERE session_id = ?").bind(row.id),
@@ -48,14 +81,7 @@ export async function eraseSession(env: Env, row: Pick<SessionRow, "id" | "campa
       row.id,
     ),
   ];
-  // Campaign aggregates keep their counts (anonymous) but lose this participant's quotes.
-  for (const q of new Set(quotes.map((x) => (x.length > 200 ? `${x.slice(0, 197)}…` : x)))) {
-    stmts.push(
-      env.DB.prepare(
-        "UPDATE campaign_theme_stats SET examples = (SELECT json_group_array(value) FROM json_each(campaign_theme_stats.examples) WHERE value <> ?) WHERE campaign_id = ? AND examples LIKE ?",
-      ).bind(q, row.campaign_id, `%${q.slice(0, 40).replace(/[%_]/g, "")}%`),
-    );
-  }
+  stmts.push(...forgetQuotes(env, row.campaign_id, segments));
   const results = await env.DB.batch(stmts);
   await env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(row.campaign_id)).forget(row.id);
   return {
@@ -111,5 +137,10 @@ export async function replayDeletions(env: Env): Promise<number> {
     }
   }
   for (const row of found) await eraseSession(env, row);
+  // Restored export records (and their ZIPs) that hold erased sessions go again too.
+  const byOrg = new Map<string, string[]>();
+  for (const e of ledger.results) byOrg.set(e.org_id, [...(byOrg.get(e.org_id) ?? []), ...parseJson(z.array(z.string()), e.session_ids)]);
+  for (const r of found) byOrg.set(r.org_id, [...(byOrg.get(r.org_id) ?? []), r.id]);
+  for (const [orgId, sessionIds] of byOrg) await eraseExportsContaining(env, orgId, sessionIds);
   return found.length;
 }

@@ -9,9 +9,12 @@ import type { Env } from "../env";
 import { newId, sha256Hex, timingSafeEqual } from "../shared/crypto";
 import { sessionBundle, sessionPdf, transcriptCsv, type BundlePart } from "./session-bundle";
 import { emitOrgEvent } from "./webhooks";
+import { ERASED_EXPORT } from "./erasure";
 
 /** R2 multipart: every part but the last is at least 5 MiB, and all of them the same size. */
 export const PART_BYTES = 5 * 1024 * 1024;
+/** Sessions read ahead of the ZIP writer (a bound on memory and on concurrent object calls). */
+const PREFETCH = 8;
 /** A ready export is kept (and downloadable) this long. */
 export const EXPORT_TTL_MS = 7 * 24 * 3600 * 1000;
 /** A download link is valid this long (never past the export's own expiry). */
@@ -135,19 +138,28 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
     const campaign = await env.DB.prepare("SELECT name FROM campaigns WHERE id = ?").bind(row.campaign_id).first<{ name: string }>();
     const missing: string[] = [];
     let done = 0;
-    for (const sessionId of params.sessionIds) {
+    // Sessions are read PREFETCH at a time (their objects answer in parallel) and written in order:
+    // memory holds one window of bundles, never the whole selection.
+    const read = async (sessionId: string) => {
       const s = await env.DB.prepare("SELECT * FROM sessions WHERE id = ? AND org_id = ?").bind(sessionId, row.org_id).first<SessionRow>();
-      if (!s) {
-        missing.push(sessionId); // deleted since the export was requested
-      } else {
-        // The requester may export (owner or admin), and both may read participants' details.
-        const bundle = await sessionBundle(env, s, { role: "admin", include: params.include });
-        if (row.format === "json") await addFile(`${s.id}/session.json`, strToU8(JSON.stringify(bundle, null, 2)), s.id);
-        else if (row.format === "csv") await addFile(`${s.id}/transcript.csv`, strToU8(transcriptCsv(bundle)), s.id);
-        else await addFile(`${s.id}/session.pdf`, await sessionPdf(bundle, campaign?.name ?? "Interview"), s.id);
+      // The requester may export (owner or admin), and both may read participants' details.
+      return s ? { s, bundle: await sessionBundle(env, s, { role: "admin", include: params.include }) } : null;
+    };
+    for (let i = 0; i < params.sessionIds.length; i += PREFETCH) {
+      const window = params.sessionIds.slice(i, i + PREFETCH);
+      const bundles = await Promise.all(window.map(read));
+      for (const [k, got] of bundles.entries()) {
+        if (!got) {
+          missing.push(window[k]!); // deleted since the export was requested
+        } else {
+          const { s, bundle } = got;
+          if (row.format === "json") await addFile(`${s.id}/session.json`, strToU8(JSON.stringify(bundle, null, 2)), s.id);
+          else if (row.format === "csv") await addFile(`${s.id}/transcript.csv`, strToU8(transcriptCsv(bundle)), s.id);
+          else await addFile(`${s.id}/session.pdf`, await sessionPdf(bundle, campaign?.name ?? "Interview"), s.id);
+        }
+        done++;
+        if (done % 10 === 0 || done === params.sessionIds.length) await setProgress(env, row.id, { sessions_done: done });
       }
-      done++;
-      if (done % 10 === 0 || done === params.sessionIds.length) await setProgress(env, row.id, { sessions_done: done });
     }
     const manifestJson = {
       exportId: row.id,
@@ -169,7 +181,14 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
 
     const now = Date.now();
     const expiresAt = now + EXPORT_TTL_MS;
-    await setProgress(env, row.id, { status: "ready", sessions_done: params.sessionIds.length, object_key: key, size_bytes: writer.bytes, expires_at: expiresAt });
+    // An erasure that ran while the ZIP was being written marked this export: the ZIP must not survive it.
+    const published = await env.DB.prepare("UPDATE exports SET status = 'ready', sessions_done = ?, object_key = ?, size_bytes = ?, expires_at = ?, updated_at = ? WHERE id = ? AND (error IS NULL OR error <> ?)")
+      .bind(params.sessionIds.length, key, writer.bytes, expiresAt, now, row.id, ERASED_EXPORT)
+      .run();
+    if (!published.meta.changes) {
+      await env.EXPORTS_BUCKET.delete(key);
+      return;
+    }
     await notifyReady(env, { ...row, expires_at: expiresAt }, manifestJson.sessionCount);
   } catch (err) {
     await upload.abort().catch(() => {});

@@ -2,8 +2,10 @@ import type { Env } from "../env";
 import { app } from "./app";
 import { sweepOverdueSessions } from "./cron";
 import { replayDeletions } from "./erasure";
+import { sweepRetention } from "./retention";
 
 const NIGHTLY = "30 2 * * *";
+const HOURLY = "17 * * * *";
 import { handleQueue } from "./queue";
 import { AUDIT_QUEUE_NAME, handleAuditBatch } from "./audit";
 
@@ -16,6 +18,7 @@ export default {
   fetch: app.fetch,
   async scheduled(controller, env, ctx) {
     if (controller.cron === NIGHTLY) ctx.waitUntil(replayDeletions(env).then(() => undefined));
+    else if (controller.cron === HOURLY) ctx.waitUntil(sweepRetention(env).then(() => undefined));
     else ctx.waitUntil(sweepOverdueSessions(env));
   },
   queue: (batch, env, _ctx) => (batch.queue === AUDIT_QUEUE_NAME ? handleAuditBatch(batch, env) : handleQueue(batch, env)),

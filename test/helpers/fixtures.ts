@@ -56,11 +56,11 @@ export interface Interview {
 }
 
 /** Joins an invite and connects its participant socket (hello sent, state received). */
-export async function connect(token: string): Promise<Interview> {
+export async function connect(token: string, headers: Record<string, string> = {}): Promise<Interview> {
   const joined = await join(token);
   if (joined.status !== 201) throw new Error(`join: ${joined.status} ${joined.text}`);
   const { sessionId, participantToken } = joined.json as { sessionId: string; participantToken: string };
-  const ws = await openSocket(`/v1/sessions/${sessionId}/connect?token=${participantToken}`);
+  const ws = await openSocket(`/v1/sessions/${sessionId}/connect?token=${participantToken}`, headers);
   ws.send({ type: "hello" });
   await ws.next((f) => f.type === "state", "state after hello");
   return { sessionId, participantToken, ws };
@@ -238,6 +238,8 @@ export function validRequest(method: string, path: string, ctx: { campaignId: st
     "POST /webhooks": { body: { url: "https://hooks.example.com/interviewrelay", events: ["session.completed"] } },
     "POST /webhooks/:id/test": {},
     "DELETE /webhooks/:id": {},
+    // Shorter than every plan's transcript retention, so it is valid whatever the org's plan.
+    "PATCH /campaigns/:id/retention": { body: { transcripts: 7 } },
   };
   if (key in samples) return samples[key]!;
   if (method === "GET") return path.endsWith("/live") || path.endsWith("/connect") ? { headers: { Upgrade: "websocket" } } : {};

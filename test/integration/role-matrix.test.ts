@@ -134,6 +134,10 @@ const CONTRACT_ROUTES: Record<string, Row> = {
   "DELETE /webhooks/:id": "team",
   "POST /webhooks/:id/test": "team",
   "GET /webhooks/:id/deliveries": "team",
+  // Retention (issue 6): the schedule is session metadata; a campaign's retention is campaign editing.
+  "GET /campaigns/:id/retention": "metadata",
+  "PATCH /campaigns/:id/retention": "campaigns",
+  "GET /sessions/:id/retention": "metadata",
 };
 
 const ROUTES = routeTable(api);

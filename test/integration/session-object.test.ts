@@ -4,6 +4,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { FollowUpDecider } from "../../src/objects/decide";
 import { limitsFrom } from "../../src/env";
 import { D1Mirror, type MirrorWriter } from "../../src/objects/mirror";
 import { mirrorRow, type MirrorRow } from "../../src/objects/view";
@@ -112,7 +113,7 @@ describe("follow-up decisions", () => {
   it("moves on to the next question when the AI never answers", async () => {
     const s = await startedSession({ questions: PROBED });
     await runInDurableObject(s.stub, (instance) => {
-      (instance as unknown as { followUps: { followUp: () => Promise<string | null> } }).followUps = { followUp: () => new Promise(() => {}) };
+      (instance as unknown as { decider: FollowUpDecider }).decider = new FollowUpDecider({ name: "silent", followUp: () => new Promise(() => {}) });
     });
     const from = s.ws.frames.length;
     s.ws.send({ type: "answer", id: "a1", text: "The price." });

@@ -20,6 +20,7 @@ import { ApiKeys } from "./screens/apikeys";
 import { AuditLog } from "./screens/audit";
 import { CampaignAnalyticsScreen } from "./screens/campaign-analytics";
 import { Reports } from "./screens/reports";
+import { PrivacySettings } from "./screens/privacy";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Screen = (props: any) => unknown;
@@ -45,6 +46,8 @@ const ROUTES: RouteDef[] = [
   { pattern: "/settings/members", screen: Members, title: "Members", allowed: (m) => can(role(m), "manageOrg") },
   { pattern: "/settings/api-keys", screen: ApiKeys, title: "API keys", allowed: (m) => can(role(m), "manageOrg") },
   { pattern: "/settings/audit", screen: AuditLog, title: "Audit log", allowed: (m) => can(role(m), "readAudit") },
+  // Retention for everyone who sees Settings; the deletion flow inside is for owners only.
+  { pattern: "/settings/privacy", screen: PrivacySettings, title: "Privacy", allowed: (m) => can(role(m), "readAudit") },
 ];
 
 const REDIRECTS: [RegExp, (m: Me, path: string) => string][] = [
@@ -161,6 +164,7 @@ function Shell({ me, loc, onSignOut, children }: { me: Me; loc: Loc; onSignOut: 
               ${can(r, "manageOrg") ? html`<a href="/settings/members" class=${loc.path === "/settings/members" ? "active" : ""}>Members</a>` : null}
               ${can(r, "manageOrg") ? html`<a href="/settings/api-keys" class=${loc.path === "/settings/api-keys" ? "active" : ""}>API keys</a>` : null}
               <a href="/settings/audit" class=${loc.path === "/settings/audit" ? "active" : ""}>Audit log</a>
+              <a href="/settings/privacy" class=${loc.path === "/settings/privacy" ? "active" : ""}>Privacy</a>
             </div>`
           : null}
       </nav>

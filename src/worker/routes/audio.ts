@@ -51,7 +51,7 @@ export function parseRange(header: string | undefined, total: number): { start: 
 }
 
 /** Decrypts the chunks overlapping [from, to] of the concatenated PCM, with each answer's gain. */
-async function* pcmRange(bucket: R2Bucket, dek: CryptoKey, answers: ManifestAnswer[], from: number, to: number): AsyncGenerator<Uint8Array> {
+export async function* pcmRange(bucket: R2Bucket, dek: CryptoKey, answers: ManifestAnswer[], from: number, to: number): AsyncGenerator<Uint8Array> {
   let offset = 0;
   for (const a of answers) {
     for (const chunk of a.chunks) {

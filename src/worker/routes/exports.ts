@@ -7,8 +7,10 @@ import type { SessionRow } from "../../db/schema";
 import { filterSql } from "../../db/sessions";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
+import { ERASED_EXPORT } from "../erasure";
 import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
 import { jsonBody, op, queryOf } from "../openapi";
+import { participantZip } from "../participant-zip";
 import { idParam } from "../schemas";
 import { SessionExport, sessionBundle, sessionExportJsonSchema, sessionPdf, transcriptCsv } from "../session-bundle";
 import type { AppEnv } from "../types";
@@ -71,26 +73,31 @@ exportRoutes.get(
   (c) => c.body(JSON.stringify(sessionExportJsonSchema(), null, 2), 200, { "Content-Type": "application/schema+json; charset=utf-8", "Cache-Control": "public, max-age=300" }),
 );
 
-const ParticipantQuery = z.strictObject({ email: z.email().max(320) });
+const ParticipantQuery = z.strictObject({ email: z.email().max(320), format: z.enum(["json", "zip"]).default("json") });
 
 exportRoutes.get(
   "/participants/data",
   op({
     summary: "Every session of a participant in the org, as session exports (right of access and portability)",
-    description: "Matches sessions by the participant's email (case-insensitive). An email without sessions answers with an empty list.",
+    description:
+      "Matches sessions by the participant's email (case-insensitive). An email without sessions answers with an empty list. format=zip streams a ZIP instead: per session session.json, transcript.csv and the participant's recording (audio-participant.wav), plus participant.json and manifest.json with every file's SHA-256.",
     tags: ["privacy"],
     auth: "key",
     action: "gdpr.manage",
     resource: "participant",
-    responses: { 200: { description: "the participant's data", schema: z.object({ email: z.string(), sessions: z.array(SessionExport) }) } },
+    responses: { 200: { description: "the participant's data (application/zip with format=zip)", schema: z.object({ email: z.string(), sessions: z.array(SessionExport) }) } },
   }),
   queryOf(ParticipantQuery),
   async (c) => {
-    const { email } = c.req.valid("query");
+    const { email, format } = c.req.valid("query");
     const p = c.get("principal")!;
     const rows = await c.env.DB.prepare("SELECT * FROM sessions WHERE org_id = ? AND participant_email = ? COLLATE NOCASE ORDER BY created_at, id LIMIT 1000")
       .bind(p.orgId, email)
       .all<SessionRow>();
+    if (format === "zip") {
+      c.set("auditResource", { type: "participant", id: null });
+      return c.body(participantZip(c.env, rows.results, { email: email.toLowerCase(), role: p.role }), 200, ATTACHMENT_HEADERS("application/zip", "participant-data.zip"));
+    }
     const sessions = [];
     for (const row of rows.results) sessions.push(await sessionBundle(c.env, row, { role: p.role }));
     // The audit row names no personal data: the resource is the request, not the email.
@@ -222,7 +229,7 @@ exportRoutes.get(
       out.expiresAt = new Date(row.expires_at).toISOString();
       if (row.expires_at > Date.now()) out.downloadUrl = (await downloadUrl(c.env, origin(c), row)).url;
     }
-    if (row.status === "failed" && row.error) out.error = "the export could not be built; request it again";
+    if (row.status === "failed" && row.error) out.error = row.error === ERASED_EXPORT ? ERASED_EXPORT : "the export could not be built; request it again";
     return c.json(out);
   },
 );

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { SessionRow } from "../../db/schema";
-import { eraseSession, recordDeletion, replayDeletions, subjectHash } from "../erasure";
+import { eraseExportsContaining, eraseSession, recordDeletion, replayDeletions, subjectHash } from "../erasure";
 import { ApiError } from "../errors";
 import { op, queryOf } from "../openapi";
 import { idParam } from "../schemas";
@@ -18,7 +18,7 @@ privacyRoutes.delete(
   op({
     summary: "Erase a participant's data in the org (all sessions, or one with sessionId); requires X-Confirm-Delete: true",
     description:
-      "Removes each session's transcript, audio (its key is destroyed), analytics, notes, object storage and index row, the participant's quotes from campaign aggregates and their invites' personal fields. The deletion ledger keeps a keyed hash of the subject (no personal data) and is replayed after any restore. Returns a receipt.",
+      "Removes each session's transcript, audio (its key is destroyed), analytics, notes, object storage and index row, the participant's quotes from campaign aggregates and their invites' personal fields, and every bulk export whose selection held one of the sessions (its ZIP is deleted and the export marked). The deletion ledger keeps a keyed hash of the subject (no personal data) and is replayed after any restore. Returns a receipt.",
     tags: ["privacy"],
     auth: "key",
     action: "gdpr.manage",
@@ -42,10 +42,11 @@ privacyRoutes.delete(
         .run();
       invitesCleared += cleared.meta.changes ?? 0;
     }
+    const exportsRemoved = await eraseExportsContaining(c.env, p.orgId, sessions.map((s) => s.sessionId));
     const subject = await subjectHash(c.env, email);
     await recordDeletion(c.env, { orgId: p.orgId, subject: sessionId ? null : subject, sessionIds: sessions.map((s) => s.sessionId), actor: `${p.type}:${p.id}` });
     c.set("auditResource", { type: "participant", id: subject });
-    return c.json({ deletedAt: new Date().toISOString(), subject, scope: sessionId ? "session" : "participant", sessions, invitesCleared });
+    return c.json({ deletedAt: new Date().toISOString(), subject, scope: sessionId ? "session" : "participant", sessions, invitesCleared, exportsRemoved });
   },
 );
 

@@ -5,7 +5,7 @@ import type { SessionRow } from "../../db/schema";
 import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
 import type { ControlAction } from "../../objects/InterviewSession";
 import { newId } from "../../shared/crypto";
-import { eraseSession, recordDeletion } from "../erasure";
+import { eraseExportsContaining, eraseSession, recordDeletion } from "../erasure";
 import { auditFromContext } from "../audit";
 import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
@@ -242,7 +242,7 @@ sessionRoutes.delete(
   "/sessions/:id/data",
   op({
     summary: "Permanently delete a session's data (requires X-Confirm-Delete: true)",
-    description: "Deletes the transcript, audio, analytics, notes and the session object's storage. The audit log keeps a record of the deletion without personal data.",
+    description: "Deletes the transcript, audio, analytics, notes, the session object's storage and any bulk export holding the session. The audit log keeps a record of the deletion without personal data.",
     tags: ["privacy"],
     auth: "key",
     action: "gdpr.manage",
@@ -256,7 +256,8 @@ sessionRoutes.delete(
     const p = c.get("principal")!;
     await recordDeletion(c.env, { orgId: row.org_id, subject: null, sessionIds: [row.id], actor: `${p.type}:${p.id}` });
     const { sessionId, ...removed } = erased;
-    const receipt = { sessionId, deletedAt: new Date().toISOString(), removed: { ...removed, indexRow: true } };
+    const exportsRemoved = await eraseExportsContaining(c.env, row.org_id, [row.id]);
+    const receipt = { sessionId, deletedAt: new Date().toISOString(), removed: { ...removed, indexRow: true, exports: exportsRemoved } };
     c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
     return c.json(receipt);
   },

@@ -8,6 +8,8 @@ import { jsonBody, op, queryOf } from "../openapi";
 import { hashPassword } from "../passwords";
 import { ROLES, type Role } from "../policy";
 import { ListQuery, Password, PLANS, idParam, page } from "../schemas";
+import { RetentionOverrides } from "../../shared/retention";
+import { effectiveOrgRetention, parseOverrides } from "../retention";
 import type { AppEnv } from "../types";
 import { badCursor } from "./campaigns";
 import { mintApiKey } from "./orgs";
@@ -39,10 +41,26 @@ const PatchMember = z
   .refine((v) => Object.keys(v).length > 0, "send at least one of email, name, role, password");
 const ApiKey = z.object({ id: z.string(), name: z.string(), role, last4: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() });
 const CreateKey = z.strictObject({ name: z.string().trim().min(1).max(200), role });
-const Org = z.object({ id: z.string(), name: z.string(), plan: z.enum(PLANS), retentionDays: z.number().int().nullable(), createdAt: z.string() });
+const RetentionDaysJson = z.object({ transcripts: z.number().int(), audio: z.number().int(), analytics: z.number().int(), metadata: z.number().int() });
+const Org = z.object({
+  id: z.string(),
+  name: z.string(),
+  plan: z.enum(PLANS),
+  retentionDays: z.number().int().nullable(),
+  /** Enterprise: custom days per data type (null: none). */
+  retentionCustom: RetentionOverrides.nullable(),
+  /** The days in force per data type (the plan's table, or the enterprise custom values). */
+  retention: RetentionDaysJson,
+  createdAt: z.string(),
+});
 const PatchOrg = z
-  .strictObject({ name: z.string().trim().min(1).max(200).optional(), plan: z.enum(PLANS).optional(), retentionDays: z.number().int().min(1).max(3650).nullable().optional() })
-  .refine((v) => Object.keys(v).length > 0, "send at least one of name, plan, retentionDays");
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    plan: z.enum(PLANS).optional(),
+    retentionDays: z.number().int().min(1).max(3650).nullable().optional(),
+    retention: RetentionOverrides.nullable().optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, "send at least one of name, plan, retentionDays, retention");
 
 const memId = idParam("usr");
 const keyId = idParam("key");
@@ -179,8 +197,16 @@ teamRoutes.delete(
   },
 );
 
-type OrgRow = { id: string; name: string; plan: (typeof PLANS)[number]; retention_days: number | null; created_at: number };
-const orgJson = (o: OrgRow) => ({ id: o.id, name: o.name, plan: o.plan, retentionDays: o.retention_days, createdAt: iso(o.created_at) });
+type OrgRow = { id: string; name: string; plan: (typeof PLANS)[number]; retention_days: number | null; retention: string | null; created_at: number };
+const orgJson = (o: OrgRow) => ({
+  id: o.id,
+  name: o.name,
+  plan: o.plan,
+  retentionDays: o.retention_days,
+  retentionCustom: parseOverrides(o.retention),
+  retention: effectiveOrgRetention(o),
+  createdAt: iso(o.created_at),
+});
 
 teamRoutes.get(
   "/org",
@@ -196,7 +222,8 @@ teamRoutes.patch(
   "/org",
   op({
     summary: "Change the org's name, plan or retention",
-    description: "Custom retention days are only available on the enterprise plan.",
+    description:
+      "Custom retention is only available on the enterprise plan: retentionDays (one value for every data type) or retention (days per type: transcripts, audio, analytics, metadata; it wins over retentionDays). Other plans follow the plan's table (GET /v1/retention).",
     tags: ["team"],
     auth: "key",
     action: "org.manage",
@@ -213,10 +240,17 @@ teamRoutes.patch(
     if (body.retentionDays !== undefined && body.retentionDays !== null && plan !== "enterprise") {
       throw new ApiError(400, "VALIDATION_FAILED", "custom retention is only available on the enterprise plan", { fields: [{ path: "retentionDays", message: "enterprise plan only" }] });
     }
+    if (body.retention && plan !== "enterprise") {
+      throw new ApiError(400, "VALIDATION_FAILED", "custom retention is only available on the enterprise plan", { fields: [{ path: "retention", message: "enterprise plan only" }] });
+    }
+    let perType = body.retention === undefined ? row.retention : body.retention && Object.keys(body.retention).length ? JSON.stringify(body.retention) : null;
     // Leaving enterprise drops custom retention: the plan's own limits apply again.
-    if (plan !== "enterprise") retention = null;
-    const next: OrgRow = { ...row, name: body.name ?? row.name, plan, retention_days: retention };
-    await c.env.DB.prepare("UPDATE orgs SET name = ?, plan = ?, retention_days = ? WHERE id = ?").bind(next.name, next.plan, next.retention_days, orgId).run();
+    if (plan !== "enterprise") {
+      retention = null;
+      perType = null;
+    }
+    const next: OrgRow = { ...row, name: body.name ?? row.name, plan, retention_days: retention, retention: perType };
+    await c.env.DB.prepare("UPDATE orgs SET name = ?, plan = ?, retention_days = ?, retention = ? WHERE id = ?").bind(next.name, next.plan, next.retention_days, next.retention, orgId).run();
     c.set("auditResource", { type: "org", id: orgId });
     return c.json(orgJson(next));
   },

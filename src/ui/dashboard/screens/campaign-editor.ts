@@ -8,6 +8,7 @@ import { navigate } from "../router";
 import { useRole } from "../session-context";
 import type { Campaign, CampaignSettings, Probe, Question } from "../types";
 import { ErrorState, InlineError, Loading, PageHeader, toast } from "../ui";
+import { CampaignRetention } from "./campaign-retention";
 import { CampaignHead, rememberCampaign, useCampaign } from "./campaign-head";
 
 const PROBES: { value: Probe; label: string }[] = [
@@ -54,7 +55,7 @@ export function CampaignEditor({ params }: { params: { id?: string } }) {
   if (!isNew && error && !campaign) return html`<div class="page">${head}<${ErrorState} error=${error} retry=${reload} /></div>`;
   if (!draft) return html`<div class="page">${head}<${Loading} label="Loading the script…" /></div>`;
 
-  if (!editable && campaign) return html`<div class="page">${head}<${ReadOnly} campaign=${campaign} /></div>`;
+  if (!editable && campaign) return html`<div class="page">${head}<${ReadOnly} campaign=${campaign} /><${CampaignRetention} id=${campaign.id} editable=${false} /></div>`;
 
   const set = (fn: (d: Draft) => Draft) => setDraft((d) => (d ? fn(d) : d));
   const setQ = (i: number, q: Partial<Question>) => set((d) => ({ ...d, questions: d.questions.map((x, j) => (j === i ? { ...x, ...q } : x)) }));
@@ -173,6 +174,7 @@ export function CampaignEditor({ params }: { params: { id?: string } }) {
         <button class="btn btn-primary" type="submit" disabled=${!valid || saving}>${saving ? "Saving…" : isNew ? "Create campaign" : "Save changes"}</button>
       </div>
     </form>
+    ${isNew ? null : html`<${CampaignRetention} id=${params.id!} editable=${true} />`}
   </div>`;
 }
 

@@ -11,6 +11,7 @@ import { useMe } from "../session-context";
 import type { Campaign, LiveFrame, Note, Segment, Session, TimelineEvent, Transcript } from "../types";
 import { Confirm, Empty, ErrorState, Highlight, InlineError, LinkBadge, Loading, Modal, PageHeader, Progress, StatusBadge, toast, useAsync } from "../ui";
 import { allCampaigns, useCampaign } from "./campaign-head";
+import { RetentionPanel } from "./retention-panel";
 import { AudioPanel, type PlayerHandle } from "./audio-player";
 import { InsightsPanel } from "./insights";
 
@@ -128,6 +129,7 @@ export function SessionDetail({ params }: { params: { id: string } }) {
         <${InsightsPanel} sessionId=${session.id} status=${session.status} />
         ${can(role, "readAudio") && campaign?.settings.mode === "voice" ? html`<${AudioPanel} session=${session} segments=${segments} onPlaying=${setPlayingSeq} onReady=${setPlayer} />` : null}
         ${can(role, "annotate") ? html`<${Notes} sessionId=${session.id} />` : null}
+        <${RetentionPanel} sessionId=${session.id} status=${session.status} />
       </aside>
     </div>
   </div>`;
