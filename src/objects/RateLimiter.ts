@@ -1,4 +1,4 @@
-// One object per (bucket, client address): a fixed-window counter in memory. Losing it on
+// One object per (bucket, client address): a fixed-length window counter in memory. Losing it on
 // eviction only forgives a few requests, so it never touches storage.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
@@ -8,8 +8,10 @@ export class RateLimiter extends DurableObject<Env> {
   private count = 0;
 
   async hit(limit: number, windowMs: number, now = Date.now()): Promise<{ ok: boolean; retryAfterSeconds: number; remaining: number }> {
+    // The window opens at the first hit after the last one closed (not at a clock boundary, which
+    // would let a burst straddling the boundary through twice).
     if (now - this.windowStart >= windowMs) {
-      this.windowStart = now - (now % windowMs);
+      this.windowStart = now;
       this.count = 0;
     }
     this.count += 1;
