@@ -194,8 +194,10 @@ export class AnswerUplink {
   }
 
   /** Every server frame passes through here; returns true when it was this answer's. */
-  onFrame(f: { type: string; id?: string; bytes?: number; seq?: number; code?: string; message?: string }): boolean {
+  onFrame(f: { type: string; id?: string; bytes?: number; seq?: number; code?: string; message?: string; answerId?: string }): boolean {
     if (this.cancelled) return false;
+    // An error that names another answer (a stale one from before a reload) is not about this one.
+    if (f.type === "error" && f.answerId !== undefined && f.answerId !== this.id) return false;
     if (f.type === "audio_ack" && f.id === this.id && typeof f.bytes === "number") {
       this.onAudioAck(f.bytes);
       return true;
