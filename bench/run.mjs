@@ -5,7 +5,7 @@
 // Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
 // because a long-running wrangler dev slows down and grows under load.
 //
-// Options: --only=echo,answers,newobj,joins,listing,policy   --quick (smaller sizes, for trying it out)
+// Options: --only=echo,answers,newobj,joins,listing,policy,voice   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { answersBench } from "./lib/answers.mjs";
 import { echoBench, newObjectBench, poolEcho } from "./lib/baseline.mjs";
 import { joinsBench } from "./lib/joins.mjs";
 import { listingBench } from "./lib/listing.mjs";
+import { voiceBench } from "./lib/voice.mjs";
 import { POLICY_CONFIG, policyBench } from "./lib/policy.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT } from "./lib/paths.mjs";
 import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupRssMb, killAll, removeTempDirs, startDev } from "./lib/server.mjs";
@@ -42,8 +43,8 @@ const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
 const want = (g) => !only || only.includes(g);
 
 const SIZES = quick
-  ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000 }
-  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000 };
+  ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000, voice: { participants: 20, answers: 2, answerSeconds: 4, longSeconds: 60 } }
+  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000, voice: { participants: 50, answers: 3, answerSeconds: 6, longSeconds: 180 } };
 
 const BASELINE_CONFIG = join(BENCH_DIR, "baseline", "wrangler.toml");
 const appVars = (base) => ({
@@ -139,7 +140,7 @@ const results = {
 
 try {
   let bundleError = null;
-  if (["answers", "joins", "listing"].some(want)) {
+  if (["answers", "joins", "listing", "voice"].some(want)) {
     const t = Date.now();
     try {
       app = await bundleApp({ ref });
@@ -194,6 +195,17 @@ try {
   }
   if (want("listing")) {
     results.groups.listing = await product("listing", () => listingBench({ sessions: SIZES.sessions, app, appVars, log, group, appServer, migrated }));
+  }
+  if (want("voice")) {
+    // Audio needs the key-encryption key (a fresh one per run; nothing outlives the run's persist dir).
+    const kek = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+    results.groups.voice = await product("voice", () =>
+      group("product: voice participants streaming in real time, transcripts to watchers, assembly and MP3", () => {
+        const persistTo = freshDir("voice");
+        cpSync(migrated, persistTo, { recursive: true });
+        return startDev({ label: "voice", persistTo, config: app.config, vars: (base) => ({ ...appVars(base), AUDIO_KEK: kek }) });
+      }, (s, cpu) => voiceBench(s.base, { ...SIZES.voice, frameMs: 100, cpu, log })),
+    );
   }
   if (want("policy")) {
     // Its own build of the product (bench/policy/worker.ts) with the route pair it compares.

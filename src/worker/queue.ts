@@ -12,27 +12,40 @@ import { deliverWebhook, emitSessionEvent, RetryLater } from "./webhooks";
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  for (const msg of batch.messages) {
-    const parsed = QueueMessage.safeParse(msg.body);
-    if (!parsed.success) {
-      await env.AI_DLQ.send({ reason: "invalid message", queue: batch.queue, body: msg.body });
+  // Messages of a batch run side by side: they wait mostly on the session objects, R2 and D1, and
+  // one by one a transcript would queue behind every analysis and webhook ahead of it. Copies of
+  // one job in the same batch run after each other, so the second finds the first's mark.
+  const running = new Map<string, Promise<void>>();
+  await Promise.all(
+    batch.messages.map((msg) => {
+      const parsed = QueueMessage.safeParse(msg.body);
+      const key = parsed.success ? idempotencyKey(parsed.data) : null;
+      const run = (key ? (running.get(key) ?? Promise.resolve()) : Promise.resolve()).then(() => handleMessage(msg, parsed, batch.queue, env));
+      if (key) running.set(key, run);
+      return run;
+    }),
+  );
+}
+
+async function handleMessage(msg: Message<unknown>, parsed: ReturnType<typeof QueueMessage.safeParse>, queue: string, env: Env): Promise<void> {
+  if (!parsed.success) {
+    await env.AI_DLQ.send({ reason: "invalid message", queue, body: msg.body });
+    msg.ack();
+    return;
+  }
+  try {
+    // Redelivered messages whose effects are already done are acknowledged without redoing them.
+    const key = idempotencyKey(parsed.data);
+    if (key && (await env.DB.prepare("SELECT 1 FROM processed_messages WHERE key = ?").bind(key).first())) {
       msg.ack();
-      continue;
+      return;
     }
-    try {
-      // Redelivered messages whose effects are already done are acknowledged without redoing them.
-      const key = idempotencyKey(parsed.data);
-      if (key && (await env.DB.prepare("SELECT 1 FROM processed_messages WHERE key = ?").bind(key).first())) {
-        msg.ack();
-        continue;
-      }
-      await handle(parsed.data, env, msg.attempts);
-      if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
-      msg.ack();
-    } catch (err) {
-      console.warn("queue message failed; retrying", { type: parsed.data.type, attempts: msg.attempts, error: String(err) });
-      msg.retry({ delaySeconds: err instanceof RetryLater ? err.delaySeconds : backoffSeconds(msg.attempts) });
-    }
+    await handle(parsed.data, env, msg.attempts);
+    if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
+    msg.ack();
+  } catch (err) {
+    console.warn("queue message failed; retrying", { type: parsed.data.type, attempts: msg.attempts, error: String(err) });
+    msg.retry({ delaySeconds: err instanceof RetryLater ? err.delaySeconds : backoffSeconds(msg.attempts) });
   }
 }
 
