@@ -328,7 +328,18 @@ export function voiceVerdicts(v, verdict) {
   const complete = t.received === t.expected;
   verdict("6b", "answer end → transcript segment on a live watcher p95", `${t.latency.p95} ms (${t.received}/${t.expected} segments)`, `≤ ${VOICE_TARGETS.transcriptP95Ms} ms`, complete && t.latency.p95 <= VOICE_TARGETS.transcriptP95Ms, complete ? "" : "segments missing");
   const e = v.encode;
-  verdict("6c", `assembly of a ${e.audioSeconds} s recording: WAV / MP3 vs real time`, `${e.wavTimesRealtime}× / ${e.mp3TimesRealtime}× (MP3 by server CPU ${e.mp3TimesRealtimeByCpu}×)`, `≥ ${VOICE_TARGETS.encodeTimesRealtime}×`, Math.min(e.wavTimesRealtime, e.mp3TimesRealtime) >= VOICE_TARGETS.encodeTimesRealtime);
+  // The wall clock passing proves it; workerd's own CPU over the target, with the wall clock under
+  // it, means other processes held the CPU: not proven either way on this machine.
+  const wallOk = Math.min(e.wavTimesRealtime, e.mp3TimesRealtime) >= VOICE_TARGETS.encodeTimesRealtime;
+  const cpuFail = e.mp3TimesRealtimeByCpu < VOICE_TARGETS.encodeTimesRealtime;
+  verdict(
+    "6c",
+    `assembly of a ${e.audioSeconds} s recording: WAV / MP3 vs real time`,
+    `${e.wavTimesRealtime}× / ${e.mp3TimesRealtime}× by the wall clock (MP3 by workerd CPU ${e.mp3TimesRealtimeByCpu}×)`,
+    `≥ ${VOICE_TARGETS.encodeTimesRealtime}×`,
+    wallOk ? true : cpuFail ? false : null,
+    wallOk ? "" : cpuFail ? "the encoder's own CPU time is over the budget" : "the wall clock is over the budget but workerd's CPU time is under it: other processes held the CPU",
+  );
 }
 
 /** The voice group's details. */
