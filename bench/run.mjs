@@ -204,7 +204,7 @@ try {
         const persistTo = freshDir("voice");
         cpSync(migrated, persistTo, { recursive: true });
         return startDev({ label: "voice", persistTo, config: app.config, vars: (base) => ({ ...appVars(base), AUDIO_KEK: kek }) });
-      }, (s, cpu) => voiceBench(s.base, { ...SIZES.voice, frameMs: 100, cpu, log })),
+      }, (s, cpu) => voiceBench(s.base, { ...SIZES.voice, frameMs: 300, cpu, log })),
     );
   }
   if (want("policy")) {

@@ -408,6 +408,20 @@ describe("spoken answer uplink", () => {
     same(t.server.stored("a1"), t.captured());
   });
 
+  it("sends live audio a few worklet frames to a message, and everything at the end", () => {
+    const t = setup();
+    t.up.open();
+    t.net.deliver();
+    t.speak(3); // 30 frames of 100 ms
+    // About 250 ms or more per message instead of one message per 100 ms frame.
+    expect(t.up.stats.framesSent).toBeGreaterThanOrEqual(8);
+    expect(t.up.stats.framesSent).toBeLessThanOrEqual(11);
+    t.up.end();
+    t.settle();
+    expect(t.up.finished).toBe(true);
+    same(t.server.stored("a1"), t.captured());
+  });
+
   it("splits large blocks into frames of at most 64 KiB with an even length", () => {
     const sent: Uint8Array[] = [];
     const up = new AnswerUplink("x", { link: { isOpen: () => true, sendJson: () => undefined, sendBinary: (b) => sent.push(b), buffered: () => 0 } });
