@@ -5,7 +5,7 @@
 // Every group gets a fresh `wrangler dev --local` (own ports, own persist dir, own process group),
 // because a long-running wrangler dev slows down and grows under load.
 //
-// Options: --only=echo,answers,paced,newobj,joins,listing,policy,analytics,privacy   --quick (smaller sizes, for trying it out)
+// Options: --only=echo,answers,paced,newobj,joins,listing,policy,analytics,privacy,voice   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +18,7 @@ import { answersBench } from "./lib/answers.mjs";
 import { echoBench, newObjectBench, poolEcho } from "./lib/baseline.mjs";
 import { joinsBench } from "./lib/joins.mjs";
 import { listingBench } from "./lib/listing.mjs";
+import { voiceBench } from "./lib/voice.mjs";
 import { POLICY_CONFIG, policyBench } from "./lib/policy.mjs";
 import { privacyBench } from "./lib/privacy.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT } from "./lib/paths.mjs";
@@ -44,8 +45,8 @@ const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
 const want = (g) => !only || only.includes(g);
 
 const SIZES = quick
-  ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000, pacedMs: 8000 }
-  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000, pacedMs: 20_000 };
+  ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000, pacedMs: 8000, voice: { participants: 20, answers: 2, answerSeconds: 4, longSeconds: 60 } }
+  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000, pacedMs: 20_000, voice: { participants: 50, answers: 3, answerSeconds: 6, longSeconds: 180 } };
 /**
  * The paced scenario: each of the 100 participants (and each echo client) answers about once a
  * second (0.5–1.5 s of thought after each question or echo), 30× faster than people do: what the
@@ -149,7 +150,7 @@ const results = {
 
 try {
   let bundleError = null;
-  if (["answers", "paced", "joins", "listing", "analytics", "privacy"].some(want)) {
+  if (["answers", "paced", "joins", "listing", "analytics", "privacy", "voice"].some(want)) {
     const t = Date.now();
     try {
       app = await bundleApp({ ref });
@@ -224,6 +225,17 @@ try {
       group("product: bulk export of 1,000 sessions to a ZIP, erasure of a participant with 50", () => appServer("privacy"), (s) =>
         privacyBench(s.base, { sessions: quick ? 200 : 1000, erasureSessions: 50, pid: s.pid, log }),
       ),
+    );
+  }
+  if (want("voice")) {
+    // Audio needs the key-encryption key (a fresh one per run; nothing outlives the run's persist dir).
+    const kek = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+    results.groups.voice = await product("voice", () =>
+      group("product: voice participants streaming in real time, transcripts to watchers, assembly and MP3", () => {
+        const persistTo = freshDir("voice");
+        cpSync(migrated, persistTo, { recursive: true });
+        return startDev({ label: "voice", persistTo, config: app.config, vars: (base) => ({ ...appVars(base), AUDIO_KEK: kek }) });
+      }, (s, cpu) => voiceBench(s.base, { ...SIZES.voice, frameMs: 300, cpu, log })),
     );
   }
   if (want("policy")) {

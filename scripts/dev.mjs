@@ -4,6 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { seedDemo } from "./demo-seed.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 8787);
@@ -71,48 +72,13 @@ async function waitForServer(child) {
   throw new Error(`the server did not answer on ${base} within 60 s`);
 }
 
-const DEMO_QUESTIONS = [
-  { text: "To start, what do you do, and how does our product fit into your week?", probe: "light" },
-  { text: "Tell me about the last time the product really helped you.", probe: "deep" },
-  { text: "What frustrated you most recently, and what did you do about it?", probe: "deep" },
-  { text: "If you could change one thing tomorrow, what would it be?", probe: "light" },
-  { text: "Anything else you would like the team to hear?", probe: "none" },
-];
 
 async function seed(vars) {
-  let demo = existsSync(demoFile) ? JSON.parse(readFileSync(demoFile, "utf8")) : null;
-  if (demo) {
-    const check = await api("GET", `/v1/campaigns/${demo.campaignId}`, { token: demo.apiKey });
-    if (check.status !== 200) demo = null; // local state was reset: seed again
-  }
-  if (!demo) {
-    const email = `owner+${Date.now().toString(36)}@demo.interviewrelay.test`;
-    const password = "demo-password-123";
-    const org = await api("POST", "/v1/orgs", {
-      token: vars.OPERATOR_TOKEN,
-      body: { name: "Demo Research Co", plan: "professional", owner: { email, name: "Demo Owner", password } },
-    });
-    if (org.status !== 201) throw new Error(`seeding the demo org failed: ${org.status} ${JSON.stringify(org.json)}`);
-    const campaign = await api("POST", "/v1/campaigns", {
-      token: org.json.apiKey.key,
-      body: {
-        name: "Customer experience interviews",
-        questions: DEMO_QUESTIONS,
-        settings: { consentRequired: true, consentText: "This interview is recorded and analysed by Demo Research Co. You can stop at any time." },
-      },
-    });
-    if (campaign.status !== 201) throw new Error(`seeding the demo campaign failed: ${campaign.status} ${JSON.stringify(campaign.json)}`);
-    demo = { orgId: org.json.org.id, email, password, apiKey: org.json.apiKey.key, campaignId: campaign.json.id };
-    mkdirSync(dirname(demoFile), { recursive: true });
-    writeFileSync(demoFile, JSON.stringify(demo, null, 2));
-  }
-  // A fresh single-use invite on every start, so the printed link always works.
-  const invite = await api("POST", `/v1/campaigns/${demo.campaignId}/invites`, {
-    token: demo.apiKey,
-    body: { participant: { name: "Demo Participant", email: "participant@demo.interviewrelay.test" } },
-  });
-  if (invite.status !== 201) throw new Error(`creating the demo invite failed: ${invite.status} ${JSON.stringify(invite.json)}`);
-  return { ...demo, inviteUrl: invite.json.url, inviteToken: invite.json.token };
+  const saved = existsSync(demoFile) ? JSON.parse(readFileSync(demoFile, "utf8")) : null;
+  const { demo, invites } = await seedDemo(api, vars.OPERATOR_TOKEN, saved);
+  mkdirSync(dirname(demoFile), { recursive: true });
+  writeFileSync(demoFile, JSON.stringify(demo, null, 2));
+  return { ...demo, inviteUrl: invites.text.url, inviteToken: invites.text.token, voiceInviteUrl: invites.voice.url };
 }
 
 const vars = devVars();
@@ -138,6 +104,7 @@ try {
 │ API key (owner)     ${demo.apiKey}
 │ Demo campaign       ${demo.campaignId}
 │ Participant invite  ${demo.inviteUrl}
+│ Voice interview     ${demo.voiceInviteUrl}   (Chrome: allow the microphone)
 │ API docs            ${base}/docs   (OpenAPI: ${base}/v1/openapi.json)
 │
 │ Try: curl -H "Authorization: Bearer ${demo.apiKey}" ${base}/v1/campaigns/${demo.campaignId}/sessions

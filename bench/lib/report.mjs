@@ -1,5 +1,6 @@
 // The printed report: one table of targets with PASS/FAIL, then the details behind each row.
 import { TARGET_P95_MS } from "./listing.mjs";
+import { printVoiceDetails, voiceVerdicts } from "./voice.mjs";
 
 const f = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? "—" : Number(v).toFixed(d));
 const lat = (s) => (s ? `${f(s.p50)} / ${f(s.p95)} / ${f(s.p99)}` : "—");
@@ -28,7 +29,7 @@ export function printReport(results, log) {
     verdict("1a", "answer→ack p99 vs echo p99", `${f(g.answers.ack.p99)} ms vs ${f(g.echo.rtt.p99)} ms (${f(ratio, 1)}×)`, "≤ 2×", ratio <= 2);
     const tput = g.answers.perSecond / g.echo.perSecond;
     verdict("1b", "answers/s vs echo messages/s", `${f(g.answers.perSecond)} vs ${f(g.echo.perSecond)} (${f(tput, 3)}×)`, "≥ 0.5×", tput >= 0.5);
-  } else verdict("1", "answers vs echo", "group failed", "", false, g.answers?.error ?? g.echo?.error ?? "not run");
+  } else if (g.answers || g.echo) verdict("1", "answers vs echo", "group failed", "", false, g.answers?.error ?? g.echo?.error ?? "not run");
   // 1c. The same at a pace the machine is not saturated by (each client about once a second).
   if (!missing(g.pacedAnswers) && !missing(g.pacedEcho)) {
     const a = g.pacedAnswers;
@@ -92,6 +93,8 @@ export function printReport(results, log) {
       p.cpuPerRequest ? `server CPU per request with ${f(p.cpuPerRequest.with, 2)} / bypassed ${f(p.cpuPerRequest.bypass, 2)} ms: ${f(p.cpuAddedMs, 2)} ms added, audit appends included` : "",
     );
   } else if (g.policy) verdict("5", "policy + audit", "group failed", "", false, g.policy.error);
+
+  voiceVerdicts(g.voice, verdict);
 
   log("\n══════════════════════════════════════ InterviewRelay bench ══════════════════════════════════════");
   log(`product: ${results.source ?? "—"}; baseline: bench/baseline (bare Worker + Durable Object), same run`);
@@ -163,6 +166,7 @@ export function printReport(results, log) {
       }
     }
   }
+  printVoiceDetails(g.voice, log, f);
   const failed = Object.entries(g).filter(([, v]) => v?.error);
   for (const [name, v] of failed) log(`\n✗ group ${name} failed: ${v.error}`);
   return verdicts;

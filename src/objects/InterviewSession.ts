@@ -301,10 +301,12 @@ export class InterviewSession extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // A closed tab may never get here; the heartbeat deadline decides abandonment.
     safeClose(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+    await voice.flushDueAudio(this, this.ctx.getWebSockets("participant"), ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     safeClose(ws, 1011, "socket error");
+    await voice.flushDueAudio(this, this.ctx.getWebSockets("participant"), ws);
   }
 
   // ---- Timers ----
@@ -313,6 +315,10 @@ export class InterviewSession extends DurableObject<Env> {
     // This alarm is spent (or, called by the sweep, may have been lost): read it afresh when re-arming.
     this.alarmAt = undefined;
     if (!this.state) return;
+    await voice.flushDueAudio(this, this.ctx.getWebSockets("participant"));
+    // An alarm that only buffered audio was waiting for does nothing more (no transition, no write).
+    const now = Date.now();
+    if (!this.state.deciding && Math.min(...this.deadlines(now)) > now) return void (await this.armAlarm());
     let seen = 0;
     for (const ws of this.ctx.getWebSockets("participant")) {
       seen = Math.max(seen, this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0);
@@ -334,10 +340,12 @@ export class InterviewSession extends DurableObject<Env> {
     return t ? (this.state!.startedAt ?? 0) + t.endMs + TRANSCRIBE_TIMEOUT_MS : null;
   }
 
-  private async armAlarm(): Promise<void> {
+  private deadlines = (now: number) => [nextDeadline(this.state!, this.limits), this.outbox.nextRetry(now), this.transcriptDeadline(), this.intake?.flushDeadline() ?? null].filter((t): t is number => t !== null);
+
+  async armAlarm(): Promise<void> {
     if (!this.state) return;
     const now = Date.now();
-    const candidates = [nextDeadline(this.state, this.limits), this.outbox.nextRetry(now), this.transcriptDeadline()].filter((t): t is number => t !== null);
+    const candidates = this.deadlines(now);
     if (this.state.deciding && !this.state.deciding.transcript) candidates.push(now + DECIDE_RETRY_MS);
     if (candidates.length === 0) {
       const had = this.alarmAt;

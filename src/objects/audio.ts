@@ -11,6 +11,12 @@ export const MAX_SESSION_BYTES = 90 * 60 * BYTES_PER_SECOND; // 90 minutes per s
 /** Real time is 32 KB/s; resending after a reconnect may burst, within a bucket of 30 s. */
 const RATE_BYTES_PER_SECOND = 4 * BYTES_PER_SECOND;
 const BURST_BYTES = 30 * BYTES_PER_SECOND;
+/**
+ * Buffered audio is written once its oldest frame is this old, even if the chunk is not full:
+ * a reload or crash mid-answer (the browser's unacknowledged copy is gone) loses at most this
+ * much plus the write, not a whole chunk.
+ */
+export const FLUSH_AFTER_MS = 2_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audio_answers (
@@ -39,8 +45,28 @@ export interface ChunkRef {
   bytes: number;
 }
 
+/**
+ * An answer being streamed on one socket, held in memory only. `parts` always continue the
+ * durable bytes without a gap, so they may be written at any moment: when a chunk fills, when
+ * the oldest of them is FLUSH_AFTER_MS old, when the socket closes, or when the answer reopens.
+ */
+interface Stream {
+  /** The socket whose frames this answer takes (none for the AI's prompts). */
+  owner: WebSocket | null;
+  parts: Uint8Array[];
+  pending: number;
+  /** When the oldest pending frame arrived. */
+  since: number;
+  /** Durable bytes of this answer (mirrors audio_answers.bytes, so frames cost no query). */
+  durable: number;
+  /** A frame was refused for rate: what follows would leave a gap, so nothing more is taken until answer_start. */
+  gap: boolean;
+}
+
 export class AudioIntake {
-  private buffers = new Map<string, Uint8Array[]>();
+  private streams = new Map<string, Stream>();
+  /** Durable participant bytes of the session, read once per object instance. */
+  private sessionBytes: number | null = null;
   private bucketTokens = BURST_BYTES;
   private bucketAt = 0;
 
@@ -68,76 +94,111 @@ export class AudioIntake {
     };
   }
 
-  /** Opens (or reopens after a drop) a spoken answer; returns the bytes already durable. */
-  start(id: string, questionIndex: number, now: number): { ok: true; bytes: number } | AudioError {
+  /**
+   * Opens (or reopens after a drop) a spoken answer for frames from `ws`; returns the bytes
+   * already durable. Anything still buffered must be flushed first (see `pending`): a reopened
+   * answer continues from what is stored, and frames from an older socket are refused from now on.
+   */
+  start(ws: WebSocket, id: string, questionIndex: number, now: number): { ok: true; bytes: number } | AudioError {
     const existing = this.get(id);
     if (existing) {
       if (existing.state === "ended") return { ok: false, code: "ANSWER_ENDED", message: "this answer is already complete" };
-      // Anything buffered but not yet written was never acknowledged: the browser resends it.
-      this.buffers.delete(id);
+      this.streams.set(id, { owner: ws, parts: [], pending: 0, since: now, durable: existing.bytes, gap: false });
       return { ok: true, bytes: existing.bytes };
     }
     const open = this.sql.exec<Row>("SELECT id FROM audio_answers WHERE state = 'recording' AND track = 'participant'").toArray()[0];
     if (open) return { ok: false, code: "ANSWER_IN_PROGRESS", message: `finish answer ${String(open.id)} first` };
     this.sql.exec("INSERT INTO audio_answers (id, track, question_index, state, bytes, started_at) VALUES (?, 'participant', ?, 'recording', 0, ?)", id, questionIndex, now);
+    this.streams.set(id, { owner: ws, parts: [], pending: 0, since: now, durable: 0, gap: false });
     return { ok: true, bytes: 0 };
   }
 
   private totalBytes(): number {
-    return Number(this.sql.exec<Row>("SELECT COALESCE(SUM(bytes), 0) AS n FROM audio_answers WHERE track = 'participant'").one().n);
+    this.sessionBytes ??= Number(this.sql.exec<Row>("SELECT COALESCE(SUM(bytes), 0) AS n FROM audio_answers WHERE track = 'participant'").one().n);
+    return this.sessionBytes;
   }
 
-  private buffered(id: string) {
-    return (this.buffers.get(id) ?? []).reduce((n, p) => n + p.byteLength, 0);
+  /** Bytes of this answer received but not yet durable. */
+  pending(id: string): number {
+    return this.streams.get(id)?.pending ?? 0;
   }
 
-  /** Checks and buffers one frame; true when a chunk is ready to be written. */
-  append(id: string, frame: Uint8Array, now: number): { ok: true; flush: boolean } | AudioError {
-    const a = this.get(id);
-    if (!a || a.state !== "recording") return { ok: false, code: "AUDIO_NOT_ACCEPTED", message: "binary frames are only accepted between answer_start and answer_end" };
+  /** Checks and buffers one frame from `ws`; `flush` says a chunk is due (full, or its oldest bytes are old enough). */
+  append(ws: WebSocket, id: string, frame: Uint8Array, now: number): { ok: true; flush: boolean } | AudioError {
+    const st = this.streams.get(id);
+    // No stream here means the object restarted, or another socket reopened the answer: the
+    // sender must reopen with answer_start and resend from the offset it is given.
+    if (!st || st.owner !== ws) return { ok: false, code: "AUDIO_NOT_ACCEPTED", message: "this answer is not open on this connection; send answer_start again and resend from its audio_ack" };
+    if (st.gap) return { ok: false, code: "AUDIO_NOT_ACCEPTED", message: "an earlier frame was dropped; send answer_start again and resend from its audio_ack" };
     const check = checkPcmFrame(frame);
     if (!check.ok) return check;
-    const pending = this.buffered(id);
-    if (a.bytes + pending + frame.byteLength > MAX_ANSWER_BYTES) return { ok: false, code: "ANSWER_TOO_LONG", message: "a spoken answer is at most 10 minutes" };
-    if (this.totalBytes() + pending + frame.byteLength > MAX_SESSION_BYTES) return { ok: false, code: "SESSION_AUDIO_LIMIT", message: "this interview has reached its audio limit" };
+    if (st.durable + st.pending + frame.byteLength > MAX_ANSWER_BYTES) return { ok: false, code: "ANSWER_TOO_LONG", message: "a spoken answer is at most 10 minutes" };
+    if (this.totalBytes() + st.pending + frame.byteLength > MAX_SESSION_BYTES) return { ok: false, code: "SESSION_AUDIO_LIMIT", message: "this interview has reached its audio limit" };
     this.bucketTokens = Math.min(BURST_BYTES, this.bucketTokens + ((now - this.bucketAt) / 1000) * RATE_BYTES_PER_SECOND);
     this.bucketAt = now;
-    if (frame.byteLength > this.bucketTokens) return { ok: false, code: "AUDIO_RATE_LIMITED", message: "audio is arriving faster than it can be spoken; the frame was dropped, resend it" };
+    if (frame.byteLength > this.bucketTokens) {
+      st.gap = true;
+      return { ok: false, code: "AUDIO_RATE_LIMITED", message: "audio is arriving faster than it can be spoken; the frame was dropped, resend it" };
+    }
     this.bucketTokens -= frame.byteLength;
-    const parts = this.buffers.get(id) ?? [];
-    parts.push(frame.slice());
-    this.buffers.set(id, parts);
-    return { ok: true, flush: pending + frame.byteLength >= CHUNK_BYTES };
+    if (st.pending === 0) st.since = now;
+    st.parts.push(frame.slice());
+    st.pending += frame.byteLength;
+    return { ok: true, flush: st.pending >= CHUNK_BYTES || now - st.since >= FLUSH_AFTER_MS };
+  }
+
+  /** When buffered audio is next due to be written (for the object's alarm), or null. */
+  flushDeadline(): number | null {
+    let at: number | null = null;
+    for (const st of this.streams.values()) if (st.pending > 0) at = Math.min(at ?? Infinity, st.since + FLUSH_AFTER_MS);
+    return at;
+  }
+
+  /** Answers whose buffered audio is due (by `now`), or that arrived on `ws` (which closed). */
+  due(now: number, ws?: WebSocket): string[] {
+    return [...this.streams].filter(([, st]) => st.pending > 0 && (ws ? st.owner === ws : now - st.since >= FLUSH_AFTER_MS)).map(([id]) => id);
   }
 
   /** Encrypts and writes what is buffered as the next chunk; returns the durable byte count. */
   async flush(id: string, dek: CryptoKey): Promise<number> {
-    const parts = this.buffers.get(id);
+    const st = this.streams.get(id);
     const a = this.get(id);
     if (!a) return 0;
-    if (!parts?.length) return a.bytes;
-    this.buffers.delete(id);
+    if (!st?.parts.length) return a.bytes;
+    const parts = st.parts;
+    st.parts = [];
+    st.pending = 0;
     const plain = concat(parts);
     const idx = Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM audio_chunks WHERE answer_id = ?", id).one().n);
     const key = chunkKey(this.sessionId, a.track, a.startedAt, id, idx);
-    await this.bucket.put(key, await sealObject(dek, key, plain), {
-      httpMetadata: { contentType: "application/octet-stream" },
-      customMetadata: { encryption: "aes-256-gcm", format: "pcm_s16le", sampleRate: "16000", channels: "1" },
-    });
+    try {
+      await this.bucket.put(key, await sealObject(dek, key, plain), {
+        httpMetadata: { contentType: "application/octet-stream" },
+        customMetadata: { encryption: "aes-256-gcm", format: "pcm_s16le", sampleRate: "16000", channels: "1" },
+      });
+    } catch (err) {
+      // These bytes were never acknowledged; frames after them would leave a hole, so the sender reopens and resends.
+      st.gap = true;
+      throw err;
+    }
     this.sql.exec("INSERT INTO audio_chunks (answer_id, idx, key, bytes) VALUES (?, ?, ?, ?)", id, idx, key, plain.byteLength);
     this.sql.exec("UPDATE audio_answers SET bytes = bytes + ? WHERE id = ?", plain.byteLength, id);
-    return a.bytes + plain.byteLength;
+    st.durable = a.bytes + plain.byteLength;
+    if (a.track === "participant" && this.sessionBytes !== null) this.sessionBytes += plain.byteLength;
+    return st.durable;
   }
 
   end(id: string, hint: string | null, now: number) {
+    this.streams.delete(id);
     this.sql.exec("UPDATE audio_answers SET state = 'ended', ended_at = ?, hint = ? WHERE id = ?", now, hint, id);
   }
 
   /** Stores an AI prompt's synthesised audio (PCM) as one chunk of the AI track. */
   async storePrompt(id: string, questionIndex: number, pcm: Uint8Array, dek: CryptoKey, now: number) {
     this.sql.exec("INSERT OR IGNORE INTO audio_answers (id, track, question_index, state, bytes, started_at, ended_at) VALUES (?, 'ai', ?, 'recording', 0, ?, ?)", id, questionIndex, now, now);
-    this.buffers.set(id, [pcm]);
+    this.streams.set(id, { owner: null, parts: [pcm], pending: pcm.byteLength, since: now, durable: 0, gap: false });
     await this.flush(id, dek);
+    this.streams.delete(id);
     this.sql.exec("UPDATE audio_answers SET state = 'ended' WHERE id = ?", id);
   }
 

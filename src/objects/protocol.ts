@@ -37,7 +37,8 @@ export function parseClientFrame(raw: string): ParsedFrame {
 /** A numbered server frame as sent and replayed. */
 export type NumberedFrame = OutFrame & { seq: number; audio?: string };
 
-export type ErrorFrame = { type: "error"; code: string; message: string };
+/** `answerId` (an extension) names the spoken answer an audio error is about. */
+export type ErrorFrame = { type: "error"; code: string; message: string; answerId?: string };
 
 export interface Segment {
   seq: number;

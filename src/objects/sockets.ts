@@ -5,6 +5,11 @@ export function sendError(ws: WebSocket, code: string, message: string) {
   safeSend(ws, JSON.stringify({ type: "error", code, message } satisfies ErrorFrame));
 }
 
+/** An error about one spoken answer names it (`answerId`, an extension of the contract's error frame). */
+export function audioError(ws: WebSocket, answerId: string, code: string, message: string) {
+  safeSend(ws, JSON.stringify({ type: "error", code, message, answerId } satisfies ErrorFrame));
+}
+
 export function safeSend(ws: WebSocket, body: string) {
   try {
     ws.send(body);

@@ -5,8 +5,9 @@ import { speechProviders } from "../ai/speech";
 import { concat, wavHeader } from "../audio/pcm";
 import type { Env } from "../env";
 import { openObject } from "../shared/audio-crypto";
+import { parseJson } from "../shared/json";
 import { notFound, type Attachment, type InterviewSession, type RpcResult } from "./InterviewSession";
-import { safeSend, sendError } from "./sockets";
+import { audioError, safeSend } from "./sockets";
 import type { QueueMessage } from "./messages";
 import type { SegmentSpeech } from "./store";
 
@@ -82,7 +83,7 @@ export async function answerContext(
   if (!seg) return missing("answer");
   const prompt = s.store.promptBefore(seg.seq);
   const spoken = seg.speech ? s.audio().get(answerId) : null;
-  const result = spoken?.result ? TranscriptionResult.parse(JSON.parse(spoken.result)) : null;
+  const result = spoken?.result ? parseJson(TranscriptionResult, spoken.result) : null;
   return {
     ok: true,
     value: {
@@ -115,7 +116,7 @@ export async function audioManifest(s: InterviewSession, track: "participant" | 
     id: a.id,
     questionIndex: a.questionIndex,
     startMs: Math.max(0, a.startedAt - started),
-    gain: a.result ? TranscriptionResult.parse(JSON.parse(a.result)).gain : 1,
+    gain: a.result ? parseJson(TranscriptionResult, a.result).gain : 1,
     chunks: a.chunks,
   }));
   return { ok: true, value: { wrappedKey: s.store.loadAudioKey(), answers } };
@@ -157,27 +158,35 @@ export async function promptAudio(s: InterviewSession, env: Env, seq: number, to
 
 export function audioStart(s0: InterviewSession, env: Env, ws: WebSocket, att: Attachment, id: string) {
   const s = s0.state!;
-  if (s0.meta!.mode !== "voice") return sendError(ws, "VOICE_NOT_AVAILABLE", "this interview takes typed answers; send an answer frame");
+  if (s0.meta!.mode !== "voice") return audioError(ws, id, "VOICE_NOT_AVAILABLE", "this interview takes typed answers; send an answer frame");
   const acked = s0.store.ackSeqFor(id);
   if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
-  if (s.status !== "in_progress") return sendError(ws, "INVALID_TRANSITION", `cannot answer in a session that is ${s.status}`);
-  if (!s.prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
-  if (!env.AUDIO_KEK) return sendError(ws, "AUDIO_UNAVAILABLE", "audio storage is not configured; send a typed answer");
+  if (s.status !== "in_progress") return audioError(ws, id, "INVALID_TRANSITION", `cannot answer in a session that is ${s.status}`);
+  if (!s.prompt) return audioError(ws, id, "NO_OPEN_QUESTION", "no question is waiting for an answer");
+  if (!env.AUDIO_KEK) return audioError(ws, id, "AUDIO_UNAVAILABLE", "audio storage is not configured; send a typed answer");
   // Behind the writes already under way: the offset it reports must include them.
-  s0.audioChain = s0.audioChain.then(() => {
-    const prompt = s0.state?.prompt;
-    if (!prompt) return sendError(ws, "NO_OPEN_QUESTION", "no question is waiting for an answer");
-    const r = s0.audio().start(id, prompt.index, Date.now());
-    if (!r.ok) return sendError(ws, r.code, r.message);
-    ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
-    safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
-  });
+  s0.audioChain = s0.audioChain
+    .then(async () => {
+      const prompt = s0.state?.prompt;
+      if (!prompt) return audioError(ws, id, "NO_OPEN_QUESTION", "no question is waiting for an answer");
+      // A reopened answer keeps what an earlier connection delivered in order: it is written, then counted.
+      if (s0.audio().pending(id) > 0) await s0.audio().flush(id, await s0.dataKey());
+      const r = s0.audio().start(ws, id, prompt.index, Date.now());
+      if (!r.ok) return audioError(ws, id, r.code, r.message);
+      ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
+      safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
+    })
+    .catch((err: unknown) => audioError(ws, id, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); send answer_start again`));
 }
 
 export function audioFrame(s0: InterviewSession, ws: WebSocket, id: string, bytes: Uint8Array) {
-  const r = s0.audio().append(id, bytes, Date.now());
-  if (!r.ok) return sendError(ws, r.code, r.message);
-  if (r.flush) s0.audioChain = s0.audioChain.then(() => flushAudio(s0, ws, id)).catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
+  const intake = s0.audio();
+  const fresh = intake.pending(id) === 0;
+  const r = intake.append(ws, id, bytes, Date.now());
+  if (!r.ok) return audioError(ws, id, r.code, r.message);
+  if (r.flush) s0.audioChain = s0.audioChain.then(() => flushAudio(s0, ws, id)).catch((err: unknown) => storeFailed(ws, id, err));
+  // The first bytes of a new chunk: should the frames stop (a crash, a stalled network) the alarm writes them.
+  else if (fresh) void s0.armAlarm();
 }
 
 async function flushAudio(s0: InterviewSession, ws: WebSocket, id: string) {
@@ -186,18 +195,39 @@ async function flushAudio(s0: InterviewSession, ws: WebSocket, id: string) {
   return bytes;
 }
 
+const storeFailed = (ws: WebSocket, id: string, err: unknown) => audioError(ws, id, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`);
+
+/**
+ * Writes buffered audio that waited FLUSH_AFTER_MS (from the alarm) or that came on a socket that
+ * closed, and acknowledges it to whoever still listens: after a reload only what was never
+ * received is missing, since the page's own unacknowledged copy is gone with it.
+ */
+export async function flushDueAudio(s0: InterviewSession, participants: WebSocket[], closed?: WebSocket): Promise<void> {
+  if (!s0.meta || s0.meta.mode !== "voice") return;
+  const ids = s0.audio().due(Date.now(), closed);
+  if (!ids.length) return;
+  const run = s0.audioChain.then(async () => {
+    for (const id of ids) {
+      const bytes = await s0.audio().flush(id, await s0.dataKey());
+      for (const ws of participants) if (ws !== closed && (ws.deserializeAttachment() as Attachment).audio === id) safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes }));
+    }
+  });
+  s0.audioChain = run.catch((err: unknown) => console.warn("buffered audio was not written; the sender resends it", { error: String(err) }));
+  await s0.audioChain;
+}
+
 export function audioEnd(s0: InterviewSession, ws: WebSocket, id: string, hint: string | null) {
   const acked = s0.store.ackSeqFor(id);
   if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
   const a = s0.meta?.mode === "voice" ? s0.audio().get(id) : null;
-  if (!a || a.state !== "recording") return sendError(ws, "NO_OPEN_ANSWER", "answer_end names no open spoken answer");
+  if (!a || a.state !== "recording") return audioError(ws, id, "NO_OPEN_ANSWER", "answer_end names no open spoken answer");
   s0.audioChain = s0.audioChain
     .then(async () => {
       const bytes = await flushAudio(s0, ws, id);
-      if (bytes === 0) return sendError(ws, "EMPTY_ANSWER", "no audio was received for this answer");
+      if (bytes === 0) return audioError(ws, id, "EMPTY_ANSWER", "no audio was received for this answer");
       // The answer, its end and the transcription job commit together; the ack follows.
       const r = s0.apply({ type: "answer", id, text: "", spoken: true }, () => s0.audio().end(id, hint, Date.now()));
-      if (!r.ok) sendError(ws, r.error.code, r.error.message);
+      if (!r.ok) audioError(ws, id, r.error.code, r.error.message);
     })
-    .catch((err: unknown) => sendError(ws, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`));
+    .catch((err: unknown) => storeFailed(ws, id, err));
 }

@@ -28,26 +28,42 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     console.warn("processed keys not readable; retrying the batch's once-only messages", { error: String(err) });
     return null;
   });
-  if (!done) {
-    for (const v of valid) if (v.key) v.msg.retry({ delaySeconds: backoffSeconds(v.msg.attempts) });
-    valid.splice(0, valid.length, ...valid.filter((v) => !v.key));
-  }
-  // Answers to analyse go to D1 together: one transaction instead of three round trips each.
-  const analyses = valid.flatMap(({ m, key }) => (done && m.type === "answer.analyze" && key && !done.has(key) ? [{ sessionId: m.sessionId, answerId: m.answerId, key }] : []));
-  if (done && analyses.length > 1 && (await analyzeAnswersTogether(env, analyses).catch(() => false))) for (const a of analyses) done.add(a.key);
-  for (const { msg, m, key } of valid) {
-    if (key && done?.has(key)) {
-      msg.ack();
-      continue;
-    }
-    try {
-      await handle(m, env, msg.attempts);
-      if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
-      msg.ack();
-    } catch (err) {
-      console.warn("queue message failed; retrying", { type: m.type, attempts: msg.attempts, error: String(err) });
-      msg.retry({ delaySeconds: err instanceof RetryLater ? err.delaySeconds : backoffSeconds(msg.attempts) });
-    }
+  const todo = done ? valid : valid.filter((v) => !v.key);
+  if (!done) for (const v of valid) if (v.key) v.msg.retry({ delaySeconds: backoffSeconds(v.msg.attempts) });
+  // Answers to analyse go to D1 together: one transaction instead of three round trips each. If
+  // that cannot be written whole, each is handled on its own below.
+  const analyses = todo.flatMap(({ m, key }) => (m.type === "answer.analyze" && key && !done?.has(key) ? [{ sessionId: m.sessionId, answerId: m.answerId, key }] : []));
+  const together = analyses.length > 1 ? analyzeAnswersTogether(env, analyses).catch(() => false) : Promise.resolve(false);
+  const inTogether = new Set(analyses.length > 1 ? analyses.map((a) => a.key) : []);
+  // The other messages run side by side meanwhile: they wait mostly on the session objects, R2
+  // and D1, and one by one a transcript would queue behind every analysis and webhook ahead of
+  // it. Copies of one job in the same batch run after each other, so the second finds the first's mark.
+  const running = new Map<string, Promise<void>>();
+  await Promise.all(
+    todo.map(({ msg, m, key }) => {
+      if (key && done?.has(key)) return void msg.ack();
+      const before = key ? running.get(key) : undefined;
+      const run = (async () => {
+        if (key && inTogether.has(key) && (await together)) return msg.ack();
+        await before;
+        await handleOne(msg, m, key, env, before !== undefined);
+      })();
+      if (key) running.set(key, run);
+      return run;
+    }),
+  );
+}
+
+async function handleOne(msg: Message<unknown>, m: QueueMessage, key: string | null, env: Env, afterCopy: boolean): Promise<void> {
+  try {
+    // A copy of this job earlier in the batch may have done it meanwhile.
+    if (key && afterCopy && (await env.DB.prepare("SELECT 1 FROM processed_messages WHERE key = ?").bind(key).first())) return msg.ack();
+    await handle(m, env, msg.attempts);
+    if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
+    msg.ack();
+  } catch (err) {
+    console.warn("queue message failed; retrying", { type: m.type, attempts: msg.attempts, error: String(err) });
+    msg.retry({ delaySeconds: err instanceof RetryLater ? err.delaySeconds : backoffSeconds(msg.attempts) });
   }
 }
 

@@ -135,6 +135,8 @@ export const Joined = z.object({
   mode: z.enum(["text", "voice"]),
   campaignName: z.string(),
   browserTranscription: z.boolean(),
+  /** The campaign's language (BCP 47), or null: the page's speech recognition and voice use it. */
+  language: z.string().nullable(),
 });
 
 // ---- sessions ----

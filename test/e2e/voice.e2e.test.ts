@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, instrumentSockets, launchBrowser, signIn } from "./helpers/browser";
 import { api, eventually, expectStatus, startServer, type TestServer } from "./helpers/server";
+import { DEMO_VOICE_SETTINGS, seedDemo } from "../../scripts/demo-seed.mjs";
 
 const PASSWORD = "correct horse battery staple";
 const SAID = "I loved how quick the export was. It saved my team hours every week.";
@@ -104,7 +105,7 @@ async function voiceCampaign(name: string, questions: string[], consentRequired 
   return expectStatus(
     await api(server, "POST", "/v1/campaigns", {
       key,
-      body: { name, questions: questions.map((text) => ({ text, probe: "none" })), settings: { consentRequired, consentText: "This interview is recorded for research.", mode: "voice", recordAudio: true, browserTranscription: true } },
+      body: { name, questions: questions.map((text) => ({ text, probe: "none" })), settings: { ...DEMO_VOICE_SETTINGS, consentRequired, consentText: "This interview is recorded for research." } },
     }),
     201,
     "POST /v1/campaigns",
@@ -183,6 +184,25 @@ function wavInfo(bytes: Uint8Array) {
 }
 
 describe("voice interviews in Chromium", () => {
+  it("the demo org of npm run dev has a voice campaign whose invite opens a voice interview", async () => {
+    const call = async (method: string, path: string, o: { token?: string; body?: unknown } = {}) => {
+      const r = await api(server, method, path, { key: o.token, body: o.body });
+      return { status: r.status, json: r.json };
+    };
+    const first = await seedDemo(call, server.vars.OPERATOR_TOKEN!, null);
+    const joined = expectStatus(await api(server, "POST", "/v1/join", { body: { token: first.invites.voice.token } }), 201, "join the demo voice invite");
+    expect(joined).toMatchObject({ mode: "voice", browserTranscription: true, language: "en", consentRequired: true });
+    // A demo saved before voice existed gets its voice campaign on the next start; a current one is reused.
+    const { voiceCampaignId: _old, ...older } = first.demo;
+    const upgraded = await seedDemo(call, server.vars.OPERATOR_TOKEN!, older);
+    expect(upgraded.demo.campaignId).toBe(first.demo.campaignId);
+    expect(upgraded.demo.voiceCampaignId).toMatch(/^cmp_/);
+    const again = await seedDemo(call, server.vars.OPERATOR_TOKEN!, upgraded.demo);
+    expect(again.demo).toEqual(upgraded.demo);
+    expect(again.invites.voice.token).not.toBe(upgraded.invites.voice.token);
+  });
+
+
   it("a participant answers aloud from join to completion, through a dropped connection; the audio is stored whole", async () => {
     const questions = ["What do you like most about the product?", "What would you change first?"];
     const campaign = await voiceCampaign("Spoken feedback", questions);
@@ -359,6 +379,15 @@ describe("voice interviews in Chromium", () => {
     expect(await skips.nth(1).getAttribute("aria-pressed")).toBe("true");
     // The untranscribed answer says why.
     expect(await participantLines.nth(1).textContent()).toContain("Not transcribed");
+    // Each transcribed answer shows its own sentiment, as the session's analytics has it; the
+    // untranscribed one is not analysed and shows none.
+    const analysed = await eventually(async () => {
+      const a = expectStatus(await api(server, "GET", `/v1/sessions/${id}/analytics`, { key }), 200, "analytics");
+      return a.answers.find((x: { questionIndex: number; sentiment: unknown }) => x.questionIndex === 0 && x.sentiment) ?? null;
+    }, "the first answer's analysis", 15_000);
+    expect(["positive", "neutral", "negative"]).toContain(analysed.sentiment.label);
+    await expect.poll(() => participantLines.nth(0).locator("[data-testid=answer-sentiment]").textContent(), { timeout: 15_000 }).toBe(analysed.sentiment.label);
+    expect(await participantLines.nth(1).locator("[data-testid=answer-sentiment]").count()).toBe(0);
     await shot(owner, "v09-session-player-owner", true);
     await audio.evaluate((el: HTMLAudioElement) => el.pause());
     // Back to the first answer from its transcript line.

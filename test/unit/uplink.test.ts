@@ -1,7 +1,8 @@
-// The participant page's spoken-answer uplink against a simulated session object that follows the
-// server's rules (src/objects/audio.ts): frames buffered and made durable in 128 KiB chunks, each
+// The participant page's spoken-answer uplink against a simulated session object that is laxer
+// than the server (src/objects/audio.ts): frames buffered and made durable in 128 KiB chunks, each
 // acknowledged; answer_start on an open answer discards what was not durable and reports the
-// durable offset; a rate cap that drops a frame while accepting the next ones. Whatever the
+// durable offset; a rate cap that drops a frame while accepting the next ones (the real server
+// refuses those until the answer is reopened). Whatever the
 // network does, the stored answer must be exactly the captured audio: nothing lost, nothing twice.
 import { concat } from "../../src/audio/pcm";
 import { describe, expect, it } from "vitest";
@@ -383,6 +384,38 @@ describe("spoken answer uplink", () => {
     expect(t.events).toContainEqual({ type: "problem", code: "EMPTY_ANSWER", message: "empty" });
     t.up.reopenForMore();
     t.speak(1);
+    t.up.end();
+    t.settle();
+    expect(t.up.finished).toBe(true);
+    same(t.server.stored("a1"), t.captured());
+  });
+
+  it("an error frame naming another answer (a stale one from before a reload) leaves this answer alone", () => {
+    const t = setup();
+    t.up.open();
+    t.net.deliver();
+    t.speak(2);
+    const startsBefore = t.up.stats.starts;
+    expect(t.up.onFrame({ type: "error", code: "AUDIO_NOT_ACCEPTED", message: "not open here", answerId: "an-older-answer" })).toBe(false);
+    t.speak(1);
+    // Not treated as its own refusal: no back-off and no reopen.
+    expect(t.up.stats.starts).toBe(startsBefore);
+    // The same error naming this answer is handled as its own.
+    expect(t.up.onFrame({ type: "error", code: "AUDIO_NOT_ACCEPTED", message: "not open here", answerId: "a1" })).toBe(true);
+    t.up.end();
+    t.settle();
+    expect(t.up.stats.starts).toBe(startsBefore + 1);
+    same(t.server.stored("a1"), t.captured());
+  });
+
+  it("sends live audio a few worklet frames to a message, and everything at the end", () => {
+    const t = setup();
+    t.up.open();
+    t.net.deliver();
+    t.speak(3); // 30 frames of 100 ms
+    // About 250 ms or more per message instead of one message per 100 ms frame.
+    expect(t.up.stats.framesSent).toBeGreaterThanOrEqual(8);
+    expect(t.up.stats.framesSent).toBeLessThanOrEqual(11);
     t.up.end();
     t.settle();
     expect(t.up.finished).toBe(true);

@@ -20,6 +20,8 @@ interface Joined {
   campaignName: string;
   mode?: "voice" | "text";
   browserTranscription?: boolean;
+  /** The campaign's language: speech recognition and the browser's voice follow it. */
+  language?: string | null;
 }
 
 interface View {
@@ -128,7 +130,7 @@ function App({ token }: { token: string }) {
           sendJson: (f) => void conn.current?.sendNow(f),
           sendBinary: (b) => void conn.current?.sendBinary(b),
           buffered: () => conn.current?.buffered() ?? 0,
-        }, undefined, j.browserTranscription === true);
+        }, j.language || navigator.language || "en", j.browserTranscription === true);
         voiceRef.current = v;
         v.subscribe(setVoiceState);
       }

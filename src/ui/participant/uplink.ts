@@ -37,6 +37,8 @@ export interface UplinkOptions {
   bytesPerSecond?: number;
   /** Frames are held back while the socket has more than this queued. */
   maxBuffered?: number;
+  /** Live audio is sent once this much is waiting (fewer, larger messages); all of it at the end. */
+  coalesceBytes?: number;
 }
 
 export const BYTES_PER_SECOND = 32_000; // 16 kHz × 16 bit, mono
@@ -44,6 +46,25 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 const DEFAULT_BURST = 20 * BYTES_PER_SECOND;
 const DEFAULT_RATE = 3 * BYTES_PER_SECOND;
 const DEFAULT_MAX_BUFFERED = 256 * 1024;
+/**
+ * 250 ms: the worklet's 100 ms frames go out about three to a message. Each socket message has a
+ * fixed cost on the server (and Durable Objects bill WebSocket messages), while the acknowledged
+ * offset only moves every couple of seconds, so waiting this long loses nothing.
+ */
+const DEFAULT_COALESCE = 8_000;
+/** Merged messages stay well under the 64 KiB frame limit. */
+const MAX_MERGED = 32 * 1024;
+
+function joinBytes(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
 
 /** Error codes a spoken answer handles itself (the page shows none of their raw messages). */
 export const AUDIO_ERROR_CODES = new Set([
@@ -101,6 +122,7 @@ export class AnswerUplink {
   /** The offset the answer was last reopened from after a refusal: the back-off resets once past it. */
   private recoveredFrom = -1;
   private readonly maxBuffered: number;
+  private readonly coalesce: number;
   /** For tests and diagnostics. */
   readonly stats = { starts: 0, framesSent: 0, bytesSent: 0, resent: 0, rateLimited: 0 };
 
@@ -111,6 +133,7 @@ export class AnswerUplink {
     this.burst = opts.burstBytes ?? DEFAULT_BURST;
     this.rate = opts.bytesPerSecond ?? DEFAULT_RATE;
     this.maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.coalesce = opts.coalesceBytes ?? DEFAULT_COALESCE;
     this.tokens = this.burst;
     this.tokensAt = this.clock.now();
   }
@@ -194,8 +217,10 @@ export class AnswerUplink {
   }
 
   /** Every server frame passes through here; returns true when it was this answer's. */
-  onFrame(f: { type: string; id?: string; bytes?: number; seq?: number; code?: string; message?: string }): boolean {
+  onFrame(f: { type: string; id?: string; bytes?: number; seq?: number; code?: string; message?: string; answerId?: string }): boolean {
     if (this.cancelled) return false;
+    // An error that names another answer (a stale one from before a reload) is not about this one.
+    if (f.type === "error" && f.answerId !== undefined && f.answerId !== this.id) return false;
     if (f.type === "audio_ack" && f.id === this.id && typeof f.bytes === "number") {
       this.onAudioAck(f.bytes);
       return true;
@@ -327,18 +352,41 @@ export class AnswerUplink {
     const now = this.clock.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.tokensAt) / 1000) * this.rate);
     this.tokensAt = now;
+    // While the answer goes on, wait until enough is captured to be worth a message.
+    if (this.endText === undefined && this.captured - this.sentTo < this.coalesce) return;
+    let parts: Uint8Array[] = [];
+    let size = 0;
+    let upTo = this.sentTo;
+    /** Sends the merged parts; false when the socket or the pacing says to wait (rescheduled). */
+    const send = (): boolean => {
+      if (!size) return true;
+      if (this.link.buffered() > this.maxBuffered) {
+        this.schedule(50, () => this.pump());
+        return false;
+      }
+      if (size > this.tokens) {
+        this.schedule(Math.ceil(((size - this.tokens) / this.rate) * 1000) + 5, () => this.pump());
+        return false;
+      }
+      this.tokens -= size;
+      this.link.sendBinary(joinBytes(parts, size));
+      this.stats.framesSent += 1;
+      this.stats.bytesSent += size;
+      this.sentTo = upTo;
+      parts = [];
+      size = 0;
+      return true;
+    };
     for (const f of this.frames) {
       const end = f.at + f.bytes.byteLength;
-      if (end <= this.sentTo) continue;
-      if (this.link.buffered() > this.maxBuffered) return void this.schedule(50, () => this.pump());
-      const bytes = f.at >= this.sentTo ? f.bytes : f.bytes.subarray(this.sentTo - f.at);
-      if (bytes.byteLength > this.tokens) return void this.schedule(Math.ceil(((bytes.byteLength - this.tokens) / this.rate) * 1000) + 5, () => this.pump());
-      this.tokens -= bytes.byteLength;
-      this.link.sendBinary(bytes);
-      this.stats.framesSent += 1;
-      this.stats.bytesSent += bytes.byteLength;
-      this.sentTo = end;
+      if (end <= upTo) continue;
+      const bytes = f.at >= upTo ? f.bytes : f.bytes.subarray(upTo - f.at);
+      if (size + bytes.byteLength > MAX_MERGED && !send()) return;
+      parts.push(bytes);
+      size += bytes.byteLength;
+      upTo = end;
     }
+    if (!send()) return;
     if (this.endText !== undefined && !this.endSent && this.sentTo >= this.captured) {
       this.endSent = true;
       this.link.sendJson(this.endText ? { type: "answer_end", id: this.id, text: this.endText } : { type: "answer_end", id: this.id });

@@ -60,6 +60,7 @@ participantRoutes.post(
           mode: settings.mode,
           campaignName: campaign.name,
           browserTranscription: settings.browserTranscription ?? false,
+          language: settings.language ?? null,
         },
         201,
       );

@@ -9,6 +9,7 @@ import { can } from "../roles";
 import { navigate } from "../router";
 import { useMe } from "../session-context";
 import type { Campaign, LiveFrame, Note, Segment, Session, TimelineEvent, Transcript } from "../types";
+import { useAnswerInsights, type AnswerInsight } from "./answer-insights";
 import { Confirm, Empty, ErrorState, Highlight, InlineError, LinkBadge, Loading, Modal, PageHeader, Progress, StatusBadge, toast, useAsync } from "../ui";
 import { allCampaigns, useCampaign } from "./campaign-head";
 import { RetentionPanel } from "./retention-panel";
@@ -32,6 +33,7 @@ export function SessionDetail({ params }: { params: { id: string } }) {
   const [player, setPlayer] = useState<PlayerHandle | null>(null);
 
   const canTranscript = can(role, "readTranscript");
+  const insights = useAnswerInsights(id, segments, canTranscript);
   const refreshSession = () =>
     get<Session>(`/v1/sessions/${encodeURIComponent(id)}`).then(
       (s) => (setSession(s), setLoadError(null), s),
@@ -120,7 +122,7 @@ export function SessionDetail({ params }: { params: { id: string } }) {
     <div class="detail-grid">
       <div class="detail-main">
         ${canTranscript
-          ? html`<${TranscriptPanel} segments=${segments} state=${transcriptState} error=${transcriptError} retry=${refreshTranscript} participant=${who} live=${live} playingSeq=${playingSeq} player=${player} />`
+          ? html`<${TranscriptPanel} segments=${segments} state=${transcriptState} error=${transcriptError} retry=${refreshTranscript} participant=${who} live=${live} playingSeq=${playingSeq} player=${player} insights=${insights} />`
           : html`<section class="panel" data-testid="transcript-restricted"><h2 class="panel-title">Transcript</h2><p class="muted">Your role (viewer) can see session details and insights, but not what participants said.</p></section>`}
         ${canTranscript ? html`<${Timeline} events=${events} segments=${segments} session=${session} />` : null}
       </div>
@@ -270,7 +272,9 @@ function TranscriptPanel({
   live,
   playingSeq = null,
   player = null,
+  insights = new Map(),
 }: {
+  insights?: Map<number, AnswerInsight>;
   segments: Segment[];
   state: string;
   error: unknown;
@@ -342,6 +346,9 @@ function TranscriptPanel({
                   ? html`<span class="chip spoken-chip" title="A spoken answer"><svg viewBox="0 0 24 24" width="12" height="12" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3Zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2Z"/></svg>spoken</span>`
                   : null}
                 ${s.speech?.lowConfidence && s.text ? html`<span class="chip warn-chip" title="The transcription is uncertain: listen to the recording">low confidence</span>` : null}
+                ${insights.get(s.seq)?.sentiment
+                  ? html`<span class=${`sentiment ${insights.get(s.seq)!.sentiment!.label}`} data-testid="answer-sentiment" title=${`Sentiment of this answer (score ${insights.get(s.seq)!.sentiment!.score.toFixed(2)})${insights.get(s.seq)!.themes.length ? ` · themes: ${insights.get(s.seq)!.themes.join(", ")}` : ""}`}>${insights.get(s.seq)!.sentiment!.label}</span>`
+                  : null}
                 ${player?.playable.has(s.seq) ? html`<button class="icon-btn play-line" aria-label="Play this answer" title="Play this answer" onClick=${() => player.playSegment(s.seq)}>▶</button>` : null}
               </div>
               ${s.text
