@@ -20,7 +20,15 @@ type Env_ = Pick<Env, "DB" | "SESSION" | "AI_MODE" | "AI">;
 type Transcript = { segments: SegmentT[]; events: SessionEvent[] };
 
 /** The contract's per-session analytics with the short summary, from a loaded view and transcript. */
-export async function analyticsFor(env: Env_, row: SessionRow, view: SessionView, transcript: Transcript) {
+/** What session analytics need of the session: its live view, or (when its object holds nothing) the index row. */
+type AnalyticsBasis = Pick<SessionView, "status" | "duration" | "totalQuestions" | "questionsAnswered" | "pauseCount" | "lastQuestionIndex">;
+
+export function basisFromRow(row: SessionRow): AnalyticsBasis {
+  // The index keeps no pause count; an object without data has no pause events to count either.
+  return { status: row.status, duration: row.duration, totalQuestions: row.total_questions, questionsAnswered: row.questions_answered, pauseCount: 0, lastQuestionIndex: row.last_question_index };
+}
+
+export async function analyticsFor(env: Env_, row: SessionRow, view: AnalyticsBasis, transcript: Transcript) {
   const answers = await env.DB.prepare("SELECT * FROM answer_analysis WHERE session_id = ? ORDER BY question_index, follow_up, created_at").bind(row.id).all<AnswerRow>();
   const a = sessionAnalytics(
     { status: view.status, duration: view.duration, totalQuestions: view.totalQuestions, questionsAnswered: view.questionsAnswered, pauseCount: view.pauseCount, lastQuestionIndex: view.lastQuestionIndex },

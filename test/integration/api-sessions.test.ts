@@ -144,6 +144,15 @@ describe("listing a campaign's sessions", () => {
     }
   });
 
+  it("answers a session's analytics from its index row when its object holds nothing", async () => {
+    const { org, apiKey } = await createOrg();
+    const c = await createCampaign(apiKey.key);
+    const s = await seedSessionRow(org.id, c.id, { status: "abandoned", started_at: Date.now() - 60_000, duration: 42, completion: 33, questions_answered: 1, total_questions: 3, last_question_index: 1 });
+    const r = await call("GET", `/v1/sessions/${s.id}/analytics`, { key: apiKey.key });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ sessionId: s.id, status: "abandoned", partial: true, duration: 42 });
+  });
+
   it("pages 50 by default and never skips or repeats rows that share a timestamp", async () => {
     const { org, apiKey } = await createOrg();
     const c = await createCampaign(apiKey.key);
