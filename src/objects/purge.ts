@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import { sha256Hex } from "../shared/crypto";
 import type { InterviewSession, RpcResult } from "./InterviewSession";
 import type { MachineEvent } from "./machine";
+import { deletePrefix } from "../shared/r2";
 
 export type PurgeKind = "audio" | "transcript";
 export interface PurgeReport {
@@ -16,17 +17,6 @@ export interface PurgeReport {
 export async function consentEvent(s: InterviewSession, granted: boolean, ip: string | null): Promise<MachineEvent> {
   const text = s.meta?.consentText ?? null;
   return { type: "consent", granted, textVersion: text === null ? null : `sha256:${(await sha256Hex(text)).slice(0, 16)}`, ip };
-}
-
-async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
-  let n = 0;
-  for (let cursor: string | undefined; ; ) {
-    const listed = await bucket.list({ prefix, cursor });
-    if (listed.objects.length) await bucket.delete(listed.objects.map((o) => o.key));
-    n += listed.objects.length;
-    if (!listed.truncated) return n;
-    cursor = listed.cursor;
-  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { parseJson } from "../shared/json";
 import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { newId, toBase64Url } from "../shared/crypto";
+import { deletePrefix } from "../shared/r2";
 
 export interface SessionErasure {
   sessionId: string;
@@ -17,17 +18,6 @@ export interface SessionErasure {
   audioKeyDestroyed: boolean;
   /** Invites whose personal fields were cleared with the session. */
   invites: number;
-}
-
-async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
-  let n = 0;
-  for (let cursor: string | undefined; ; ) {
-    const listed = await bucket.list({ prefix, cursor });
-    if (listed.objects.length) await bucket.delete(listed.objects.map((o) => o.key));
-    n += listed.objects.length;
-    if (!listed.truncated) return n;
-    cursor = listed.cursor;
-  }
 }
 
 /** Statements removing a participant's quotes from campaign aggregates, which keep their (anonymous) counts. */
