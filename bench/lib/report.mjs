@@ -152,14 +152,6 @@ export function printReport(results, log) {
       table(cr, log);
       log("  ✓ = the plan uses that index. D1's own plans for these filters (wrangler d1 execute):");
       for (const [n, p] of Object.entries(L.sql.d1Plans ?? {})) log(`    ${n}: ${Array.isArray(p) ? p.join("; ") : p}`);
-      if (L.sql.languageRange) {
-        log(`  language filter rewritten as ${L.sql.languageRange.sql}, with ${L.sql.languageRange.index.replace(/^CREATE INDEX \S+ ON /, "")}:`);
-        for (const [n, e] of Object.entries(L.sql.languageRange.effect)) log(`    ${n}: SQL p50 ${f(e.before.p50, 2)} → ${f(e.sqlMs.p50, 2)} ms${e.usesIndex ? " (uses the index)" : ""}; plan: ${e.plan.join("; ")}`);
-      }
-      if (L.sql.createdBound) {
-        log(`  from/to with a redundant created_at bound (${L.sql.createdBound.sql}; created_at <= started_at always), no new index:`);
-        for (const [n, e] of Object.entries(L.sql.createdBound.effect)) log(`    ${n}: SQL p50/p95 ${f(e.before.p50, 2)} / ${f(e.before.p95, 2)} → ${f(e.sqlMs.p50, 2)} / ${f(e.sqlMs.p95, 2)} ms; plan: ${e.plan.join("; ")}`);
-      }
       if (L.sql.analyzed) {
         log("  all four candidate indexes + ANALYZE (statistics), every filter: SQL p50/p95 ms, index chosen:");
         for (const [n, e] of Object.entries(L.sql.analyzed)) log(`    ${n.padEnd(48)} ${f(L.sql.perCombo[n].sqlMs.p50, 2)} / ${f(L.sql.perCombo[n].sqlMs.p95, 2)} → ${f(e.sqlMs.p50, 2)} / ${f(e.sqlMs.p95, 2)}   ${e.plan.join("; ").replace(/^SEARCH sessions USING /, "")}`);
