@@ -37,7 +37,10 @@ export function actorFromContext(c: Context<AppEnv>): AuditActor {
  */
 export function auditFromContext(c: Context<AppEnv>, entry: AuditEntry): Promise<void> {
   const item: PendingAudit = { id: newId("aud"), actor: actorFromContext(c), entry, at: Date.now() };
-  return c.env.AUDIT_QUEUE.send(item).then(
+  // The send starts on a later turn, so serialising it is not on the response's path.
+  return new Promise<void>((resolve) => setTimeout(resolve, 0))
+    .then(() => c.env.AUDIT_QUEUE.send(item))
+    .then(
     () => undefined,
     async (err: unknown) => {
       console.warn("audit queue unavailable; appending directly", { error: String(err) });
