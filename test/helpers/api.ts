@@ -1,5 +1,6 @@
 // Small helpers for integration tests: every test makes its own org, campaign and invites.
 import { exports } from "cloudflare:workers";
+import { jsonOrNull } from "./json";
 
 export const BASE = "https://interviews.example";
 
@@ -16,12 +17,7 @@ export async function call(method: string, path: string, opts: { key?: string; b
   }
   const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
   const text = await res.text();
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
+  const json = jsonOrNull(text);
   return { status: res.status, json, text, headers: res.headers };
 }
 

@@ -5,6 +5,7 @@ import { env, exports } from "cloudflare:workers";
 import { randomBase32 } from "../../src/shared/crypto";
 import { BASE, call, createCampaign, createInvite, randomClientIp, unique } from "./api";
 import { begin, connect, createdSession, indexRow, keyWithRole, mirroredStatus, waitFor, type RouteRequest } from "./fixtures";
+import { jsonOrNull } from "./json";
 
 export const ROLES = ["owner", "admin", "analyst", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -54,12 +55,7 @@ export async function send(method: string, path: string, caller: Caller, req: Ro
     return { status: 101, json: null, text: "", requestId: null };
   }
   const text = await res.text();
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
+  const json = jsonOrNull(text);
   return { status: res.status, json, text, requestId: res.headers.get("X-Request-Id") };
 }
 

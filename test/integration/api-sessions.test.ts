@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../src/worker/app";
 import { routeTable } from "../../src/worker/openapi";
+import { parseCsv } from "../helpers/csv";
 import {
   allPages,
   answer,
@@ -23,32 +24,6 @@ import {
   validRequest,
   waitFor,
 } from "../helpers/fixtures";
-
-/** RFC 4180: quoted fields, doubled quotes, CRLF records, newlines inside quotes. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), (i += 2);
-      else if (ch === '"') (quoted = false), i++;
-      else (cell += ch), i++;
-    } else if (ch === '"') {
-      if (cell !== "") throw new Error(`quote inside an unquoted field at ${i}`);
-      (quoted = true), i++;
-    } else if (ch === ",") row.push(cell), (cell = ""), i++;
-    else if (ch === "\r" && text[i + 1] === "\n") row.push(cell), rows.push(row), (row = []), (cell = ""), (i += 2);
-    else if (ch === "\n" || ch === "\r") throw new Error(`bare line break at ${i}`);
-    else (cell += ch), i++;
-  }
-  if (quoted) throw new Error("unterminated quote");
-  if (cell !== "" || row.length) throw new Error("last record does not end with CRLF");
-  return rows;
-}
 
 const ids = (r: { json: { data: { id: string }[] } }) => r.json.data.map((s) => s.id).sort();
 

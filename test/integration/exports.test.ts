@@ -9,31 +9,7 @@ import { signDownload } from "../../src/worker/export-job";
 import { SessionExport } from "../../src/worker/session-bundle";
 import { BASE, randomClientIp, unique } from "../helpers/api";
 import { answer, call, createOrg, keyWithRole, mirroredStatus, startedInterview, waitFor } from "../helpers/fixtures";
-
-/** RFC 4180: quoted fields, doubled quotes, CRLF records, line breaks inside quotes. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; ) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), (i += 2);
-      else if (ch === '"') (quoted = false), i++;
-      else (cell += ch), i++;
-    } else if (ch === '"') {
-      if (cell !== "") throw new Error(`quote inside an unquoted field at ${i}`);
-      (quoted = true), i++;
-    } else if (ch === ",") row.push(cell), (cell = ""), i++;
-    else if (ch === "\r" && text[i + 1] === "\n") row.push(cell), rows.push(row), (row = []), (cell = ""), (i += 2);
-    else if (ch === "\n" || ch === "\r") throw new Error(`bare line break at ${i}`);
-    else (cell += ch), i++;
-  }
-  if (quoted) throw new Error("unterminated quote");
-  if (cell !== "" || row.length) throw new Error("last record does not end with CRLF");
-  return rows;
-}
+import { parseCsv } from "../helpers/csv";
 
 type Schema = Record<string, any>;
 /** A small JSON Schema (2020-12) validator: type, const, enum, required, properties, additionalProperties, items, anyOf, $ref, format date-time. */

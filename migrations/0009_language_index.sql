@@ -1,1 +1,0 @@
-CREATE INDEX `sessions_campaign_language_idx` ON `sessions` (`campaign_id`,`language`,`created_at`,`id`);
