@@ -140,7 +140,6 @@ export const sessions = sqliteTable(
     index("sessions_org_email_idx").on(t.org_id, t.participant_email),
     index("sessions_deadline_idx").on(t.status, t.deadline_at),
     index("sessions_org_completed_idx").on(t.org_id, t.completed_at),
-    index("sessions_campaign_language_idx").on(t.campaign_id, t.language, t.created_at, t.id),
   ],
 );
 

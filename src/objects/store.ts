@@ -252,7 +252,8 @@ export class SessionStore {
   removeOutbox(ids: number[]) {
     if (ids.length === 0) return;
     this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => "?").join(", ")})`, ...ids);
-    this.outboxCount = null;
+    // The ids came from dueOutbox, so each was there: no count query on the next flush.
+    if (this.outboxCount !== null) this.outboxCount = Math.max(0, this.outboxCount - ids.length);
   }
 
   deferOutbox(id: number, attempts: number, retryAt: number) {
