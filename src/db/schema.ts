@@ -133,9 +133,13 @@ export const sessions = sqliteTable(
     analytics_purged_at: integer("analytics_purged_at"),
   },
   (t) => [
-    index("sessions_campaign_created_idx").on(t.campaign_id, t.created_at, t.id),
-    // Lists sort by (created_at, id): filter indexes end with both so the planner can use them.
-    index("sessions_campaign_status_idx").on(t.campaign_id, t.status, t.created_at, t.id),
+    // Lists sort by (created_at, id): filter indexes have both after their equality columns so the
+    // planner can walk them in order. The range filters' columns (duration, language, completion,
+    // status) ride along at the end: SQLite tests them on the index entry and reads a table row only
+    // for a match, so a rare combination costs an index walk, not a row lookup per session passed
+    // (duration 30-40 min + language over 100,000 sessions: 18 ms of SQL before, 4 ms with).
+    index("sessions_campaign_created_idx").on(t.campaign_id, t.created_at, t.id, t.duration, t.language, t.completion, t.status),
+    index("sessions_campaign_status_idx").on(t.campaign_id, t.status, t.created_at, t.id, t.duration, t.language, t.completion),
     index("sessions_campaign_flagged_idx").on(t.campaign_id, t.flagged, t.created_at, t.id),
     index("sessions_org_email_idx").on(t.org_id, t.participant_email),
     index("sessions_deadline_idx").on(t.status, t.deadline_at),
