@@ -7,7 +7,7 @@ import { foldOnce, foldSession, sessionFold } from "../db/analytics";
 import { QueueMessage } from "../objects/messages";
 import { analyzeAnswer, analyzeAnswersTogether, processSpokenAnswer } from "./jobs";
 import { buildExport } from "./export-job";
-import { deliverWebhook, emitSessionEvent, RetryLater } from "./webhooks";
+import { deliverWebhook, emitSessionEvent, RetryLater, subscribedEvents } from "./webhooks";
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
 
@@ -22,6 +22,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     }
     valid.push({ msg, m: parsed.data, key: idempotencyKey(parsed.data) });
   }
+  await dropUnsubscribedEvents(env, valid);
   // Redelivered messages whose effects are already done are acknowledged without redoing them
   // (one query for the whole batch).
   const done = await processedKeys(env.DB, valid.flatMap((v) => (v.key ? [v.key] : []))).catch((err: unknown) => {
@@ -52,6 +53,26 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       return run;
     }),
   );
+}
+
+/**
+ * Lifecycle events whose org has no webhook subscribed to them are done as they arrive: nothing
+ * would be delivered, so they need no idempotency mark either (a redelivered copy finds nothing
+ * to do just the same). The orgs of the whole batch are read in one query; if it fails, the
+ * events go the usual way. Removes them from `valid`, acknowledged.
+ */
+async function dropUnsubscribedEvents(env: Env, valid: { msg: Message<unknown>; m: QueueMessage }[]): Promise<void> {
+  const orgs = valid.flatMap(({ m }) => (m.type === "session.event" ? [m.orgId] : []));
+  if (orgs.length === 0) return;
+  const subscribed = await subscribedEvents(env.DB, orgs).catch(() => null);
+  if (!subscribed) return;
+  for (let i = valid.length - 1; i >= 0; i--) {
+    const { msg, m } = valid[i]!;
+    if (m.type === "session.event" && !subscribed.get(m.orgId)?.has(m.event)) {
+      msg.ack();
+      valid.splice(i, 1);
+    }
+  }
 }
 
 async function handleOne(msg: Message<unknown>, m: QueueMessage, key: string | null, env: Env, afterCopy: boolean): Promise<void> {

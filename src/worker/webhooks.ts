@@ -208,6 +208,25 @@ export async function emitOrgEvent(env: Env, orgId: string, event: WebhookEvent,
   return fanOut(env, subscribed, event, opts.eventId ?? newId("evt"), opts.at ?? new Date().toISOString(), data);
 }
 
+/**
+ * The events each of these orgs' active webhooks subscribe to, in one query: the consumer
+ * acknowledges lifecycle events that no webhook wants without any further D1 work.
+ */
+export async function subscribedEvents(db: D1Database, orgIds: string[]): Promise<Map<string, Set<string>>> {
+  const byOrg = new Map<string, Set<string>>(orgIds.map((id) => [id, new Set<string>()]));
+  const unique = [...byOrg.keys()];
+  // D1 binds at most 100 parameters per statement.
+  for (let i = 0; i < unique.length; i += 90) {
+    const chunk = unique.slice(i, i + 90);
+    const rows = await db
+      .prepare(`SELECT org_id, events FROM webhooks WHERE org_id IN (${chunk.map(() => "?").join(", ")}) AND disabled_at IS NULL`)
+      .bind(...chunk)
+      .all<Pick<WebhookRow, "org_id" | "events">>();
+    for (const r of rows.results) for (const e of parseJson(z.array(z.string()), r.events)) byOrg.get(r.org_id)?.add(e);
+  }
+  return byOrg;
+}
+
 /** A `session.event` queue message, fanned out; its event id is derived from the message so redelivery adds nothing. */
 export async function emitSessionEvent(env: Env, m: Extract<QueueMessage, { type: "session.event" }>): Promise<void> {
   const eventId = `evt_${(await sha256Hex(`${m.event}:${m.sessionId}:${m.at}`)).slice(0, 24)}`;

@@ -272,6 +272,31 @@ describe("delivery", () => {
     expect(second.data.map((d) => d.id)).toEqual(log.data.slice(2, 4).map((d) => d.id));
   }, 30_000);
 
+  it("a lifecycle event no webhook wants is acknowledged with no trace; once one subscribes, the same event is delivered", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const i = await startedInterview({ key });
+    i.ws.close();
+    const event = { type: "session.event", event: "session.started", sessionId: i.sessionId, orgId: org.org.id, campaignId: i.campaign.id, at: new Date().toISOString() };
+    const marks = () => env.DB.prepare("SELECT COUNT(*) AS n FROM processed_messages WHERE key = ?").bind(`session.started:${i.sessionId}:${event.at}`).first<{ n: number }>();
+
+    const quiet = await consume(event, 1);
+    expect(quiet.explicitAcks).toHaveLength(1);
+    expect(quiet.retries).toEqual([]);
+    expect((await marks())!.n).toBe(0);
+
+    // A webhook subscribed to something else changes nothing.
+    await createWebhook(key, ["session.completed"]);
+    expect((await consume(event, 1)).explicitAcks).toHaveLength(1);
+    expect((await marks())!.n).toBe(0);
+
+    const hook = await createWebhook(key, ["session.started"]);
+    expect((await consume(event, 1)).explicitAcks).toHaveLength(1);
+    expect((await marks())!.n).toBe(1);
+    const log = await waitFor(() => deliveries(key, hook.id), (p) => p.data.length === 1, "the delivery row");
+    expect(log.data[0]).toMatchObject({ webhookId: hook.id, event: "session.started" });
+  });
+
   it("the test event is delivered and logged", async () => {
     const org = await createOrg();
     const key = org.apiKey.key;
