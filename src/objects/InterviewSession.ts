@@ -26,6 +26,10 @@ export interface InitInput {
   questions: Question[];
   consentRequired: boolean;
   tokenHash: string;
+  /** When the join created the session (its index row already says so). Default: now. */
+  createdAt?: number;
+  /** The join wrote the session's first index row (mirror version 1) itself. */
+  indexed?: boolean;
 }
 
 export type ControlAction =
@@ -103,7 +107,7 @@ export class InterviewSession extends DurableObject<Env> {
 
   async init(input: InitInput): Promise<SessionView> {
     if (!this.state || !this.meta) {
-      const now = Date.now();
+      const now = input.createdAt ?? Date.now();
       this.store.create();
       this.meta = input.meta;
       this.state = initialState({ questions: input.questions, consentRequired: input.consentRequired, now });
@@ -113,7 +117,7 @@ export class InterviewSession extends DurableObject<Env> {
         this.store.addToken(input.tokenHash, now);
         this.store.appendEvent(now, "created");
         this.store.addOutbox({ type: "session.event", event: "session.created", sessionId: input.meta.id, orgId: input.meta.orgId, campaignId: input.meta.campaignId, at: new Date(now).toISOString() } satisfies QueueMessage);
-        this.store.saveMirror({ version: 1, synced: 0, attempts: 0, retryAt: null, urgent: true });
+        this.store.saveMirror(input.indexed ? { version: 1, synced: 1, attempts: 0, retryAt: null, lastWriteAt: now } : { version: 1, synced: 0, attempts: 0, retryAt: null, urgent: true });
       });
       this.fanout.status(this.meta!, this.state!);
       await this.outbox.flush();

@@ -45,3 +45,17 @@ export class D1Mirror implements MirrorWriter {
     await this.db.prepare(sql).bind(...cols.map((c) => row[c])).run();
   }
 }
+
+/**
+ * A session's first index row, for the join's D1 batch: inserted only if the invite in the same
+ * batch is now claimed by this session, so a lost race for a single-use invite writes no row.
+ */
+export function insertIfClaimed(db: D1Database, row: MirrorRow, inviteId: string): D1PreparedStatement {
+  const cols = Object.keys(row) as (keyof MirrorRow)[];
+  return db
+    .prepare(
+      `INSERT INTO sessions (${cols.join(", ")}, flagged) SELECT ${cols.map(() => "?").join(", ")}, 0 ` +
+        "WHERE EXISTS (SELECT 1 FROM invites WHERE id = ? AND session_id = ?)",
+    )
+    .bind(...cols.map((c) => row[c]), inviteId, row.id);
+}

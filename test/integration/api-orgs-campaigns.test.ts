@@ -326,6 +326,26 @@ describe("invites", () => {
     expect(inviteRow!.uses).toBe(1);
   });
 
+  it("join lists the new session at once, and simultaneous opens of a single-use invite make one session and one row", async () => {
+    const { apiKey } = await createOrg();
+    const c = await createCampaign(apiKey.key);
+    const once = await createInvite(apiKey.key, c.id, { maxUses: 1 });
+    const opens = await Promise.all(Array.from({ length: 4 }, () => join(once.token)));
+    const created = opens.filter((r) => r.status === 201 && r.json.resumed === false);
+    expect(created).toHaveLength(1);
+    for (const r of opens.filter((r) => r !== created[0])) {
+      // A loser either finds the winner's session (resumed) or is refused; it never makes its own.
+      if (r.status === 201) expect(r.json.sessionId).toBe(created[0]!.json.sessionId);
+      else expect(errorCode(r)).toBe("INVITE_USED");
+    }
+    const rows = await env.DB.prepare("SELECT id, status, mirror_version, total_questions FROM sessions WHERE invite_id = ?").bind(once.id).all();
+    expect(rows.results).toEqual([{ id: created[0]!.json.sessionId, status: "created", mirror_version: 1, total_questions: 3 }]);
+    const listed = await call("GET", `/v1/campaigns/${c.id}/sessions`, { key: apiKey.key });
+    expect(listed.json.data.map((s: { id: string }) => s.id)).toEqual([created[0]!.json.sessionId]);
+    const inviteRow = await env.DB.prepare("SELECT uses FROM invites WHERE id = ?").bind(once.id).first<{ uses: number }>();
+    expect(inviteRow!.uses).toBe(1);
+  });
+
   it("an unfinished session is resumed even after its invite expires", async () => {
     const { apiKey } = await createOrg();
     const c = await createCampaign(apiKey.key);

@@ -3,7 +3,10 @@
 import { Hono } from "hono";
 import { DEFAULT_CONSENT_TEXT, parseQuestions, parseSettings } from "../../db/campaigns";
 import type { InviteRow } from "../../db/schema";
-import { isTerminal } from "../../objects/machine";
+import { limitsFrom } from "../../env";
+import { initialState, isTerminal } from "../../objects/machine";
+import { insertIfClaimed } from "../../objects/mirror";
+import { mirrorRow, type SessionMeta, type SessionView } from "../../objects/view";
 import { newId, randomSecret, sha256Hex } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
 import { jsonBody, op } from "../openapi";
@@ -76,36 +79,42 @@ participantRoutes.post(
     if (invite.expires_at !== null && invite.expires_at <= now) throw new ApiError(410, "INVITE_EXPIRED", "this invite link has expired");
     if (invite.uses >= invite.max_uses) throw new ApiError(409, "INVITE_USED", "this invite link has already been used");
 
-    const sessionId = newId("ses");
-    // The guard makes concurrent opens of a single-use invite yield one session, not two.
-    const claimed = await db
-      .prepare("UPDATE invites SET uses = uses + 1, session_id = ? WHERE id = ? AND uses < max_uses")
-      .bind(sessionId, invite.id)
-      .run();
-    if (!claimed.meta.changes) throw new ApiError(409, "INVITE_USED", "this invite link has already been used");
-
     if (row.script_questions === null) throw new Error(`script ${campaign.id} v${campaign.script_version} is missing`);
     const questions = parseQuestions(row.script_questions);
+    const sessionId = newId("ses");
+    const meta: SessionMeta = {
+      id: sessionId,
+      orgId: invite.org_id,
+      campaignId: campaign.id,
+      inviteId: invite.id,
+      scriptVersion: campaign.script_version,
+      consentText: settings.consentRequired ? (settings.consentText ?? DEFAULT_CONSENT_TEXT) : null,
+      language: settings.language ?? null,
+      device: device ?? (c.req.header("User-Agent") ? { userAgent: c.req.header("User-Agent")!.slice(0, 500) } : null),
+      participantEmail: invite.participant_email,
+      participantName: invite.participant_name,
+      mode: settings.mode,
+      recordAudio: settings.recordAudio,
+    };
+    // The claim and the session's first index row go in one D1 batch (one transaction, one round
+    // trip): the guard makes concurrent opens of a single-use invite yield one session, not two,
+    // and the row is written only by the open that won. The object starts with its mirror in sync.
+    const first = initialState({ questions, consentRequired: settings.consentRequired, now });
+    const [claimed] = await db.batch([
+      db.prepare("UPDATE invites SET uses = uses + 1, session_id = ? WHERE id = ? AND uses < max_uses").bind(sessionId, invite.id),
+      insertIfClaimed(db, mirrorRow(meta, first, now, limitsFrom(c.env), 1), invite.id),
+    ]);
+    if (!claimed?.meta.changes) throw new ApiError(409, "INVITE_USED", "this invite link has already been used");
+
     const stub = c.env.SESSION.get(c.env.SESSION.idFromName(sessionId));
-    const view = await stub.init({
-      meta: {
-        id: sessionId,
-        orgId: invite.org_id,
-        campaignId: campaign.id,
-        inviteId: invite.id,
-        scriptVersion: campaign.script_version,
-        consentText: settings.consentRequired ? (settings.consentText ?? DEFAULT_CONSENT_TEXT) : null,
-        language: settings.language ?? null,
-        device: device ?? (c.req.header("User-Agent") ? { userAgent: c.req.header("User-Agent")!.slice(0, 500) } : null),
-        participantEmail: invite.participant_email,
-        participantName: invite.participant_name,
-        mode: settings.mode,
-        recordAudio: settings.recordAudio,
-      },
-      questions,
-      consentRequired: settings.consentRequired,
-      tokenHash,
-    });
+    let view: SessionView;
+    try {
+      view = await stub.init({ meta, questions, consentRequired: settings.consentRequired, tokenHash, createdAt: now, indexed: true });
+    } catch (err) {
+      // No object behind it: the row must not list a session that does not exist.
+      await db.prepare("DELETE FROM sessions WHERE id = ?").bind(sessionId).run().catch(() => undefined);
+      throw err;
+    }
     return reply(sessionId, view.status, false, view.totalQuestions, view.consent.required);
   },
 );
