@@ -2,7 +2,7 @@
 // each with one per-answer side effect switched off. Never touches src/: the patches apply to a
 // bundled copy in a temp dir. Not part of `npm run bench` (about 4 minutes); run it as
 //
-//   PATH=$PWD/node_modules/.bin:$PATH node bench/experiments/answer-cost.mjs [--ref=HEAD] [--participants=40]
+//   PATH=$PWD/node_modules/.bin:$PATH node bench/experiments/answer-cost.mjs [--ref=HEAD] [--participants=40] [--think=1000]
 //
 // Variants (strings in the bundle; a variant whose string is gone from the code fails loudly):
 //   none      the product as is
@@ -32,6 +32,8 @@ const args = process.argv.slice(2);
 const VARIANTS = args.find((a) => a.startsWith("--variants="))?.slice(11).split(",") ?? ["none", "noqueue", "nohub", "nomirror", "noqueue+nohub+nomirror", "none"];
 const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
 const participants = Number(args.find((a) => a.startsWith("--participants="))?.slice(15) ?? 40);
+/** --think=1000: each participant answers about this long after each question (the bench's paced scenario). */
+const thinkMs = Number(args.find((a) => a.startsWith("--think="))?.slice(8) ?? 0);
 const vars = (base) => ({ OPERATOR_TOKEN: "bench-operator-token", AI_MODE: "local", PUBLIC_URL: base, RATE_LIMIT_JOIN_PER_MINUTE: "1000000" });
 
 process.on("exit", killAll);
@@ -70,7 +72,7 @@ try {
         const acks = [];
         const ps = await pool(n, 10, async (i) => {
           const joined = await api(s.base, "POST", "/v1/join", { body: { token: tokens[from + i] } });
-          const p = new Participant(s.base, joined.json, { onAck: (ms) => acks.push(ms), sentAt });
+          const p = new Participant(s.base, joined.json, { onAck: (ms) => acks.push(ms), sentAt, thinkMs });
           await p.ready();
           return p;
         });
@@ -78,6 +80,8 @@ try {
         const t0 = performance.now();
         await Promise.all(ps.map((p) => p.run()));
         const seconds = (performance.now() - t0) / 1000;
+        // The queue consumer finishes the run's analyses after the last ack: its CPU counts too.
+        await new Promise((r) => setTimeout(r, 3000));
         const cpu = perOp(cpuDelta(before, groupCpuMs(s.pid)), acks.length);
         ps.forEach((p) => p.ws.terminate());
         return { perSecond: acks.length / seconds, ack: summarize(acks), cpu };

@@ -2,7 +2,7 @@
 // while participants answer, taken through wrangler dev's inspector; prints the functions with the
 // most self time, grouped. Not part of `npm run bench`. Run it as
 //
-//   PATH=$PWD/node_modules/.bin:$PATH node bench/experiments/profile.mjs [--ref=HEAD] [--participants=40] [--top=45]
+//   PATH=$PWD/node_modules/.bin:$PATH node bench/experiments/profile.mjs [--ref=HEAD] [--participants=40] [--top=45] [--think=1000]
 import { mkdirSync, cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -17,6 +17,10 @@ const args = process.argv.slice(2);
 const arg = (name, dflt) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const participants = Number(arg("participants", 40));
 const top = Number(arg("top", 45));
+/** --think=1000: each participant answers about this long after each question (the bench's paced scenario). */
+const thinkMs = Number(arg("think", 0));
+/** --joins=300: profile that many POST /v1/join (concurrency 20) instead of answering. */
+const joins = Number(arg("joins", 0));
 
 /** A minimal DevTools protocol client. */
 async function inspector(port) {
@@ -51,26 +55,30 @@ try {
   await applyMigrations(persistTo, app.config);
   const file = localD1File(persistTo);
   const setup = await insertOrgDirect(file, { questions: questions(10, "none") });
-  const tokens = await insertInvitesDirect(file, { ...setup, count: participants * 2 + 5 });
+  const tokens = await insertInvitesDirect(file, { ...setup, count: participants + 5 + Math.max(joins, participants) });
   const s = await startDev({ label: "profile", persistTo, config: app.config, vars: (base) => ({ OPERATOR_TOKEN: "bench-operator-token", AI_MODE: "local", PUBLIC_URL: base, RATE_LIMIT_JOIN_PER_MINUTE: "1000000" }) });
   try {
-    const run = async (from, n) => {
-      const ps = await pool(n, 10, async (i) => {
+    // Joins and handshakes happen before the profiler starts: only answering is profiled.
+    const prepare = (from, n) =>
+      pool(n, 10, async (i) => {
         const joined = await api(s.base, "POST", "/v1/join", { body: { token: tokens[from + i] } });
-        const p = new Participant(s.base, joined.json, { onAck: () => {}, sentAt: new Map() });
+        const p = new Participant(s.base, joined.json, { onAck: () => {}, sentAt: new Map(), thinkMs });
         await p.ready();
         return p;
       });
+    const run = async (ps) => {
       await Promise.all(ps.map((p) => p.run()));
       ps.forEach((p) => p.ws.terminate());
     };
-    await run(participants, 5);
+    await run(await prepare(participants, 5));
+    const measured = joins ? null : await prepare(0, participants);
     const ins = await inspector(s.inspectorPort);
     await ins.call("Profiler.enable");
     await ins.call("Profiler.setSamplingInterval", { interval: 200 });
     await ins.call("Profiler.start");
     const t0 = performance.now();
-    await run(0, participants);
+    if (measured) await run(measured);
+    else await pool(joins, 20, (i) => api(s.base, "POST", "/v1/join", { body: { token: tokens[participants + 5 + i] } }));
     await new Promise((r) => setTimeout(r, 3000)); // let the queue consumer finish
     const { result } = await ins.call("Profiler.stop");
     ins.close();
@@ -100,7 +108,7 @@ try {
         total.set(k, (total.get(k) ?? 0) + ms);
       }
     });
-    const answers = participants * 10;
+    const answers = joins || participants * 10; // operations: answers, or joins with --joins
     console.log(`profiled ${((performance.now() - t0) / 1000).toFixed(1)} s, ${answers} answers; sampled ${sum.toFixed(0)} ms (incl. idle)`);
     const idle = [...self].filter(([k]) => k.startsWith("(idle)")).reduce((a, [, v]) => a + v, 0);
     console.log(`busy in the isolate: ${(sum - idle).toFixed(0)} ms = ${((sum - idle) / answers).toFixed(2)} ms/answer\n`);
