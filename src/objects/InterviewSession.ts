@@ -8,7 +8,7 @@ import { sha256Hex } from "../shared/crypto";
 import { AudioIntake } from "./audio";
 import { DECIDE_RETRY_MS, FollowUpDecider } from "./decide";
 import { initialState, isTerminal, nextDeadline, transition, type Limits, type MachineEvent, type MachineState, type MachineError, type Question } from "./machine";
-import type { QueueMessage } from "./messages";
+import { lifecycleEvent, type QueueMessage } from "./messages";
 import { Fanout } from "./fanout";
 import { D1Mirror, type MirrorWriter } from "./mirror";
 import { Outbox } from "./outbox";
@@ -109,6 +109,8 @@ export class InterviewSession extends DurableObject<Env> {
     if (!this.state || !this.meta) {
       const now = input.createdAt ?? Date.now();
       this.store.create();
+      // A brand-new object has no alarm: arming it needs no read first.
+      this.alarmAt = null;
       this.meta = input.meta;
       this.state = initialState({ questions: input.questions, consentRequired: input.consentRequired, now });
       this.store.transaction(() => {
@@ -426,7 +428,9 @@ export class InterviewSession extends DurableObject<Env> {
     // Sockets that never said hello close too, or they would linger on a finished session.
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
     for (const e of r.effects) if (e.type === "purge_audio") void this.purge(["audio"], e.reason).catch((err) => console.warn("audio purge failed", String(err)));
-    void this.outbox.flush().then(() => this.armAlarm());
+    // An answer's analysis may wait for the next ones (one send); lifecycle messages go at once.
+    const lazy = !r.effects.some((e) => e.type === "status" || e.type === "transcribe");
+    void this.outbox.flush({ lazy }).then(() => this.armAlarm());
     return r;
   }
 
@@ -434,13 +438,6 @@ export class InterviewSession extends DurableObject<Env> {
   recordSpeech(answerId: string, speech: SegmentSpeech, lateText?: string) {
     this.store.setSegmentSpeech(answerId, speech, lateText);
   }
-}
-
-/** The webhook event a status change stands for. */
-function lifecycleEvent(meta: SessionMeta, from: MachineState["status"], to: MachineState["status"], now: number): QueueMessage {
-  const event =
-    to === "in_progress" ? (from === "paused" ? "session.resumed" : "session.started") : to === "paused" ? "session.paused" : to === "completed" ? "session.completed" : "session.abandoned";
-  return { type: "session.event", event, sessionId: meta.id, orgId: meta.orgId, campaignId: meta.campaignId, at: new Date(now).toISOString() };
 }
 
 export function notFound(): { ok: false; error: { code: "SESSION_NOT_FOUND"; message: string } } {

@@ -1,5 +1,7 @@
 // Queue messages: small and by reference (ids, R2 keys), never content or audio bytes.
 import { z } from "zod";
+import type { MachineState } from "./machine";
+import type { SessionMeta } from "./view";
 
 export const QueueMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("session.ended"), sessionId: z.string(), orgId: z.string(), status: z.enum(["completed", "abandoned"]) }),
@@ -20,3 +22,10 @@ export const QueueMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("export.build"), exportId: z.string() }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;
+
+/** The webhook event a status change stands for. */
+export function lifecycleEvent(meta: SessionMeta, from: MachineState["status"], to: MachineState["status"], now: number): QueueMessage {
+  const event =
+    to === "in_progress" ? (from === "paused" ? "session.resumed" : "session.started") : to === "paused" ? "session.paused" : to === "completed" ? "session.completed" : "session.abandoned";
+  return { type: "session.event", event, sessionId: meta.id, orgId: meta.orgId, campaignId: meta.campaignId, at: new Date(now).toISOString() };
+}

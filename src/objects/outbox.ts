@@ -13,9 +13,19 @@ const MAX_BACKOFF_MS = 60_000;
 export const MIRROR_COALESCE_MS = 2_000;
 const backoff = (attempts: number) => Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempts);
 
+/**
+ * Messages only an answer produces (its analysis) wait up to this long to go in one send with the
+ * next ones, on the mirror's timer; a status change or a transcription sends everything at once.
+ */
+export const QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;
+
 export class Outbox {
   private flushing: Promise<void> | null = null;
   private again = false;
+  /** Whether every flush asked for while one ran may wait (see QUEUE_COALESCE_MS). */
+  private againLazy = true;
+  /** When the queue was last sent to (0: not since this object woke up, so pending messages go at once). */
+  private lastSendAt = 0;
 
   constructor(
     private readonly store: SessionStore,
@@ -37,17 +47,22 @@ export class Outbox {
    * One flush at a time, or the alarm's flush and a transition's would send the same item
    * twice; a flush asked for meanwhile runs once more after it, and its caller waits for that.
    */
-  flush(): Promise<void> {
+  flush(opts: { lazy?: boolean } = {}): Promise<void> {
+    const lazy = opts.lazy ?? false;
     if (this.flushing) {
       this.again = true;
+      this.againLazy &&= lazy;
       return this.flushing;
     }
     this.flushing = (async () => {
       try {
+        let mayWait = lazy;
         do {
           this.again = false;
           await this.flushMirror();
-          await this.flushQueue();
+          await this.flushQueue(mayWait);
+          mayWait = this.againLazy;
+          this.againLazy = true;
         } while (this.again);
       } finally {
         this.flushing = null;
@@ -62,15 +77,19 @@ export class Outbox {
     const mark = this.store.loadMirror();
     if (mark.synced < mark.version) at.push(mark.retryAt ?? now + 1000);
     const queued = this.store.nextOutboxRetry();
-    if (queued !== null) at.push(queued || now + 1000);
+    // Never tried (0): due once the coalescing window since the last send is over.
+    if (queued !== null) at.push(queued || Math.max(now, Math.min(now + 1000, this.lastSendAt + QUEUE_COALESCE_MS)));
     return at.length ? Math.min(...at) : null;
   }
 
   /** Sends every due message in one batch; a failed batch is retried whole (consumers are idempotent). */
-  private async flushQueue(): Promise<void> {
+  private async flushQueue(mayWait: boolean): Promise<void> {
     if (!this.current()) return;
-    const due = this.store.dueOutbox(Date.now());
+    const now = Date.now();
+    if (mayWait && now - this.lastSendAt < QUEUE_COALESCE_MS) return;
+    const due = this.store.dueOutbox(now);
     if (due.length === 0) return;
+    this.lastSendAt = now;
     try {
       await this.queue().sendBatch(due.map((item) => ({ body: JSON.parse(item.payload) })));
       this.store.removeOutbox(due.map((item) => item.id));

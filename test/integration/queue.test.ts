@@ -4,6 +4,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, runDurableO
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { QueueMessage } from "../../src/objects/messages";
+import { QUEUE_COALESCE_MS } from "../../src/objects/outbox";
 import worker from "../../src/worker/index";
 import { call } from "../helpers/api";
 import { alarmAt, answer, indexRow, internals, patchState, startedSession, until, type NewSession } from "../helpers/session";
@@ -113,6 +114,40 @@ describe("the session's outbox", () => {
     await until(async () => (await outboxSize(s)) === 0 && (await alarmAt(s.stub)) === null, "the outbox to drain", 5000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(endedMessages(queue)).toEqual([{ type: "session.ended", sessionId: s.sessionId, orgId: s.orgId, status: "abandoned" }]);
+  });
+
+  it("holds answers' analyses for one send within the coalescing window; the alarm or the session's end sends them", async () => {
+    const s = await startedSession();
+    const queue = new RecordingQueue(0);
+    await interceptQueue(s, queue);
+    const analyses = () => queue.sent.filter((m) => (m as QueueMessage).type === "answer.analyze");
+    // The start just sent the session.started event, so the window is open: the next answers wait.
+    await answer(s.ws, "a0", POSITIVE[0]!);
+    await answer(s.ws, "a1", POSITIVE[1]!);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(analyses()).toEqual([]);
+    const pending = () => runInDurableObject(s.stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox WHERE payload LIKE '%answer.analyze%'").one().n));
+    expect(await pending()).toBe(2);
+    // Acknowledged answers are durable in the outbox, and the alarm is armed to send them.
+    const at = await alarmAt(s.stub);
+    expect(at).not.toBeNull();
+    expect(at! - Date.now()).toBeLessThanOrEqual(QUEUE_COALESCE_MS);
+
+    const sendsBefore = queue.attempts;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, at! - Date.now()) + 20));
+    await runDurableObjectAlarm(s.stub);
+    await until(() => analyses().length === 2, "both analyses");
+    expect(queue.attempts - sendsBefore).toBe(1);
+    expect(analyses()).toEqual([
+      { type: "answer.analyze", sessionId: s.sessionId, answerId: "a0" },
+      { type: "answer.analyze", sessionId: s.sessionId, answerId: "a1" },
+    ]);
+    expect(await pending()).toBe(0);
+
+    // The last answer ends the session: its analysis goes at once, with session.ended.
+    await answer(s.ws, "a2", POSITIVE[2]!, "ended");
+    await until(() => endedMessages(queue).length === 1, "session.ended");
+    expect(analyses().map((m) => (m as { answerId: string }).answerId)).toEqual(["a0", "a1", "a2"]);
   });
 
   it("is analysed end to end by the real queue consumer", async () => {
