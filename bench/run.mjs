@@ -46,7 +46,7 @@ const want = (g) => !only || only.includes(g);
 
 const SIZES = quick
   ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000, pacedMs: 8000, voice: { participants: 20, answers: 2, answerSeconds: 4, longSeconds: 60 } }
-  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 200, sessions: 100_000, pacedMs: 20_000, voice: { participants: 50, answers: 3, answerSeconds: 6, longSeconds: 180 } };
+  : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 600, sessions: 100_000, pacedMs: 20_000, voice: { participants: 50, answers: 3, answerSeconds: 6, longSeconds: 180 } };
 /**
  * The paced scenario: each of the 100 participants (and each echo client) answers about once a
  * second (0.5–1.5 s of thought after each question or echo), 30× faster than people do: what the
