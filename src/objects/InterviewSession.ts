@@ -114,12 +114,11 @@ export class InterviewSession extends DurableObject<Env> {
       this.meta = input.meta;
       this.state = initialState({ questions: input.questions, consentRequired: input.consentRequired, now });
       this.store.transaction(() => {
-        this.store.saveMeta(input.meta);
-        this.store.saveState(this.state!);
+        const mark = input.indexed ? { version: 1, synced: 1, attempts: 0, retryAt: null, lastWriteAt: now } : { version: 1, synced: 0, attempts: 0, retryAt: null, urgent: true };
+        this.store.saveInitial(input.meta, this.state!, mark);
         this.store.addToken(input.tokenHash, now);
         this.store.appendEvent(now, "created");
         this.store.addOutbox({ type: "session.event", event: "session.created", sessionId: input.meta.id, orgId: input.meta.orgId, campaignId: input.meta.campaignId, at: new Date(now).toISOString() } satisfies QueueMessage);
-        this.store.saveMirror(input.indexed ? { version: 1, synced: 1, attempts: 0, retryAt: null, lastWriteAt: now } : { version: 1, synced: 0, attempts: 0, retryAt: null, urgent: true });
       });
       this.fanout.status(this.meta!, this.state!);
       await this.outbox.flush();

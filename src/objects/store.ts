@@ -4,17 +4,19 @@ import type { EventData, MachineState } from "./machine";
 import type { NumberedFrame, Segment } from "./protocol";
 import type { SessionMeta } from "./view";
 
+// Row ids are plain INTEGER PRIMARY KEYs (max + 1), not AUTOINCREMENT: nothing here needs ids
+// never reused after a delete, and AUTOINCREMENT costs a sqlite_sequence write on every insert.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS segments (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, speaker TEXT NOT NULL, text TEXT NOT NULL,
+  seq INTEGER PRIMARY KEY, speaker TEXT NOT NULL, text TEXT NOT NULL,
   question_index INTEGER NOT NULL, follow_up INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
   answer_id TEXT, meta TEXT);
 CREATE TABLE IF NOT EXISTS answers (id TEXT PRIMARY KEY, ack_seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, name TEXT NOT NULL, data TEXT);
+CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, name TEXT NOT NULL, data TEXT);
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, retry_at INTEGER);
+CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, retry_at INTEGER);
 `;
 
 export interface MirrorMark {
@@ -110,6 +112,17 @@ export class SessionStore {
     this.setKv("mirror", mark);
     this.mirrorCache = mark;
   };
+  /** A new session's meta, state and mirror mark, in one statement. */
+  saveInitial(meta: SessionMeta, state: MachineState, mark: MirrorMark) {
+    this.sql.exec(
+      "INSERT INTO kv (key, value) VALUES ('meta', ?), ('state', ?), ('mirror', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      JSON.stringify(meta),
+      JSON.stringify(state),
+      JSON.stringify(mark),
+    );
+    this.mirrorCache = mark;
+  }
+
   /** A transition's state and the mirror's new version, in one statement. */
   saveStateAndMirror(state: MachineState, mark: MirrorMark) {
     this.sql.exec(
