@@ -27,6 +27,8 @@ const PATCHES = {
   nohub: [["hub.stub.publishMany(bodies, views).catch(", "Promise.resolve().catch("]],
   nomirror: [["await this.mirrorWriter.write(", "await (async () => {})("]],
   noqueue: [["await this.queue().sendBatch(", "await (async () => {})("]],
+  nolimit: [['rateLimit(c, "join"),', "Promise.resolve(),"]],
+  nodeadline: [["const stored = await this.ctx.storage.getAlarm();", "const stored = null;"], ["await this.ctx.storage.setAlarm(at);", "void at;"]],
 };
 const args = process.argv.slice(2);
 const VARIANTS = args.find((a) => a.startsWith("--variants="))?.slice(11).split(",") ?? ["none", "noqueue", "nohub", "nomirror", "noqueue+nohub+nomirror", "none"];
@@ -34,6 +36,8 @@ const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
 const participants = Number(args.find((a) => a.startsWith("--participants="))?.slice(15) ?? 40);
 /** --think=1000: each participant answers about this long after each question (the bench's paced scenario). */
 const thinkMs = Number(args.find((a) => a.startsWith("--think="))?.slice(8) ?? 0);
+/** --joins=600: time that many POST /v1/join at concurrency 20 per variant instead of answering. */
+const joins = Number(args.find((a) => a.startsWith("--joins="))?.slice(8) ?? 0);
 const vars = (base) => ({ OPERATOR_TOKEN: "bench-operator-token", AI_MODE: "local", PUBLIC_URL: base, RATE_LIMIT_JOIN_PER_MINUTE: "1000000" });
 
 process.on("exit", killAll);
@@ -62,7 +66,7 @@ try {
     cpSync(migrated, persistTo, { recursive: true });
     const file = localD1File(persistTo);
     const setup = await insertOrgDirect(file, { questions: questions(10, "none") });
-    const tokens = await insertInvitesDirect(file, { ...setup, count: participants + 5 });
+    const tokens = await insertInvitesDirect(file, { ...setup, count: participants + 5 + joins + 40 });
     const s = await startDev({ label: `ab-${variant}`, persistTo, config: join(dir, "wrangler.toml"), vars });
     try {
       const check = await api(s.base, "GET", `/v1/campaigns/${setup.campaignId}`, { token: setup.key });
@@ -86,6 +90,20 @@ try {
         ps.forEach((p) => p.ws.terminate());
         return { perSecond: acks.length / seconds, ack: summarize(acks), cpu };
       };
+      if (joins) {
+        const open = (i) => api(s.base, "POST", "/v1/join", { body: { token: tokens[participants + 5 + i] } }).then((r) => {
+          if (r.status !== 201) throw new Error(`join: ${r.status} ${r.text.slice(0, 200)}`);
+        });
+        await pool(40, 20, open); // warm-up
+        const before = groupCpuMs(s.pid);
+        const t0 = performance.now();
+        await pool(joins, 20, (i) => open(40 + i));
+        const seconds = (performance.now() - t0) / 1000;
+        await new Promise((r) => setTimeout(r, 3000)); // the consumer's session.created work
+        const cpu = perOp(cpuDelta(before, groupCpuMs(s.pid)), joins);
+        console.log(`${variant.padEnd(24)} ${(joins / seconds).toFixed(1).padStart(7)} joins/s   workerd CPU ${String(cpu.workerd ?? "?").padStart(5)} ms/join   load ${loadavg()[0].toFixed(1)}`);
+        continue;
+      }
       await run(participants, 5); // warm-up
       const r = await run(0, participants);
       console.log(

@@ -30,6 +30,8 @@ export interface InitInput {
   createdAt?: number;
   /** The join wrote the session's first index row (mirror version 1) itself. */
   indexed?: boolean;
+  /** Queue session.created (default true); false when no webhook subscribes to it. */
+  announce?: boolean;
 }
 
 export type ControlAction =
@@ -118,7 +120,7 @@ export class InterviewSession extends DurableObject<Env> {
         this.store.saveInitial(input.meta, this.state!, mark);
         this.store.addToken(input.tokenHash, now);
         this.store.appendEvent(now, "created");
-        this.store.addOutbox({ type: "session.event", event: "session.created", sessionId: input.meta.id, orgId: input.meta.orgId, campaignId: input.meta.campaignId, at: new Date(now).toISOString() } satisfies QueueMessage);
+        if (input.announce !== false) this.store.addOutbox({ type: "session.event", event: "session.created", sessionId: input.meta.id, orgId: input.meta.orgId, campaignId: input.meta.campaignId, at: new Date(now).toISOString() } satisfies QueueMessage);
       });
       this.fanout.status(this.meta!, this.state!);
       await this.outbox.flush();

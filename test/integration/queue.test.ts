@@ -7,7 +7,7 @@ import type { QueueMessage } from "../../src/objects/messages";
 import { QUEUE_COALESCE_MS } from "../../src/objects/outbox";
 import worker from "../../src/worker/index";
 import { call } from "../helpers/api";
-import { alarmAt, answer, indexRow, internals, patchState, startedSession, until, type NewSession } from "../helpers/session";
+import { alarmAt, answer, indexRow, internals, patchState, sessionStub, startedSession, until, type NewSession } from "../helpers/session";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -148,6 +148,28 @@ describe("the session's outbox", () => {
     await answer(s.ws, "a2", POSITIVE[2]!, "ended");
     await until(() => endedMessages(queue).length === 1, "session.ended");
     expect(analyses().map((m) => (m as { answerId: string }).answerId)).toEqual(["a0", "a1", "a2"]);
+  });
+
+  it("queues session.created only when the join found a webhook subscribed to it", async () => {
+    for (const announce of [true, false, undefined]) {
+      const id = `ses_announce${String(announce)}${Date.now().toString(36)}`;
+      const stub = sessionStub(id);
+      const queue = new RecordingQueue(0);
+      // Reaching an object that was never initialised creates nothing; its queue is swapped first.
+      await interceptQueue({ stub } as NewSession, queue);
+      await stub.init({
+        meta: { id, orgId: "org_announce", campaignId: "cmp_announce", inviteId: "inv_announce", scriptVersion: 1, consentText: null, language: null, device: null, participantEmail: null, participantName: null, mode: "text", recordAudio: false },
+        questions: [{ text: "Why?", probe: "none" }],
+        consentRequired: false,
+        tokenHash: "0".repeat(64),
+        // No index row to write for this made-up org.
+        indexed: true,
+        announce,
+      });
+      const created = queue.sent.filter((m) => (m as QueueMessage).type === "session.event" && (m as { event: string }).event === "session.created");
+      expect(created, `announce: ${announce}`).toHaveLength(announce === false ? 0 : 1);
+      expect((await stub.view()).ok).toBe(true);
+    }
   });
 
   it("is analysed end to end by the real queue consumer", async () => {

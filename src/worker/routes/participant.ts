@@ -36,13 +36,14 @@ participantRoutes.post(
       rateLimit(c, "join"),
       db
         .prepare(
-          `SELECT i.*, c.name AS campaign_name, c.settings AS campaign_settings, c.script_version AS campaign_script_version, s.questions AS script_questions
+          `SELECT i.*, c.name AS campaign_name, c.settings AS campaign_settings, c.script_version AS campaign_script_version, s.questions AS script_questions,
+             EXISTS (SELECT 1 FROM webhooks w WHERE w.org_id = i.org_id AND w.disabled_at IS NULL AND w.events LIKE '%"session.created"%') AS created_hook
            FROM invites i JOIN campaigns c ON c.id = i.campaign_id
            LEFT JOIN campaign_scripts s ON s.campaign_id = c.id AND s.version = c.script_version
            WHERE i.token_hash = ?`,
         )
         .bind(await sha256Hex(token))
-        .first<InviteRow & { campaign_name: string; campaign_settings: string; campaign_script_version: number; script_questions: string | null }>(),
+        .first<InviteRow & { campaign_name: string; campaign_settings: string; campaign_script_version: number; script_questions: string | null; created_hook: number }>(),
     ]);
     if (!row) throw new ApiError(404, "INVITE_NOT_FOUND", "this invite link is not valid");
     const invite: InviteRow = row;
@@ -109,7 +110,8 @@ participantRoutes.post(
     const stub = c.env.SESSION.get(c.env.SESSION.idFromName(sessionId));
     let view: SessionView;
     try {
-      view = await stub.init({ meta, questions, consentRequired: settings.consentRequired, tokenHash, createdAt: now, indexed: true });
+      // session.created is queued for webhooks only if one subscribed to it before the session existed.
+      view = await stub.init({ meta, questions, consentRequired: settings.consentRequired, tokenHash, createdAt: now, indexed: true, announce: row.created_hook === 1 });
     } catch (err) {
       // No object behind it: the row must not list a session that does not exist.
       await db.prepare("DELETE FROM sessions WHERE id = ?").bind(sessionId).run().catch(() => undefined);
