@@ -173,6 +173,9 @@ export class InterviewSession extends DurableObject<Env> {
   async answerContext(answerId: string) {
     return voice.answerContext(this, answerId);
   }
+  async answerContexts(answerIds: string[]) {
+    return voice.answerContexts(this, answerIds);
+  }
   async audioManifest(track: "participant" | "ai") {
     return voice.audioManifest(this, track);
   }

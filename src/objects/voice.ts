@@ -100,6 +100,17 @@ export async function answerContext(
   };
 }
 
+/** Several answers of this session at once, in order (null for one that is gone). */
+export async function answerContexts(s: InterviewSession, answerIds: string[]) {
+  if (!s.state || !s.meta) return notFound();
+  const out = [];
+  for (const id of answerIds) {
+    const r = await answerContext(s, id);
+    out.push(r.ok ? r.value : null);
+  }
+  return { ok: true as const, value: out };
+}
+
 export interface ManifestAnswer {
   id: string;
   questionIndex: number;

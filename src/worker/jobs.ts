@@ -9,6 +9,7 @@ import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
 import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";
 import { foldAnswer, foldOnce, quoteOf } from "../db/analytics";
 import type { Env } from "../env";
+import type { InterviewSession } from "../objects/InterviewSession";
 import type { PatternAnswer } from "../objects/patterns";
 import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
 
@@ -24,11 +25,33 @@ interface PreparedAnalysis {
   pattern: Omit<PatternAnswer, "vector" | "model" | "threshold"> & { campaignId: string; text: string } | null;
 }
 
+type AnswerContext = Extract<Awaited<ReturnType<InterviewSession["answerContext"]>>, { ok: true }>["value"];
+
 /** Reads one answer from its session and analyses it; null when the session or answer is gone. */
 async function prepareAnalysis(env: Env, sessionId: string, answerId: string): Promise<PreparedAnalysis | null> {
   const r = await stub(env, sessionId).answerContext(answerId);
-  if (!r.ok) return null; // deleted meanwhile, or never existed: nothing to analyse
-  const a = r.value;
+  // Deleted meanwhile, or never existed: nothing to analyse.
+  return r.ok ? analyse(env, sessionId, answerId, r.value) : null;
+}
+
+/** The answers of several sessions, one call per session (a batch often holds a few answers of each). */
+async function prepareAnalyses(env: Env, items: { sessionId: string; answerId: string }[]): Promise<(PreparedAnalysis | null)[]> {
+  const bySession = new Map<string, string[]>();
+  for (const i of items) bySession.set(i.sessionId, [...(bySession.get(i.sessionId) ?? []), i.answerId]);
+  const contexts = new Map<string, AnswerContext | null>();
+  await Promise.all(
+    [...bySession].map(async ([sessionId, answerIds]) => {
+      const r = await stub(env, sessionId).answerContexts(answerIds);
+      answerIds.forEach((id, i) => contexts.set(`${sessionId}\n${id}`, r.ok ? (r.value[i] ?? null) : null));
+    }),
+  );
+  return Promise.all(items.map((i) => {
+    const a = contexts.get(`${i.sessionId}\n${i.answerId}`);
+    return a ? analyse(env, i.sessionId, i.answerId, a) : null;
+  }));
+}
+
+async function analyse(env: Env, sessionId: string, answerId: string, a: AnswerContext): Promise<PreparedAnalysis> {
   const wordCount = words(a.text).length;
   // Low-confidence or untranscribed audio is marked, not analysed as if it were clear.
   const analysable = !a.lowConfidence && a.text.trim().length > 0;
@@ -109,7 +132,7 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
  * sorts out which are done. Reading the answers runs in parallel, one session object each.
  */
 export async function analyzeAnswersTogether(env: Env, items: { sessionId: string; answerId: string; key: string }[]): Promise<boolean> {
-  const prepared = await Promise.all(items.map((i) => prepareAnalysis(env, i.sessionId, i.answerId)));
+  const prepared = await prepareAnalyses(env, items);
   const now = Date.now();
   const mark = (key: string) => env.DB.prepare("INSERT INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, now);
   const stmts = items.flatMap((item, i) => {
