@@ -4,7 +4,9 @@
 //    a campaign (as the API writes them), then 100k session rows. (The fallback, if the file cannot be
 //    found, makes the org through the API and runs a SQL file with `wrangler d1 execute`.)
 // 3. A fresh server answers the filter combinations and cursor walks; the client times every page on
-//    127.0.0.1 (an upper bound for the time inside the Worker: the Worker sends no Server-Timing).
+//    127.0.0.1 (an upper bound for the time inside the Worker) and reads the Worker's own time on
+//    each page from its Server-Timing header (app;dur=…: from the request reaching the app to its
+//    response, on this machine's real clock, since local workerd's clock also runs during computation).
 // 4. With the server stopped, the same SQL the route runs (a replica of filterSql + keysetPage) is timed
 //    directly in SQLite on a copy of the file and its EXPLAIN QUERY PLAN read, so the page time splits
 //    into "SQL" and "everything else"; for combinations over target, the plan is read through
@@ -118,10 +120,16 @@ export async function listingBench({ sessions, app, appVars, log, group, appServ
   const measured = await group("product: listing with filters", () => startDev({ label: "listing", persistTo, config: app.config, vars: appVars }), async (s, cpu) => {
     const path = (q, cursor) => `/v1/campaigns/${setup.campaignId}/sessions?${q}${q && cursor ? "&" : ""}${cursor ? `cursor=${encodeURIComponent(cursor)}` : ""}`;
     let serverTiming = null;
+    const authMs = [];
     const get = async (p) => {
       const r = await api(s.base, "GET", p, { token: setup.key });
       if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
       serverTiming ??= r.headers.get("Server-Timing");
+      // The Worker's own time on the request (Server-Timing app;dur=…), null if it sends none.
+      const dur = /(?:^|,)\s*app;dur=([\d.]+)/.exec(r.headers.get("Server-Timing") ?? "")?.[1];
+      r.insideMs = dur === undefined ? null : Number(dur);
+      const auth = /(?:^|,)\s*auth;dur=([\d.]+)/.exec(r.headers.get("Server-Timing") ?? "")?.[1];
+      if (auth !== undefined) authMs.push(Number(auth));
       return r;
     };
     const check = await api(s.base, "GET", `/v1/campaigns/${setup.campaignId}`, { token: setup.key });
@@ -140,6 +148,7 @@ export async function listingBench({ sessions, app, appVars, log, group, appServ
     const all = [];
     for (const c of list) {
       const ms = [];
+      const inside = [];
       let returned = 0;
       let pages = 0;
       const cpuBefore = cpu();
@@ -147,6 +156,7 @@ export async function listingBench({ sessions, app, appVars, log, group, appServ
         for (let i = 0; i < 20; i++) {
           const r = await get(path(c.query));
           ms.push(r.ms);
+          if (r.insideMs !== null) inside.push(r.insideMs);
           returned = r.json.data.length;
         }
       }
@@ -156,6 +166,7 @@ export async function listingBench({ sessions, app, appVars, log, group, appServ
         for (let i = 0; i < c.walk; i++) {
           const r = await get(path(c.query, cursor));
           walkMs.push(r.ms);
+          if (r.insideMs !== null) inside.push(r.insideMs);
           pages += 1;
           cursor = r.json.nextCursor;
           if (!cursor) break;
@@ -171,11 +182,13 @@ export async function listingBench({ sessions, app, appVars, log, group, appServ
         rowsOnFirstPage: returned,
         cursorWalk: walkMs.length ? { pages, ...summarize(walkMs) } : null,
         all: summarize(samples),
+        // Inside the Worker, as its Server-Timing header reports it (every page of this filter).
+        inside: inside.length ? summarize(inside) : null,
         // workerd CPU per page: the Worker, the D1 simulator's SQLite and JSON work, without any waiting.
         serverCpuMsPerPage: cpuUsed ? perOp(cpuUsed, samples.length) : null,
       });
     }
-    return { sessions, seedMethod, seedSeconds, serverTiming, reference, combos: rows, allPages: summarize(all) };
+    return { sessions, seedMethod, seedSeconds, serverTiming, reference, combos: rows, allPages: summarize(all), authInside: authMs.length ? summarize(authMs) : null };
   });
   if (measured.error) return measured;
 

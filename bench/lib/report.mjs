@@ -69,17 +69,22 @@ export function printReport(results, log) {
     const cpuWorst = L.combos.reduce((a, b) => (ownCpu(b) > ownCpu(a) ? b : a));
     const upperOk = worst.all.p95 <= TARGET_P95_MS;
     const lowerFail = (sqlWorst?.p95 ?? 0) > TARGET_P95_MS || ownCpu(cpuWorst) > TARGET_P95_MS;
+    // The Worker's own time per page (Server-Timing), when it reports it: the target's measure.
+    const timed = L.combos.filter((c) => c.inside);
+    const insideWorst = timed.length === L.combos.length ? timed.reduce((a, b) => (b.inside.p95 > a.inside.p95 ? b : a)) : null;
     verdict(
       "4",
       `list page p95, ${L.sessions.toLocaleString("en")} sessions (worst filter)`,
-      `client ≤ ${f(worst.all.p95)} ms [${worst.name}]; SQL alone ${f(sqlWorst?.p95)} ms [${sqlWorst?.name ?? "—"}]; Worker CPU ≈ ${f(ownCpu(cpuWorst))} ms/page [${cpuWorst.name}]`,
+      `${insideWorst ? `inside the Worker ${f(insideWorst.inside.p95)} ms [${insideWorst.name}]; ` : ""}client ≤ ${f(worst.all.p95)} ms [${worst.name}]; SQL alone ${f(sqlWorst?.p95)} ms [${sqlWorst?.name ?? "—"}]; Worker CPU ≈ ${f(ownCpu(cpuWorst))} ms/page [${cpuWorst.name}]`,
       `p95 ≤ ${TARGET_P95_MS} ms inside the Worker`,
-      upperOk ? true : lowerFail ? false : null,
-      upperOk
-        ? "the upper bound (client round trip) passes"
-        : lowerFail
-          ? "the SQL alone, or the Worker's own CPU alone, is over the budget for at least one filter"
-          : "client round trips (the upper bound) are over, but the SQL and the Worker's own CPU are under: not proven either way on this machine",
+      insideWorst ? insideWorst.inside.p95 <= TARGET_P95_MS : upperOk ? true : lowerFail ? false : null,
+      insideWorst
+        ? "judged on the Worker's Server-Timing (request in to response out, every filter's pages); the client round trip adds local dev's HTTP handling (see /healthz)"
+        : upperOk
+          ? "the upper bound (client round trip) passes"
+          : lowerFail
+            ? "the SQL alone, or the Worker's own CPU alone, is over the budget for at least one filter"
+            : "client round trips (the upper bound) are over, but the SQL and the Worker's own CPU are under: not proven either way on this machine",
     );
   } else if (g.listing) verdict("4", "listing", "group failed", "", false, g.listing.error);
   if (!missing(g.policy)) {
@@ -124,14 +129,16 @@ export function printReport(results, log) {
   if (!missing(g.listing)) {
     const L = g.listing;
     log(`\nListing: ${L.sessions.toLocaleString("en")} sessions seeded by ${L.seedMethod} in ${f(L.seedSeconds)} s; Server-Timing header: ${L.serverTiming ?? "absent"}`);
+    if (L.authInside) log(`  of the time inside the Worker, authentication (API key lookup) took ${lat(L.authInside)} ms (p50/p95/p99, every page)`);
     for (const [name, s] of Object.entries(L.reference)) log(`  reference ${name}: client ${lat(s)} ms; workerd CPU ${f(s.serverCpuMsPerRequest?.workerd, 2)} ms/request`);
     const floorCpu = Object.values(L.reference)[0]?.serverCpuMsPerRequest?.workerd ?? 0;
-    const lr = [["filter", "rows/page", "client p50/p95/p99 (all pages)", "cursor walk p95", "Worker CPU ms/page*", "SQL p50/p95", "matching", "plan"]];
+    const lr = [["filter", "rows/page", "inside Worker p50/p95/p99", "client p50/p95/p99 (all pages)", "cursor walk p95", "Worker CPU ms/page*", "SQL p50/p95", "matching", "plan"]];
     for (const c of L.combos) {
       const sql = L.sql?.perCombo?.[c.name];
       lr.push([
         c.name,
         c.walkOnly ? "50" : c.rowsOnFirstPage,
+        lat(c.inside),
         lat(c.all),
         c.cursorWalk ? `${f(c.cursorWalk.p95)} (${c.cursorWalk.pages} pages)` : "—",
         f((c.serverCpuMsPerPage?.workerd ?? NaN) - floorCpu, 1),

@@ -49,15 +49,21 @@ api.get(
 export const app = new Hono<AppEnv>();
 
 app.use("*", async (c, next) => {
+  const started = performance.now();
   c.set("requestId", c.req.header("CF-Ray") ?? crypto.randomUUID());
   c.set("principal", null);
   c.set("auditResource", null);
   await next();
   if (c.res.status === 101) return;
+  // Time spent inside the Worker on this request, up to its response (the body may still stream).
+  // Workers' clocks advance only across I/O in production, so there it counts waits, not CPU.
+  const authMs = c.get("authMs");
+  const app = `app;dur=${(performance.now() - started).toFixed(1)}${authMs === undefined ? "" : `, auth;dur=${authMs.toFixed(1)}`}`;
   // Responses passed through from a Durable Object's fetch have immutable headers: decorate a copy.
   c.res = new Response(c.res.body, c.res);
   const h = c.res.headers;
   h.set("X-Request-Id", c.get("requestId"));
+  h.set("Server-Timing", app);
   h.set("X-Content-Type-Options", "nosniff");
   h.set("Referrer-Policy", "no-referrer");
   h.set("X-Frame-Options", "DENY");

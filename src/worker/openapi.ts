@@ -34,7 +34,9 @@ export function op(spec: OpSpec): MiddlewareHandler<AppEnv> {
   const mw: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (spec.auth === "operator") requireOperator(c);
     if (spec.auth !== "key") return next();
+    const authStarted = performance.now();
     const principal = await resolvePrincipal(c);
+    c.set("authMs", performance.now() - authStarted);
     if (!principal) throw new ApiError(401, "UNAUTHENTICATED", "send 'Authorization: Bearer <api key>'");
     c.set("principal", principal);
     const action = spec.action!;

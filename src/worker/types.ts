@@ -8,5 +8,7 @@ export type AppEnv = {
     principal: Principal | null;
     /** Set by handlers so the audit row names the resource the request touched. */
     auditResource: { type: string; id: string | null; campaignId?: string | null } | null;
+    /** Milliseconds spent authenticating (Server-Timing's auth entry), when the route needed it. */
+    authMs?: number;
   };
 };

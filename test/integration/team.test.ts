@@ -191,4 +191,14 @@ describe("org settings and secure defaults", () => {
     expect(r.headers.get("Strict-Transport-Security")).toContain("max-age");
     expect(r.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
+
+  it("reports the Worker's own time on each response in Server-Timing, errors included", async () => {
+    const { apiKey } = await createOrg();
+    for (const r of [await call("GET", "/v1/campaigns", { key: apiKey.key }), await call("GET", "/v1/campaigns/cmp_nope", { key: apiKey.key })]) {
+      const m = /^app;dur=(\d+(?:\.\d)?), auth;dur=\d+(?:\.\d)?$/.exec(r.headers.get("Server-Timing") ?? "");
+      expect(m, r.headers.get("Server-Timing") ?? "no Server-Timing").not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThanOrEqual(0);
+      expect(Number(m![1])).toBeLessThan(10_000);
+    }
+  });
 });

@@ -84,13 +84,17 @@ sessionRoutes.get(
   }),
   queryOf(SessionFilters),
   async (c) => {
-    const campaign = await campaignFromPath(c);
     const q = c.req.valid("query");
+    const { where, binds } = filterSql(q);
+    // The page is read while the campaign is checked (two D1 round trips at once, not one after
+    // the other); nothing of it is used unless the campaign is the caller's org's.
+    const listing = keysetPage<SessionRow>(c.env.DB, "sessions", `campaign_id = ?${where}`, [c.req.param("id"), ...binds], q.limit, q.cursor);
+    listing.catch(() => undefined); // awaited below, unless the checks refuse the request first
+    const campaign = await campaignFromPath(c);
     const role = c.get("principal")!.role;
     const withTranscript = await requireInclude(c, q.include, "transcript");
     const withNotes = await requireInclude(c, q.include, "notes");
-    const { where, binds } = filterSql(q);
-    const p = (await keysetPage<SessionRow>(c.env.DB, "sessions", `campaign_id = ?${where}`, [campaign.id, ...binds], q.limit, q.cursor)) ?? badCursor();
+    const p = (await listing) ?? badCursor();
     const data = await Promise.all(
       p.items.map(async (row) => ({
         ...present(sessionFromRow(row), role),
