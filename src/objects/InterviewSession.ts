@@ -326,9 +326,9 @@ export class InterviewSession extends DurableObject<Env> {
     this.alarmAt = undefined;
     if (!this.state) return;
     await voice.flushDueAudio(this, this.ctx.getWebSockets("participant"));
-    // An alarm that only buffered audio was waiting for does nothing more (no transition, no write).
+    // Only audio, the outbox or the mirror waited: no machine deadline is due, so no transition.
     const now = Date.now();
-    if (!this.state.deciding && Math.min(...this.deadlines(now)) > now) return void (await this.armAlarm());
+    if (!this.state.deciding && Math.min(nextDeadline(this.state, this.limits) ?? Infinity, this.transcriptDeadline() ?? Infinity) > now) return void (await this.outbox.flush().then(() => this.armAlarm()));
     let seen = 0;
     for (const ws of this.ctx.getWebSockets("participant")) {
       seen = Math.max(seen, this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0);
@@ -345,10 +345,7 @@ export class InterviewSession extends DurableObject<Env> {
     await this.armAlarm();
   }
 
-  private transcriptDeadline(): number | null {
-    const t = this.state?.deciding?.transcript;
-    return t ? (this.state!.startedAt ?? 0) + t.endMs + TRANSCRIBE_TIMEOUT_MS : null;
-  }
+  private transcriptDeadline = (t = this.state?.deciding?.transcript): number | null => (t ? (this.state!.startedAt ?? 0) + t.endMs + TRANSCRIBE_TIMEOUT_MS : null);
 
   private deadlines = (now: number) => [nextDeadline(this.state!, this.limits), this.outbox.nextRetry(now), this.transcriptDeadline(), this.intake?.flushDeadline() ?? null].filter((t): t is number => t !== null);
 

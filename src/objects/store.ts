@@ -96,6 +96,8 @@ export class SessionStore {
   private mirrorCache: MirrorMark | null = null;
   private outboxCount: number | null = null;
   private answersCache: Map<string, number> | null = null;
+  /** The outbox's earliest retry time as nextOutboxRetry reads it (undefined: not known). */
+  private retryCache: number | null | undefined = undefined;
 
   // The stored values below were written by this class from validated, typed data.
   loadMeta = () => (this.exists ? this.getKv<SessionMeta>("meta") : null);
@@ -136,15 +138,16 @@ export class SessionStore {
   /** Forgets the caches (the object's storage was deleted). */
   reset() {
     this.seqCache = this.mirrorCache = this.outboxCount = this.answersCache = null;
+    this.retryCache = undefined;
     this.exists = false;
   }
 
   transaction<T>(fn: () => T): T {
-    const saved = [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache] as const;
+    const saved = [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache] as const;
     try {
       return this.storage.transactionSync(fn);
     } catch (err) {
-      [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache] = saved;
+      [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache] = saved;
       throw err;
     }
   }
@@ -241,6 +244,8 @@ export class SessionStore {
   addOutbox(payload: unknown) {
     this.sql.exec("INSERT INTO outbox (payload) VALUES (?)", JSON.stringify(payload));
     this.outboxCount = this.pendingOutbox() + 1;
+    // A new row has never been tried (retry_at NULL, read as 0): it is the earliest.
+    this.retryCache = 0;
   }
 
   /** Messages waiting in the outbox. */
@@ -256,10 +261,13 @@ export class SessionStore {
       .map((r) => ({ id: Number(r.id), payload: String(r.payload), attempts: Number(r.attempts) }));
   }
 
+  /** The earliest retry time in the outbox (0: a message never tried), or null if it is empty. */
   nextOutboxRetry(): number | null {
     if (this.pendingOutbox() === 0) return null;
+    if (this.retryCache !== undefined) return this.retryCache;
     const row = this.sql.exec<Row>("SELECT MIN(COALESCE(retry_at, 0)) AS at, COUNT(*) AS n FROM outbox").one();
-    return Number(row.n) > 0 ? Number(row.at) : null;
+    this.retryCache = Number(row.n) > 0 ? Number(row.at) : null;
+    return this.retryCache;
   }
 
   removeOutbox(ids: number[]) {
@@ -267,10 +275,12 @@ export class SessionStore {
     this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => "?").join(", ")})`, ...ids);
     // The ids came from dueOutbox, so each was there: no count query on the next flush.
     if (this.outboxCount !== null) this.outboxCount = Math.max(0, this.outboxCount - ids.length);
+    this.retryCache = undefined;
   }
 
   deferOutbox(id: number, attempts: number, retryAt: number) {
     this.sql.exec("UPDATE outbox SET attempts = ?, retry_at = ? WHERE id = ?", attempts, retryAt, id);
+    this.retryCache = undefined;
   }
 
   addToken(hash: string, now: number) {

@@ -134,10 +134,14 @@ describe("the session's outbox", () => {
     expect(at! - Date.now()).toBeLessThanOrEqual(QUEUE_COALESCE_MS);
 
     const sendsBefore = queue.attempts;
+    const stateVersion = () => runInDurableObject(s.stub, (_i, state) => (JSON.parse(String(state.storage.sql.exec("SELECT value FROM kv WHERE key = 'mirror'").one().value)) as { version: number }).version);
+    const versionBefore = await stateVersion();
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, at! - Date.now()) + 20));
     await runDurableObjectAlarm(s.stub);
     await until(() => analyses().length === 2, "both analyses");
     expect(queue.attempts - sendsBefore).toBe(1);
+    // Only the outbox waited: the alarm sent it and ran no transition (the state was not rewritten).
+    expect(await stateVersion()).toBe(versionBefore);
     expect(analyses()).toEqual([
       { type: "answer.analyze", sessionId: s.sessionId, answerId: "a0" },
       { type: "answer.analyze", sessionId: s.sessionId, answerId: "a1" },
