@@ -142,23 +142,41 @@ export class SessionStore {
     this.exists = false;
   }
 
+  /** Runs `fn` in one transaction, with the frames it numbered written at its end. */
   transaction<T>(fn: () => T): T {
     const saved = [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache] as const;
     try {
-      return this.storage.transactionSync(fn);
+      return this.storage.transactionSync(() => {
+        const result = fn();
+        this.writeFrames();
+        return result;
+      });
     } catch (err) {
+      this.pendingFrames = [];
       [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache] = saved;
       throw err;
     }
   }
 
-  /** Numbers and stores a server frame for replay. */
+  private pendingFrames: string[] = [];
+
+  /**
+   * Numbers a server frame for replay. It is stored when its transaction ends, with the
+   * transaction's other frames in one statement (an answer makes three).
+   */
   appendFrame<F extends Omit<NumberedFrame, "seq">>(frame: F): F & { seq: number } {
     const seq = this.lastSeq() + 1;
     const numbered = { ...frame, seq };
-    this.sql.exec("INSERT INTO frames (seq, body) VALUES (?, ?)", seq, JSON.stringify(numbered));
+    this.pendingFrames.push(JSON.stringify(numbered));
     this.seqCache = seq;
     return numbered;
+  }
+
+  private writeFrames() {
+    if (this.pendingFrames.length === 0) return;
+    const first = this.lastSeq() - this.pendingFrames.length + 1;
+    this.sql.exec("INSERT INTO frames (seq, body) SELECT ? + key, value FROM json_each(?)", first, JSON.stringify(this.pendingFrames));
+    this.pendingFrames = [];
   }
 
   framesAfter(seq: number): string[] {
@@ -272,7 +290,8 @@ export class SessionStore {
 
   removeOutbox(ids: number[]) {
     if (ids.length === 0) return;
-    this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => "?").join(", ")})`, ...ids);
+    // One statement text whatever the count: each object compiles each statement it runs.
+    this.sql.exec("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
     // The ids came from dueOutbox, so each was there: no count query on the next flush.
     if (this.outboxCount !== null) this.outboxCount = Math.max(0, this.outboxCount - ids.length);
     this.retryCache = undefined;
