@@ -68,9 +68,14 @@ export class SessionStore {
     this.exists = storage.sql.exec<Row>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'kv'").one().n !== 0;
   }
 
+  /** Creates the tables of a new session; they are empty, so the caches start known. */
   create() {
     this.storage.sql.exec(SCHEMA);
     this.exists = true;
+    this.seqCache = 0;
+    this.outboxCount = 0;
+    this.answersCache = new Map();
+    this.retryCache = null;
   }
 
   get rawSql() {
