@@ -2,7 +2,11 @@
 // each with one per-answer side effect switched off. Never touches src/: the patches apply to a
 // bundled copy in a temp dir. Not part of `npm run bench` (about 4 minutes); run it as
 //
-//   PATH=$PWD/node_modules/.bin:$PATH node bench/experiments/answer-cost.mjs [--ref=HEAD] [--participants=40] [--think=1000]
+//   PATH=$PWD/node_modules/.bin:$PATH node bench/experiments/answer-cost.mjs [--ref=HEAD] [--participants=40] [--think=1000] [--joins=600]
+//
+// --think paces the participants (about one answer per second each, as the bench's paced group);
+// --joins times that many POST /v1/join at concurrency 20 instead of answering. CPU is read 3 s
+// after the last ack or join, so the queue consumer's trailing work counts.
 //
 // Variants (strings in the bundle; a variant whose string is gone from the code fails loudly):
 //   none      the product as is
@@ -12,6 +16,8 @@
 //             queue consumer's share of an answer's cost)
 //   nozod     client frames are JSON.parse'd but not validated with zod
 //   noobs     wrangler.toml without [observability] (the baseline Worker has none)
+//   nolimit   join without its rate-limiter call (for --joins)
+//   nodeadline no alarm reads or writes
 // --variants=none,nozod,... picks and orders them (default below).
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
