@@ -2,6 +2,7 @@
 // previous row's, and D1 alone cannot order concurrent writers without retry storms.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { inChunks, placeholders } from "../shared/d1";
 import { insertAuditStatement, nextAuditRow, type AuditActor, type AuditEntry, type AuditRecord } from "../db/audit-chain";
 
 /** One entry to append; `id` (given when the entry was recorded) makes a redelivered entry a no-op. */
@@ -33,9 +34,8 @@ export class AuditLedger extends DurableObject<Env> {
     if (!orgId) return [];
     const ids = items.flatMap((i) => (i.id ? [i.id] : []));
     const present = new Set<string>();
-    for (let i = 0; i < ids.length; i += 90) {
-      const chunk = ids.slice(i, i + 90);
-      const rows = await this.env.DB.prepare(`SELECT id FROM audit_log WHERE id IN (${chunk.map(() => "?").join(", ")})`).bind(...chunk).all<{ id: string }>();
+    for (const chunk of inChunks(ids)) {
+      const rows = await this.env.DB.prepare(`SELECT id FROM audit_log WHERE id IN (${placeholders(chunk.length)})`).bind(...chunk).all<{ id: string }>();
       for (const r of rows.results) present.add(r.id);
     }
     const fresh = items.filter((i) => !i.id || !present.has(i.id));

@@ -1,5 +1,6 @@
 // Writes an InterviewSession's metadata into the D1 session index. The write is an upsert
 // guarded by mirror_version, so retries and out-of-order writes converge on the newest state.
+import { placeholders } from "../shared/d1";
 import type { MirrorRow } from "./view";
 
 export interface MirrorWriter {
@@ -39,7 +40,7 @@ export class D1Mirror implements MirrorWriter {
     const cols = Object.keys(row) as (keyof MirrorRow)[];
     // flagged, flag_reason and sentiment belong to D1 (set by routes and analysis): never overwritten here.
     const sql =
-      `INSERT INTO sessions (${cols.join(", ")}, flagged) VALUES (${cols.map(() => "?").join(", ")}, 0) ` +
+      `INSERT INTO sessions (${cols.join(", ")}, flagged) VALUES (${placeholders(cols.length)}, 0) ` +
       `ON CONFLICT(id) DO UPDATE SET ${OWNED.map((c) => `${c} = excluded.${c}`).join(", ")} ` +
       `WHERE excluded.mirror_version > sessions.mirror_version`;
     await this.db.prepare(sql).bind(...cols.map((c) => row[c])).run();
@@ -54,7 +55,7 @@ export function insertIfClaimed(db: D1Database, row: MirrorRow, inviteId: string
   const cols = Object.keys(row) as (keyof MirrorRow)[];
   return db
     .prepare(
-      `INSERT INTO sessions (${cols.join(", ")}, flagged) SELECT ${cols.map(() => "?").join(", ")}, 0 ` +
+      `INSERT INTO sessions (${cols.join(", ")}, flagged) SELECT ${placeholders(cols.length)}, 0 ` +
         "WHERE EXISTS (SELECT 1 FROM invites WHERE id = ? AND session_id = ?)",
     )
     .bind(...cols.map((c) => row[c]), inviteId, row.id);

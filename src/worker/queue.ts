@@ -7,6 +7,7 @@ import { foldOnce, foldSession, sessionFold } from "../db/analytics";
 import { QueueMessage } from "../objects/messages";
 import { analyzeAnswer, analyzeAnswersTogether, processSpokenAnswer } from "./jobs";
 import { buildExport } from "./export-job";
+import { inChunks, placeholders } from "../shared/d1";
 import { deliverWebhook, emitSessionEvent, RetryLater, subscribedEvents } from "./webhooks";
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
@@ -91,10 +92,8 @@ async function handleOne(msg: Message<unknown>, m: QueueMessage, key: string | n
 /** Which of these idempotency keys were processed already. */
 async function processedKeys(db: D1Database, keys: string[]): Promise<Set<string>> {
   const done = new Set<string>();
-  // D1 binds at most 100 parameters per statement.
-  for (let i = 0; i < keys.length; i += 90) {
-    const chunk = keys.slice(i, i + 90);
-    const rows = await db.prepare(`SELECT key FROM processed_messages WHERE key IN (${chunk.map(() => "?").join(", ")})`).bind(...chunk).all<{ key: string }>();
+  for (const chunk of inChunks(keys)) {
+    const rows = await db.prepare(`SELECT key FROM processed_messages WHERE key IN (${placeholders(chunk.length)})`).bind(...chunk).all<{ key: string }>();
     for (const r of rows.results) done.add(r.key);
   }
   return done;

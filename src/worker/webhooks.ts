@@ -6,6 +6,7 @@ import { parseJson } from "../shared/json";
 import type { Env } from "../env";
 import type { webhook_deliveries, webhooks } from "../db/schema";
 import type { QueueMessage } from "../objects/messages";
+import { inChunks, placeholders } from "../shared/d1";
 import { newId, sha256Hex } from "../shared/crypto";
 
 export const WEBHOOK_EVENTS = [
@@ -214,12 +215,9 @@ export async function emitOrgEvent(env: Env, orgId: string, event: WebhookEvent,
  */
 export async function subscribedEvents(db: D1Database, orgIds: string[]): Promise<Map<string, Set<string>>> {
   const byOrg = new Map<string, Set<string>>(orgIds.map((id) => [id, new Set<string>()]));
-  const unique = [...byOrg.keys()];
-  // D1 binds at most 100 parameters per statement.
-  for (let i = 0; i < unique.length; i += 90) {
-    const chunk = unique.slice(i, i + 90);
+  for (const chunk of inChunks([...byOrg.keys()])) {
     const rows = await db
-      .prepare(`SELECT org_id, events FROM webhooks WHERE org_id IN (${chunk.map(() => "?").join(", ")}) AND disabled_at IS NULL`)
+      .prepare(`SELECT org_id, events FROM webhooks WHERE org_id IN (${placeholders(chunk.length)}) AND disabled_at IS NULL`)
       .bind(...chunk)
       .all<Pick<WebhookRow, "org_id" | "events">>();
     for (const r of rows.results) for (const e of parseJson(z.array(z.string()), r.events)) byOrg.get(r.org_id)?.add(e);

@@ -14,6 +14,7 @@ import { participantZip } from "../participant-zip";
 import { idParam } from "../schemas";
 import { SessionExport, sessionBundle, sessionExportJsonSchema, sessionPdf, transcriptCsv } from "../session-bundle";
 import type { AppEnv } from "../types";
+import { inChunks, placeholders } from "../../shared/d1";
 import { campaignFromPath } from "./campaigns";
 
 export const exportRoutes = new Hono<AppEnv>();
@@ -163,9 +164,8 @@ exportRoutes.post(
     if (body.sessionIds) {
       const wanted = [...new Set(body.sessionIds)];
       const found = new Set<string>();
-      for (let i = 0; i < wanted.length; i += 90) {
-        const chunk = wanted.slice(i, i + 90);
-        const r = await c.env.DB.prepare(`SELECT id FROM sessions WHERE campaign_id = ? AND org_id = ? AND id IN (${chunk.map(() => "?").join(", ")})${where}`)
+      for (const chunk of inChunks(wanted)) {
+        const r = await c.env.DB.prepare(`SELECT id FROM sessions WHERE campaign_id = ? AND org_id = ? AND id IN (${placeholders(chunk.length)})${where}`)
           .bind(campaign.id, p.orgId, ...chunk, ...binds)
           .all<{ id: string }>();
         for (const x of r.results) found.add(x.id);
