@@ -91,8 +91,12 @@ export class SessionStore {
     return row ? (JSON.parse(String(row.value)) as T) : null;
   }
 
-  private setKv(key: string, value: unknown) {
-    this.sql.exec("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+  /** Writes several keys in one statement. */
+  private setKv(...entries: [key: string, value: unknown][]) {
+    this.sql.exec(
+      `INSERT INTO kv (key, value) VALUES ${entries.map(() => "(?, ?)").join(", ")} ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+      ...entries.flatMap(([key, value]) => [key, JSON.stringify(value)]),
+    );
   }
 
   // Hot values are cached: the object is single-threaded and every write goes through this class,
@@ -108,35 +112,26 @@ export class SessionStore {
   loadMeta = () => (this.exists ? this.getKv<SessionMeta>("meta") : null);
   loadState = () => (this.exists ? this.getKv<MachineState>("state") : null);
   loadAudioKey = () => this.getKv<string>("audio_key");
-  saveAudioKey = (wrapped: string) => this.setKv("audio_key", wrapped);
+  saveAudioKey = (wrapped: string) => this.setKv(["audio_key", wrapped]);
   loadMirror = (): MirrorMark => (this.mirrorCache ??= this.getKv<MirrorMark>("mirror") ?? { version: 0, synced: 0, attempts: 0, retryAt: null });
   /** The last frame's number (frames are only ever appended, so it is the highest one stored). */
   lastSeq = (): number => (this.seqCache ??= Number(this.sql.exec<Row>("SELECT COALESCE(MAX(seq), 0) AS seq FROM frames").one().seq));
 
-  saveMeta = (meta: SessionMeta) => this.setKv("meta", meta);
-  saveState = (state: MachineState) => this.setKv("state", state);
+  saveMeta = (meta: SessionMeta) => this.setKv(["meta", meta]);
+  saveState = (state: MachineState) => this.setKv(["state", state]);
   saveMirror = (mark: MirrorMark) => {
-    this.setKv("mirror", mark);
+    this.setKv(["mirror", mark]);
     this.mirrorCache = mark;
   };
   /** A new session's meta, state and mirror mark, in one statement. */
   saveInitial(meta: SessionMeta, state: MachineState, mark: MirrorMark) {
-    this.sql.exec(
-      "INSERT INTO kv (key, value) VALUES ('meta', ?), ('state', ?), ('mirror', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      JSON.stringify(meta),
-      JSON.stringify(state),
-      JSON.stringify(mark),
-    );
+    this.setKv(["meta", meta], ["state", state], ["mirror", mark]);
     this.mirrorCache = mark;
   }
 
   /** A transition's state and the mirror's new version, in one statement. */
   saveStateAndMirror(state: MachineState, mark: MirrorMark) {
-    this.sql.exec(
-      "INSERT INTO kv (key, value) VALUES ('state', ?), ('mirror', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      JSON.stringify(state),
-      JSON.stringify(mark),
-    );
+    this.setKv(["state", state], ["mirror", mark]);
     this.mirrorCache = mark;
   }
 
