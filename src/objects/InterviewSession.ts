@@ -170,9 +170,6 @@ export class InterviewSession extends DurableObject<Env> {
   async applyTranscription(answerId: string, result: voice.TranscriptionResult) {
     return voice.applyTranscription(this, answerId, result);
   }
-  async answerContext(answerId: string) {
-    return voice.answerContext(this, answerId);
-  }
   async answerContexts(answerIds: string[]) {
     return voice.answerContexts(this, answerIds);
   }

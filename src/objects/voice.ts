@@ -74,7 +74,7 @@ export async function applyTranscription(s: InterviewSession, answerId: string, 
   return { ok: true, value: { applied: true } };
 }
 
-export async function answerContext(
+async function answerContext(
   s: InterviewSession,
   answerId: string,
 ): Promise<RpcResult<{ orgId: string; campaignId: string; questionIndex: number; followUp: boolean; question: string; text: string; confidence: number | null; lowConfidence: boolean; durationMs: number | null }>> {

@@ -25,16 +25,13 @@ interface PreparedAnalysis {
   pattern: Omit<PatternAnswer, "vector" | "model" | "threshold"> & { campaignId: string; text: string } | null;
 }
 
-type AnswerContext = Extract<Awaited<ReturnType<InterviewSession["answerContext"]>>, { ok: true }>["value"];
+type AnswerContext = NonNullable<Extract<Awaited<ReturnType<InterviewSession["answerContexts"]>>, { ok: true }>["value"][number]>;
 
-/** Reads one answer from its session and analyses it; null when the session or answer is gone. */
-async function prepareAnalysis(env: Env, sessionId: string, answerId: string): Promise<PreparedAnalysis | null> {
-  const r = await stub(env, sessionId).answerContext(answerId);
-  // Deleted meanwhile, or never existed: nothing to analyse.
-  return r.ok ? analyse(env, sessionId, answerId, r.value) : null;
-}
-
-/** The answers of several sessions, one call per session (a batch often holds a few answers of each). */
+/**
+ * Reads answers from their sessions, one call per session (a batch often holds a few answers of
+ * each), and analyses them; null for an answer whose session or answer is gone (deleted
+ * meanwhile, or never existed: nothing to analyse).
+ */
 async function prepareAnalyses(env: Env, items: { sessionId: string; answerId: string }[]): Promise<(PreparedAnalysis | null)[]> {
   const bySession = new Map<string, string[]>();
   for (const i of items) bySession.set(i.sessionId, [...(bySession.get(i.sessionId) ?? []), i.answerId]);
@@ -116,7 +113,7 @@ async function foldPatterns(env: Env, prepared: (PreparedAnalysis | null)[]): Pr
 
 /** Sentiment, themes, relevance and engagement of one answer, stored in answer_analysis. */
 export async function analyzeAnswer(env: Env, sessionId: string, answerId: string): Promise<void> {
-  const p = await prepareAnalysis(env, sessionId, answerId);
+  const [p] = await prepareAnalyses(env, [{ sessionId, answerId }]);
   if (!p) return;
   // The analysis row and the campaign's aggregates change together, once per answer.
   const folded = await foldOnce(env.DB, p.foldKey, [p.upsert, ...p.folds]);
