@@ -10,10 +10,12 @@ import { buildExport } from "./export-job";
 import { inChunks, placeholders } from "../shared/d1";
 import { deliverWebhook, emitSessionEvent, RetryLater, subscribedEvents } from "./webhooks";
 
+type Job = { msg: Message<unknown>; m: QueueMessage; key: string | null };
+
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const valid: { msg: Message<unknown>; m: QueueMessage; key: string | null }[] = [];
+  const parsedMessages: Job[] = [];
   for (const msg of batch.messages) {
     const parsed = QueueMessage.safeParse(msg.body);
     if (!parsed.success) {
@@ -21,9 +23,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       msg.ack();
       continue;
     }
-    valid.push({ msg, m: parsed.data, key: idempotencyKey(parsed.data) });
+    parsedMessages.push({ msg, m: parsed.data, key: idempotencyKey(parsed.data) });
   }
-  await dropUnsubscribedEvents(env, valid);
+  const valid = await withoutUnwantedEvents(env, parsedMessages);
   // Redelivered messages whose effects are already done are acknowledged without redoing them
   // (one query for the whole batch).
   const done = await processedKeys(env.DB, valid.flatMap((v) => (v.key ? [v.key] : []))).catch((err: unknown) => {
@@ -60,20 +62,18 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
  * Lifecycle events whose org has no webhook subscribed to them are done as they arrive: nothing
  * would be delivered, so they need no idempotency mark either (a redelivered copy finds nothing
  * to do just the same). The orgs of the whole batch are read in one query; if it fails, the
- * events go the usual way. Removes them from `valid`, acknowledged.
+ * events go the usual way. Returns the other messages; those events are acknowledged.
  */
-async function dropUnsubscribedEvents(env: Env, valid: { msg: Message<unknown>; m: QueueMessage }[]): Promise<void> {
-  const orgs = valid.flatMap(({ m }) => (m.type === "session.event" ? [m.orgId] : []));
-  if (orgs.length === 0) return;
+async function withoutUnwantedEvents(env: Env, jobs: Job[]): Promise<Job[]> {
+  const orgs = jobs.flatMap(({ m }) => (m.type === "session.event" ? [m.orgId] : []));
+  if (orgs.length === 0) return jobs;
   const subscribed = await subscribedEvents(env.DB, orgs).catch(() => null);
-  if (!subscribed) return;
-  for (let i = valid.length - 1; i >= 0; i--) {
-    const { msg, m } = valid[i]!;
-    if (m.type === "session.event" && !subscribed.get(m.orgId)?.has(m.event)) {
-      msg.ack();
-      valid.splice(i, 1);
-    }
-  }
+  if (!subscribed) return jobs;
+  return jobs.filter(({ msg, m }) => {
+    const unwanted = m.type === "session.event" && !subscribed.get(m.orgId)?.has(m.event);
+    if (unwanted) msg.ack();
+    return !unwanted;
+  });
 }
 
 async function handleOne(msg: Message<unknown>, m: QueueMessage, key: string | null, env: Env, afterCopy: boolean): Promise<void> {
