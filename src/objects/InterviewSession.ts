@@ -182,7 +182,9 @@ export class InterviewSession extends DurableObject<Env> {
 
   /** Called by the cron sweep: alarms can be lost, so overdue sessions are checked from outside too. */
   async poke(): Promise<void> {
-    await this.alarm();
+    // The armed alarm may have been lost: read it afresh when re-arming.
+    this.alarmAt = undefined;
+    await this.timers();
   }
 
   /** Removes the recordings and/or transcript but keeps the session (retention, consent withdrawal). */
@@ -319,8 +321,12 @@ export class InterviewSession extends DurableObject<Env> {
   // ---- Timers ----
 
   override async alarm(): Promise<void> {
-    // This alarm is spent (or, called by the sweep, may have been lost): read it afresh when re-arming.
-    this.alarmAt = undefined;
+    // Inside its handler the alarm that fired reads as unset, so re-arming needs no read first.
+    this.alarmAt = null;
+    await this.timers();
+  }
+
+  private async timers(): Promise<void> {
     if (!this.state) return;
     await voice.flushDueAudio(this, this.ctx.getWebSockets("participant"));
     // Only audio, the outbox or the mirror waited: no machine deadline is due, so no transition.

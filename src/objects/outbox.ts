@@ -2,7 +2,7 @@
 // written with the transition that caused them and retried with backoff until they land.
 import type { Limits, MachineState } from "./machine";
 import type { MirrorWriter } from "./mirror";
-import type { SessionStore } from "./store";
+import type { MirrorMark, SessionStore } from "./store";
 import { mirrorRow, type SessionMeta } from "./view";
 
 const MAX_BACKOFF_MS = 60_000;
@@ -24,8 +24,12 @@ export class Outbox {
   private again = false;
   /** Whether every flush asked for while one ran may wait (see QUEUE_COALESCE_MS). */
   private againLazy = true;
-  /** When the queue was last sent to (0: not since this object woke up, so pending messages go at once). */
-  private lastSendAt = 0;
+  /**
+   * Since when the oldest unsent answer analysis has waited (null: none is waiting, or this object
+   * just woke up, so pending messages go at once). Timed from the answer, not from the last send:
+   * sessions that started together would otherwise keep flushing in step, every 2 s, as one burst.
+   */
+  private waitingSince: number | null = null;
 
   constructor(
     private readonly store: SessionStore,
@@ -57,13 +61,13 @@ export class Outbox {
     this.flushing = (async () => {
       try {
         let mayWait = lazy;
+        let more = false;
         do {
           this.again = false;
-          await this.flushMirror();
-          await this.flushQueue(mayWait);
+          more = await this.flushOnce(mayWait);
           mayWait = this.againLazy;
           this.againLazy = true;
-        } while (this.again);
+        } while (this.again || more);
       } finally {
         this.flushing = null;
       }
@@ -78,55 +82,70 @@ export class Outbox {
     if (mark.synced < mark.version) at.push(mark.retryAt ?? now + 1000);
     const queued = this.store.nextOutboxRetry();
     // Never tried (0): due once the coalescing window since the last send is over.
-    if (queued !== null) at.push(queued || Math.max(now, Math.min(now + 1000, this.lastSendAt + QUEUE_COALESCE_MS)));
+    if (queued !== null) at.push(queued || Math.max(now, (this.waitingSince ?? now) + QUEUE_COALESCE_MS));
     return at.length ? Math.min(...at) : null;
   }
 
-  /** Sends every due message in one batch; a failed batch is retried whole (consumers are idempotent). */
-  private async flushQueue(mayWait: boolean): Promise<void> {
-    if (!this.current()) return;
+  /**
+   * Writes the mirror and sends the due queue messages side by side, then records both outcomes in
+   * one transaction: every storage write after a wait costs the object a commit of its own, so a
+   * flush makes one. True if a newer status change is waiting for the mirror (flush again at once).
+   */
+  private async flushOnce(mayWait: boolean): Promise<boolean> {
+    const live = this.current();
+    if (!live) return false;
     const now = Date.now();
-    if (mayWait && now - this.lastSendAt < QUEUE_COALESCE_MS) return;
-    const due = this.store.dueOutbox(now);
-    if (due.length === 0) return;
-    this.lastSendAt = now;
-    try {
-      await this.queue().sendBatch(due.map((item) => ({ body: JSON.parse(item.payload) })));
-      this.store.removeOutbox(due.map((item) => item.id));
-    } catch (err) {
-      this.store.transaction(() => {
-        for (const item of due) this.store.deferOutbox(item.id, item.attempts + 1, Date.now() + backoff(item.attempts + 1));
-      });
-      console.warn("queue send failed; will retry", { messages: due.length, error: String(err) });
-    }
+    const mark = this.mirrorDue(now);
+    const due = mayWait && this.holdQueue(now) ? [] : this.store.dueOutbox(now);
+    if (!mark && due.length === 0) return false;
+    if (due.length > 0) this.waitingSince = null;
+    const [mirrored, sent] = await Promise.allSettled([
+      mark && this.mirrorWriter.write(mirrorRow(live.meta, live.state, now, this.limits, mark.version)),
+      due.length > 0 && this.queue().sendBatch(due.map((item) => ({ body: JSON.parse(item.payload) }))),
+    ]);
+    if (!this.current()) return false;
+    let more = false;
+    this.store.transaction(() => {
+      if (mark) more = this.recordMirror(mark.version, mirrored);
+      if (due.length === 0) return;
+      if (sent.status === "fulfilled") this.store.removeOutbox(due.map((item) => item.id));
+      else for (const item of due) this.store.deferOutbox(item.id, item.attempts + 1, Date.now() + backoff(item.attempts + 1));
+    });
+    if (mirrored.status === "rejected") console.warn("session mirror write failed; will retry", { sessionId: live.meta.id, error: String(mirrored.reason) });
+    if (sent.status === "rejected") console.warn("queue send failed; will retry", { messages: due.length, error: String(sent.reason) });
+    return more;
   }
 
-  private async flushMirror(): Promise<void> {
-    for (;;) {
-      const live = this.current();
-      if (!live) return;
-      const mark = this.store.loadMirror();
-      if (mark.synced >= mark.version) return;
-      const now = Date.now();
-      if (mark.retryAt !== null && mark.retryAt > now && mark.attempts > 0) return;
-      if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < MIRROR_COALESCE_MS) {
-        if (mark.retryAt === null) this.store.saveMirror({ ...mark, retryAt: mark.lastWriteAt + MIRROR_COALESCE_MS });
-        return;
-      }
-      try {
-        await this.mirrorWriter.write(mirrorRow(live.meta, live.state, Date.now(), this.limits, mark.version));
-        if (!this.current()) return;
-        const latest = this.store.loadMirror();
-        const urgent = latest.version > mark.version ? latest.urgent : false;
-        this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, mark.version), attempts: 0, retryAt: null, urgent, lastWriteAt: Date.now() });
-      } catch (err) {
-        if (!this.current()) return;
-        const latest = this.store.loadMirror();
-        const attempts = latest.attempts + 1;
-        this.store.saveMirror({ ...latest, attempts, retryAt: Date.now() + backoff(attempts) });
-        console.warn("session mirror write failed; will retry", { sessionId: live.meta.id, attempts, error: String(err) });
-        return;
-      }
+  /** Whether waiting messages may wait longer (the first to wait starts the window). */
+  private holdQueue(now: number): boolean {
+    if (this.store.pendingOutbox() === 0) return false;
+    this.waitingSince ??= now;
+    return now - this.waitingSince < QUEUE_COALESCE_MS;
+  }
+
+  /** The mirror mark to write now, or null (in sync, backing off, or coalescing: then its timer is set). */
+  private mirrorDue(now: number): MirrorMark | null {
+    const mark = this.store.loadMirror();
+    if (mark.synced >= mark.version) return null;
+    if (mark.retryAt !== null && mark.retryAt > now && mark.attempts > 0) return null;
+    if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < MIRROR_COALESCE_MS) {
+      // Timed from this change, not from the last write, for the same reason as waitingSince.
+      if (mark.retryAt === null) this.store.saveMirror({ ...mark, retryAt: now + MIRROR_COALESCE_MS });
+      return null;
     }
+    return mark;
+  }
+
+  /** Records a mirror write's outcome; true if a newer status change now waits to be written. */
+  private recordMirror(version: number, outcome: PromiseSettledResult<unknown>): boolean {
+    const latest = this.store.loadMirror();
+    if (outcome.status === "rejected") {
+      const attempts = latest.attempts + 1;
+      this.store.saveMirror({ ...latest, attempts, retryAt: Date.now() + backoff(attempts) });
+      return false;
+    }
+    const urgent = latest.version > version ? latest.urgent : false;
+    this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, version), attempts: 0, retryAt: null, urgent, lastWriteAt: Date.now() });
+    return urgent === true;
   }
 }

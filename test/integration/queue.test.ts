@@ -98,6 +98,38 @@ describe("the session's outbox", () => {
     expect(endedMessages(queue)).toHaveLength(1);
   });
 
+  it("sends the queue messages of a flush whose mirror write fails, once, and retries only the mirror", async () => {
+    const s = await startedSession();
+    const queue = new RecordingQueue(0);
+    await interceptQueue(s, queue);
+    const writer = await runInDurableObject(s.stub, (instance) => {
+      const self = internals(instance);
+      const real = self.mirrorWriter;
+      const w = { failing: true, write: (row: Parameters<typeof real.write>[0]) => (w.failing ? Promise.reject(new Error("D1 unavailable")) : real.write(row)) };
+      self.mirrorWriter = w;
+      return w;
+    });
+    const paused = () => queue.sent.filter((m) => (m as { event?: string }).event === "session.paused");
+    s.ws.send({ type: "pause", reason: "brb" });
+    await until(() => paused().length === 1, "the session.paused event");
+    const mark = () => runInDurableObject(s.stub, (i) => internals(i).store.loadMirror());
+    await until(async () => (await mark()).attempts === 1, "the failed mirror write recorded");
+    expect(await runInDurableObject(s.stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox").one().n))).toBe(0);
+    expect((await indexRow(s.sessionId))!.status).toBe("in_progress");
+
+    // D1 is back: the retry writes the mirror and sends nothing again.
+    writer.failing = false;
+    await runInDurableObject(s.stub, (i) => {
+      const store = internals(i).store;
+      store.saveMirror({ ...store.loadMirror(), retryAt: Date.now() - 1 });
+    });
+    await runDurableObjectAlarm(s.stub);
+    await until(async () => (await indexRow(s.sessionId))?.status === "paused", "the index row to show the pause");
+    const synced = await mark();
+    expect(synced).toMatchObject({ synced: synced.version, attempts: 0 });
+    expect(paused()).toHaveLength(1);
+  });
+
   it("sends session.ended once when the alarm's flush and the transition's flush overlap", async () => {
     const s = await startedSession();
     const queue = new RecordingQueue(0);
