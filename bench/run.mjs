@@ -49,7 +49,7 @@ const SIZES = quick
   : { clients: 100, echoMs: 8000, answersMs: 20_000, sessionsEach: 1, newobjMs: 8000, joins: 600, sessions: 100_000, pacedMs: 20_000, voice: { participants: 50, answers: 3, answerSeconds: 6, longSeconds: 180 } };
 /**
  * The paced scenario: each of the 100 participants (and each echo client) answers about once a
- * second (0.5–1.5 s of thought after each question or echo), 30× faster than people do: what the
+ * second (0.5–1.5 s of thought after each question or echo, the first one included), 30× faster than people do: what the
  * answer path costs when the machine is not saturated, next to the echo at the same pace.
  */
 const PACED_THINK_MS = 1000;

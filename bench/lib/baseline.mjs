@@ -40,19 +40,22 @@ function closedLoop(sockets, until, record, thinkMs = 0) {
           };
           ws.on("message", onMessage);
           ws.on("close", onClose);
-          send();
+          // Paced: the first message after a think time too, as the paced participants do.
+          if (thinkMs > 0) setTimeout(send, think(thinkMs));
+          else send();
         }),
     ),
   );
 }
 
 /** `write`: the object appends each frame to its SQLite storage before echoing it (a durable ack's floor). */
-export async function echoBench(base, { clients = 100, warmupMs = 2000, durationMs = 10_000, write = false, thinkMs = 0, cpu = () => null } = {}) {
+export async function echoBench(base, { clients = 100, warmupMs = 2000, durationMs = 10_000, write = false, thinkMs = 0, cpu = () => null, path } = {}) {
+  path ??= (i) => `/ws?name=bench-echo-${write ? "w" : "p"}-${i}${write ? "&write=1" : ""}`;
   const sockets = [];
   try {
     const connectStarted = now();
     await pool(clients, 20, async (i) => {
-      sockets[i] = await openSocket(wsUrl(base, `/ws?name=bench-echo-${write ? "w" : "p"}-${i}${write ? "&write=1" : ""}`));
+      sockets[i] = await openSocket(wsUrl(base, path(i)));
     });
     const connectSeconds = (now() - connectStarted) / 1000;
     await closedLoop(sockets, now() + warmupMs, () => {});

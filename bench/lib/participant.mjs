@@ -116,7 +116,11 @@ export class Participant {
       };
       if (this.ended || this.stopped) return this.finish(null);
       this.running = true;
-      this.answer();
+      // Paced participants read the first question before answering it too; answering it at once
+      // would make every participant's first answer arrive in the same instant, a burst at the
+      // start of the paced run that no real campaign sees.
+      if (this.thinkMs > 0) setTimeout(() => this.answer(), think(this.thinkMs));
+      else this.answer();
     });
   }
 }
