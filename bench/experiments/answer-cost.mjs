@@ -18,6 +18,8 @@
 //   noobs     wrangler.toml without [observability] (the baseline Worker has none)
 //   nolimit   join without its rate-limiter call (for --joins)
 //   nodeadline no alarm reads or writes
+//   batch10   the AI queue's consumer takes batches of 10 instead of 50
+//   slow10    the mirror's progress writes and answer analyses coalesced over 10 s instead of 2 s
 // --variants=none,nozod,... picks and orders them (default below).
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -31,9 +33,10 @@ import { perOp, pool, summarize } from "../lib/stats.mjs";
 const PATCHES = {
   nozod: [["const parsed = ClientFrame.safeParse(data);", "const parsed = { success: true, data };"]],
   nohub: [["hub.stub.publishMany(bodies, views).catch(", "Promise.resolve().catch("]],
-  nomirror: [["await this.mirrorWriter.write(", "await (async () => {})("]],
-  noqueue: [["await this.queue().sendBatch(", "await (async () => {})("]],
+  nomirror: [["mark && this.mirrorWriter.write(", "mark && (async () => {})("]],
+  noqueue: [["due.length > 0 && this.queue().sendBatch(", "due.length > 0 && (async () => {})("]],
   nolimit: [['rateLimit(c, "join"),', "Promise.resolve(),"]],
+  slow10: [["var MIRROR_COALESCE_MS = 2e3;", "var MIRROR_COALESCE_MS = 1e4;"]],
   nodeadline: [["const stored = await this.ctx.storage.getAlarm();", "const stored = null;"], ["await this.ctx.storage.setAlarm(at);", "void at;"]],
 };
 const args = process.argv.slice(2);
@@ -43,6 +46,8 @@ const participants = Number(args.find((a) => a.startsWith("--participants="))?.s
 /** --think=1000: each participant answers about this long after each question (the bench's paced scenario). */
 const thinkMs = Number(args.find((a) => a.startsWith("--think="))?.slice(8) ?? 0);
 /** --joins=600: time that many POST /v1/join at concurrency 20 per variant instead of answering. */
+/** --timeline: ack latency per second of the run. */
+const timeline = args.includes("--timeline");
 const joins = Number(args.find((a) => a.startsWith("--joins="))?.slice(8) ?? 0);
 const vars = (base) => ({ OPERATOR_TOKEN: "bench-operator-token", AI_MODE: "local", PUBLIC_URL: base, RATE_LIMIT_JOIN_PER_MINUTE: "1000000" });
 
@@ -66,6 +71,7 @@ try {
     writeFileSync(join(dir, "index.js"), patched);
     let toml = readFileSync(app.config, "utf8");
     if (variant.split("+").includes("noobs")) toml = toml.replace(/^\[observability\][^[]*/m, "");
+    if (variant.split("+").includes("batch10")) toml = toml.replace("max_batch_size = 50", "max_batch_size = 10");
     writeFileSync(join(dir, "wrangler.toml"), toml);
     const persistTo = freshDir(`ab-${variant}-state`);
     mkdirSync(persistTo, { recursive: true });
@@ -80,9 +86,10 @@ try {
       const run = async (from, n) => {
         const sentAt = new Map();
         const acks = [];
+        const ackAt = [];
         const ps = await pool(n, 10, async (i) => {
           const joined = await api(s.base, "POST", "/v1/join", { body: { token: tokens[from + i] } });
-          const p = new Participant(s.base, joined.json, { onAck: (ms) => acks.push(ms), sentAt, thinkMs });
+          const p = new Participant(s.base, joined.json, { onAck: (ms) => (acks.push(ms), ackAt.push(performance.now())), sentAt, thinkMs });
           await p.ready();
           return p;
         });
@@ -94,6 +101,18 @@ try {
         await new Promise((r) => setTimeout(r, 3000));
         const cpu = perOp(cpuDelta(before, groupCpuMs(s.pid)), acks.length);
         ps.forEach((p) => p.ws.terminate());
+        if (timeline) {
+          // Ack latency by second of the run: where the tail comes from.
+          const buckets = new Map();
+          acks.forEach((ms, i) => {
+            const b = Math.floor((ackAt[i] - t0) / 1000);
+            buckets.set(b, [...(buckets.get(b) ?? []), ms]);
+          });
+          for (const [b, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
+            const q = summarize(v);
+            console.log(`  second ${String(b).padStart(2)}: ${String(v.length).padStart(4)} acks  p50 ${q.p50.toFixed(0).padStart(4)}  p99 ${q.p99.toFixed(0).padStart(5)}  max ${q.max.toFixed(0).padStart(5)} ms`);
+          }
+        }
         return { perSecond: acks.length / seconds, ack: summarize(acks), cpu };
       };
       if (joins) {
