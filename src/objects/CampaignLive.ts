@@ -9,6 +9,16 @@ import type { SessionView } from "./view";
 
 type Row = Record<string, SqlStorageValue>;
 
+/**
+ * What a publish found: how many watchers got it, and the watch epoch (how many times the
+ * campaign went from no watcher to one). A session told `watchers: 0` stops sending the frames only
+ * watchers would see, until the hub calls it back with a newer epoch.
+ */
+export interface Reach {
+  watchers: number;
+  epoch: number;
+}
+
 export class CampaignLive extends DurableObject<Env> {
   private readonly patternStore: PatternStore;
 
@@ -16,16 +26,19 @@ export class CampaignLive extends DurableObject<Env> {
     super(ctx, env);
     this.patternStore = new PatternStore(ctx.storage.sql);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS active (session_id TEXT PRIMARY KEY, view TEXT NOT NULL, updated_at INTEGER NOT NULL)");
+    // The epoch survives eviction: a session may know an epoch from before, and must see a newer one.
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS watch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)");
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
-  /** Called by session objects; `view` accompanies status changes to keep the snapshot current. */
-  async publish(body: string, view: SessionView | null): Promise<number> {
-    return this.publishMany([body], view ? [view] : []);
+  private epochCache: number | null = null;
+
+  private epoch(): number {
+    return (this.epochCache ??= Number(this.ctx.storage.sql.exec<Row>("SELECT epoch FROM watch").toArray()[0]?.epoch ?? 0));
   }
 
   /** Frames of one session's turn, in order, with the views of its status changes (oldest first). */
-  async publishMany(bodies: string[], views: SessionView[]): Promise<number> {
+  async publishMany(bodies: string[], views: SessionView[]): Promise<Reach> {
     for (const view of views) {
       if (view.status === "completed" || view.status === "abandoned") {
         this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", view.id);
@@ -49,7 +62,7 @@ export class CampaignLive extends DurableObject<Env> {
         }
       }
     }
-    return sockets.length;
+    return { watchers: sockets.length, epoch: this.epoch() };
   }
 
   /** Removes a session from the snapshot and its quotes from the response patterns (its data was deleted). */
@@ -79,12 +92,30 @@ export class CampaignLive extends DurableObject<Env> {
     }
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
+    if (this.ctx.getWebSockets().length === 1) this.firstWatcher();
     const sessions = this.ctx.storage.sql
       .exec<Row>("SELECT view FROM active ORDER BY updated_at DESC LIMIT 500")
       .toArray()
       .map((r) => JSON.parse(String(r.view)) as unknown);
     pair[1].send(JSON.stringify({ type: "snapshot", sessions }));
     return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /**
+   * The campaign had no watcher and now has one: a new epoch, and every active session is told, so
+   * those that stopped sending (they were told no one watched) send again. A session whose status
+   * reaches the hub after this read sees the watcher in its publish's answer instead.
+   */
+  private firstWatcher() {
+    const epoch = this.epoch() + 1;
+    this.ctx.storage.sql.exec("INSERT INTO watch (id, epoch) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET epoch = excluded.epoch", epoch);
+    this.epochCache = epoch;
+    const ids = this.ctx.storage.sql.exec<Row>("SELECT session_id FROM active").toArray().map((r) => String(r.session_id));
+    for (const id of ids) {
+      this.env.SESSION.get(this.env.SESSION.idFromName(id))
+        .campaignWatched(epoch)
+        .catch((err: unknown) => console.warn("campaign watcher notice not delivered", { sessionId: id, error: String(err) }));
+    }
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -180,12 +180,11 @@ export class InterviewSession extends DurableObject<Env> {
     return voice.promptAudio(this, this.env, seq, token);
   }
 
-  /** Called by the cron sweep: alarms can be lost, so overdue sessions are checked from outside too. */
-  async poke(): Promise<void> {
-    // The armed alarm may have been lost: read it afresh when re-arming.
-    this.alarmAt = undefined;
-    await this.timers();
-  }
+  /** Called by the campaign's hub when someone starts watching the campaign. */
+  async campaignWatched(epoch: number): Promise<void> { this.fanout.watched(epoch); }
+
+  /** Called by the cron sweep: alarms can be lost (so is the one armed: read afresh), so overdue sessions are checked from outside too. */
+  async poke(): Promise<void> { this.alarmAt = undefined; await this.timers(); }
 
   /** Removes the recordings and/or transcript but keeps the session (retention, consent withdrawal). */
   async purge(kinds: PurgeKind[], reason: string) {

@@ -1,6 +1,6 @@
 // Live frames for watchers: this session's own sockets, and its campaign's hub object.
 import type { Env } from "../env";
-import type { CampaignLive } from "./CampaignLive";
+import type { CampaignLive, Reach } from "./CampaignLive";
 import type { MachineState } from "./machine";
 import type { WatchFrame } from "./protocol";
 import { safeSend } from "./sockets";
@@ -8,6 +8,9 @@ import { sessionView, type SessionMeta, type SessionView } from "./view";
 
 export class Fanout {
   private hub: { campaignId: string; stub: DurableObjectStub<CampaignLive> } | null = null;
+  /** The newest watch epoch heard from the hub, and whether at it the campaign had no watcher. */
+  private epoch = 0;
+  private unwatched = false;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -37,7 +40,12 @@ export class Fanout {
     if (this.hub?.campaignId !== campaignId) {
       this.sendPending();
       this.hub = { campaignId, stub: this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(campaignId)) };
+      this.epoch = 0;
+      this.unwatched = false;
     }
+    // No one watches the campaign: frames only watchers would see stay here. Status changes still
+    // go, to keep the hub's snapshot of active sessions current (and to hear of new watchers).
+    if (this.unwatched && !(frame.type === "status" && snapshot)) return;
     this.pending.bodies.push(body);
     if (frame.type === "status" && snapshot) this.pending.views.push(sessionView(meta, s, Date.now()));
     // Everything published in one turn (a transition's segments and status) goes in one call.
@@ -56,9 +64,19 @@ export class Fanout {
     const { bodies, views } = this.pending;
     this.pending = { bodies: [], views: [] };
     if (!hub || bodies.length === 0) return;
-    hub.stub.publishMany(bodies, views).catch((err: unknown) => {
-      if (this.hub === hub) this.hub = null;
-      console.warn("campaign live publish failed", String(err));
-    });
+    hub.stub.publishMany(bodies, views).then(
+      (reach: Reach) => {
+        if (this.hub === hub && reach.epoch >= this.epoch) [this.epoch, this.unwatched] = [reach.epoch, reach.watchers === 0];
+      },
+      (err: unknown) => {
+        if (this.hub === hub) this.hub = null;
+        console.warn("campaign live publish failed", String(err));
+      },
+    );
+  }
+
+  /** The hub's call when a first watcher arrived (epoch: the how-manieth time). It can only turn sending back on. */
+  watched(epoch: number) {
+    if (epoch > this.epoch) [this.epoch, this.unwatched] = [epoch, false];
   }
 }

@@ -1,5 +1,6 @@
 // Live watchers: a session's live socket and a campaign's, with their snapshot and the segment and
 // status frames that follow as the participant answers; tenancy and upgrade checks.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId, randomSecret, sha256Hex } from "../../src/shared/crypto";
@@ -132,6 +133,35 @@ describe("watching a campaign", () => {
     expect(ids).toContain(sibling.sessionId);
     expect(ids).not.toContain(first.sessionId);
     for (const ws of [watcher, late, p2.ws]) ws.close();
+  });
+
+  it("spares the hub the frames of a campaign nobody watches, and a watcher who arrives mid-session gets what follows", async () => {
+    const s = await startedSession({ questions: Array.from({ length: 8 }, (_, i) => ({ text: `Question ${i + 1}?` })) });
+    const sessionWatcher = await watchSession(s.key, s.sessionId);
+    await sessionWatcher.next((f) => f.type === "snapshot", "session snapshot");
+    // Whether the session stopped sending to its campaign's hub (it learns it from a publish's answer).
+    const unwatched = () => runInDurableObject(s.stub, (i) => (i as unknown as { fanout: { unwatched: boolean } }).fanout.unwatched);
+    await answer(s.ws, "a1", "Nobody is watching yet.");
+    await until(unwatched, "the session to learn that no one watches its campaign");
+
+    const watcher = await watchCampaign(s.key, s.campaignId);
+    await watcher.next((f) => f.type === "snapshot", "campaign snapshot");
+    // The hub called the session back: it sends again without waiting for a status change.
+    await until(async () => !(await unwatched()), "the hub's notice to reach the session");
+    await answer(s.ws, "a2", "Now someone is.");
+    await watcher.next((f) => f.type === "segment" && f.segment.text === "Now someone is.", "the answer after the watcher arrived");
+    expect(framesOf(watcher, s.sessionId).some((f) => f.type === "segment" && f.segment.text === "Nobody is watching yet.")).toBe(false);
+
+    // The watcher leaves: the next publish finds no one, and the session stops sending again.
+    watcher.close();
+    await until(async () => {
+      await answer(s.ws, `a${Date.now()}`, "Alone again.");
+      return unwatched();
+    }, "the session to learn that the watcher left", 10_000, 300);
+    // The session's own watcher saw every answer throughout.
+    const texts = framesOf(sessionWatcher, s.sessionId).filter((f) => f.type === "segment" && f.segment.speaker === "participant").map((f) => f.segment.text);
+    expect(texts.slice(0, 3)).toEqual(["Nobody is watching yet.", "Now someone is.", "Alone again."]);
+    sessionWatcher.close();
   });
 
   it("refuses watchers of another org (404) and plain requests (426)", async () => {
