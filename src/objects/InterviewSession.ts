@@ -183,7 +183,7 @@ export class InterviewSession extends DurableObject<Env> {
   /** Called by the campaign's hub when someone starts watching the campaign. */
   async campaignWatched(epoch: number): Promise<void> { this.fanout.watched(epoch); }
 
-  /** Called by the cron sweep: alarms can be lost (so is the one armed: read afresh), so overdue sessions are checked from outside too. */
+  /** Called by the cron sweep, since alarms can be lost: runs the timers, and re-reads the armed alarm, which may be gone too. */
   async poke(): Promise<void> { this.alarmAt = undefined; await this.timers(); }
 
   /** Removes the recordings and/or transcript but keeps the session (retention, consent withdrawal). */

@@ -14,8 +14,8 @@ export const MIRROR_COALESCE_MS = 2_000;
 const backoff = (attempts: number) => Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempts);
 
 /**
- * Messages only an answer produces (its analysis) wait up to this long to go in one send with the
- * next ones, on the mirror's timer; a status change or a transcription sends everything at once.
+ * Messages only an answer produces (its analysis) wait up to this long, from the first of them, to
+ * go in one send with the next ones; a status change or a transcription sends everything at once.
  */
 export const QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;
 
@@ -81,7 +81,7 @@ export class Outbox {
     const mark = this.store.loadMirror();
     if (mark.synced < mark.version) at.push(mark.retryAt ?? now + 1000);
     const queued = this.store.nextOutboxRetry();
-    // Never tried (0): due once the coalescing window since the last send is over.
+    // Never tried (0): due once the first waiting message's coalescing window is over.
     if (queued !== null) at.push(queued || Math.max(now, (this.waitingSince ?? now) + QUEUE_COALESCE_MS));
     return at.length ? Math.min(...at) : null;
   }
