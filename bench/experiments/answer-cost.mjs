@@ -20,8 +20,12 @@
 //   nodeadline no alarm reads or writes
 //   batch10   the AI queue's consumer takes batches of 10 instead of 50
 //   slow10    the mirror's progress writes and answer analyses coalesced over 10 s instead of 2 s
+// --questions=N: answers per participant (default 10; 40 gives steadier figures).
+// --strace: for 3 s of each measured run, count workerd's fsync/fdatasync calls per answer, by file
+// (needs strace and ptrace rights over your own processes).
 // --variants=none,nozod,... picks and orders them (default below).
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { api, questions } from "../lib/api.mjs";
@@ -48,6 +52,9 @@ const thinkMs = Number(args.find((a) => a.startsWith("--think="))?.slice(8) ?? 0
 /** --joins=600: time that many POST /v1/join at concurrency 20 per variant instead of answering. */
 /** --timeline: ack latency per second of the run. */
 const timeline = args.includes("--timeline");
+const straceOn = args.includes("--strace");
+/** --questions=30: answers per participant (longer runs, steadier figures). */
+const questionCount = Number(args.find((a) => a.startsWith("--questions="))?.slice(12) ?? 10);
 const joins = Number(args.find((a) => a.startsWith("--joins="))?.slice(8) ?? 0);
 const vars = (base) => ({ OPERATOR_TOKEN: "bench-operator-token", AI_MODE: "local", PUBLIC_URL: base, RATE_LIMIT_JOIN_PER_MINUTE: "1000000" });
 
@@ -57,7 +64,7 @@ try {
   const migrated = freshDir("migrated");
   await applyMigrations(migrated, app.config);
   const code = readFileSync(join(app.dir, "index.js"), "utf8");
-  console.log(`product: ${app.source}; ${participants} participants × 10 answers per variant\n`);
+  console.log(`product: ${app.source}; ${participants} participants × ${questionCount} answers per variant\n`);
   for (const variant of VARIANTS) {
     const dir = freshDir(`ab-${variant}`);
     cpSync(app.dir, dir, { recursive: true });
@@ -77,7 +84,7 @@ try {
     mkdirSync(persistTo, { recursive: true });
     cpSync(migrated, persistTo, { recursive: true });
     const file = localD1File(persistTo);
-    const setup = await insertOrgDirect(file, { questions: questions(10, "none") });
+    const setup = await insertOrgDirect(file, { questions: questions(questionCount, "none") });
     const tokens = await insertInvitesDirect(file, { ...setup, count: participants + 5 + joins + 40 });
     const s = await startDev({ label: `ab-${variant}`, persistTo, config: join(dir, "wrangler.toml"), vars });
     try {
@@ -95,7 +102,9 @@ try {
         });
         const before = groupCpuMs(s.pid);
         const t0 = performance.now();
+        const traced = straceOn ? straceSyncs(s.pid, 1000, 3000, () => acks.length) : null;
         await Promise.all(ps.map((p) => p.run()));
+        if (traced) console.log(await traced);
         const seconds = (performance.now() - t0) / 1000;
         // The queue consumer finishes the run's analyses after the last ack: its CPU counts too.
         await new Promise((r) => setTimeout(r, 3000));
@@ -141,4 +150,39 @@ try {
 } finally {
   killAll();
   removeTempDirs();
+}
+
+/** The workerd processes of a process group. */
+function workerdPids(pgid) {
+  return readdirSync("/proc").filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.includes("(workerd)") && Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === pgid;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Traces workerd's syncs for `ms` after `delay`, and reports them per answer acked meanwhile, grouped by file. */
+async function straceSyncs(pgid, delay, ms, acked) {
+  await new Promise((r) => setTimeout(r, delay));
+  const pids = workerdPids(pgid);
+  const from = acked();
+  const tr = spawn("strace", ["-f", "-y", "-e", "trace=fsync,fdatasync", ...pids.flatMap((p) => ["-p", p])], { stdio: ["ignore", "ignore", "pipe"] });
+  let out = "";
+  tr.stderr.on("data", (d) => (out += d));
+  await new Promise((r) => setTimeout(r, ms));
+  const answers = acked() - from;
+  tr.kill("SIGINT");
+  await new Promise((r) => tr.on("close", r));
+  const byFile = new Map();
+  for (const m of out.matchAll(/(fsync|fdatasync)\(\d+<([^>]*)>/g)) {
+    const file = m[2].replace(/[0-9a-f]{64}/g, "<id>").replace(/^.*\/(v3|ab-[^/]*)\//, "");
+    byFile.set(`${m[1]} ${file}`, (byFile.get(`${m[1]} ${file}`) ?? 0) + 1);
+  }
+  const total = [...byFile.values()].reduce((a, b) => a + b, 0);
+  const lines = [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([f, n]) => `    ${(n / Math.max(answers, 1)).toFixed(2)}/answer  ${f}`);
+  return `  strace: ${total} syncs over ${answers} answers (${(total / Math.max(answers, 1)).toFixed(2)}/answer)\n${lines.join("\n")}`;
 }

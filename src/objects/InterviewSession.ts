@@ -74,7 +74,7 @@ export class InterviewSession extends DurableObject<Env> {
     this.limits = limitsFrom(env);
     this.decider = new FollowUpDecider(followUpProvider(env));
     this.fanout = new Fanout(ctx, env);
-    this.outbox = new Outbox(this.store, () => this.env.AI_QUEUE, this.limits, () => (this.meta && this.state ? { meta: this.meta, state: this.state } : null), new D1Mirror(env.DB));
+    this.outbox = new Outbox(this.store, () => this.env.AI_QUEUE, this.limits, () => (this.meta && this.state ? { meta: this.meta, state: this.state } : null), new D1Mirror(env.DB), () => this.armAlarm());
     // Pings are answered without waking the object; the alarm reads the auto-response timestamps.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }

@@ -19,6 +19,14 @@ const backoff = (attempts: number) => Math.min(MAX_BACKOFF_MS, 500 * 2 ** attemp
  */
 export const QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;
 
+/**
+ * A coalescing window ends on an in-memory timer, which costs no storage write; the alarm, which
+ * costs one each time it moves, is only the backstop for an object evicted before its timer fired:
+ * held items then go at most this long after they began to wait (or at the next event, or with
+ * the heartbeat deadline, whichever comes first).
+ */
+export const COALESCE_BACKSTOP_MS = 60_000;
+
 export class Outbox {
   private flushing: Promise<void> | null = null;
   private again = false;
@@ -30,6 +38,8 @@ export class Outbox {
    * sessions that started together would otherwise keep flushing in step, every 2 s, as one burst.
    */
   private waitingSince: number | null = null;
+  /** The in-memory timer that ends the earliest coalescing window (lost with the object: see COALESCE_BACKSTOP_MS). */
+  private wake: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
 
   constructor(
     private readonly store: SessionStore,
@@ -40,6 +50,8 @@ export class Outbox {
     private readonly current: () => { meta: SessionMeta; state: MachineState } | null,
     /** Replaceable in tests to simulate a failing D1. */
     public mirrorWriter: MirrorWriter,
+    /** Runs after a flush the coalescing timer started (the session re-arms its alarm). */
+    private readonly afterWake: () => Promise<void> = async () => {},
   ) {}
 
   /** Resolves when no flush is running (erase waits for this before deleting the index row). */
@@ -79,11 +91,24 @@ export class Outbox {
   nextRetry(now: number): number | null {
     const at: number[] = [];
     const mark = this.store.loadMirror();
-    if (mark.synced < mark.version) at.push(mark.retryAt ?? now + 1000);
+    // A failed write retries on its backoff; a change held for coalescing has its timer, and the backstop here.
+    if (mark.synced < mark.version) at.push(mark.attempts === 0 && mark.retryAt !== null ? mark.retryAt - MIRROR_COALESCE_MS + COALESCE_BACKSTOP_MS : (mark.retryAt ?? now + 1000));
     const queued = this.store.nextOutboxRetry();
-    // Never tried (0): due once the first waiting message's coalescing window is over.
-    if (queued !== null) at.push(queued || Math.max(now, (this.waitingSince ?? now) + QUEUE_COALESCE_MS));
+    // Never tried (0): held for coalescing (its timer sends it; this is the backstop), or about to go.
+    if (queued !== null) at.push(queued || (this.waitingSince ?? now) + COALESCE_BACKSTOP_MS);
     return at.length ? Math.min(...at) : null;
+  }
+
+  /** Ends a coalescing window at `at` with an in-memory timer (the earliest window wins). */
+  private wakeAt(at: number) {
+    if (this.wake && this.wake.at <= at) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    const timer = setTimeout(() => {
+      this.wake = null;
+      // Lazy: the other kind's window may still be open, and ends on its own timer.
+      void this.flush({ lazy: true }).then(this.afterWake);
+    }, Math.max(0, at - Date.now()));
+    this.wake = { at, timer };
   }
 
   /**
@@ -120,7 +145,9 @@ export class Outbox {
   private holdQueue(now: number): boolean {
     if (this.store.pendingOutbox() === 0) return false;
     this.waitingSince ??= now;
-    return now - this.waitingSince < QUEUE_COALESCE_MS;
+    const held = now - this.waitingSince < QUEUE_COALESCE_MS;
+    if (held) this.wakeAt(this.waitingSince + QUEUE_COALESCE_MS);
+    return held;
   }
 
   /** The mirror mark to write now, or null (in sync, backing off, or coalescing: then its timer is set). */
@@ -130,7 +157,9 @@ export class Outbox {
     if (mark.retryAt !== null && mark.retryAt > now && mark.attempts > 0) return null;
     if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < MIRROR_COALESCE_MS) {
       // Timed from this change, not from the last write, for the same reason as waitingSince.
-      if (mark.retryAt === null) this.store.saveMirror({ ...mark, retryAt: now + MIRROR_COALESCE_MS });
+      const at = mark.retryAt ?? now + MIRROR_COALESCE_MS;
+      if (mark.retryAt === null) this.store.saveMirror({ ...mark, retryAt: at });
+      this.wakeAt(at);
       return null;
     }
     return mark;

@@ -1,10 +1,10 @@
 // The AI queue: the session object enqueues session.ended through its outbox (retried until the
 // send lands), and the consumer validates, analyses, dead-letters poison and retries failures.
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, evictDurableObject, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { QueueMessage } from "../../src/objects/messages";
-import { QUEUE_COALESCE_MS } from "../../src/objects/outbox";
+import { COALESCE_BACKSTOP_MS, QUEUE_COALESCE_MS } from "../../src/objects/outbox";
 import worker from "../../src/worker/index";
 import { call } from "../helpers/api";
 import { alarmAt, answer, indexRow, internals, patchState, sessionStub, startedSession, until, type NewSession } from "../helpers/session";
@@ -28,6 +28,11 @@ class RecordingQueue {
     this.sent.push(...messages.map((m) => m.body));
   }
 }
+
+/** Answers' analyses waiting in the session's outbox. */
+const pending = (s: NewSession) => runInDurableObject(s.stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox WHERE payload LIKE '%answer.analyze%'").one().n));
+/** The version of the session's index row the object has reached (bumped by every transition). */
+const mirrorVersion = (s: NewSession) => runInDurableObject(s.stub, (i) => internals(i).store.loadMirror().version);
 
 /** Puts `queue` in place of the object's AI_QUEUE, so its messages stay with the test. */
 function interceptQueue(s: NewSession, queue: RecordingQueue) {
@@ -148,42 +153,63 @@ describe("the session's outbox", () => {
     expect(endedMessages(queue)).toEqual([{ type: "session.ended", sessionId: s.sessionId, orgId: s.orgId, status: "abandoned" }]);
   });
 
-  it("holds answers' analyses for one send within the coalescing window; the alarm or the session's end sends them", async () => {
+  it("holds answers' analyses for one send within the coalescing window, ended by a timer without moving the alarm; the session's end sends them at once", async () => {
     const s = await startedSession();
     const queue = new RecordingQueue(0);
     await interceptQueue(s, queue);
     const analyses = () => queue.sent.filter((m) => (m as QueueMessage).type === "answer.analyze");
+    const alarmBefore = await alarmAt(s.stub);
     // The start just sent the session.started event, so the window is open: the next answers wait.
     await answer(s.ws, "a0", POSITIVE[0]!);
     await answer(s.ws, "a1", POSITIVE[1]!);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(analyses()).toEqual([]);
-    const pending = () => runInDurableObject(s.stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox WHERE payload LIKE '%answer.analyze%'").one().n));
-    expect(await pending()).toBe(2);
-    // Acknowledged answers are durable in the outbox, and the alarm is armed to send them.
-    const at = await alarmAt(s.stub);
-    expect(at).not.toBeNull();
-    expect(at! - Date.now()).toBeLessThanOrEqual(QUEUE_COALESCE_MS);
+    expect(await pending(s)).toBe(2);
+    // Acknowledged answers are durable in the outbox; the window's end costs no alarm write.
+    expect(await alarmAt(s.stub)).toBe(alarmBefore);
 
     const sendsBefore = queue.attempts;
-    const stateVersion = () => runInDurableObject(s.stub, (_i, state) => (JSON.parse(String(state.storage.sql.exec("SELECT value FROM kv WHERE key = 'mirror'").one().value)) as { version: number }).version);
-    const versionBefore = await stateVersion();
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, at! - Date.now()) + 20));
-    await runDurableObjectAlarm(s.stub);
-    await until(() => analyses().length === 2, "both analyses");
+    const versionBefore = await mirrorVersion(s);
+    // Nothing runs the alarm here: the in-memory timer ends the window.
+    await until(() => analyses().length === 2, "both analyses", QUEUE_COALESCE_MS + 2000);
     expect(queue.attempts - sendsBefore).toBe(1);
-    // Only the outbox waited: the alarm sent it and ran no transition (the state was not rewritten).
-    expect(await stateVersion()).toBe(versionBefore);
+    // Only the outbox waited: the timer sent it and ran no transition (the state was not rewritten).
+    expect(await mirrorVersion(s)).toBe(versionBefore);
     expect(analyses()).toEqual([
       { type: "answer.analyze", sessionId: s.sessionId, answerId: "a0" },
       { type: "answer.analyze", sessionId: s.sessionId, answerId: "a1" },
     ]);
-    expect(await pending()).toBe(0);
+    expect(await pending(s)).toBe(0);
 
     // The last answer ends the session: its analysis goes at once, with session.ended.
     await answer(s.ws, "a2", POSITIVE[2]!, "ended");
     await until(() => endedMessages(queue).length === 1, "session.ended");
     expect(analyses().map((m) => (m as { answerId: string }).answerId)).toEqual(["a0", "a1", "a2"]);
+  });
+
+  it("sends held analyses with the alarm when the object was lost before its window's timer fired", async () => {
+    const s = await startedSession();
+    await answer(s.ws, "a0", POSITIVE[0]!);
+    await answer(s.ws, "a1", POSITIVE[1]!);
+    expect(await pending(s)).toBe(2);
+    // Their window ends on a timer; the alarm's backstop is later, at most COALESCE_BACKSTOP_MS away.
+    const backstop = await runInDurableObject(s.stub, (i) => i.outbox.nextRetry(Date.now()));
+    expect(backstop! - Date.now()).toBeGreaterThan(QUEUE_COALESCE_MS);
+    expect(backstop! - Date.now()).toBeLessThanOrEqual(COALESCE_BACKSTOP_MS);
+    // A graceful eviction waits for the timer, as for a request in flight; a restart of the runtime
+    // loses it. That is simulated: the timer is cancelled, then the object evicted. The held
+    // messages are in storage, and an alarm is armed within the backstop.
+    await runInDurableObject(s.stub, (i) => clearTimeout((i.outbox as unknown as { wake: { timer: ReturnType<typeof setTimeout> } }).wake.timer));
+    await evictDurableObject(s.stub);
+    await new Promise((resolve) => setTimeout(resolve, QUEUE_COALESCE_MS + 300));
+    expect(await pending(s)).toBe(2);
+    const at = await alarmAt(s.stub);
+    expect(at).not.toBeNull();
+    expect(at! - Date.now()).toBeLessThanOrEqual(COALESCE_BACKSTOP_MS);
+    await runDurableObjectAlarm(s.stub);
+    await until(async () => (await pending(s)) === 0, "the outbox to drain");
+    // The real queue took them: the consumer analyses both answers.
+    await until(async () => Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE session_id = ?").bind(s.sessionId).first<{ n: number }>())!.n) === 2, "both answers analysed");
   });
 
   it("queues session.created only when the join found a webhook subscribed to it", async () => {
