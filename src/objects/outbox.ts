@@ -27,6 +27,13 @@ export const QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;
  */
 export const COALESCE_BACKSTOP_MS = 60_000;
 
+/**
+ * A flush's successes (messages sent, mirror written) are stored with the next transition's
+ * commit, or on their own after this long: until then the object knows they are done; lost with
+ * it, they are sent again, which the consumer and the versioned mirror upsert make harmless.
+ */
+export const SETTLE_MS = 2_000;
+
 export class Outbox {
   private flushing: Promise<void> | null = null;
   private again = false;
@@ -40,6 +47,7 @@ export class Outbox {
   private waitingSince: number | null = null;
   /** The in-memory timer that ends the earliest coalescing window (lost with the object: see COALESCE_BACKSTOP_MS). */
   private wake: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
+  private settleTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly store: SessionStore,
@@ -130,12 +138,19 @@ export class Outbox {
     ]);
     if (!this.current()) return false;
     let more = false;
-    this.store.transaction(() => {
-      if (mark) more = this.recordMirror(mark.version, mirrored);
+    // Successes are recorded with the next commit (a transition's, or the settle timer's): a commit
+    // of their own cost every session an fsync per flush. A failure is recorded at once.
+    const later = mirrored.status === "fulfilled" && sent.status === "fulfilled";
+    const record = () => {
+      if (mark) more = this.recordMirror(mark.version, mirrored, later);
       if (due.length === 0) return;
-      if (sent.status === "fulfilled") this.store.removeOutbox(due.map((item) => item.id));
+      if (sent.status === "fulfilled") this.store.removeOutbox(due.map((item) => item.id), later);
       else for (const item of due) this.store.deferOutbox(item.id, item.attempts + 1, Date.now() + backoff(item.attempts + 1));
-    });
+    };
+    if (later) {
+      record();
+      this.settleSoon();
+    } else this.store.transaction(record);
     if (mirrored.status === "rejected") console.warn("session mirror write failed; will retry", { sessionId: live.meta.id, error: String(mirrored.reason) });
     if (sent.status === "rejected") console.warn("queue send failed; will retry", { messages: due.length, error: String(sent.reason) });
     return more;
@@ -158,15 +173,24 @@ export class Outbox {
     if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < MIRROR_COALESCE_MS) {
       // Timed from this change, not from the last write, for the same reason as waitingSince.
       const at = mark.retryAt ?? now + MIRROR_COALESCE_MS;
-      if (mark.retryAt === null) this.store.saveMirror({ ...mark, retryAt: at });
+      // Bookkeeping only (lost, the next flush writes the row sooner): it waits for the next commit.
+      if (mark.retryAt === null) this.store.saveMirrorLater({ ...mark, retryAt: at });
       this.wakeAt(at);
       return null;
     }
     return mark;
   }
 
+  /** Writes recorded successes within SETTLE_MS if no transition has taken them along by then. */
+  private settleSoon() {
+    this.settleTimer ??= setTimeout(() => {
+      this.settleTimer = null;
+      this.store.settle();
+    }, SETTLE_MS);
+  }
+
   /** Records a mirror write's outcome; true if a newer status change now waits to be written. */
-  private recordMirror(version: number, outcome: PromiseSettledResult<unknown>): boolean {
+  private recordMirror(version: number, outcome: PromiseSettledResult<unknown>, later: boolean): boolean {
     const latest = this.store.loadMirror();
     if (outcome.status === "rejected") {
       const attempts = latest.attempts + 1;
@@ -174,7 +198,9 @@ export class Outbox {
       return false;
     }
     const urgent = latest.version > version ? latest.urgent : false;
-    this.store.saveMirror({ ...latest, synced: Math.max(latest.synced, version), attempts: 0, retryAt: null, urgent, lastWriteAt: Date.now() });
+    const synced = { ...latest, synced: Math.max(latest.synced, version), attempts: 0, retryAt: null, urgent, lastWriteAt: Date.now() };
+    if (later) this.store.saveMirrorLater(synced);
+    else this.store.saveMirror(synced);
     return urgent === true;
   }
 }

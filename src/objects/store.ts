@@ -107,6 +107,12 @@ export class SessionStore {
   private answersCache: Map<string, number> | null = null;
   /** The outbox's earliest retry time as nextOutboxRetry reads it (undefined: not known). */
   private retryCache: number | null | undefined = undefined;
+  /**
+   * Writes that may wait for the next commit: a flush's outcomes (outbox rows sent, the mirror
+   * mark written). The caches and reads already see them done; the next transaction, or `settle`,
+   * writes them. Lost with the object, they are only done again (sends and mirror writes are idempotent).
+   */
+  private later: { sent: number[]; mirror: MirrorMark | null } = { sent: [], mirror: null };
 
   // The stored values below were written by this class from validated, typed data.
   loadMeta = () => (this.exists ? this.getKv<SessionMeta>("meta") : null);
@@ -121,6 +127,11 @@ export class SessionStore {
   saveState = (state: MachineState) => this.setKv(["state", state]);
   saveMirror = (mark: MirrorMark) => {
     this.setKv(["mirror", mark]);
+    this.mirrorCache = mark;
+  };
+  /** As saveMirror, written with the next commit (see `later`). */
+  saveMirrorLater = (mark: MirrorMark) => {
+    this.later = { ...this.later, mirror: mark };
     this.mirrorCache = mark;
   };
   /** A new session's meta, state and mirror mark, in one statement. */
@@ -139,23 +150,40 @@ export class SessionStore {
   reset() {
     this.seqCache = this.mirrorCache = this.outboxCount = this.answersCache = null;
     this.retryCache = undefined;
+    this.later = { sent: [], mirror: null };
     this.exists = false;
   }
 
-  /** Runs `fn` in one transaction, with the frames it numbered written at its end. */
+  /** Runs `fn` in one transaction, with the writes that waited first and the frames it numbered at its end. */
   transaction<T>(fn: () => T): T {
-    const saved = [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache] as const;
+    const saved = [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache, this.later] as const;
     try {
       return this.storage.transactionSync(() => {
+        this.writeLater();
         const result = fn();
         this.writeFrames();
         return result;
       });
     } catch (err) {
       this.pendingFrames = [];
-      [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache] = saved;
+      [this.seqCache, this.mirrorCache, this.outboxCount, this.answersCache, this.retryCache, this.later] = saved;
       throw err;
     }
+  }
+
+  /** Whether writes wait for the next commit. */
+  unsettled = () => this.later.sent.length > 0 || this.later.mirror !== null;
+
+  /** Writes what waited, in a commit of its own (no transition came to take it along). */
+  settle() {
+    if (this.exists && this.unsettled()) this.transaction(() => {});
+  }
+
+  private writeLater() {
+    const { sent, mirror } = this.later;
+    if (sent.length > 0) this.sql.exec("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(sent));
+    if (mirror) this.setKv(["mirror", mirror]);
+    this.later = { sent: [], mirror: null };
   }
 
   private pendingFrames: string[] = [];
@@ -268,13 +296,13 @@ export class SessionStore {
 
   /** Messages waiting in the outbox. */
   pendingOutbox(): number {
-    return (this.outboxCount ??= Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM outbox").one().n));
+    return (this.outboxCount ??= Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))", JSON.stringify(this.later.sent)).one().n));
   }
 
   dueOutbox(now: number): { id: number; payload: string; attempts: number }[] {
     if (this.pendingOutbox() === 0) return [];
     return this.sql
-      .exec<Row>("SELECT id, payload, attempts FROM outbox WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT 20", now)
+      .exec<Row>("SELECT id, payload, attempts FROM outbox WHERE (retry_at IS NULL OR retry_at <= ?) AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 20", now, JSON.stringify(this.later.sent))
       .toArray()
       .map((r) => ({ id: Number(r.id), payload: String(r.payload), attempts: Number(r.attempts) }));
   }
@@ -283,15 +311,17 @@ export class SessionStore {
   nextOutboxRetry(): number | null {
     if (this.pendingOutbox() === 0) return null;
     if (this.retryCache !== undefined) return this.retryCache;
-    const row = this.sql.exec<Row>("SELECT MIN(COALESCE(retry_at, 0)) AS at, COUNT(*) AS n FROM outbox").one();
+    const row = this.sql.exec<Row>("SELECT MIN(COALESCE(retry_at, 0)) AS at, COUNT(*) AS n FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))", JSON.stringify(this.later.sent)).one();
     this.retryCache = Number(row.n) > 0 ? Number(row.at) : null;
     return this.retryCache;
   }
 
-  removeOutbox(ids: number[]) {
+  /** Removes sent messages; `later`: with the next commit (see `later`). */
+  removeOutbox(ids: number[], later = false) {
     if (ids.length === 0) return;
     // One statement text whatever the count: each object compiles each statement it runs.
-    this.sql.exec("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+    if (later) this.later = { ...this.later, sent: [...this.later.sent, ...ids] };
+    else this.sql.exec("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
     // The ids came from dueOutbox, so each was there: no count query on the next flush.
     if (this.outboxCount !== null) this.outboxCount = Math.max(0, this.outboxCount - ids.length);
     this.retryCache = undefined;

@@ -4,7 +4,7 @@ import { createExecutionContext, createMessageBatch, evictDurableObject, getQueu
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { QueueMessage } from "../../src/objects/messages";
-import { COALESCE_BACKSTOP_MS, QUEUE_COALESCE_MS } from "../../src/objects/outbox";
+import { COALESCE_BACKSTOP_MS, QUEUE_COALESCE_MS, SETTLE_MS } from "../../src/objects/outbox";
 import worker from "../../src/worker/index";
 import { call } from "../helpers/api";
 import { alarmAt, answer, indexRow, internals, patchState, sessionStub, startedSession, until, type NewSession } from "../helpers/session";
@@ -97,7 +97,8 @@ describe("the session's outbox", () => {
     await runDurableObjectAlarm(s.stub);
     await until(() => endedMessages(queue).length === 1, "the retried send");
     expect(endedMessages(queue)).toEqual([{ type: "session.ended", sessionId: s.sessionId, orgId: s.orgId, status: "completed" }]);
-    expect(await outboxSize(s)).toBe(0);
+    // The sent row leaves storage with the next commit, or within SETTLE_MS when none comes.
+    await until(async () => (await outboxSize(s)) === 0, "the sent message to leave storage", SETTLE_MS + 2000);
     await until(async () => (await alarmAt(s.stub)) === null, "nothing left pending");
     expect(await runDurableObjectAlarm(s.stub)).toBe(false);
     expect(endedMessages(queue)).toHaveLength(1);
@@ -179,10 +180,15 @@ describe("the session's outbox", () => {
       { type: "answer.analyze", sessionId: s.sessionId, answerId: "a0" },
       { type: "answer.analyze", sessionId: s.sessionId, answerId: "a1" },
     ]);
-    expect(await pending(s)).toBe(0);
-
-    // The last answer ends the session: its analysis goes at once, with session.ended.
+    // The send is recorded without a commit of its own: storage keeps the rows until the next
+    // transition's commit, which removes them (the object no longer counts them meanwhile).
+    expect(await runInDurableObject(s.stub, (i) => i.store.pendingOutbox())).toBe(0);
+    expect(await pending(s)).toBe(2);
     await answer(s.ws, "a2", POSITIVE[2]!, "ended");
+    const stored = await runInDurableObject(s.stub, (_i, state) => state.storage.sql.exec("SELECT payload FROM outbox").toArray().map((r) => JSON.parse(String(r.payload)) as { answerId?: string }));
+    expect(stored.filter((m) => m.answerId === "a0" || m.answerId === "a1")).toEqual([]);
+
+    // The last answer ended the session: its analysis went at once, with session.ended.
     await until(() => endedMessages(queue).length === 1, "session.ended");
     expect(analyses().map((m) => (m as { answerId: string }).answerId)).toEqual(["a0", "a1", "a2"]);
   });
@@ -210,6 +216,26 @@ describe("the session's outbox", () => {
     await until(async () => (await pending(s)) === 0, "the outbox to drain");
     // The real queue took them: the consumer analyses both answers.
     await until(async () => Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE session_id = ?").bind(s.sessionId).first<{ n: number }>())!.n) === 2, "both answers analysed");
+  });
+
+  it("sends again what an object lost before its send was stored, and the consumer counts each answer once", async () => {
+    const s = await startedSession();
+    await answer(s.ws, "a0", POSITIVE[0]!);
+    await answer(s.ws, "a1", POSITIVE[1]!);
+    const positives = async () => Number((await env.DB.prepare("SELECT COALESCE(SUM(positive), 0) AS n FROM campaign_question_stats WHERE campaign_id = ?").bind(s.campaignId).first<{ n: number }>())!.n);
+    // The window's timer sends both analyses; the consumer counts them.
+    await until(async () => (await positives()) === 2, "both answers counted", QUEUE_COALESCE_MS + 5000);
+    // The send waits to be stored with the next commit. The object is lost first (its settle timer
+    // cancelled, as a restart would lose it): storage still holds both messages.
+    await runInDurableObject(s.stub, (i) => clearTimeout((i.outbox as unknown as { settleTimer: ReturnType<typeof setTimeout> }).settleTimer));
+    await evictDurableObject(s.stub);
+    expect(await pending(s)).toBe(2);
+    // The woken object sends them again; the consumer finds them done and counts nothing twice.
+    await runDurableObjectAlarm(s.stub);
+    await until(async () => (await pending(s)) === 0, "the resent messages to be stored as sent", SETTLE_MS + 3000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await positives()).toBe(2);
+    expect(Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE session_id = ?").bind(s.sessionId).first<{ n: number }>())!.n)).toBe(2);
   });
 
   it("queues session.created only when the join found a webhook subscribed to it", async () => {
