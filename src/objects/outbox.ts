@@ -173,8 +173,7 @@ export class Outbox {
     if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < MIRROR_COALESCE_MS) {
       // Timed from this change, not from the last write, for the same reason as waitingSince.
       const at = mark.retryAt ?? now + MIRROR_COALESCE_MS;
-      // Bookkeeping only (lost, the next flush writes the row sooner): it waits for the next commit.
-      if (mark.retryAt === null) this.store.saveMirrorLater({ ...mark, retryAt: at });
+      if (mark.retryAt === null) this.store.noteMirror({ ...mark, retryAt: at });
       this.wakeAt(at);
       return null;
     }

@@ -129,6 +129,14 @@ export class SessionStore {
     this.setKv(["mirror", mark]);
     this.mirrorCache = mark;
   };
+  /**
+   * Notes when a coalesced mirror write is due, in the object only: the next commit that saves the
+   * mark takes it along, and an object lost before then finds the row behind and writes it sooner.
+   * (Held in `later`, it made the settle timer commit after almost every answer.)
+   */
+  noteMirror = (mark: MirrorMark) => {
+    this.mirrorCache = mark;
+  };
   /** As saveMirror, written with the next commit (see `later`). */
   saveMirrorLater = (mark: MirrorMark) => {
     this.later = { ...this.later, mirror: mark };
