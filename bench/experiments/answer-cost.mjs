@@ -18,7 +18,9 @@
 //   noobs     wrangler.toml without [observability] (the baseline Worker has none)
 //   nolimit   join without its rate-limiter call (for --joins)
 //   nodeadline no alarm reads or writes
-//   batch10   the AI queue's consumer takes batches of 10 instead of 50
+//   nopatterns the consumer's batched analyses skip the response patterns (embedding + the hub's centroid update)
+//   nofolds   the consumer's batched analyses skip their D1 transaction (analysis rows, aggregates, idempotency marks)
+//   batch10, batch20, batch50  the AI queue's consumer takes batches of at most that many
 //   slow10    the mirror's progress writes and answer analyses coalesced over 10 s instead of 2 s
 // --questions=N: answers per participant (default 10; 40 gives steadier figures).
 // --strace: for 3 s of each measured run, count workerd's fsync/fdatasync calls per answer, by file
@@ -41,6 +43,8 @@ const PATCHES = {
   noqueue: [["due.length > 0 && this.queue().sendBatch(", "due.length > 0 && (async () => {})("]],
   nolimit: [['rateLimit(c, "join"),', "Promise.resolve(),"]],
   slow10: [["var MIRROR_COALESCE_MS = 2e3;", "var MIRROR_COALESCE_MS = 1e4;"]],
+  nopatterns: [["await foldPatterns(env, prepared);", "void prepared;"]],
+  nofolds: [["await env.DB.batch(stmts);", "void stmts;"]],
   nodeadline: [["const stored = await this.ctx.storage.getAlarm();", "const stored = null;"], ["await this.ctx.storage.setAlarm(at);", "void at;"]],
 };
 const args = process.argv.slice(2);
@@ -78,7 +82,7 @@ try {
     writeFileSync(join(dir, "index.js"), patched);
     let toml = readFileSync(app.config, "utf8");
     if (variant.split("+").includes("noobs")) toml = toml.replace(/^\[observability\][^[]*/m, "");
-    if (variant.split("+").includes("batch10")) toml = toml.replace("max_batch_size = 50", "max_batch_size = 10");
+    for (const size of [10, 20, 50]) if (variant.split("+").includes(`batch${size}`)) toml = toml.replace(/max_batch_size = \d+\nmax_batch_timeout = 1\nmax_retries = 5/, `max_batch_size = ${size}\nmax_batch_timeout = 1\nmax_retries = 5`);
     writeFileSync(join(dir, "wrangler.toml"), toml);
     const persistTo = freshDir(`ab-${variant}-state`);
     mkdirSync(persistTo, { recursive: true });
