@@ -27,13 +27,13 @@
 // (needs strace and ptrace rights over your own processes).
 // --variants=none,nozod,... picks and orders them (default below).
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { api, questions } from "../lib/api.mjs";
 import { Participant } from "../lib/participant.mjs";
 import { insertInvitesDirect, insertOrgDirect, localD1File } from "../lib/seed.mjs";
-import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, killAll, removeTempDirs, startDev } from "../lib/server.mjs";
+import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupProcesses, killAll, removeTempDirs, startDev } from "../lib/server.mjs";
 import { perOp, pool, summarize } from "../lib/stats.mjs";
 
 const PATCHES = {
@@ -156,23 +156,10 @@ try {
   removeTempDirs();
 }
 
-/** The workerd processes of a process group. */
-function workerdPids(pgid) {
-  return readdirSync("/proc").filter((pid) => {
-    if (!/^\d+$/.test(pid)) return false;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      return stat.includes("(workerd)") && Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === pgid;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** Traces workerd's syncs for `ms` after `delay`, and reports them per answer acked meanwhile, grouped by file. */
 async function straceSyncs(pgid, delay, ms, acked) {
   await new Promise((r) => setTimeout(r, delay));
-  const pids = workerdPids(pgid);
+  const pids = groupProcesses(pgid).filter((p) => p.comm === "workerd").map((p) => p.pid);
   const from = acked();
   const tr = spawn("strace", ["-f", "-y", "-e", "trace=fsync,fdatasync", ...pids.flatMap((p) => ["-p", p])], { stdio: ["ignore", "ignore", "pipe"] });
   let out = "";

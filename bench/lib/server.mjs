@@ -217,24 +217,32 @@ export function groupCpuMs(pgid) {
     const TICK_MS = 10; // USER_HZ is 100 on Linux
     const byCommand = {};
     let total = 0;
-    for (const pid of readdirSync("/proc")) {
-      if (!/^\d+$/.test(pid)) continue;
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        if (Number(fields[2]) !== pgid) continue;
-        const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-        byCommand[comm] = (byCommand[comm] ?? 0) + ms;
-        total += ms;
-      } catch {
-        // the process went away
-      }
+    for (const { comm, fields } of groupProcesses(pgid)) {
+      const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      byCommand[comm] = (byCommand[comm] ?? 0) + ms;
+      total += ms;
     }
     return { total, byCommand };
   } catch {
     return null;
   }
+}
+
+/** The processes of a process group, from /proc: pid, command name and the stat fields after it. Linux only. */
+export function groupProcesses(pgid) {
+  const out = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === pgid) out.push({ pid, comm, fields });
+    } catch {
+      // the process went away
+    }
+  }
+  return out;
 }
 
 export function cpuDelta(before, after) {

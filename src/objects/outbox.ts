@@ -180,7 +180,10 @@ export class Outbox {
     return mark;
   }
 
-  /** Writes recorded successes within SETTLE_MS if no transition has taken them along by then. */
+  /**
+   * Writes recorded successes within SETTLE_MS if no transition has taken them along by then. An
+   * in-memory timer: the alarm would cost the very commit this saves (a lost timer only means a resend).
+   */
   private settleSoon() {
     this.settleTimer ??= setTimeout(() => {
       this.settleTimer = null;

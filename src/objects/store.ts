@@ -179,17 +179,14 @@ export class SessionStore {
     }
   }
 
-  /** Whether writes wait for the next commit. */
-  unsettled = () => this.later.sent.length > 0 || this.later.mirror !== null;
-
   /** Writes what waited, in a commit of its own (no transition came to take it along). */
   settle() {
-    if (this.exists && this.unsettled()) this.transaction(() => {});
+    if (this.exists && (this.later.sent.length > 0 || this.later.mirror !== null)) this.transaction(() => {});
   }
 
   private writeLater() {
     const { sent, mirror } = this.later;
-    if (sent.length > 0) this.sql.exec("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(sent));
+    this.deleteOutbox(sent);
     if (mirror) this.setKv(["mirror", mirror]);
     this.later = { sent: [], mirror: null };
   }
@@ -302,15 +299,21 @@ export class SessionStore {
     this.retryCache = 0;
   }
 
-  /** Messages waiting in the outbox. */
+  /**
+   * Messages waiting in the outbox. The count is read only by an object that just woke up (or was
+   * reset), before anything was sent, so no sent row waits to be deleted yet.
+   */
   pendingOutbox(): number {
-    return (this.outboxCount ??= Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))", JSON.stringify(this.later.sent)).one().n));
+    return (this.outboxCount ??= Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM outbox").one().n));
   }
+
+  /** The ids of rows sent but not yet deleted (see `later`), for reads of the outbox to skip. */
+  private sentIds = () => JSON.stringify(this.later.sent);
 
   dueOutbox(now: number): { id: number; payload: string; attempts: number }[] {
     if (this.pendingOutbox() === 0) return [];
     return this.sql
-      .exec<Row>("SELECT id, payload, attempts FROM outbox WHERE (retry_at IS NULL OR retry_at <= ?) AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 20", now, JSON.stringify(this.later.sent))
+      .exec<Row>("SELECT id, payload, attempts FROM outbox WHERE (retry_at IS NULL OR retry_at <= ?) AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 20", now, this.sentIds())
       .toArray()
       .map((r) => ({ id: Number(r.id), payload: String(r.payload), attempts: Number(r.attempts) }));
   }
@@ -319,7 +322,7 @@ export class SessionStore {
   nextOutboxRetry(): number | null {
     if (this.pendingOutbox() === 0) return null;
     if (this.retryCache !== undefined) return this.retryCache;
-    const row = this.sql.exec<Row>("SELECT MIN(COALESCE(retry_at, 0)) AS at, COUNT(*) AS n FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))", JSON.stringify(this.later.sent)).one();
+    const row = this.sql.exec<Row>("SELECT MIN(COALESCE(retry_at, 0)) AS at, COUNT(*) AS n FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))", this.sentIds()).one();
     this.retryCache = Number(row.n) > 0 ? Number(row.at) : null;
     return this.retryCache;
   }
@@ -327,12 +330,16 @@ export class SessionStore {
   /** Removes sent messages; `later`: with the next commit (see `later`). */
   removeOutbox(ids: number[], later = false) {
     if (ids.length === 0) return;
-    // One statement text whatever the count: each object compiles each statement it runs.
     if (later) this.later = { ...this.later, sent: [...this.later.sent, ...ids] };
-    else this.sql.exec("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+    else this.deleteOutbox(ids);
     // The ids came from dueOutbox, so each was there: no count query on the next flush.
     if (this.outboxCount !== null) this.outboxCount = Math.max(0, this.outboxCount - ids.length);
     this.retryCache = undefined;
+  }
+
+  private deleteOutbox(ids: number[]) {
+    // One statement text whatever the count: each object compiles each statement it runs.
+    if (ids.length > 0) this.sql.exec("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
   }
 
   deferOutbox(id: number, attempts: number, retryAt: number) {
