@@ -58,7 +58,10 @@ export function routeSql(campaignId, query, limit = 50) {
   if (p.get("maxDuration")) add("duration <= ?", Number(p.get("maxDuration")));
   if (p.get("minCompletion")) add("completion >= ?", Number(p.get("minCompletion")));
   if (p.get("maxCompletion")) add("completion <= ?", Number(p.get("maxCompletion")));
-  if (p.get("language")) add("(language = ? OR (language >= ? AND language < ?))", p.get("language"), `${p.get("language")}-`, `${p.get("language")}.`);
+  // As filterSql: equality on the primary subtag (LANGUAGE_PRIMARY_SQL in src/db/schema.ts, the
+  // expression of the language index, spelled identically) and the tag or its subtags.
+  const language = p.get("language");
+  if (language) add("substr(language, 1, instr(language || '-', '-') - 1) = ? AND (language = ? OR (language >= ? AND language < ?))", language.split("-")[0], language, `${language}-`, `${language}.`);
   const sentiment = p.get("sentiment")?.split(",");
   if (sentiment) add(`sentiment IN (${sentiment.map(() => "?").join(", ")})`, ...sentiment);
   if (p.get("flagged")) add("flagged = ?", p.get("flagged") === "true" ? 1 : 0);

@@ -16,6 +16,12 @@ export function decodeCursor(cursor: string): { sortKey: number; id: string } | 
   }
 }
 
+/** The page query: newest first, after the cursor's (created_at, id) when there is one. */
+export function keysetSql(table: string, where: string, afterCursor: boolean): string {
+  const keyset = afterCursor ? " AND (created_at < ? OR (created_at = ? AND id < ?))" : "";
+  return `SELECT * FROM ${table} WHERE ${where}${keyset} ORDER BY created_at DESC, id DESC LIMIT ?`;
+}
+
 /**
  * One page of `table` rows matching `where`, newest first, keyed on (created_at, id).
  * Returns null for a cursor that does not decode (the caller answers 400).
@@ -30,9 +36,8 @@ export async function keysetPage<T extends { created_at: number; id: string }>(
 ): Promise<{ items: T[]; nextCursor: string | null } | null> {
   const after = cursor ? decodeCursor(cursor) : null;
   if (cursor && !after) return null;
-  const keyset = after ? " AND (created_at < ? OR (created_at = ? AND id < ?))" : "";
   const rows = await db
-    .prepare(`SELECT * FROM ${table} WHERE ${where}${keyset} ORDER BY created_at DESC, id DESC LIMIT ?`)
+    .prepare(keysetSql(table, where, after !== null))
     .bind(...binds, ...(after ? [after.sortKey, after.sortKey, after.id] : []), limit + 1)
     .all<T>();
   const items = rows.results.slice(0, limit);

@@ -1,6 +1,14 @@
 // D1 schema. Field names equal column names so SQL, drizzle and JSON read alike.
 // Timestamps are integer milliseconds since the epoch (UTC); the API renders ISO 8601.
+import { sql } from "drizzle-orm";
 import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
+
+/**
+ * A session's primary language subtag ("pt" for "pt-BR"), as SQL. The language filter's index is
+ * on this expression, and SQLite uses an expression index only for the identical expression, so
+ * the filter (src/db/sessions.ts) takes it from here.
+ */
+export const LANGUAGE_PRIMARY_SQL = "substr(language, 1, instr(language || '-', '-') - 1)";
 
 export const orgs = sqliteTable("orgs", {
   id: text("id").primaryKey(),
@@ -140,6 +148,10 @@ export const sessions = sqliteTable(
     // (duration 30-40 min + language over 100,000 sessions: 18 ms of SQL before, 4 ms with).
     index("sessions_campaign_created_idx").on(t.campaign_id, t.created_at, t.id, t.duration, t.language, t.completion, t.status),
     index("sessions_campaign_status_idx").on(t.campaign_id, t.status, t.created_at, t.id, t.duration, t.language, t.completion),
+    // The language filter matches a tag and its subtags (de: de, de-AT, …), which as a range over
+    // a language index would need every match sorted by date; equality on the primary subtag keeps
+    // the walk in date order and within one language (duration 30-40 min + fr: 4.6 → 0.3 ms of SQL).
+    index("sessions_campaign_language_idx").on(t.campaign_id, sql.raw(LANGUAGE_PRIMARY_SQL), t.created_at, t.id, t.duration, t.completion, t.status),
     index("sessions_campaign_flagged_idx").on(t.campaign_id, t.flagged, t.created_at, t.id),
     index("sessions_org_email_idx").on(t.org_id, t.participant_email),
     index("sessions_deadline_idx").on(t.status, t.deadline_at),
