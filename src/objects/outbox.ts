@@ -34,7 +34,16 @@ export const COALESCE_BACKSTOP_MS = 60_000;
  */
 export const SETTLE_MS = 2_000;
 
+/**
+ * Each object's coalescing windows last between 0.75× and 1.25× the nominal window (2 s on
+ * average, as before): sessions that started together (a panel sent out at once, or a load test)
+ * would otherwise all flush within the same second, a burst every other session waits behind.
+ */
+export const COALESCE_JITTER = 0.25;
+const windowJitter = () => 1 - COALESCE_JITTER + Math.random() * 2 * COALESCE_JITTER;
+
 export class Outbox {
+  private readonly jitter = windowJitter();
   private flushing: Promise<void> | null = null;
   private again = false;
   /** Whether every flush asked for while one ran may wait (see QUEUE_COALESCE_MS). */
@@ -160,8 +169,9 @@ export class Outbox {
   private holdQueue(now: number): boolean {
     if (this.store.pendingOutbox() === 0) return false;
     this.waitingSince ??= now;
-    const held = now - this.waitingSince < QUEUE_COALESCE_MS;
-    if (held) this.wakeAt(this.waitingSince + QUEUE_COALESCE_MS);
+    const window = QUEUE_COALESCE_MS * this.jitter;
+    const held = now - this.waitingSince < window;
+    if (held) this.wakeAt(this.waitingSince + window);
     return held;
   }
 
@@ -170,9 +180,10 @@ export class Outbox {
     const mark = this.store.loadMirror();
     if (mark.synced >= mark.version) return null;
     if (mark.retryAt !== null && mark.retryAt > now && mark.attempts > 0) return null;
-    if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < MIRROR_COALESCE_MS) {
+    const window = MIRROR_COALESCE_MS * this.jitter;
+    if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < window) {
       // Timed from this change, not from the last write, for the same reason as waitingSince.
-      const at = mark.retryAt ?? now + MIRROR_COALESCE_MS;
+      const at = mark.retryAt ?? now + window;
       if (mark.retryAt === null) this.store.noteMirror({ ...mark, retryAt: at });
       this.wakeAt(at);
       return null;
@@ -182,13 +193,19 @@ export class Outbox {
 
   /**
    * Writes recorded successes within SETTLE_MS if no transition has taken them along by then. An
-   * in-memory timer: the alarm would cost the very commit this saves (a lost timer only means a resend).
+   * in-memory timer: the alarm would cost the very commit this saves (a lost timer only means a
+   * resend). Timed from the oldest success still waiting: a transition that took earlier ones
+   * along leaves the timer running, and it then waits out the newer ones' time instead of committing early.
    */
   private settleSoon() {
-    this.settleTimer ??= setTimeout(() => {
+    const since = this.store.laterSince();
+    if (this.settleTimer || since === null) return;
+    this.settleTimer = setTimeout(() => {
       this.settleTimer = null;
+      const waiting = this.store.laterSince();
+      if (waiting !== null && Date.now() - waiting < SETTLE_MS) return this.settleSoon();
       this.store.settle();
-    }, SETTLE_MS);
+    }, Math.max(0, since + SETTLE_MS - Date.now()));
   }
 
   /** Records a mirror write's outcome; true if a newer status change now waits to be written. */

@@ -112,7 +112,7 @@ export class SessionStore {
    * mark written). The caches and reads already see them done; the next transaction, or `settle`,
    * writes them. Lost with the object, they are only done again (sends and mirror writes are idempotent).
    */
-  private later: { sent: number[]; mirror: MirrorMark | null } = { sent: [], mirror: null };
+  private later: { sent: number[]; mirror: MirrorMark | null; since: number | null } = { sent: [], mirror: null, since: null };
 
   // The stored values below were written by this class from validated, typed data.
   loadMeta = () => (this.exists ? this.getKv<SessionMeta>("meta") : null);
@@ -139,7 +139,7 @@ export class SessionStore {
   };
   /** As saveMirror, written with the next commit (see `later`). */
   saveMirrorLater = (mark: MirrorMark) => {
-    this.later = { ...this.later, mirror: mark };
+    this.later = { ...this.later, mirror: mark, since: this.later.since ?? Date.now() };
     this.mirrorCache = mark;
   };
   /** A new session's meta, state and mirror mark, in one statement. */
@@ -158,7 +158,7 @@ export class SessionStore {
   reset() {
     this.seqCache = this.mirrorCache = this.outboxCount = this.answersCache = null;
     this.retryCache = undefined;
-    this.later = { sent: [], mirror: null };
+    this.later = { sent: [], mirror: null, since: null };
     this.exists = false;
   }
 
@@ -179,6 +179,9 @@ export class SessionStore {
     }
   }
 
+  /** Since when the oldest write that waits for the next commit has waited (null: none waits). */
+  laterSince = (): number | null => this.later.since;
+
   /** Writes what waited, in a commit of its own (no transition came to take it along). */
   settle() {
     if (this.exists && (this.later.sent.length > 0 || this.later.mirror !== null)) this.transaction(() => {});
@@ -188,7 +191,7 @@ export class SessionStore {
     const { sent, mirror } = this.later;
     this.deleteOutbox(sent);
     if (mirror) this.setKv(["mirror", mirror]);
-    this.later = { sent: [], mirror: null };
+    this.later = { sent: [], mirror: null, since: null };
   }
 
   private pendingFrames: string[] = [];
@@ -330,7 +333,7 @@ export class SessionStore {
   /** Removes sent messages; `later`: with the next commit (see `later`). */
   removeOutbox(ids: number[], later = false) {
     if (ids.length === 0) return;
-    if (later) this.later = { ...this.later, sent: [...this.later.sent, ...ids] };
+    if (later) this.later = { ...this.later, sent: [...this.later.sent, ...ids], since: this.later.since ?? Date.now() };
     else this.deleteOutbox(ids);
     // The ids came from dueOutbox, so each was there: no count query on the next flush.
     if (this.outboxCount !== null) this.outboxCount = Math.max(0, this.outboxCount - ids.length);

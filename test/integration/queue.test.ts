@@ -4,7 +4,7 @@ import { createExecutionContext, createMessageBatch, evictDurableObject, getQueu
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { QueueMessage } from "../../src/objects/messages";
-import { COALESCE_BACKSTOP_MS, QUEUE_COALESCE_MS, SETTLE_MS } from "../../src/objects/outbox";
+import { COALESCE_BACKSTOP_MS, COALESCE_JITTER, QUEUE_COALESCE_MS, SETTLE_MS } from "../../src/objects/outbox";
 import worker from "../../src/worker/index";
 import { call } from "../helpers/api";
 import { alarmAt, answer, indexRow, internals, patchState, sessionStub, startedSession, until, type NewSession } from "../helpers/session";
@@ -161,6 +161,7 @@ describe("the session's outbox", () => {
     const analyses = () => queue.sent.filter((m) => (m as QueueMessage).type === "answer.analyze");
     const alarmBefore = await alarmAt(s.stub);
     // The start just sent the session.started event, so the window is open: the next answers wait.
+    const firstAnswerAt = Date.now();
     await answer(s.ws, "a0", POSITIVE[0]!);
     await answer(s.ws, "a1", POSITIVE[1]!);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -173,6 +174,11 @@ describe("the session's outbox", () => {
     const versionBefore = await mirrorVersion(s);
     // Nothing runs the alarm here: the in-memory timer ends the window.
     await until(() => analyses().length === 2, "both analyses", QUEUE_COALESCE_MS + 2000);
+    // Each object's window is the nominal one give or take COALESCE_JITTER, so sessions that
+    // started together do not all send in the same instant.
+    const waited = Date.now() - firstAnswerAt;
+    expect(waited).toBeGreaterThanOrEqual(QUEUE_COALESCE_MS * (1 - COALESCE_JITTER) - 50);
+    expect(waited).toBeLessThan(QUEUE_COALESCE_MS * (1 + COALESCE_JITTER) + 500);
     expect(queue.attempts - sendsBefore).toBe(1);
     // Only the outbox waited: the timer sent it and ran no transition (the state was not rewritten).
     expect(await mirrorVersion(s)).toBe(versionBefore);
@@ -216,6 +222,22 @@ describe("the session's outbox", () => {
     await until(async () => (await pending(s)) === 0, "the outbox to drain");
     // The real queue took them: the consumer analyses both answers.
     await until(async () => Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE session_id = ?").bind(s.sessionId).first<{ n: number }>())!.n) === 2, "both answers analysed");
+  });
+
+  it("stores a send's outcome SETTLE_MS after that send, even when a settle timer from an earlier send is still running", async () => {
+    const s = await startedSession();
+    // The start's send armed a settle timer. This object's windows are made as short as they get,
+    // so the answer's send comes before that timer fires.
+    await runInDurableObject(s.stub, (i) => void ((i.outbox as unknown as { jitter: number }).jitter = 1 - COALESCE_JITTER));
+    await answer(s.ws, "a0", POSITIVE[0]!); // its commit takes the start's send along
+    expect(await pending(s)).toBe(1);
+    await until(async () => (await runInDurableObject(s.stub, (i) => i.store.pendingOutbox())) === 0, "the analysis sent", QUEUE_COALESCE_MS + 2000, 20);
+    const sentAt = Date.now();
+    // The earlier timer fires within half a second of this send; it must not store it yet.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(await pending(s)).toBe(1);
+    await until(async () => (await pending(s)) === 0, "the send stored", SETTLE_MS + 2000, 20);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(SETTLE_MS - 100);
   });
 
   it("sends again what an object lost before its send was stored, and the consumer counts each answer once", async () => {
