@@ -22,6 +22,8 @@
 //   nofolds   the consumer's batched analyses skip their D1 transaction (analysis rows, aggregates, idempotency marks)
 //   batch10, batch20, batch50  the AI queue's consumer takes batches of at most that many
 //   slow10    the mirror's progress writes and answer analyses coalesced over 10 s instead of 2 s
+//   noended   the consumer skips session.ended (the session's overall sentiment and the campaign's fold)
+//   mirror10  only the mirror's progress writes coalesced over 10 s (analyses still 2 s)
 // --questions=N: answers per participant (default 10; 40 gives steadier figures).
 // --strace: for 3 s of each measured run, count workerd's fsync/fdatasync calls per answer, by file
 // (needs strace and ptrace rights over your own processes).
@@ -38,11 +40,13 @@ import { perOp, pool, summarize } from "../lib/stats.mjs";
 
 const PATCHES = {
   nozod: [["const parsed = ClientFrame.safeParse(data);", "const parsed = { success: true, data };"]],
-  nohub: [["hub.stub.publishMany(bodies, views).catch(", "Promise.resolve().catch("]],
+  nohub: [["hub.stub.publishMany(bodies, views).then(", "Promise.resolve({ watchers: 1, epoch: 0 }).then("]],
   nomirror: [["mark && this.mirrorWriter.write(", "mark && (async () => {})("]],
   noqueue: [["due.length > 0 && this.queue().sendBatch(", "due.length > 0 && (async () => {})("]],
   nolimit: [['rateLimit(c, "join"),', "Promise.resolve(),"]],
   slow10: [["var MIRROR_COALESCE_MS = 2e3;", "var MIRROR_COALESCE_MS = 1e4;"]],
+  noended: [["const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).transcript();", "return;"]],
+  mirror10: [["var MIRROR_COALESCE_MS = 2e3;", "var MIRROR_COALESCE_MS = 1e4;"], ["var QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;", "var QUEUE_COALESCE_MS = 2e3;"]],
   nopatterns: [["await foldPatterns(env, prepared);", "void prepared;"]],
   nofolds: [["await env.DB.batch(stmts);", "void stmts;"]],
   nodeadline: [["const stored = await this.ctx.storage.getAlarm();", "const stored = null;"], ["await this.ctx.storage.setAlarm(at);", "void at;"]],
@@ -56,6 +60,8 @@ const thinkMs = Number(args.find((a) => a.startsWith("--think="))?.slice(8) ?? 0
 /** --joins=600: time that many POST /v1/join at concurrency 20 per variant instead of answering. */
 /** --timeline: ack latency per second of the run. */
 const timeline = args.includes("--timeline");
+/** --stalls: the slowest 2% of acks by send time (a stall of the shared thread shows as a cluster). */
+const stalls = args.includes("--stalls");
 const straceOn = args.includes("--strace");
 /** --questions=30: answers per participant (longer runs, steadier figures). */
 const questionCount = Number(args.find((a) => a.startsWith("--questions="))?.slice(12) ?? 10);
@@ -125,6 +131,12 @@ try {
             const q = summarize(v);
             console.log(`  second ${String(b).padStart(2)}: ${String(v.length).padStart(4)} acks  p50 ${q.p50.toFixed(0).padStart(4)}  p99 ${q.p99.toFixed(0).padStart(5)}  max ${q.max.toFixed(0).padStart(5)} ms`);
           }
+        }
+        if (stalls) {
+          // The slowest 2% of acks by when their answer was sent: one stall holds many at once.
+          const slow = acks.map((ms, i) => ({ ms, sent: ackAt[i] - ms - t0 })).sort((a, b) => b.ms - a.ms).slice(0, Math.ceil(acks.length / 50));
+          slow.sort((a, b) => a.sent - b.sent);
+          console.log("  slowest acks (sent at s: ms): " + slow.map((x) => `${(x.sent / 1000).toFixed(2)}:${x.ms.toFixed(0)}`).join(" "));
         }
         return { perSecond: acks.length / seconds, ack: summarize(acks), cpu };
       };
