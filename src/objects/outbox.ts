@@ -104,12 +104,15 @@ export class Outbox {
     return this.flushing;
   }
 
+  /** A coalescing window of this object (whole milliseconds). */
+  private window = (nominalMs: number) => Math.round(nominalMs * this.jitter);
+
   /** When the alarm must next retry something, or null if nothing is pending. */
   nextRetry(now: number): number | null {
     const at: number[] = [];
     const mark = this.store.loadMirror();
     // A failed write retries on its backoff; a change held for coalescing has its timer, and the backstop here.
-    if (mark.synced < mark.version) at.push(mark.attempts === 0 && mark.retryAt !== null ? mark.retryAt - MIRROR_COALESCE_MS + COALESCE_BACKSTOP_MS : (mark.retryAt ?? now + 1000));
+    if (mark.synced < mark.version) at.push(mark.attempts === 0 && mark.retryAt !== null ? mark.retryAt - this.window(MIRROR_COALESCE_MS) + COALESCE_BACKSTOP_MS : (mark.retryAt ?? now + 1000));
     const queued = this.store.nextOutboxRetry();
     // Never tried (0): held for coalescing (its timer sends it; this is the backstop), or about to go.
     if (queued !== null) at.push(queued || (this.waitingSince ?? now) + COALESCE_BACKSTOP_MS);
@@ -169,7 +172,7 @@ export class Outbox {
   private holdQueue(now: number): boolean {
     if (this.store.pendingOutbox() === 0) return false;
     this.waitingSince ??= now;
-    const window = QUEUE_COALESCE_MS * this.jitter;
+    const window = this.window(QUEUE_COALESCE_MS);
     const held = now - this.waitingSince < window;
     if (held) this.wakeAt(this.waitingSince + window);
     return held;
@@ -180,15 +183,16 @@ export class Outbox {
     const mark = this.store.loadMirror();
     if (mark.synced >= mark.version) return null;
     if (mark.retryAt !== null && mark.retryAt > now && mark.attempts > 0) return null;
-    const window = MIRROR_COALESCE_MS * this.jitter;
-    if (!mark.urgent && mark.lastWriteAt !== undefined && now - mark.lastWriteAt < window) {
-      // Timed from this change, not from the last write, for the same reason as waitingSince.
-      const at = mark.retryAt ?? now + window;
-      if (mark.retryAt === null) this.store.noteMirror({ ...mark, retryAt: at });
-      this.wakeAt(at);
-      return null;
-    }
-    return mark;
+    if (mark.urgent || mark.lastWriteAt === undefined) return mark;
+    // A change already held waits until its time (which an earlier instance of this object, with
+    // its own window, may have set); a new one within a window of the last write waits a window,
+    // timed from this change, not from the last write, for the same reason as waitingSince.
+    const window = this.window(MIRROR_COALESCE_MS);
+    const at = mark.retryAt ?? (now - mark.lastWriteAt < window ? now + window : now);
+    if (at <= now) return mark;
+    if (mark.retryAt === null) this.store.noteMirror({ ...mark, retryAt: at });
+    this.wakeAt(at);
+    return null;
   }
 
   /**

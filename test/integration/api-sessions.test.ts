@@ -102,7 +102,6 @@ describe("listing a campaign's sessions", () => {
       ["language=pt-BR", [s2]],
       ["language=pt", [s2]],
       ["language=en-GB", [s5]],
-      ["language=ptx", []],
       ["flagged=true", [s2, s5]],
       ["flagged=false", [s1, s3, s4]],
       ["sentiment=positive,neutral", [s1, s3]],
@@ -120,6 +119,28 @@ describe("listing a campaign's sessions", () => {
       const r = await call("GET", `/v1/campaigns/${c.id}/sessions?${q}`, { key: apiKey.key });
       expect(r.status, q).toBe(400);
       expect(errorCode(r), q).toBe("VALIDATION_FAILED");
+    }
+  });
+
+  it("a language filter matches the tag and its subtags, never a longer tag that starts alike", async () => {
+    const { org, apiKey } = await createOrg();
+    const c = await createCampaign(apiKey.key);
+    const langs = ["en", "en-GB", "eng", "ptx-AB", "pt-BR", null] as const;
+    const rows: Record<string, string> = {};
+    for (const [n, language] of langs.entries()) rows[String(language)] = (await seedSessionRow(org.id, c.id, { created_at: Date.UTC(2026, 0, 1 + n), language })).id;
+    const cases: [string, string[]][] = [
+      ["en", ["en", "en-GB"]],
+      ["en-GB", ["en-GB"]],
+      ["eng", ["eng"]],
+      ["pt", ["pt-BR"]],
+      ["ptx", ["ptx-AB"]],
+      ["ptx-AB", ["ptx-AB"]],
+      ["de", []],
+    ];
+    for (const [language, want] of cases) {
+      const r = await call("GET", `/v1/campaigns/${c.id}/sessions?language=${language}`, { key: apiKey.key });
+      expect(r.status, language).toBe(200);
+      expect(ids(r), language).toEqual(want.map((l) => rows[l]).sort());
     }
   });
 
