@@ -139,7 +139,7 @@ export class SessionStore {
   };
   /** As saveMirror, written with the next commit (see `later`). */
   saveMirrorLater = (mark: MirrorMark) => {
-    this.later = { ...this.later, mirror: mark, since: this.later.since ?? Date.now() };
+    this.addLater({ mirror: mark });
     this.mirrorCache = mark;
   };
   /** A new session's meta, state and mirror mark, in one statement. */
@@ -179,12 +179,17 @@ export class SessionStore {
     }
   }
 
+  /** Adds writes that wait for the next commit (the first one starts `since`). */
+  private addLater(part: Partial<Pick<SessionStore["later"], "sent" | "mirror">>) {
+    this.later = { ...this.later, ...part, since: this.later.since ?? Date.now() };
+  }
+
   /** Since when the oldest write that waits for the next commit has waited (null: none waits). */
   laterSince = (): number | null => this.later.since;
 
   /** Writes what waited, in a commit of its own (no transition came to take it along). */
   settle() {
-    if (this.exists && (this.later.sent.length > 0 || this.later.mirror !== null)) this.transaction(() => {});
+    if (this.exists && this.later.since !== null) this.transaction(() => {});
   }
 
   private writeLater() {
@@ -333,7 +338,7 @@ export class SessionStore {
   /** Removes sent messages; `later`: with the next commit (see `later`). */
   removeOutbox(ids: number[], later = false) {
     if (ids.length === 0) return;
-    if (later) this.later = { ...this.later, sent: [...this.later.sent, ...ids], since: this.later.since ?? Date.now() };
+    if (later) this.addLater({ sent: [...this.later.sent, ...ids] });
     else this.deleteOutbox(ids);
     // The ids came from dueOutbox, so each was there: no count query on the next flush.
     if (this.outboxCount !== null) this.outboxCount = Math.max(0, this.outboxCount - ids.length);

@@ -3,6 +3,7 @@
 import { createExecutionContext, createMessageBatch, evictDurableObject, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { InterviewSession } from "../../src/objects/InterviewSession";
 import type { QueueMessage } from "../../src/objects/messages";
 import { COALESCE_BACKSTOP_MS, COALESCE_JITTER, QUEUE_COALESCE_MS, SETTLE_MS } from "../../src/objects/outbox";
 import worker from "../../src/worker/index";
@@ -30,6 +31,8 @@ class RecordingQueue {
 }
 
 /** Answers' analyses waiting in the session's outbox. */
+/** The factor that scales this object's coalescing windows (see COALESCE_JITTER). */
+const windows = (i: InterviewSession) => i.outbox as unknown as { jitter: number };
 const pending = (s: NewSession) => runInDurableObject(s.stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox WHERE payload LIKE '%answer.analyze%'").one().n));
 /** The version of the session's index row the object has reached (bumped by every transition). */
 const mirrorVersion = (s: NewSession) => runInDurableObject(s.stub, (i) => internals(i).store.loadMirror().version);
@@ -162,7 +165,7 @@ describe("the session's outbox", () => {
     const alarmBefore = await alarmAt(s.stub);
     // This object's windows are made as short as they get (each object has its own between 0.75×
     // and 1.25× the nominal window, so sessions that started together do not all send at once).
-    await runInDurableObject(s.stub, (i) => void ((i.outbox as unknown as { jitter: number }).jitter = 1 - COALESCE_JITTER));
+    await runInDurableObject(s.stub, (i) => void (windows(i).jitter = 1 - COALESCE_JITTER));
     // The start just sent the session.started event, so the window is open: the next answers wait.
     const firstAnswerAt = Date.now();
     await answer(s.ws, "a0", POSITIVE[0]!);
@@ -229,7 +232,7 @@ describe("the session's outbox", () => {
     const jitters: number[] = [];
     for (let n = 0; n < 4; n++) {
       const s = await startedSession();
-      jitters.push(await runInDurableObject(s.stub, (i) => (i.outbox as unknown as { jitter: number }).jitter));
+      jitters.push(await runInDurableObject(s.stub, (i) => windows(i).jitter));
       s.ws.close();
     }
     for (const j of jitters) expect(Math.abs(j - 1)).toBeLessThanOrEqual(COALESCE_JITTER);
@@ -241,7 +244,7 @@ describe("the session's outbox", () => {
     // The start's send armed a settle timer. This object's windows are made as short as they get,
     // so the answer's send comes before that timer fires.
     const startSentAt = await runInDurableObject(s.stub, (i) => {
-      (i.outbox as unknown as { jitter: number }).jitter = 1 - COALESCE_JITTER;
+      windows(i).jitter = 1 - COALESCE_JITTER;
       return i.store.laterSince();
     });
     expect(startSentAt).not.toBeNull();
