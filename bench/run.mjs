@@ -8,6 +8,7 @@
 // Options: --only=echo,answers,paced,newobj,joins,listing,policy,analytics,privacy,voice   --quick (smaller sizes, for trying it out)
 //          --ref=<git ref>  bench that commit (exported with git archive) instead of the working tree
 //          --report         print the report of bench/results/latest.json again, run nothing
+//          --local-traces   keep wrangler dev's local trace collector on (off by default: see server.mjs)
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -22,7 +23,7 @@ import { voiceBench } from "./lib/voice.mjs";
 import { POLICY_CONFIG, policyBench } from "./lib/policy.mjs";
 import { privacyBench } from "./lib/privacy.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT } from "./lib/paths.mjs";
-import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupRssMb, killAll, removeTempDirs, startDev } from "./lib/server.mjs";
+import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupRssMb, killAll, localTraces, removeTempDirs, startDev } from "./lib/server.mjs";
 import { printReport } from "./lib/report.mjs";
 
 if (Number(process.versions.node.split(".")[0]) < 22) {
@@ -43,6 +44,7 @@ const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const quick = args.includes("--quick");
 const ref = args.find((a) => a.startsWith("--ref="))?.slice(6);
 const want = (g) => !only || only.includes(g);
+if (args.includes("--local-traces")) process.env.X_LOCAL_OBSERVABILITY = "true";
 
 const SIZES = quick
   ? { clients: 30, echoMs: 4000, answersMs: 8000, sessionsEach: 1, newobjMs: 3000, joins: 100, sessions: 20_000, pacedMs: 8000, voice: { participants: 20, answers: 2, answerSeconds: 4, longSeconds: 60 } }
@@ -143,7 +145,7 @@ const startedAt = new Date();
 const t0 = Date.now();
 const results = {
   startedAt: startedAt.toISOString(),
-  machine: { cpus: cpus().length, node: process.version, quick, loadAvg1mAtStart: loadavg()[0] },
+  machine: { cpus: cpus().length, node: process.version, quick, loadAvg1mAtStart: loadavg()[0], localTraces: localTraces() },
   sizes: SIZES,
   groups: {},
 };

@@ -15,7 +15,8 @@
 //   noqueue   outbox messages are dropped instead of sent (no answer analysis, no webhooks: the
 //             queue consumer's share of an answer's cost)
 //   nozod     client frames are JSON.parse'd but not validated with zod
-//   noobs     wrangler.toml without [observability] (the baseline Worker has none)
+//   noobs     wrangler.toml without [observability] (the baseline Worker has none; the local trace
+//             collector does not depend on it, see X_LOCAL_OBSERVABILITY)
 //   nolimit   join without its rate-limiter call (for --joins)
 //   nodeadline no alarm reads or writes
 //   nopatterns the consumer's batched analyses skip the response patterns (embedding + the hub's centroid update)
@@ -23,11 +24,13 @@
 //   batch10, batch20, batch50  the AI queue's consumer takes batches of at most that many
 //   slow10    the mirror's progress writes and answer analyses coalesced over 10 s instead of 2 s
 //   noended   the consumer skips session.ended (the session's overall sentiment and the campaign's fold)
+//   nosettle  the settle timer never commits (a flush's successes wait for the next transition)
 //   mirror10  only the mirror's progress writes coalesced over 10 s (analyses still 2 s)
 // --questions=N: answers per participant (default 10; 40 gives steadier figures).
 // --strace: for 3 s of each measured run, count workerd's fsync/fdatasync calls per answer, by file
 // (needs strace and ptrace rights over your own processes).
 // --variants=none,nozod,... picks and orders them (default below).
+// wrangler's local trace collector is off unless X_LOCAL_OBSERVABILITY=true (bench/lib/server.mjs).
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -35,7 +38,7 @@ import { join } from "node:path";
 import { api, questions } from "../lib/api.mjs";
 import { Participant } from "../lib/participant.mjs";
 import { insertInvitesDirect, insertOrgDirect, localD1File } from "../lib/seed.mjs";
-import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupProcesses, killAll, removeTempDirs, startDev } from "../lib/server.mjs";
+import { applyMigrations, bundleApp, cpuDelta, freshDir, groupCpuMs, groupProcesses, killAll, localTraces, removeTempDirs, startDev } from "../lib/server.mjs";
 import { perOp, pool, summarize } from "../lib/stats.mjs";
 
 const PATCHES = {
@@ -49,6 +52,7 @@ const PATCHES = {
   mirror10: [["var MIRROR_COALESCE_MS = 2e3;", "var MIRROR_COALESCE_MS = 1e4;"], ["var QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;", "var QUEUE_COALESCE_MS = 2e3;"]],
   nopatterns: [["await foldPatterns(env, prepared);", "void prepared;"]],
   nofolds: [["await env.DB.batch(stmts);", "void stmts;"]],
+  nosettle: [["      this.store.settle();", "      void 0;"]],
   nodeadline: [["const stored = await this.ctx.storage.getAlarm();", "const stored = null;"], ["await this.ctx.storage.setAlarm(at);", "void at;"]],
 };
 const args = process.argv.slice(2);
@@ -74,7 +78,7 @@ try {
   const migrated = freshDir("migrated");
   await applyMigrations(migrated, app.config);
   const code = readFileSync(join(app.dir, "index.js"), "utf8");
-  console.log(`product: ${app.source}; ${participants} participants × ${questionCount} answers per variant\n`);
+  console.log(`product: ${app.source}; ${participants} participants × ${questionCount} answers per variant; wrangler's local trace collector ${localTraces() ? "on" : "off"} (X_LOCAL_OBSERVABILITY)\n`);
   for (const variant of VARIANTS) {
     const dir = freshDir(`ab-${variant}`);
     cpSync(app.dir, dir, { recursive: true });

@@ -103,7 +103,7 @@ export function printReport(results, log) {
 
   log("\n══════════════════════════════════════ InterviewRelay bench ══════════════════════════════════════");
   log(`product: ${results.source ?? "—"}; baseline: bench/baseline (bare Worker + Durable Object), same run`);
-  log(`machine: ${results.machine.cpus} CPUs, load average at start ${f(results.machine.loadAvg1mAtStart, 2)}; ${results.machine.quick ? "QUICK sizes (not the reference run)" : "full sizes"}; runtime ${f(results.runtimeSeconds, 0)} s`);
+  log(`machine: ${results.machine.cpus} CPUs, load average at start ${f(results.machine.loadAvg1mAtStart, 2)}; ${results.machine.quick ? "QUICK sizes (not the reference run)" : "full sizes"}; wrangler's local trace collector ${results.machine.localTraces ? "ON (--local-traces)" : "off (X_LOCAL_OBSERVABILITY=false, product and baseline alike)"}; runtime ${f(results.runtimeSeconds, 0)} s`);
   log("");
   table([["#", "target", "measured", "wanted", "result"], ...verdicts.map((v) => [v.id, v.metric, v.value, v.target, v.result])], log);
   for (const v of verdicts.filter((x) => x.note)) log(`  ${v.id}: ${v.note}`);

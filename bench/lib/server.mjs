@@ -30,7 +30,15 @@ export function freshDir(label) {
   return dir;
 }
 
-const wranglerEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" });
+/**
+ * wrangler dev's local trace collector (X_LOCAL_OBSERVABILITY, on by default, behind the local
+ * explorer's traces view) streams every invocation's spans to a collector object that runs on the
+ * same workerd thread as the app and writes them to SQLite. It is a dev tool that production does
+ * not run inside the app's thread, so the bench turns it off for product and baseline alike unless
+ * the caller set the variable (`npm run bench -- --local-traces` keeps wrangler's default).
+ */
+export const localTraces = () => (process.env.X_LOCAL_OBSERVABILITY ?? "false") !== "false";
+const wranglerEnv = () => ({ ...process.env, X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" });
 
 /** Runs a wrangler subcommand to completion; rejects with its output on failure. */
 export function wrangler(args, { cwd = ROOT, timeoutMs = 180_000 } = {}) {

@@ -143,6 +143,10 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     WRANGLER_SEND_ERROR_REPORTS: "false",
     WRANGLER_HIDE_BANNER: "true",
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    // wrangler dev's local trace collector runs on the app's workerd thread and writes every
+    // invocation's spans to SQLite; no test reads them, and on a 2-core CI machine it halves the
+    // CPU left for the app (see bench/lib/server.mjs).
+    X_LOCAL_OBSERVABILITY: "false",
     WRANGLER_LOG_PATH: join(dir, "wrangler-logs"),
     NO_COLOR: "1",
     FORCE_COLOR: "0",
