@@ -24,6 +24,9 @@
 //   batch10, batch20, batch50  the AI queue's consumer takes batches of at most that many
 //   slow10    the mirror's progress writes and answer analyses coalesced over 10 s instead of 2 s
 //   noended   the consumer skips session.ended (the session's overall sentiment and the campaign's fold)
+//   queue5, queue10  answer analyses coalesced over 5 s or 10 s (the mirror's progress writes still 2 s)
+//   seqctx    the consumer reads a batch's answers from their sessions one session at a time
+//   noanalyze batched answer analyses are acknowledged undone (no session reads, analysis, D1 or patterns)
 //   nosettle  the settle timer never commits (a flush's successes wait for the next transition)
 //   mirror10  only the mirror's progress writes coalesced over 10 s (analyses still 2 s)
 // --questions=N: answers per participant (default 10; 40 gives steadier figures).
@@ -52,6 +55,13 @@ const PATCHES = {
   mirror10: [["var MIRROR_COALESCE_MS = 2e3;", "var MIRROR_COALESCE_MS = 1e4;"], ["var QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;", "var QUEUE_COALESCE_MS = 2e3;"]],
   nopatterns: [["await foldPatterns(env, prepared);", "void prepared;"]],
   nofolds: [["await env.DB.batch(stmts);", "void stmts;"]],
+  queue5: [["var QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;", "var QUEUE_COALESCE_MS = 5e3;"]],
+  queue10: [["var QUEUE_COALESCE_MS = MIRROR_COALESCE_MS;", "var QUEUE_COALESCE_MS = 1e4;"]],
+  seqctx: [
+    ["  await Promise.all(\n    [...bySession].map(async ([sessionId, answerIds]) => {\n      const r = await stub(env, sessionId).answerContexts(answerIds);", "  for (const [sessionId, answerIds] of bySession) await (async () => {\n      const r = await stub(env, sessionId).answerContexts(answerIds);"],
+    ["    })\n  );\n  return Promise.all(items.map(", "    })();\n  return Promise.all(items.map("],
+  ],
+  noanalyze: [["  const prepared = await prepareAnalyses(env, items);", "  return true;"]],
   nosettle: [["      this.store.settle();", "      void 0;"]],
   nodeadline: [["const stored = await this.ctx.storage.getAlarm();", "const stored = null;"], ["await this.ctx.storage.setAlarm(at);", "void at;"]],
 };
