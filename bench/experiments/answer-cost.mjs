@@ -161,8 +161,11 @@ try {
         await pool(40, 20, open); // warm-up
         const before = groupCpuMs(s.pid);
         const t0 = performance.now();
-        await pool(joins, 20, (i) => open(40 + i));
+        let joined = 0;
+        const traced = straceOn ? straceSyncs(s.pid, 1000, 3000, () => joined) : null;
+        await pool(joins, 20, (i) => open(40 + i).then(() => void (joined += 1)));
         const seconds = (performance.now() - t0) / 1000;
+        if (traced) console.log((await traced).replaceAll("answer", "join"));
         await new Promise((r) => setTimeout(r, 3000)); // the consumer's session.created work
         const cpu = perOp(cpuDelta(before, groupCpuMs(s.pid)), joins);
         console.log(`${variant.padEnd(24)} ${(joins / seconds).toFixed(1).padStart(7)} joins/s   workerd CPU ${String(cpu.workerd ?? "?").padStart(5)} ms/join   load ${loadavg()[0].toFixed(1)}`);
