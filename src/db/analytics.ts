@@ -198,7 +198,7 @@ const upTo = (n: number) => Array.from({ length: n + 1 }, (_, i) => i);
  * before the last it reached (this also holds for a session reassigned mid-way, whose
  * transcript may skip indexes); follow-ups count toward their main question only.
  */
-export function sessionFold(base: Omit<SessionFold, "reached" | "answered" | "dropOff">, segments: Segment[], lastQuestionIndex: number | null): SessionFold {
+export function sessionFold(base: Omit<SessionFold, "reached" | "answered" | "dropOff">, segments: Pick<Segment, "speaker" | "questionIndex" | "followUp">[], lastQuestionIndex: number | null): SessionFold {
   const main = segments.filter((s) => !s.followUp);
   const asked = main.filter((s) => s.speaker === "ai").map((s) => s.questionIndex);
   const said = main.filter((s) => s.speaker === "participant").map((s) => s.questionIndex);

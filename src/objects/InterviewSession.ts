@@ -15,7 +15,7 @@ import { Outbox } from "./outbox";
 import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
 import { safeClose, safeSend, sendError } from "./sockets";
-import { sessionView, type SessionMeta, type SessionView } from "./view";
+import { endedFacts, sessionView, type EndedFacts, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
 
@@ -142,9 +142,11 @@ export class InterviewSession extends DurableObject<Env> {
   }
 
   async transcript(): Promise<RpcResult<{ segments: Segment[]; events: SessionEvent[] }>> {
-    if (!this.state) return notFound();
-    return { ok: true, value: { segments: this.store.segments(), events: this.store.events() } };
+    return this.state ? { ok: true, value: { segments: this.store.segments(), events: this.store.events() } } : notFound();
   }
+
+  /** What the queue consumer reads once the session ended: one call instead of the transcript and the view. */
+  async endedFacts(): Promise<RpcResult<EndedFacts>> { return this.state && this.meta ? { ok: true, value: endedFacts(this.meta, this.state, this.store.segments(), Date.now()) } : notFound(); }
 
   async control(action: ControlAction): Promise<RpcResult<SessionView>> {
     if (!this.state || !this.meta) return notFound();

@@ -1,5 +1,6 @@
 // Pure projections of a session's state: the contract's session JSON and the D1 mirror row.
 import { completion, durationSeconds, nextDeadline, type Limits, type MachineState } from "./machine";
+import type { Segment } from "./protocol";
 
 export interface Device {
   userAgent?: string;
@@ -94,3 +95,24 @@ export function mirrorRow(meta: SessionMeta, s: MachineState, now: number, limit
   };
 }
 export type MirrorRow = ReturnType<typeof mirrorRow>;
+
+/** What the queue consumer needs once a session has ended: its campaign fold's inputs, and the answers its overall sentiment is read from. */
+export interface EndedFacts {
+  campaignId: string;
+  duration: number;
+  lastQuestionIndex: number | null;
+  /** Who spoke at which question, in order (no text): the fold counts questions reached and answered. */
+  turns: Pick<Segment, "speaker" | "questionIndex" | "followUp">[];
+  /** The participant's answers with words in them, leaving out unclear audio (it is not read as if it were clear). */
+  answers: string[];
+}
+
+export function endedFacts(meta: SessionMeta, s: MachineState, segments: Segment[], now: number): EndedFacts {
+  return {
+    campaignId: meta.campaignId,
+    duration: durationSeconds(s, now),
+    lastQuestionIndex: lastQuestionIndex(s),
+    turns: segments.map(({ speaker, questionIndex, followUp }) => ({ speaker, questionIndex, followUp })),
+    answers: segments.filter((g) => g.speaker === "participant" && g.text.trim() && !g.speech?.lowConfidence).map((g) => g.text),
+  };
+}

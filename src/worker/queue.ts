@@ -125,23 +125,18 @@ async function handle(m: QueueMessage, env: Env, attempts: number): Promise<void
       return buildExport(env, m.exportId);
     case "session.ended": {
       // The session's overall sentiment, from its participant's answers; rerunning gives the same result.
-      const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).transcript();
+      const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).endedFacts();
       if (!r.ok) return; // the session's data was deleted meanwhile: nothing to analyse
-      // Unclear audio is not read as if it were clear.
-      const answers = r.value.segments.filter((s) => s.speaker === "participant" && s.text.trim() && !s.speech?.lowConfidence);
+      const facts = r.value;
       const provider = sentimentProvider(env);
-      const results = await Promise.all(answers.map((a) => provider.classify(a.text)));
+      const results = await Promise.all(facts.answers.map((text) => provider.classify(text)));
       const updated = await env.DB.prepare("UPDATE sessions SET sentiment = ? WHERE id = ?").bind(overall(results), m.sessionId).run();
       // The outbox may send this before the object's index row reached D1 (the mirror retries on
       // its own schedule); retrying waits for the row instead of dropping the result.
       if (!updated.meta.changes) throw new Error("the session's index row is not in D1 yet");
       // The campaign's aggregates take each finished session exactly once.
-      const view = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).view();
-      if (view.ok) {
-        const v = view.value;
-        const fold = sessionFold({ campaignId: v.campaignId, orgId: m.orgId, status: m.status, duration: v.duration }, r.value.segments, v.lastQuestionIndex);
-        await foldOnce(env.DB, `fold.session:${m.sessionId}`, foldSession(env.DB, fold));
-      }
+      const fold = sessionFold({ campaignId: facts.campaignId, orgId: m.orgId, status: m.status, duration: facts.duration }, facts.turns, facts.lastQuestionIndex);
+      await foldOnce(env.DB, `fold.session:${m.sessionId}`, foldSession(env.DB, fold));
       return;
     }
   }

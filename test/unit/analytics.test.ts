@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { addTo, assign, cosine, keywords, labelOf, MAX_CLUSTERS, newCluster, type ClusterState } from "../../src/ai/clusters";
 import { LocalEmbedder } from "../../src/ai/embeddings";
 import { durationSummary, sessionAnalytics, sessionFold, type AnswerRow } from "../../src/db/analytics";
+import { initialState } from "../../src/objects/machine";
 import type { Segment } from "../../src/objects/protocol";
+import { endedFacts, type SessionMeta } from "../../src/objects/view";
 
 /** An interview as the session object writes it: questions in order, follow-ups after answers, stopping anywhere. */
 const interviewArb = fc
@@ -38,6 +40,28 @@ describe("sessionFold", () => {
     expect(sessionFold(base("abandoned"), segments, 2)).toMatchObject({ reached: [0, 1, 2], answered: [0, 1], dropOff: 2 });
     expect(sessionFold(base("completed"), segments.slice(0, 6), 1)).toMatchObject({ reached: [0, 1], answered: [0, 1], dropOff: null });
     expect(sessionFold(base("completed"), [], null)).toMatchObject({ reached: [], answered: [], dropOff: null });
+  });
+
+  it("folds the same from the text-free turns the session object hands the queue consumer", () => {
+    const meta = { id: "ses_x", orgId: "org_x", campaignId: "cmp_x" } as SessionMeta;
+    const state = initialState({ questions: [{ text: "Q", probe: "none" }], consentRequired: false, now: 0 });
+    fc.assert(
+      fc.property(interviewArb, ({ segments, status, last }) => {
+        const facts = endedFacts(meta, state, segments, 0);
+        expect(facts.turns.every((t) => !("text" in t))).toBe(true);
+        expect(sessionFold(base(status), facts.turns, last)).toEqual(sessionFold(base(status), segments, last));
+      }),
+    );
+  });
+
+  it("reads the overall sentiment from clear answers only", () => {
+    const meta = { id: "ses_x", orgId: "org_x", campaignId: "cmp_y" } as SessionMeta;
+    const state = initialState({ questions: [{ text: "Q", probe: "none" }], consentRequired: false, now: 0 });
+    const speech = (lowConfidence: boolean) => ({ spoken: true as const, confidence: lowConfidence ? 0.2 : 0.9, lowConfidence, language: "en", untranscribedReason: null });
+    const s = (speaker: Segment["speaker"], text: string, extra: Partial<Segment> = {}): Segment => ({ seq: 0, speaker, text, questionIndex: 0, followUp: false, startMs: 0, endMs: 0, ...extra });
+    const facts = endedFacts(meta, state, [s("ai", "How was it?"), s("participant", "Great, thanks."), s("participant", "   "), s("participant", "mumbled words", { speech: speech(true) }), s("participant", "Clear speech", { speech: speech(false) })], 0);
+    expect(facts).toMatchObject({ campaignId: "cmp_y", duration: 0, answers: ["Great, thanks.", "Clear speech"] });
+    expect(facts.turns).toHaveLength(5);
   });
 
   it("funnel counts never increase down the questions, answered ≤ reached, and drop-offs add up", () => {
