@@ -37,8 +37,9 @@ export function freshDir(label) {
  * not run inside the app's thread, so the bench turns it off for product and baseline alike unless
  * the caller set the variable (`npm run bench -- --local-traces` keeps wrangler's default).
  */
-export const localTraces = () => (process.env.X_LOCAL_OBSERVABILITY ?? "false") !== "false";
-const wranglerEnv = () => ({ ...process.env, X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" });
+const traceSetting = () => process.env.X_LOCAL_OBSERVABILITY ?? "false";
+export const localTraces = () => traceSetting() !== "false";
+const wranglerEnv = () => ({ ...process.env, X_LOCAL_OBSERVABILITY: traceSetting(), WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" });
 
 /** Runs a wrangler subcommand to completion; rejects with its output on failure. */
 export function wrangler(args, { cwd = ROOT, timeoutMs = 180_000 } = {}) {

@@ -30,9 +30,9 @@ class RecordingQueue {
   }
 }
 
-/** Answers' analyses waiting in the session's outbox. */
 /** The factor that scales this object's coalescing windows (see COALESCE_JITTER). */
 const windows = (i: InterviewSession) => i.outbox as unknown as { jitter: number };
+/** Answers' analyses waiting in the session's outbox. */
 const pending = (s: NewSession) => runInDurableObject(s.stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox WHERE payload LIKE '%answer.analyze%'").one().n));
 /** The version of the session's index row the object has reached (bumped by every transition). */
 const mirrorVersion = (s: NewSession) => runInDurableObject(s.stub, (i) => internals(i).store.loadMirror().version);
