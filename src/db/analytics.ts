@@ -1,6 +1,7 @@
 // Analytics: one session's insight computed from its answers, and a campaign's kept as
 // aggregates folded in once per finished session and once per analysed answer.
 import { z } from "zod";
+import { jsonRows } from "../shared/d1";
 import { parseJson } from "../shared/json";
 import type { Segment } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
@@ -113,30 +114,76 @@ export type SessionAnalytics = ReturnType<typeof sessionAnalytics>;
 
 // ---- campaign aggregates ----
 
-const zeroQuestion = "INSERT OR IGNORE INTO campaign_question_stats (campaign_id, question_index, reached, answered, dropped, positive, neutral, negative) VALUES (?, ?, 0, 0, 0, 0, 0, 0)";
+type Label = "positive" | "neutral" | "negative";
+const LABELS: readonly Label[] = ["positive", "neutral", "negative"];
 
-/** Statements folding one analysed answer into its question's sentiment and themes (run once per answer). */
-export function foldAnswer(db: D1Database, a: { campaignId: string; questionIndex: number; label: "positive" | "neutral" | "negative" | null; themes: string[]; text: string }): D1PreparedStatement[] {
-  const stmts: D1PreparedStatement[] = [];
-  if (a.label) {
-    stmts.push(db.prepare(zeroQuestion).bind(a.campaignId, a.questionIndex));
-    stmts.push(db.prepare(`UPDATE campaign_question_stats SET ${a.label} = ${a.label} + 1 WHERE campaign_id = ? AND question_index = ?`).bind(a.campaignId, a.questionIndex));
-  }
-  const quote = quoteOf(a.text);
-  for (const theme of a.themes) {
-    for (const qi of [a.questionIndex, -1]) {
-      stmts.push(
-        db
-          .prepare(
-            `INSERT INTO campaign_theme_stats (campaign_id, question_index, theme, count, examples) VALUES (?, ?, ?, 1, json_array(?))
-             ON CONFLICT(campaign_id, question_index, theme) DO UPDATE SET count = count + 1,
-               examples = CASE WHEN json_array_length(examples) < 3 THEN json_insert(examples, '$[#]', excluded.examples ->> '$[0]') ELSE examples END`,
-          )
-          .bind(a.campaignId, qi, theme, quote),
-      );
+/** Per question: reached, answered, dropped, positive, neutral, negative (added to what is there). */
+type QuestionDelta = [campaignId: string, questionIndex: number, reached: number, answered: number, dropped: number, positive: number, neutral: number, negative: number];
+
+/** One statement adding every question's counts; null when there is nothing to add. */
+function addToQuestions(db: D1Database, rows: QuestionDelta[]): D1PreparedStatement | null {
+  if (rows.length === 0) return null;
+  return db
+    .prepare(
+      `INSERT INTO campaign_question_stats (campaign_id, question_index, reached, answered, dropped, positive, neutral, negative) ${jsonRows(8)}
+       ON CONFLICT(campaign_id, question_index) DO UPDATE SET reached = reached + excluded.reached, answered = answered + excluded.answered,
+         dropped = dropped + excluded.dropped, positive = positive + excluded.positive, neutral = neutral + excluded.neutral, negative = negative + excluded.negative`,
+    )
+    .bind(JSON.stringify(rows));
+}
+
+export interface AnswerFold {
+  campaignId: string;
+  questionIndex: number;
+  label: Label | null;
+  themes: string[];
+  text: string;
+}
+
+/**
+ * Statements folding analysed answers into their questions' sentiment and themes (run once per
+ * answer): at most two, however many answers, each row's changes summed first. A theme keeps the
+ * first three quotes it got, in the order of the answers.
+ */
+export function foldAnswers(db: D1Database, answers: AnswerFold[]): D1PreparedStatement[] {
+  const questions = new Map<string, QuestionDelta>();
+  const themes = new Map<string, [campaignId: string, questionIndex: number, theme: string, count: number, examples: string[]]>();
+  for (const a of answers) {
+    if (a.label) {
+      const key = `${a.campaignId}\n${a.questionIndex}`;
+      const row = questions.get(key) ?? [a.campaignId, a.questionIndex, 0, 0, 0, 0, 0, 0];
+      row[(5 + LABELS.indexOf(a.label)) as 5 | 6 | 7] += 1;
+      questions.set(key, row);
+    }
+    const quote = quoteOf(a.text);
+    for (const theme of a.themes) {
+      for (const qi of [a.questionIndex, -1]) {
+        const key = JSON.stringify([a.campaignId, qi, theme]);
+        const row = themes.get(key) ?? [a.campaignId, qi, theme, 0, []];
+        row[3] += 1;
+        if (row[4].length < 3) row[4].push(quote);
+        themes.set(key, row);
+      }
     }
   }
-  return stmts;
+  const stmts = [addToQuestions(db, [...questions.values()])];
+  if (themes.size > 0) {
+    stmts.push(
+      db
+        .prepare(
+          `INSERT INTO campaign_theme_stats (campaign_id, question_index, theme, count, examples)
+           SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, json(value -> 4) FROM json_each(?) WHERE true
+           ON CONFLICT(campaign_id, question_index, theme) DO UPDATE SET count = count + excluded.count,
+             examples = CASE WHEN json_array_length(examples) >= 3 THEN examples ELSE (
+               SELECT json_group_array(value ORDER BY o, k) FROM (
+                 SELECT 0 AS o, key AS k, value FROM json_each(campaign_theme_stats.examples)
+                 UNION ALL SELECT 1, key, value FROM json_each(excluded.examples)
+                 ORDER BY o, k LIMIT 3)) END`,
+        )
+        .bind(JSON.stringify([...themes.values()])),
+    );
+  }
+  return stmts.filter((s): s is D1PreparedStatement => s !== null);
 }
 
 /**
@@ -164,7 +211,7 @@ export interface SessionFold {
   dropOff: number | null;
 }
 
-/** Statements folding one finished session into its campaign's totals, durations and funnel (run once per session). */
+/** The three statements folding one finished session into its campaign's totals, durations and funnel (run once per session). */
 export function foldSession(db: D1Database, f: SessionFold): D1PreparedStatement[] {
   const bucket = Math.floor(f.duration / DURATION_BUCKET_SECONDS) * DURATION_BUCKET_SECONDS;
   const stmts = [
@@ -179,14 +226,11 @@ export function foldSession(db: D1Database, f: SessionFold): D1PreparedStatement
       .prepare("INSERT INTO campaign_duration_buckets (campaign_id, bucket, count) VALUES (?, ?, 1) ON CONFLICT(campaign_id, bucket) DO UPDATE SET count = count + 1")
       .bind(f.campaignId, bucket),
   ];
-  for (const q of new Set([...f.reached, ...f.answered, ...(f.dropOff === null ? [] : [f.dropOff])])) {
-    stmts.push(db.prepare(zeroQuestion).bind(f.campaignId, q));
-    stmts.push(
-      db
-        .prepare("UPDATE campaign_question_stats SET reached = reached + ?, answered = answered + ?, dropped = dropped + ? WHERE campaign_id = ? AND question_index = ?")
-        .bind(f.reached.includes(q) ? 1 : 0, f.answered.includes(q) ? 1 : 0, f.dropOff === q ? 1 : 0, f.campaignId, q),
-    );
-  }
+  const questions = [...new Set([...f.reached, ...f.answered, ...(f.dropOff === null ? [] : [f.dropOff])])].map(
+    (q): QuestionDelta => [f.campaignId, q, f.reached.includes(q) ? 1 : 0, f.answered.includes(q) ? 1 : 0, f.dropOff === q ? 1 : 0, 0, 0, 0],
+  );
+  const funnel = addToQuestions(db, questions);
+  if (funnel) stmts.push(funnel);
   return stmts;
 }
 

@@ -7,19 +7,32 @@ import { words } from "../ai/followup";
 import { sentimentProvider } from "../ai/sentiment";
 import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
 import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";
-import { foldAnswer, foldOnce, quoteOf } from "../db/analytics";
+import { foldAnswers, foldOnce, quoteOf, type AnswerFold } from "../db/analytics";
 import type { Env } from "../env";
 import type { InterviewSession } from "../objects/InterviewSession";
 import type { PatternAnswer } from "../objects/patterns";
 import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
+import { jsonRows } from "../shared/d1";
 
 const stub = (env: Env, sessionId: string) => env.SESSION.get(env.SESSION.idFromName(sessionId));
 
+/** answer_analysis's columns, in the order of an analysis row. */
+const ANALYSIS_COLUMNS = ["session_id", "answer_id", "org_id", "campaign_id", "question_index", "follow_up", "word_count", "sentiment_label", "sentiment_score", "themes", "relevance", "engagement", "confidence", "low_confidence", "duration_ms", "created_at"] as const;
+type AnalysisRow = (string | number | null)[];
+
+/** Analysis rows written (or refreshed: a late transcript re-runs the analysis) in one statement. */
+const upsertAnalyses = (db: D1Database, rows: AnalysisRow[]) =>
+  db.prepare(`INSERT OR REPLACE INTO answer_analysis (${ANALYSIS_COLUMNS.join(", ")}) ${jsonRows(ANALYSIS_COLUMNS.length)}`).bind(JSON.stringify(rows));
+
+/** Idempotency marks, one statement for all of them (a key already there fails it: UNIQUE). */
+const markProcessed = (db: D1Database, keys: string[], at: number) =>
+  db.prepare(`INSERT INTO processed_messages (key, processed_at) SELECT value, ? FROM json_each(?)`).bind(at, JSON.stringify(keys));
+
 interface PreparedAnalysis {
   /** The analysis row (re-runnable: a late transcript refreshes it). */
-  upsert: D1PreparedStatement;
+  row: AnalysisRow;
   /** The campaign aggregates' changes, which must happen once per answer. */
-  folds: D1PreparedStatement[];
+  fold: AnswerFold;
   foldKey: string;
   /** A main answer with clear text joins its question's response patterns (null otherwise). */
   pattern: Omit<PatternAnswer, "vector" | "model" | "threshold"> & { campaignId: string; text: string } | null;
@@ -54,10 +67,7 @@ async function analyse(env: Env, sessionId: string, answerId: string, a: AnswerC
   const analysable = !a.lowConfidence && a.text.trim().length > 0;
   const sentiment = analysable ? await sentimentProvider(env).classify(a.text) : null;
   const insight = analysable ? await answerAnalyzer(env).analyze(a.question, a.text) : { themes: [], relevance: null };
-  const upsert = env.DB.prepare(
-    `INSERT OR REPLACE INTO answer_analysis (session_id, answer_id, org_id, campaign_id, question_index, follow_up, word_count, sentiment_label, sentiment_score, themes, relevance, engagement, confidence, low_confidence, duration_ms, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).bind(
+  const row: AnalysisRow = [
     sessionId,
     answerId,
     a.orgId,
@@ -74,8 +84,8 @@ async function analyse(env: Env, sessionId: string, answerId: string, a: AnswerC
     a.lowConfidence ? 1 : 0,
     a.durationMs,
     Date.now(),
-  );
-  const folds = foldAnswer(env.DB, { campaignId: a.campaignId, questionIndex: a.questionIndex, label: sentiment?.label ?? null, themes: insight.themes, text: a.text });
+  ];
+  const fold: AnswerFold = { campaignId: a.campaignId, questionIndex: a.questionIndex, label: sentiment?.label ?? null, themes: insight.themes, text: a.text };
   const pattern =
     analysable && !a.followUp
       ? {
@@ -89,7 +99,7 @@ async function analyse(env: Env, sessionId: string, answerId: string, a: AnswerC
           quote: quoteOf(a.text),
         }
       : null;
-  return { upsert, folds, foldKey: `fold.answer:${sessionId}:${answerId}`, pattern };
+  return { row, fold, foldKey: `fold.answer:${sessionId}:${answerId}`, pattern };
 }
 
 /**
@@ -116,26 +126,25 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
   const [p] = await prepareAnalyses(env, [{ sessionId, answerId }]);
   if (!p) return;
   // The analysis row and the campaign's aggregates change together, once per answer.
-  const folded = await foldOnce(env.DB, p.foldKey, [p.upsert, ...p.folds]);
+  const folded = await foldOnce(env.DB, p.foldKey, [upsertAnalyses(env.DB, [p.row]), ...foldAnswers(env.DB, [p.fold])]);
   // Already folded: the analysis may still be refreshed (a late transcript), the aggregates stay.
-  if (!folded) await p.upsert.run();
+  if (!folded) await upsertAnalyses(env.DB, [p.row]).run();
   await foldPatterns(env, [p]);
 }
 
 /**
- * Several answers analysed together and written in one D1 transaction, each with its fold marker
- * and its message's idempotency key. Returns false when the batch could not be written as a whole
- * (one of them was folded already, or D1 failed): the caller then handles each on its own, which
- * sorts out which are done. Reading the answers runs in parallel, one session object each.
+ * Several answers analysed together and written in one D1 transaction of at most four statements
+ * (marks, analysis rows, the aggregates' sums), each answer with its fold marker and its
+ * message's idempotency key. Returns false when the batch could not be written as a whole (one of
+ * them was folded already, or D1 failed): the caller then handles each on its own, which sorts out
+ * which are done. Reading the answers runs in parallel, one session object each.
  */
 export async function analyzeAnswersTogether(env: Env, items: { sessionId: string; answerId: string; key: string }[]): Promise<boolean> {
   const prepared = await prepareAnalyses(env, items);
-  const now = Date.now();
-  const mark = (key: string) => env.DB.prepare("INSERT INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, now);
-  const stmts = items.flatMap((item, i) => {
-    const p = prepared[i];
-    return p ? [mark(p.foldKey), p.upsert, ...p.folds, mark(item.key)] : [mark(item.key)];
-  });
+  const analysed = prepared.filter((p): p is PreparedAnalysis => p !== null);
+  const keys = items.flatMap((item, i) => [...(prepared[i] ? [prepared[i].foldKey] : []), item.key]);
+  const stmts = [markProcessed(env.DB, keys, Date.now())];
+  if (analysed.length > 0) stmts.push(upsertAnalyses(env.DB, analysed.map((p) => p.row)), ...foldAnswers(env.DB, analysed.map((p) => p.fold)));
   try {
     await env.DB.batch(stmts);
   } catch (err) {

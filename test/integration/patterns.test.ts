@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EMBEDDING_MODEL, embedder, WorkersAIEmbedder } from "../../src/ai/embeddings";
-import { campaignAnalytics, foldAnswer, foldOnce, foldSession } from "../../src/db/analytics";
+import { campaignAnalytics, foldAnswers, foldOnce, foldSession, quoteOf, type AnswerFold } from "../../src/db/analytics";
 import { unique } from "../helpers/api";
 
 afterEach(() => vi.restoreAllMocks());
@@ -75,7 +75,7 @@ describe("campaign aggregates on D1", () => {
           await foldOnce(env.DB, `prop.session:${campaignId}:${i}`, foldSession(env.DB, { campaignId, orgId: "org_prop", status: s.status, duration: s.duration, reached, answered, dropOff }));
           for (const q of answered) {
             answers++;
-            await foldOnce(env.DB, `prop.answer:${campaignId}:${i}:${q}`, foldAnswer(env.DB, { campaignId, questionIndex: q, label: s.labels[q]!, themes: [], text: "x" }));
+            await foldOnce(env.DB, `prop.answer:${campaignId}:${i}:${q}`, foldAnswers(env.DB, [{ campaignId, questionIndex: q, label: s.labels[q]!, themes: [], text: "x" }]));
           }
         }
         const a = await campaignAnalytics(env.DB, campaignId, 5, []);
@@ -95,6 +95,45 @@ describe("campaign aggregates on D1", () => {
         expect(a.duration.mean).toBe(Math.round(mean * 10) / 10);
       }),
       { numRuns: 12 },
+    );
+  }, 60_000);
+
+  it("answers folded in batches of any size leave the same counts and quotes as one at a time", async () => {
+    const answer = fc.record({
+      questionIndex: fc.integer({ min: 0, max: 2 }),
+      label: fc.constantFrom("positive" as const, "neutral" as const, "negative" as const, null),
+      themes: fc.uniqueArray(fc.constantFrom("price", "speed", "support", "design"), { maxLength: 3 }),
+      text: fc.string({ minLength: 1, maxLength: 30 }),
+    });
+    const rows = async (campaignId: string) => ({
+      questions: (await env.DB.prepare("SELECT question_index, positive, neutral, negative, reached FROM campaign_question_stats WHERE campaign_id = ? ORDER BY question_index").bind(campaignId).all()).results,
+      themes: (await env.DB.prepare("SELECT question_index, theme, count, examples FROM campaign_theme_stats WHERE campaign_id = ? ORDER BY question_index, theme").bind(campaignId).all()).results,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 25 }), fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 25 }), async (answers, sizes) => {
+        const [one, batched] = [`cmp_${unique("o").replace(/[^a-z0-9]/g, "")}`, `cmp_${unique("b").replace(/[^a-z0-9]/g, "")}`];
+        const of = (campaignId: string, list: typeof answers): AnswerFold[] => list.map((a) => ({ ...a, campaignId }));
+        for (const a of of(one, answers)) {
+          const stmts = foldAnswers(env.DB, [a]);
+          if (stmts.length) await env.DB.batch(stmts);
+        }
+        // Batches of the given sizes, in order: later batches merge into rows earlier ones made.
+        for (let at = 0, i = 0; at < answers.length; at += sizes[i % sizes.length]!, i++) {
+          const stmts = foldAnswers(env.DB, of(batched, answers.slice(at, at + sizes[i % sizes.length]!)));
+          if (stmts.length) await env.DB.batch(stmts);
+        }
+        const [a, b] = [await rows(one), await rows(batched)];
+        expect(b).toEqual(a);
+        // And the counts are those of the answers themselves.
+        const labelled = answers.filter((x) => x.label !== null).length;
+        expect(b.questions.reduce((n, q) => n + Number(q.positive) + Number(q.neutral) + Number(q.negative), 0)).toBe(labelled);
+        for (const t of b.themes.filter((t) => t.question_index === -1)) {
+          const having = answers.filter((x) => (x.themes as string[]).includes(String(t.theme)));
+          expect(t.count).toBe(having.length);
+          expect(JSON.parse(String(t.examples))).toEqual(having.slice(0, 3).map((x) => quoteOf(x.text)));
+        }
+      }),
+      { numRuns: 15 },
     );
   }, 60_000);
 });
