@@ -40,7 +40,36 @@ export class PatternStore {
     sql.exec("CREATE INDEX IF NOT EXISTS pattern_members_cluster ON pattern_members (model, question_index, cluster_id) WHERE quote IS NOT NULL");
   }
 
+  // The object is single-threaded and every write goes through this class, so the caches change
+  // with the rows they mirror (after the writes, which throw before any cache changes). Parsing a
+  // question's centroids (1,024 numbers each locally, 768 with bge) on every answer was most of a fold.
+  private readonly clusterCache = new Map<string, ClusterState[]>();
+  /** Quotes kept per cluster (model, question, cluster). */
+  private readonly exampleCache = new Map<string, number>();
+
   private clusters(model: string, questionIndex: number): ClusterState[] {
+    const key = `${model}\n${questionIndex}`;
+    let cached = this.clusterCache.get(key);
+    if (!cached) {
+      cached = this.loadClusters(model, questionIndex);
+      this.clusterCache.set(key, cached);
+    }
+    return cached;
+  }
+
+  private examples(model: string, questionIndex: number, clusterId: number): number {
+    const key = `${model}\n${questionIndex}\n${clusterId}`;
+    let n = this.exampleCache.get(key);
+    if (n === undefined) {
+      n = Number(
+        this.sql.exec<Row>("SELECT COUNT(*) AS n FROM pattern_members WHERE model = ? AND question_index = ? AND cluster_id = ? AND quote IS NOT NULL", model, questionIndex, clusterId).one().n,
+      );
+      this.exampleCache.set(key, n);
+    }
+    return n;
+  }
+
+  private loadClusters(model: string, questionIndex: number): ClusterState[] {
     return this.sql
       .exec<Row>("SELECT id, count, centroid, terms FROM pattern_clusters WHERE model = ? AND question_index = ? ORDER BY id", model, questionIndex)
       .toArray()
@@ -53,10 +82,11 @@ export class PatternStore {
     if (seen.length) return false;
     const existing = this.clusters(a.model, a.questionIndex);
     const where = assign(existing, a.vector, a.threshold, MAX_CLUSTERS);
-    const next = where.kind === "join" ? addTo(existing.find((c) => c.id === where.id)!, a.vector, a.terms) : newCluster(Math.max(-1, ...existing.map((c) => c.id)) + 1, a.vector, a.terms);
-    const examples = Number(
-      this.sql.exec<Row>("SELECT COUNT(*) AS n FROM pattern_members WHERE model = ? AND question_index = ? AND cluster_id = ? AND quote IS NOT NULL", a.model, a.questionIndex, next.id).one().n,
-    );
+    const moved = where.kind === "join" ? addTo(existing.find((c) => c.id === where.id)!, a.vector, a.terms) : newCluster(Math.max(-1, ...existing.map((c) => c.id)) + 1, a.vector, a.terms);
+    // Stored rounded, and cached as stored: a cluster moves the same whether or not the object was evicted.
+    const next = { ...moved, centroid: moved.centroid.map((x) => Math.round(x * 1e6) / 1e6) };
+    const examples = this.examples(a.model, a.questionIndex, next.id);
+    const quote = examples < EXAMPLES_PER_CLUSTER && a.quote ? a.quote : null;
     // Both writes run in the object's implicit transaction (no await between them).
     this.sql.exec(
       "INSERT INTO pattern_clusters (model, question_index, id, count, centroid, terms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(model, question_index, id) DO UPDATE SET count = excluded.count, centroid = excluded.centroid, terms = excluded.terms",
@@ -64,7 +94,7 @@ export class PatternStore {
       a.questionIndex,
       next.id,
       next.count,
-      JSON.stringify(next.centroid.map((x) => Math.round(x * 1e6) / 1e6)),
+      JSON.stringify(next.centroid),
       JSON.stringify(next.terms),
     );
     this.sql.exec(
@@ -74,8 +104,10 @@ export class PatternStore {
       a.model,
       a.questionIndex,
       next.id,
-      examples < EXAMPLES_PER_CLUSTER && a.quote ? a.quote : null,
+      quote,
     );
+    this.clusterCache.set(`${a.model}\n${a.questionIndex}`, [...existing.filter((c) => c.id !== next.id), next].sort((x, y) => x.id - y.id));
+    if (quote) this.exampleCache.set(`${a.model}\n${a.questionIndex}\n${next.id}`, examples + 1);
     return true;
   }
 
@@ -106,5 +138,6 @@ export class PatternStore {
   /** The session's quotes leave the clusters; its answers still count (anonymously). */
   forget(sessionId: string): void {
     this.sql.exec("UPDATE pattern_members SET quote = NULL WHERE session_id = ?", sessionId);
+    this.exampleCache.clear();
   }
 }

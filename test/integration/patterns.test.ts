@@ -1,9 +1,11 @@
 // Response patterns in production (the Workers AI embedding model, binding stubbed) and the
 // campaign aggregates' invariants on the real D1 statements, with fast-check.
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { EMBEDDING_MODEL, embedder, WorkersAIEmbedder } from "../../src/ai/embeddings";
+import { keywords } from "../../src/ai/clusters";
+import { EMBEDDING_MODEL, embedder, LocalEmbedder, WorkersAIEmbedder } from "../../src/ai/embeddings";
 import { campaignAnalytics, foldAnswers, foldOnce, foldSession, quoteOf, type AnswerFold } from "../../src/db/analytics";
 import { unique } from "../helpers/api";
 
@@ -52,6 +54,30 @@ describe("Workers AI embeddings", () => {
     ]);
     // Another vector space (the local one) does not see these clusters.
     expect((await hub.patterns("local-hashed-terms-v1", 1))[0]!.clusters).toEqual([]);
+  });
+
+  it("an object evicted between answers clusters them exactly as one that stayed in memory, quotes and erasures included", async () => {
+    const e = new LocalEmbedder();
+    const topics = ["The price is too high", "Exports lose the formatting", "Support answered quickly", "The calendar sync is slow"];
+    const texts = Array.from({ length: 36 }, (_, i) => `${topics[(i * 7) % 4]} (answer ${i})`);
+    const vectors = await e.embed(texts);
+    const hubs = ["kept", "evicted"].map((k) => env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(unique(`cmp_${k}`))));
+    for (const [i, text] of texts.entries()) {
+      const fold = { sessionId: `ses_${i % 12}`, answerId: `a${i}`, questionIndex: i % 2, model: e.model, threshold: e.threshold, vector: vectors[i]!, terms: keywords(text), quote: text };
+      for (const hub of hubs) expect(await hub.foldPattern(fold)).toBe(true);
+      if (i % 5 === 4) await evictDurableObject(hubs[1]!);
+      // A session's data deleted midway: its quotes go, and later answers may take their place.
+      if (i === 20) for (const hub of hubs) await hub.forget("ses_3");
+    }
+    const [kept, evicted] = await Promise.all(hubs.map((hub) => hub.patterns(e.model, 2)));
+    expect(evicted).toEqual(kept);
+    const clusters = kept!.flatMap((q) => q.clusters);
+    expect(clusters.reduce((n, c) => n + c.count, 0)).toBe(texts.length);
+    const quotes = clusters.flatMap((c) => c.examples);
+    expect(clusters.every((c) => c.examples.length <= 3)).toBe(true);
+    // ses_3's answers 3 and 15 were forgotten; its answer 27 came after.
+    expect(quotes.filter((q) => /\(answer (3|15)\)$/.test(q))).toEqual([]);
+    expect(quotes.length).toBeGreaterThan(6);
   });
 });
 
