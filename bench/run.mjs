@@ -207,6 +207,9 @@ try {
     results.groups.newobj = await group("baseline: new Durable Object per request", () => startDev({ label: "baseline-newobj", config: BASELINE_CONFIG }), (s, cpu) =>
       newObjectBench(s.base, { concurrency: 20, durationMs: SIZES.newobjMs, cpu }),
     );
+    results.groups.newobjWrite = await group("baseline: new Durable Object per request that stores one row (informational)", () => startDev({ label: "baseline-newobj-write", config: BASELINE_CONFIG }), (s, cpu) =>
+      newObjectBench(s.base, { concurrency: 20, durationMs: SIZES.newobjMs, write: true, cpu }),
+    );
   }
   if (want("joins")) {
     const warmup = 20;

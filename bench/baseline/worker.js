@@ -3,7 +3,9 @@
 //                   (hibernation API, as the product's session object uses). With &write=1 the object
 //                   first appends the frame to its SQLite storage, so the echo leaves only once the write
 //                   is durable (output gate): the floor for a durable ack.
-//   POST /new       creates a brand-new object under a random name and calls it once (RPC).
+//   POST /new       creates a brand-new object under a random name and calls it once (RPC). With
+//                   ?write=1 that call also stores one row, so the object gets its SQLite file: the
+//                   floor for creating anything durable (informational, beside the joins).
 //   GET  /healthz   answers without touching an object.
 import { DurableObject } from "cloudflare:workers";
 
@@ -36,7 +38,11 @@ export class Echo extends DurableObject {
     }
   }
 
-  async hello(name) {
+  async hello(name, write = false) {
+    if (write) {
+      this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)");
+      this.ctx.storage.sql.exec("INSERT INTO log (body) VALUES (?)", name);
+    }
     return { ok: true, name };
   }
 }
@@ -50,7 +56,7 @@ export default {
     }
     if (url.pathname === "/new" && request.method === "POST") {
       const name = crypto.randomUUID();
-      const r = await env.ECHO.get(env.ECHO.idFromName(name)).hello(name);
+      const r = await env.ECHO.get(env.ECHO.idFromName(name)).hello(name, url.searchParams.get("write") === "1");
       return Response.json(r, { status: 201 });
     }
     if (url.pathname === "/healthz") return Response.json({ ok: true });

@@ -85,10 +85,10 @@ export async function echoBench(base, { clients = 100, warmupMs = 2000, duration
   }
 }
 
-export async function newObjectBench(base, { concurrency = 20, warmup = 40, durationMs = 8000, cpu = () => null } = {}) {
+export async function newObjectBench(base, { concurrency = 20, warmup = 40, durationMs = 8000, write = false, cpu = () => null } = {}) {
   const call = async () => {
     const started = now();
-    const res = await fetch(`${base}/new`, { method: "POST", signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(`${base}/new${write ? "?write=1" : ""}`, { method: "POST", signal: AbortSignal.timeout(30_000) });
     await res.text();
     if (res.status !== 201) throw new Error(`POST /new: ${res.status}`);
     return now() - started;
@@ -107,6 +107,7 @@ export async function newObjectBench(base, { concurrency = 20, warmup = 40, dura
   const cpuUsed = cpu(cpuBefore);
   return {
     concurrency,
+    write,
     seconds,
     created: samples.length,
     perSecond: samples.length / seconds,
