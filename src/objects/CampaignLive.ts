@@ -24,7 +24,7 @@ export class CampaignLive extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.patternStore = new PatternStore(ctx.storage.sql);
+    this.patternStore = new PatternStore(ctx.storage);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS active (session_id TEXT PRIMARY KEY, view TEXT NOT NULL, updated_at INTEGER NOT NULL)");
     // The epoch survives eviction: a session may know an epoch from before, and must see a newer one.
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS watch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)");
@@ -78,7 +78,7 @@ export class CampaignLive extends DurableObject<Env> {
 
   /** Several answers, in order, in one call; returns which of them were new. */
   async foldPatterns(answers: PatternAnswer[]): Promise<boolean[]> {
-    return answers.map((a) => this.patternStore.fold(a));
+    return this.patternStore.foldMany(answers);
   }
 
   /** The response patterns of every question, in the given embedding space. */

@@ -30,7 +30,10 @@ const Terms = z.record(z.string(), z.number());
 type Row = Record<string, SqlStorageValue>;
 
 export class PatternStore {
-  constructor(private readonly sql: SqlStorage) {
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    const sql = (this.sql = storage.sql);
     sql.exec(`CREATE TABLE IF NOT EXISTS pattern_clusters (
       model TEXT NOT NULL, question_index INTEGER NOT NULL, id INTEGER NOT NULL, count INTEGER NOT NULL, centroid TEXT NOT NULL, terms TEXT NOT NULL,
       PRIMARY KEY (model, question_index, id))`);
@@ -41,7 +44,7 @@ export class PatternStore {
   }
 
   // The object is single-threaded and every write goes through this class, so the caches change
-  // with the rows they mirror (after the writes, which throw before any cache changes). Parsing a
+  // with the rows they mirror (a fold that throws rolls its writes back and drops them). Parsing a
   // question's centroids (1,024 numbers each locally, 768 with bge) on every answer was most of a fold.
   private readonly clusterCache = new Map<string, ClusterState[]>();
   /** Quotes kept per cluster (model, question, cluster). */
@@ -78,25 +81,51 @@ export class PatternStore {
 
   /** Folds one answer into its question's clusters; false when it was folded before. */
   fold(a: PatternAnswer): boolean {
+    return this.foldMany([a])[0]!;
+  }
+
+  /**
+   * Folds answers in order, in one transaction; for each, false when it was folded before. Each
+   * cluster an answer moved is written once at the end (its centroid is kilobytes of JSON), not
+   * once per answer. If anything throws, the writes roll back and the caches are dropped.
+   */
+  foldMany(answers: PatternAnswer[]): boolean[] {
+    const moved = new Map<string, { model: string; questionIndex: number; cluster: ClusterState }>();
+    try {
+      return this.storage.transactionSync(() => {
+        const out = answers.map((a) => this.foldOne(a, moved));
+        for (const { model, questionIndex, cluster } of moved.values()) {
+          this.sql.exec(
+            "INSERT INTO pattern_clusters (model, question_index, id, count, centroid, terms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(model, question_index, id) DO UPDATE SET count = excluded.count, centroid = excluded.centroid, terms = excluded.terms",
+            model,
+            questionIndex,
+            cluster.id,
+            cluster.count,
+            JSON.stringify(cluster.centroid),
+            JSON.stringify(cluster.terms),
+          );
+        }
+        return out;
+      });
+    } catch (err) {
+      this.clusterCache.clear();
+      this.exampleCache.clear();
+      throw err;
+    }
+  }
+
+  /** One answer: its membership row now, its cluster's new state in the cache and in `moved`. */
+  private foldOne(a: PatternAnswer, moved: Map<string, { model: string; questionIndex: number; cluster: ClusterState }>): boolean {
     const seen = this.sql.exec("SELECT 1 FROM pattern_members WHERE session_id = ? AND answer_id = ? AND model = ?", a.sessionId, a.answerId, a.model).toArray();
     if (seen.length) return false;
     const existing = this.clusters(a.model, a.questionIndex);
     const where = assign(existing, a.vector, a.threshold, MAX_CLUSTERS);
-    const moved = where.kind === "join" ? addTo(existing.find((c) => c.id === where.id)!, a.vector, a.terms) : newCluster(Math.max(-1, ...existing.map((c) => c.id)) + 1, a.vector, a.terms);
-    // Stored rounded, and cached as stored: a cluster moves the same whether or not the object was evicted.
-    const next = { ...moved, centroid: moved.centroid.map((x) => Math.round(x * 1e6) / 1e6) };
+    const next = where.kind === "join" ? addTo(existing.find((c) => c.id === where.id)!, a.vector, a.terms) : newCluster(Math.max(-1, ...existing.map((c) => c.id)) + 1, a.vector, a.terms);
+    // Rounded after every answer, as stored: a cluster moves the same whether or not the object
+    // was evicted, and whatever the batches were.
+    next.centroid = next.centroid.map((x) => Math.round(x * 1e6) / 1e6);
     const examples = this.examples(a.model, a.questionIndex, next.id);
     const quote = examples < EXAMPLES_PER_CLUSTER && a.quote ? a.quote : null;
-    // Both writes run in the object's implicit transaction (no await between them).
-    this.sql.exec(
-      "INSERT INTO pattern_clusters (model, question_index, id, count, centroid, terms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(model, question_index, id) DO UPDATE SET count = excluded.count, centroid = excluded.centroid, terms = excluded.terms",
-      a.model,
-      a.questionIndex,
-      next.id,
-      next.count,
-      JSON.stringify(next.centroid),
-      JSON.stringify(next.terms),
-    );
     this.sql.exec(
       "INSERT INTO pattern_members (session_id, answer_id, model, question_index, cluster_id, quote) VALUES (?, ?, ?, ?, ?, ?)",
       a.sessionId,
@@ -108,6 +137,7 @@ export class PatternStore {
     );
     this.clusterCache.set(`${a.model}\n${a.questionIndex}`, [...existing.filter((c) => c.id !== next.id), next].sort((x, y) => x.id - y.id));
     if (quote) this.exampleCache.set(`${a.model}\n${a.questionIndex}\n${next.id}`, examples + 1);
+    moved.set(`${a.model}\n${a.questionIndex}\n${next.id}`, { model: a.model, questionIndex: a.questionIndex, cluster: next });
     return true;
   }
 

@@ -56,21 +56,29 @@ describe("Workers AI embeddings", () => {
     expect((await hub.patterns("local-hashed-terms-v1", 1))[0]!.clusters).toEqual([]);
   });
 
-  it("an object evicted between answers clusters them exactly as one that stayed in memory, quotes and erasures included", async () => {
+  it("an object evicted between answers, or given them in batches, clusters them exactly as one that stayed in memory, quotes and erasures included", async () => {
     const e = new LocalEmbedder();
     const topics = ["The price is too high", "Exports lose the formatting", "Support answered quickly", "The calendar sync is slow"];
     const texts = Array.from({ length: 36 }, (_, i) => `${topics[(i * 7) % 4]} (answer ${i})`);
     const vectors = await e.embed(texts);
-    const hubs = ["kept", "evicted"].map((k) => env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(unique(`cmp_${k}`))));
-    for (const [i, text] of texts.entries()) {
-      const fold = { sessionId: `ses_${i % 12}`, answerId: `a${i}`, questionIndex: i % 2, model: e.model, threshold: e.threshold, vector: vectors[i]!, terms: keywords(text), quote: text };
-      for (const hub of hubs) expect(await hub.foldPattern(fold)).toBe(true);
+    const hubs = ["kept", "evicted", "batched"].map((k) => env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(unique(`cmp_${k}`))));
+    const folds = texts.map((text, i) => ({ sessionId: `ses_${i % 12}`, answerId: `a${i}`, questionIndex: i % 2, model: e.model, threshold: e.threshold, vector: vectors[i]!, terms: keywords(text), quote: text }));
+    for (const [i, fold] of folds.entries()) {
+      for (const hub of hubs.slice(0, 2)) expect(await hub.foldPattern(fold)).toBe(true);
       if (i % 5 === 4) await evictDurableObject(hubs[1]!);
       // A session's data deleted midway: its quotes go, and later answers may take their place.
-      if (i === 20) for (const hub of hubs) await hub.forget("ses_3");
+      if (i === 20) for (const hub of hubs.slice(0, 2)) await hub.forget("ses_3");
     }
-    const [kept, evicted] = await Promise.all(hubs.map((hub) => hub.patterns(e.model, 2)));
+    // Batches of seven (one answer sent twice: the copy changes nothing), the same erasure after answer 20.
+    for (let at = 0; at < folds.length; at += 7) {
+      const batch = folds.slice(at, at + 7);
+      const copy = at === 7 ? [batch[0]!] : [];
+      expect(await hubs[2]!.foldPatterns([...batch, ...copy])).toEqual([...batch.map(() => true), ...copy.map(() => false)]);
+      if (at + 7 === 21) await hubs[2]!.forget("ses_3");
+    }
+    const [kept, evicted, batched] = await Promise.all(hubs.map((hub) => hub.patterns(e.model, 2)));
     expect(evicted).toEqual(kept);
+    expect(batched).toEqual(kept);
     const clusters = kept!.flatMap((q) => q.clusters);
     expect(clusters.reduce((n, c) => n + c.count, 0)).toBe(texts.length);
     const quotes = clusters.flatMap((c) => c.examples);
