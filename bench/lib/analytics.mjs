@@ -28,7 +28,7 @@ const ANSWERS = [
   "I worry a little about where the data is stored and who can see the recordings.",
 ];
 
-/** The campaign's aggregates from its seeded session rows, as foldSession + foldAnswer would have written them. */
+/** The campaign's aggregates from its seeded session rows, as foldSession + foldAnswers would have written them. */
 async function foldSeeded(sqliteFile, { orgId, campaignId }) {
   const { DatabaseSync } = await import("node:sqlite");
   const db = new DatabaseSync(sqliteFile);
