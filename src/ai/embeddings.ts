@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { THEME_CUES } from "./analysis";
 import { keywords } from "./clusters";
+import { staggered } from "../shared/turns";
 
 export interface Embedder {
   /** Names the vector space: clusters are only compared with vectors of the same space. */
@@ -42,7 +43,8 @@ export class LocalEmbedder implements Embedder {
   readonly model = "local-hashed-terms-v1";
   readonly threshold = 0.35;
   async embed(texts: string[]): Promise<number[][]> {
-    return texts.map((text) => {
+    // One text per turn of the event loop: a batch's vectors are computed on the shared thread.
+    return staggered(texts, async (text) => {
       const v = new Array<number>(LOCAL_DIMENSIONS).fill(0);
       // Signed feature hashing: the rare words that share a dimension cancel as often as they add.
       const add = (feature: string, weight: number) => {

@@ -13,6 +13,7 @@ import type { InterviewSession } from "../objects/InterviewSession";
 import type { PatternAnswer } from "../objects/patterns";
 import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
 import { jsonRows } from "../shared/d1";
+import { staggered } from "../shared/turns";
 
 const stub = (env: Env, sessionId: string) => env.SESSION.get(env.SESSION.idFromName(sessionId));
 
@@ -55,10 +56,11 @@ async function prepareAnalyses(env: Env, items: { sessionId: string; answerId: s
       answerIds.forEach((id, i) => contexts.set(`${sessionId}\n${id}`, r.ok ? (r.value[i] ?? null) : null));
     }),
   );
-  return Promise.all(items.map((i) => {
+  // One answer's analysis per turn: locally the providers compute on the thread every session shares.
+  return staggered(items, async (i) => {
     const a = contexts.get(`${i.sessionId}\n${i.answerId}`);
     return a ? analyse(env, i.sessionId, i.answerId, a) : null;
-  }));
+  });
 }
 
 async function analyse(env: Env, sessionId: string, answerId: string, a: AnswerContext): Promise<PreparedAnalysis> {

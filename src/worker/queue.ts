@@ -8,6 +8,7 @@ import { QueueMessage } from "../objects/messages";
 import { analyzeAnswer, analyzeAnswersTogether, processSpokenAnswer } from "./jobs";
 import { buildExport } from "./export-job";
 import { inChunks, placeholders } from "../shared/d1";
+import { staggered } from "../shared/turns";
 import { deliverWebhook, emitSessionEvent, RetryLater, subscribedEvents } from "./webhooks";
 
 type Job = { msg: Message<unknown>; m: QueueMessage; key: string | null };
@@ -129,7 +130,7 @@ async function handle(m: QueueMessage, env: Env, attempts: number): Promise<void
       if (!r.ok) return; // the session's data was deleted meanwhile: nothing to analyse
       const facts = r.value;
       const provider = sentimentProvider(env);
-      const results = await Promise.all(facts.answers.map((text) => provider.classify(text)));
+      const results = await staggered(facts.answers, (text) => provider.classify(text));
       const updated = await env.DB.prepare("UPDATE sessions SET sentiment = ? WHERE id = ?").bind(overall(results), m.sessionId).run();
       // The outbox may send this before the object's index row reached D1 (the mirror retries on
       // its own schedule); retrying waits for the row instead of dropping the result.
