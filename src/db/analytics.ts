@@ -186,13 +186,17 @@ export function foldAnswers(db: D1Database, answers: AnswerFold[]): D1PreparedSt
   return stmts.filter((s): s is D1PreparedStatement => s !== null);
 }
 
+/** Idempotency marks, one statement for all of them (a key already there fails it: UNIQUE). */
+export const markProcessed = (db: D1Database, keys: string[], at: number) =>
+  db.prepare("INSERT INTO processed_messages (key, processed_at) SELECT value, ? FROM json_each(?)").bind(at, JSON.stringify(keys));
+
 /**
  * Runs fold statements together with the record that they ran: one transaction, so a
  * redelivered job either finds the key (and changes nothing) or folds exactly once.
  */
 export async function foldOnce(db: D1Database, key: string, stmts: D1PreparedStatement[]): Promise<boolean> {
   try {
-    await db.batch([db.prepare("INSERT INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()), ...stmts]);
+    await db.batch([markProcessed(db, [key], Date.now()), ...stmts]);
     return true;
   } catch (err) {
     if (String(err).includes("UNIQUE")) return false;

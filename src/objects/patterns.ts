@@ -29,11 +29,13 @@ const Numbers = z.array(z.number());
 const Terms = z.record(z.string(), z.number());
 type Row = Record<string, SqlStorageValue>;
 
-export class PatternStore {
-  private readonly sql: SqlStorage;
+type Moved = Map<string, { model: string; questionIndex: number; cluster: ClusterState }>;
+const questionKey = (model: string, questionIndex: number) => `${model}\n${questionIndex}`;
+const clusterKey = (model: string, questionIndex: number, clusterId: number) => `${model}\n${questionIndex}\n${clusterId}`;
 
+export class PatternStore {
   constructor(private readonly storage: DurableObjectStorage) {
-    const sql = (this.sql = storage.sql);
+    const sql = storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS pattern_clusters (
       model TEXT NOT NULL, question_index INTEGER NOT NULL, id INTEGER NOT NULL, count INTEGER NOT NULL, centroid TEXT NOT NULL, terms TEXT NOT NULL,
       PRIMARY KEY (model, question_index, id))`);
@@ -50,8 +52,12 @@ export class PatternStore {
   /** Quotes kept per cluster (model, question, cluster). */
   private readonly exampleCache = new Map<string, number>();
 
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
   private clusters(model: string, questionIndex: number): ClusterState[] {
-    const key = `${model}\n${questionIndex}`;
+    const key = questionKey(model, questionIndex);
     let cached = this.clusterCache.get(key);
     if (!cached) {
       cached = this.loadClusters(model, questionIndex);
@@ -61,7 +67,7 @@ export class PatternStore {
   }
 
   private examples(model: string, questionIndex: number, clusterId: number): number {
-    const key = `${model}\n${questionIndex}\n${clusterId}`;
+    const key = clusterKey(model, questionIndex, clusterId);
     let n = this.exampleCache.get(key);
     if (n === undefined) {
       n = Number(
@@ -90,7 +96,7 @@ export class PatternStore {
    * once per answer. If anything throws, the writes roll back and the caches are dropped.
    */
   foldMany(answers: PatternAnswer[]): boolean[] {
-    const moved = new Map<string, { model: string; questionIndex: number; cluster: ClusterState }>();
+    const moved: Moved = new Map();
     try {
       return this.storage.transactionSync(() => {
         const out = answers.map((a) => this.foldOne(a, moved));
@@ -115,7 +121,7 @@ export class PatternStore {
   }
 
   /** One answer: its membership row now, its cluster's new state in the cache and in `moved`. */
-  private foldOne(a: PatternAnswer, moved: Map<string, { model: string; questionIndex: number; cluster: ClusterState }>): boolean {
+  private foldOne(a: PatternAnswer, moved: Moved): boolean {
     const seen = this.sql.exec("SELECT 1 FROM pattern_members WHERE session_id = ? AND answer_id = ? AND model = ?", a.sessionId, a.answerId, a.model).toArray();
     if (seen.length) return false;
     const existing = this.clusters(a.model, a.questionIndex);
@@ -135,9 +141,10 @@ export class PatternStore {
       next.id,
       quote,
     );
-    this.clusterCache.set(`${a.model}\n${a.questionIndex}`, [...existing.filter((c) => c.id !== next.id), next].sort((x, y) => x.id - y.id));
-    if (quote) this.exampleCache.set(`${a.model}\n${a.questionIndex}\n${next.id}`, examples + 1);
-    moved.set(`${a.model}\n${a.questionIndex}\n${next.id}`, { model: a.model, questionIndex: a.questionIndex, cluster: next });
+    const key = clusterKey(a.model, a.questionIndex, next.id);
+    this.clusterCache.set(questionKey(a.model, a.questionIndex), [...existing.filter((c) => c.id !== next.id), next].sort((x, y) => x.id - y.id));
+    if (quote) this.exampleCache.set(key, examples + 1);
+    moved.set(key, { model: a.model, questionIndex: a.questionIndex, cluster: next });
     return true;
   }
 

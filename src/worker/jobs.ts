@@ -7,7 +7,7 @@ import { words } from "../ai/followup";
 import { sentimentProvider } from "../ai/sentiment";
 import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
 import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";
-import { foldAnswers, foldOnce, quoteOf, type AnswerFold } from "../db/analytics";
+import { foldAnswers, foldOnce, markProcessed, quoteOf, type AnswerFold } from "../db/analytics";
 import type { Env } from "../env";
 import type { InterviewSession } from "../objects/InterviewSession";
 import type { PatternAnswer } from "../objects/patterns";
@@ -24,10 +24,6 @@ type AnalysisRow = (string | number | null)[];
 /** Analysis rows written (or refreshed: a late transcript re-runs the analysis) in one statement. */
 const upsertAnalyses = (db: D1Database, rows: AnalysisRow[]) =>
   db.prepare(`INSERT OR REPLACE INTO answer_analysis (${ANALYSIS_COLUMNS.join(", ")}) ${jsonRows(ANALYSIS_COLUMNS.length)}`).bind(JSON.stringify(rows));
-
-/** Idempotency marks, one statement for all of them (a key already there fails it: UNIQUE). */
-const markProcessed = (db: D1Database, keys: string[], at: number) =>
-  db.prepare(`INSERT INTO processed_messages (key, processed_at) SELECT value, ? FROM json_each(?)`).bind(at, JSON.stringify(keys));
 
 interface PreparedAnalysis {
   /** The analysis row (re-runnable: a late transcript refreshes it). */
@@ -128,9 +124,10 @@ export async function analyzeAnswer(env: Env, sessionId: string, answerId: strin
   const [p] = await prepareAnalyses(env, [{ sessionId, answerId }]);
   if (!p) return;
   // The analysis row and the campaign's aggregates change together, once per answer.
-  const folded = await foldOnce(env.DB, p.foldKey, [upsertAnalyses(env.DB, [p.row]), ...foldAnswers(env.DB, [p.fold])]);
+  const upsert = upsertAnalyses(env.DB, [p.row]);
+  const folded = await foldOnce(env.DB, p.foldKey, [upsert, ...foldAnswers(env.DB, [p.fold])]);
   // Already folded: the analysis may still be refreshed (a late transcript), the aggregates stay.
-  if (!folded) await upsertAnalyses(env.DB, [p.row]).run();
+  if (!folded) await upsert.run();
   await foldPatterns(env, [p]);
 }
 
