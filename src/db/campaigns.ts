@@ -53,8 +53,10 @@ export function inviteJson(row: InviteRow) {
   };
 }
 
+export const findCampaignStatement = (db: D1Database, orgId: string, id: string) => db.prepare("SELECT * FROM campaigns WHERE id = ? AND org_id = ?").bind(id, orgId);
+
 export async function findCampaign(db: D1Database, orgId: string, id: string): Promise<CampaignRow | null> {
-  return db.prepare("SELECT * FROM campaigns WHERE id = ? AND org_id = ?").bind(id, orgId).first<CampaignRow>();
+  return findCampaignStatement(db, orgId, id).first<CampaignRow>();
 }
 
 export async function scriptQuestions(db: D1Database, campaignId: string, version: number): Promise<Question[]> {

@@ -22,10 +22,38 @@ export function keysetSql(table: string, where: string, afterCursor: boolean): s
   return `SELECT * FROM ${table} WHERE ${where}${keyset} ORDER BY created_at DESC, id DESC LIMIT ?`;
 }
 
+/** A page query ready to run (alone or in a D1 batch) and how its rows become the page. */
+export interface KeysetQuery<T> {
+  statement: D1PreparedStatement;
+  page(rows: T[]): { items: T[]; nextCursor: string | null };
+}
+
 /**
- * One page of `table` rows matching `where`, newest first, keyed on (created_at, id).
+ * The query for one page of `table` rows matching `where`, newest first, keyed on (created_at, id).
  * Returns null for a cursor that does not decode (the caller answers 400).
  */
+export function keysetQuery<T extends { created_at: number; id: string }>(
+  db: D1Database,
+  table: string,
+  where: string,
+  binds: unknown[],
+  limit: number,
+  cursor: string | undefined,
+): KeysetQuery<T> | null {
+  const after = cursor ? decodeCursor(cursor) : null;
+  if (cursor && !after) return null;
+  const statement = db.prepare(keysetSql(table, where, after !== null)).bind(...binds, ...(after ? [after.sortKey, after.sortKey, after.id] : []), limit + 1);
+  return {
+    statement,
+    page(rows) {
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
+    },
+  };
+}
+
+/** One page, read on its own; null for a cursor that does not decode. */
 export async function keysetPage<T extends { created_at: number; id: string }>(
   db: D1Database,
   table: string,
@@ -34,13 +62,6 @@ export async function keysetPage<T extends { created_at: number; id: string }>(
   limit: number,
   cursor: string | undefined,
 ): Promise<{ items: T[]; nextCursor: string | null } | null> {
-  const after = cursor ? decodeCursor(cursor) : null;
-  if (cursor && !after) return null;
-  const rows = await db
-    .prepare(keysetSql(table, where, after !== null))
-    .bind(...binds, ...(after ? [after.sortKey, after.sortKey, after.id] : []), limit + 1)
-    .all<T>();
-  const items = rows.results.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.results.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
+  const q = keysetQuery<T>(db, table, where, binds, limit, cursor);
+  return q && q.page((await q.statement.all<T>()).results);
 }

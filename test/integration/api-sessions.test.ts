@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../src/worker/app";
 import { routeTable } from "../../src/worker/openapi";
-import { keysetSql } from "../../src/db/cursor";
+import { encodeCursor, keysetSql } from "../../src/db/cursor";
 import { filterSql } from "../../src/db/sessions";
 import { parseCsv } from "../helpers/csv";
 import {
@@ -119,6 +119,13 @@ describe("listing a campaign's sessions", () => {
       const r = await call("GET", `/v1/campaigns/${c.id}/sessions?${q}`, { key: apiKey.key });
       expect(r.status, q).toBe(400);
       expect(errorCode(r), q).toBe("VALIDATION_FAILED");
+    }
+    // Another org's key learns nothing of the campaign, whatever the cursor: 404 before any 400.
+    const other = await createOrg();
+    for (const q of ["", "cursor=zzz", `cursor=${encodeURIComponent(encodeCursor(Date.now(), "ses_x"))}`]) {
+      const r = await call("GET", `/v1/campaigns/${c.id}/sessions?${q}`, { key: other.apiKey.key });
+      expect(r.status, q).toBe(404);
+      expect(r.json.data, q).toBeUndefined();
     }
   });
 

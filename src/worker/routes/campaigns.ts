@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { campaignJson, findCampaign, inviteJson, parseSettings, scriptQuestions } from "../../db/campaigns";
+import { campaignJson, findCampaign, findCampaignStatement, inviteJson, parseSettings, scriptQuestions } from "../../db/campaigns";
 import { keysetPage } from "../../db/cursor";
 import type { CampaignRow, InviteRow } from "../../db/schema";
 import { newId, randomSecret, sha256Hex } from "../../shared/crypto";
@@ -16,7 +16,17 @@ const cmpId = idParam("cmp");
 /** The campaign named by the path, in the caller's org; anything else is 404. */
 export async function campaignFromPath(c: Context<AppEnv>): Promise<CampaignRow> {
   const id = c.req.param("id") ?? "";
-  const row = cmpId.safeParse(id).success ? await findCampaign(c.env.DB, c.get("principal")!.orgId, id) : null;
+  return ownCampaign(c, cmpId.safeParse(id).success ? await findCampaign(c.env.DB, c.get("principal")!.orgId, id) : null);
+}
+
+/** The path's campaign lookup as a statement, for a D1 batch; null when the id cannot be one (404). */
+export function campaignStatement(c: Context<AppEnv>): D1PreparedStatement | null {
+  const id = c.req.param("id") ?? "";
+  return cmpId.safeParse(id).success ? findCampaignStatement(c.env.DB, c.get("principal")!.orgId, id) : null;
+}
+
+/** The row campaignFromPath's lookup found, or 404; the request's audit entry names it. */
+export function ownCampaign(c: Context<AppEnv>, row: CampaignRow | null | undefined): CampaignRow {
   if (!row) throw notFound("campaign");
   c.set("auditResource", { type: "campaign", id: row.id, campaignId: row.id });
   return row;

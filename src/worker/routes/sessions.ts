@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { findCampaign, scriptQuestions } from "../../db/campaigns";
-import { keysetPage } from "../../db/cursor";
-import type { SessionRow } from "../../db/schema";
+import { keysetQuery } from "../../db/cursor";
+import type { CampaignRow, SessionRow } from "../../db/schema";
 import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
 import type { ControlAction } from "../../objects/InterviewSession";
 import { newId } from "../../shared/crypto";
@@ -13,7 +13,7 @@ import { jsonBody, op, queryOf } from "../openapi";
 import { canRead, isAllowed, type Role } from "../policy";
 import { FlagIn, Note, NoteIn, Reason, Reassign, Segment, Session, SessionFilters, SessionInclude, idParam, page } from "../schemas";
 import type { AppEnv } from "../types";
-import { badCursor, campaignFromPath } from "./campaigns";
+import { badCursor, campaignFromPath, campaignStatement, ownCampaign } from "./campaigns";
 import { z } from "zod";
 
 export const sessionRoutes = new Hono<AppEnv>();
@@ -86,15 +86,16 @@ sessionRoutes.get(
   async (c) => {
     const q = c.req.valid("query");
     const { where, binds } = filterSql(q);
-    // The page is read while the campaign is checked (two D1 round trips at once, not one after
-    // the other); nothing of it is used unless the campaign is the caller's org's.
-    const listing = keysetPage<SessionRow>(c.env.DB, "sessions", `campaign_id = ?${where}`, [c.req.param("id"), ...binds], q.limit, q.cursor);
-    listing.catch(() => undefined); // awaited below, unless the checks refuse the request first
-    const campaign = await campaignFromPath(c);
+    // The campaign check and the page are one D1 batch: one round trip, and one snapshot (a batch
+    // is a transaction). Nothing of the page is used unless the campaign is the caller's org's.
+    const listing = keysetQuery<SessionRow>(c.env.DB, "sessions", `campaign_id = ?${where}`, [c.req.param("id"), ...binds], q.limit, q.cursor);
+    const check = campaignStatement(c);
+    const [found, rows] = check ? await c.env.DB.batch<unknown>(listing ? [check, listing.statement] : [check]) : [];
+    const campaign = ownCampaign(c, found?.results[0] as CampaignRow | undefined);
     const role = c.get("principal")!.role;
     const withTranscript = await requireInclude(c, q.include, "transcript");
     const withNotes = await requireInclude(c, q.include, "notes");
-    const p = (await listing) ?? badCursor();
+    const p = listing?.page(rows!.results as SessionRow[]) ?? badCursor();
     const data = await Promise.all(
       p.items.map(async (row) => ({
         ...present(sessionFromRow(row), role),
