@@ -77,7 +77,7 @@ export function printReport(results, log) {
     verdict(
       "4",
       `list page p95, ${L.sessions.toLocaleString("en")} sessions (worst filter)`,
-      `${insideWorst ? `inside the Worker ${f(insideWorst.inside.p95)} ms [${insideWorst.name}]; ` : ""}client ≤ ${f(worst.all.p95)} ms [${worst.name}]; SQL alone ${f(sqlWorst?.p95)} ms [${sqlWorst?.name ?? "—"}]; Worker CPU ≈ ${f(ownCpu(cpuWorst))} ms/page [${cpuWorst.name}]`,
+      `${insideWorst ? `inside the Worker ${f(insideWorst.inside.p95)} ms [${insideWorst.name}]${L.insideAllPages ? ` (all ${L.insideAllPages.n} pages pooled: ${f(L.insideAllPages.p95)} ms)` : ""}; ` : ""}client ≤ ${f(worst.all.p95)} ms [${worst.name}]; SQL alone ${f(sqlWorst?.p95)} ms [${sqlWorst?.name ?? "—"}]; Worker CPU ≈ ${f(ownCpu(cpuWorst))} ms/page [${cpuWorst.name}]`,
       `p95 ≤ ${TARGET_P95_MS} ms inside the Worker`,
       insideWorst ? insideWorst.inside.p95 <= TARGET_P95_MS : upperOk ? true : lowerFail ? false : null,
       insideWorst
