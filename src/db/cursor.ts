@@ -54,14 +54,7 @@ export function keysetQuery<T extends { created_at: number; id: string }>(
 }
 
 /** One page, read on its own; null for a cursor that does not decode. */
-export async function keysetPage<T extends { created_at: number; id: string }>(
-  db: D1Database,
-  table: string,
-  where: string,
-  binds: unknown[],
-  limit: number,
-  cursor: string | undefined,
-): Promise<{ items: T[]; nextCursor: string | null } | null> {
-  const q = keysetQuery<T>(db, table, where, binds, limit, cursor);
+export async function keysetPage<T extends { created_at: number; id: string }>(...args: Parameters<typeof keysetQuery<T>>): Promise<{ items: T[]; nextCursor: string | null } | null> {
+  const q = keysetQuery<T>(...args);
   return q && q.page((await q.statement.all<T>()).results);
 }
