@@ -150,16 +150,17 @@ export class InterviewSession extends DurableObject<Env> {
 
   async control(action: ControlAction): Promise<RpcResult<SessionView>> {
     if (!this.state || !this.meta) return notFound();
-    let event: MachineEvent;
-    if (action.type === "pause") event = { type: "pause", by: "admin", reason: action.reason };
-    else if (action.type === "resume") event = { type: "resume", by: "admin" };
-    else if (action.type === "end") event = { type: "end", reason: action.reason };
-    else event = { type: "reassign", questions: action.questions };
+    // The object, not the index (which lags by up to the mirror's coalescing), knows the campaign.
+    if (action.type === "reassign" && action.campaignId === this.meta.campaignId) return { ok: false, error: { code: "INVALID_TRANSITION", message: "the session already belongs to this campaign" } };
+    const event: MachineEvent =
+      action.type === "pause" ? { type: "pause", by: "admin", reason: action.reason }
+      : action.type === "resume" ? { type: "resume", by: "admin" }
+      : action.type === "end" ? { type: "end", reason: action.reason }
+      : { type: "reassign", questions: action.questions };
     const r = this.apply(event, () => {
-      if (action.type === "reassign") {
-        this.meta = { ...this.meta!, campaignId: action.campaignId, scriptVersion: action.scriptVersion };
-        this.store.saveMeta(this.meta);
-      }
+      if (action.type !== "reassign") return;
+      this.meta = { ...this.meta!, campaignId: action.campaignId, scriptVersion: action.scriptVersion };
+      this.store.saveMeta(this.meta);
     });
     if (!r.ok) return r;
     return { ok: true, value: sessionView(this.meta, this.state, Date.now()) };
@@ -414,7 +415,9 @@ export class InterviewSession extends DurableObject<Env> {
       }
       alsoInTransaction?.();
       const mark = this.store.loadMirror();
-      this.store.saveStateAndMirror(r.state, { ...mark, version: mark.version + 1, urgent: mark.urgent || r.effects.some((e) => e.type === "status") });
+      // A status or campaign change reaches the index at once; progress within a status may wait.
+      const urgent = event.type === "reassign" || r.effects.some((e) => e.type === "status");
+      this.store.saveStateAndMirror(r.state, { ...mark, version: mark.version + 1, urgent: mark.urgent || urgent });
     });
     this.state = r.state;
 
@@ -434,7 +437,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
     for (const e of r.effects) if (e.type === "purge_audio") void this.purge(["audio"], e.reason).catch((err) => console.warn("audio purge failed", String(err)));
     // An answer's analysis may wait for the next ones (one send); lifecycle messages go at once.
-    const lazy = !r.effects.some((e) => e.type === "status" || e.type === "transcribe");
+    const lazy = event.type !== "reassign" && !r.effects.some((e) => e.type === "status" || e.type === "transcribe");
     void this.outbox.flush({ lazy }).then(() => this.armAlarm());
     return r;
   }

@@ -26,6 +26,8 @@ import {
   validRequest,
   waitFor,
 } from "../helpers/fixtures";
+import { until } from "../helpers/session";
+import { MIRROR_COALESCE_MS } from "../../src/objects/outbox";
 
 const ids = (r: { json: { data: { id: string }[] } }) => r.json.data.map((s) => s.id).sort();
 
@@ -296,6 +298,17 @@ describe("session controls", () => {
     const moved = await post("reassign", { campaignId: target.id });
     expect(moved.status).toBe(200);
     expect(moved.json).toMatchObject({ campaignId: target.id, totalQuestions: 4 });
+    // The object, not the index (written behind), decides "already there": moving straight back
+    // is legal, and the index follows a move at once rather than after the mirror's coalescing.
+    const back = await post("reassign", { campaignId: i.campaign.id });
+    expect(back.status, JSON.stringify(back.json)).toBe(200);
+    expect(back.json).toMatchObject({ campaignId: i.campaign.id });
+    await expect409("reassign", { campaignId: i.campaign.id });
+    const movedAt = Date.now();
+    expect((await post("reassign", { campaignId: target.id })).status).toBe(200);
+    await until(async () => ids(await call("GET", `/v1/campaigns/${target.id}/sessions`, { key })).includes(i.sessionId) || null, "the index lists the moved session", MIRROR_COALESCE_MS);
+    expect(Date.now() - movedAt).toBeLessThan(MIRROR_COALESCE_MS / 2);
+    expect(ids(await call("GET", `/v1/campaigns/${i.campaign.id}/sessions`, { key }))).not.toContain(i.sessionId);
 
     const ended = await post("end", { reason: "enough" });
     expect(ended.json).toMatchObject({ status: "completed", endReason: "enough", completedAt: expect.any(String) });
