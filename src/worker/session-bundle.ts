@@ -28,7 +28,25 @@ export function basisFromRow(row: SessionRow): AnalyticsBasis {
   return { status: row.status, duration: row.duration, totalQuestions: row.total_questions, questionsAnswered: row.questions_answered, pauseCount: 0, lastQuestionIndex: row.last_question_index };
 }
 
-export async function analyticsFor(env: Env_, row: SessionRow, view: AnalyticsBasis, transcript: Transcript) {
+/**
+ * A session's analytics as `role` may read them (a role that may not read transcripts gets no
+ * quotes: they are the participant's own words). The short summary is an AI call per session, so
+ * lists leave it out (`summary: false`); the session's own analytics carry it.
+ */
+export async function analyticsForRole(env: Env_, row: SessionRow, view: AnalyticsBasis | null, transcript: Transcript, role: Role, opts: { summary?: boolean } = {}) {
+  const a = await analyticsFor(env, row, view ?? basisFromRow(row), transcript, opts);
+  return canRead(role, "transcript") ? a : { ...a, quotes: [], quotesHidden: true };
+}
+
+/** The analytics columns a sessions CSV gains with include=analytics (after its own columns). */
+export const ANALYTICS_CSV_COLUMNS = ["sentimentPositive", "sentimentNeutral", "sentimentNegative", "engagementScore", "responseRate", "averageResponseLength", "pauseCount", "dropOffQuestion", "themes"] as const;
+
+export function analyticsCsvCells(a: Awaited<ReturnType<typeof analyticsFor>>): unknown[] {
+  const d = a.sentiment.distribution;
+  return [d.positive, d.neutral, d.negative, a.engagementScore, a.responseRate, a.averageResponseLength, a.pauseCount, a.dropOffQuestion, a.themes.map((t) => t.theme).join("; ")];
+}
+
+export async function analyticsFor(env: Env_, row: SessionRow, view: AnalyticsBasis, transcript: Transcript, opts: { summary?: boolean } = {}) {
   const answers = await env.DB.prepare("SELECT * FROM answer_analysis WHERE session_id = ? ORDER BY question_index, follow_up, created_at").bind(row.id).all<AnswerRow>();
   const a = sessionAnalytics(
     { status: view.status, duration: view.duration, totalQuestions: view.totalQuestions, questionsAnswered: view.questionsAnswered, pauseCount: view.pauseCount, lastQuestionIndex: view.lastQuestionIndex },
@@ -36,6 +54,7 @@ export async function analyticsFor(env: Env_, row: SessionRow, view: AnalyticsBa
     transcript.events,
     answers.results,
   );
+  if (opts.summary === false) return { sessionId: row.id, ...a };
   const segs = transcript.segments;
   const qa = segs.flatMap((s, i) => (s.speaker === "participant" ? [{ question: segs.slice(0, i).reverse().find((x) => x.speaker === "ai")?.text ?? "", answer: s.text }] : []));
   const summary = await summarizer(env)

@@ -2,6 +2,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createCampaign, createInvite, createOrg, join } from "../helpers/api";
+import { parseCsv } from "../helpers/csv";
+import { auditRows } from "../helpers/fixtures";
 import { until } from "../helpers/session";
 import { openSocket } from "../helpers/socket";
 
@@ -32,7 +34,7 @@ async function interview(key: string, campaignId: string, answers: string[], att
 
 describe("analytics", () => {
   it("adds up a golden campaign exactly, session by session and across the campaign", async () => {
-    const { apiKey } = await createOrg();
+    const { org, apiKey } = await createOrg();
     const key = apiKey.key;
     const campaign = await createCampaign(key, {
       questions: [{ text: "What do you like?" }, { text: "What would stop you from using us?" }, { text: "How do you use it?" }],
@@ -118,6 +120,26 @@ describe("analytics", () => {
     expect(seen.text).not.toContain("wonderful");
     const viewerSession = await call("GET", `/v1/sessions/${s1}/analytics`, { key: viewer.json.key });
     expect(viewerSession.json).toMatchObject({ quotes: [], quotesHidden: true, engagementScore: 39 });
+
+    // include=analytics carries the same figures: on the session with its summary, on each listed
+    // session without it (an AI call per session); quotes only for roles that read transcripts.
+    const analyticsReads = async () => (await auditRows("org_id = ? AND action = 'analytics.read' AND resource_type = 'session'", org.id)).length;
+    // Audit rows are written after the response: the three session reads above land first.
+    await until(async () => (await analyticsReads()) === 3 || null, "the session analytics reads above audited");
+    expect((await call("GET", `/v1/sessions/${s1}?include=analytics`, { key })).json.analytics).toEqual(one);
+    const { summary: _summary, ...withoutSummary } = one;
+    const listed = (await call("GET", `/v1/campaigns/${campaign.id}/sessions?include=analytics`, { key })).json.data;
+    expect(listed.find((x: any) => x.id === s1).analytics).toEqual(withoutSummary);
+    expect(listed.find((x: any) => x.id === s3).analytics).toMatchObject({ status: "abandoned", partial: true, dropOffQuestion: 1, responseRate: 0.33 });
+    const viewerListed = await call("GET", `/v1/campaigns/${campaign.id}/sessions?include=analytics`, { key: viewer.json.key });
+    expect(viewerListed.json.data.find((x: any) => x.id === s1).analytics).toMatchObject({ quotes: [], quotesHidden: true, engagementScore: 39 });
+    expect(viewerListed.text).not.toContain("wonderful");
+    const table = parseCsv((await call("GET", `/v1/campaigns/${campaign.id}/sessions?include=analytics&format=csv`, { key })).text);
+    const header = table[0]!;
+    const row1 = Object.fromEntries(header.map((h, i) => [h, table.find((r) => r[0] === s1)![i]]));
+    expect(row1).toMatchObject({ sentimentPositive: "1", sentimentNegative: "1", engagementScore: "39", pauseCount: "0", dropOffQuestion: "", themes: "collaboration; features; performance; pricing" });
+    // One analytics.read per session read: 3 above, then 1 + 3 listed + 3 by the viewer + 3 in the CSV.
+    await until(async () => (await analyticsReads()) === 13 || null, "each included analytics read audited");
 
     const byQuestion = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["answers", "positive", "negative"], groupBy: "question" } });
     expect(byQuestion.json.data).toEqual([

@@ -13,7 +13,7 @@ import { notFound } from "../errors";
 import { jsonBody, op, queryOf } from "../openapi";
 import { canRead } from "../policy";
 import { idParam, listQuery } from "../schemas";
-import { analyticsFor, basisFromRow } from "../session-bundle";
+import { analyticsForRole } from "../session-bundle";
 import type { AppEnv } from "../types";
 import { badCursor, campaignFromPath } from "./campaigns";
 
@@ -46,8 +46,7 @@ analyticsRoutes.get(
     const [view, transcript] = await Promise.all([stub.view(), stub.transcript()]);
     // The index row is the session (as for GET /v1/sessions/{id}); an object holding nothing (its
     // data purged, or never written) leaves figures from the row and an empty transcript.
-    const a = await analyticsFor(c.env, row, view.ok ? view.value : basisFromRow(row), transcript.ok ? transcript.value : { segments: [], events: [] });
-    return c.json(seesQuotes(c) ? a : { ...a, quotes: [], quotesHidden: true });
+    return c.json(await analyticsForRole(c.env, row, view.ok ? view.value : null, transcript.ok ? transcript.value : { segments: [], events: [] }, c.get("principal")!.role));
   },
 );
 

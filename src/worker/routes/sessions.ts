@@ -6,6 +6,7 @@ import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSI
 import type { ControlAction } from "../../objects/InterviewSession";
 import { newId } from "../../shared/crypto";
 import { eraseExportsContaining, eraseSession, recordDeletion } from "../erasure";
+import { ANALYTICS_CSV_COLUMNS, analyticsCsvCells, analyticsForRole, notesOf } from "../session-bundle";
 import { auditFromContext } from "../audit";
 import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
@@ -40,18 +41,20 @@ function present(s: SessionJson, role: Role): Partial<SessionJson> & { id: strin
   return out;
 }
 
+const INCLUDE_ACTION = { transcript: "transcript.read", notes: "note.read", analytics: "analytics.read" } as const;
+
 /** Asking for data the role may not read is refused (and audited), not silently dropped. */
-async function requireInclude(c: Context<AppEnv>, include: string[] | undefined, what: "transcript" | "notes") {
+async function requireInclude(c: Context<AppEnv>, include: string[] | undefined, what: keyof typeof INCLUDE_ACTION) {
   if (!include?.includes(what)) return false;
   const p = c.get("principal")!;
-  const action = what === "transcript" ? "transcript.read" : "note.read";
+  const action = INCLUDE_ACTION[what];
   if (!isAllowed(p.role, action)) {
     // The path's id is a campaign on the list route: name the resource the handler looked up.
     const r = c.get("auditResource");
     c.executionCtx.waitUntil(
       auditFromContext(c, { orgId: p.orgId, action, outcome: "deny", resourceType: r?.type ?? "session", resourceId: r?.id ?? c.req.param("id") ?? null, campaignId: r?.campaignId ?? null }),
     );
-    throw new ApiError(403, "FORBIDDEN", `the ${p.role} role may not read ${what}s`);
+    throw new ApiError(403, "FORBIDDEN", `the ${p.role} role may not read ${what}`);
   }
   return true;
 }
@@ -61,9 +64,9 @@ async function transcriptOf(c: Context<AppEnv>, id: string) {
   return r.ok ? r.value : { segments: [], events: [] };
 }
 
-async function notesOf(db: D1Database, sessionId: string) {
-  const rows = await db.prepare("SELECT * FROM notes WHERE session_id = ? ORDER BY created_at, id").bind(sessionId).all<{ id: string; session_id: string; text: string; author_type: string; author_id: string; created_at: number }>();
-  return rows.results.map((n) => ({ id: n.id, sessionId: n.session_id, text: n.text, author: { type: n.author_type, id: n.author_id }, createdAt: new Date(n.created_at).toISOString() }));
+/** Every included session read is audited, one row per session, as on its own route. */
+function auditInclude(c: Context<AppEnv>, row: SessionRow, action: "transcript.read" | "analytics.read") {
+  c.executionCtx.waitUntil(auditFromContext(c, { orgId: row.org_id, action, outcome: "allow", resourceType: "session", resourceId: row.id, campaignId: row.campaign_id }));
 }
 
 /** The freshest view: the object's state with the index's flags. */
@@ -76,7 +79,8 @@ sessionRoutes.get(
   "/campaigns/:id/sessions",
   op({
     summary: "List and filter a campaign's sessions (JSON or CSV)",
-    description: "Newest first. `from`/`to` filter on startedAt. With format=csv the next page's cursor is in the X-Next-Cursor header.",
+    description:
+      "Newest first. `from`/`to` filter on startedAt. With format=csv the next page's cursor is in the X-Next-Cursor header. include=transcript adds each session's segments (roles that read transcripts); include=notes its notes; include=analytics its analytics as GET /sessions/{id}/analytics returns them, without the AI summary (in CSV: distribution, engagement, response rate and length, pauses, drop-off and themes as columns). Each included transcript or analytics read is audited.",
     tags: ["sessions"],
     auth: "key",
     action: "session.read",
@@ -95,27 +99,31 @@ sessionRoutes.get(
     const role = c.get("principal")!.role;
     const withTranscript = await requireInclude(c, q.include, "transcript");
     const withNotes = await requireInclude(c, q.include, "notes");
+    const withAnalytics = await requireInclude(c, q.include, "analytics");
     const p = listing?.page(rows!.results as SessionRow[]) ?? badCursor();
     const data = await Promise.all(
-      p.items.map(async (row) => ({
-        ...present(sessionFromRow(row), role),
-        ...(withTranscript ? { transcript: (await transcriptOf(c, row.id)).segments } : {}),
-        ...(withNotes ? { notes: await notesOf(c.env.DB, row.id) } : {}),
-      })),
+      p.items.map(async (row) => {
+        const [transcript, view] = await Promise.all([withTranscript || withAnalytics ? transcriptOf(c, row.id) : null, withAnalytics ? stubFor(c, row.id).view() : null]);
+        return {
+          ...present(sessionFromRow(row), role),
+          ...(withTranscript ? { transcript: transcript!.segments } : {}),
+          ...(withNotes ? { notes: await notesOf(c.env.DB, row.id) } : {}),
+          // As GET /sessions/{id}/analytics, without the summary (an AI call per session).
+          ...(withAnalytics ? { analytics: await analyticsForRole(c.env, row, view?.ok ? view.value : null, transcript!, role, { summary: false }) } : {}),
+        };
+      }),
     );
-    // Every transcript read is audited, one row per session, as on GET /sessions/{id}.
-    if (withTranscript) {
-      for (const row of p.items) {
-        c.executionCtx.waitUntil(auditFromContext(c, { orgId: row.org_id, action: "transcript.read", outcome: "allow", resourceType: "session", resourceId: row.id, campaignId: row.campaign_id }));
-      }
+    for (const row of p.items) {
+      if (withTranscript) auditInclude(c, row, "transcript.read");
+      if (withAnalytics) auditInclude(c, row, "analytics.read");
     }
     if (q.format === "csv") {
       const columns = canRead(role, "participant") ? [...SESSION_CSV_COLUMNS] : SESSION_CSV_COLUMNS.filter((col) => col !== "participantEmail");
-      let body = csvLine(withTranscript ? [...columns, "transcript"] : columns);
+      let body = csvLine([...columns, ...(withTranscript ? ["transcript"] : []), ...(withAnalytics ? ANALYTICS_CSV_COLUMNS : [])]);
       for (const s of data) {
         const cells = sessionCsvCells(s).slice(0, columns.length);
-        const transcript = "transcript" in s && s.transcript ? s.transcript.map((t) => `[${t.speaker}] ${t.text}`).join("\n") : undefined;
-        body += csvLine(withTranscript ? [...cells, transcript] : cells);
+        const transcript = s.transcript ? [s.transcript.map((t) => `[${t.speaker}] ${t.text}`).join("\n")] : [];
+        body += csvLine([...cells, ...transcript, ...(s.analytics ? analyticsCsvCells(s.analytics) : [])]);
       }
       return c.body(body, 200, {
         "Content-Type": "text/csv; charset=utf-8",
@@ -129,20 +137,34 @@ sessionRoutes.get(
 
 sessionRoutes.get(
   "/sessions/:id",
-  op({ summary: "Get a session", tags: ["sessions"], auth: "key", action: "session.read", responses: { 200: { description: "the session", schema: Session } } }),
+  op({
+    summary: "Get a session",
+    description: "include=transcript,analytics,notes adds those parts (analytics as GET /sessions/{id}/analytics returns them); each is subject to the role table, and transcript and analytics reads are audited.",
+    tags: ["sessions"],
+    auth: "key",
+    action: "session.read",
+    responses: { 200: { description: "the session", schema: Session } },
+  }),
   queryOf(SessionInclude),
   async (c) => {
     const row = await sessionFromPath(c);
     const { include } = c.req.valid("query");
     const withTranscript = await requireInclude(c, include, "transcript");
     const withNotes = await requireInclude(c, include, "notes");
-    const session = present(await liveSession(c, row), c.get("principal")!.role);
+    const withAnalytics = await requireInclude(c, include, "analytics");
+    const role = c.get("principal")!.role;
+    const [view, transcript] = await Promise.all([stubFor(c, row.id).view(), withTranscript || withAnalytics ? transcriptOf(c, row.id) : null]);
+    const session = present(view.ok ? { ...view.value, ...indexFields(row) } : sessionFromRow(row), role);
     const extra: Record<string, unknown> = {};
     if (withTranscript) {
-      extra.transcript = (await transcriptOf(c, row.id)).segments;
-      c.executionCtx.waitUntil(auditFromContext(c, { orgId: row.org_id, action: "transcript.read", outcome: "allow", resourceType: "session", resourceId: row.id, campaignId: row.campaign_id }));
+      extra.transcript = transcript!.segments;
+      auditInclude(c, row, "transcript.read");
     }
     if (withNotes) extra.notes = await notesOf(c.env.DB, row.id);
+    if (withAnalytics) {
+      extra.analytics = await analyticsForRole(c.env, row, view.ok ? view.value : null, transcript!, role);
+      auditInclude(c, row, "analytics.read");
+    }
     return c.json({ ...session, ...extra });
   },
 );
@@ -198,7 +220,6 @@ sessionRoutes.post(
     const { campaignId } = c.req.valid("json");
     const target = await findCampaign(c.env.DB, row.org_id, campaignId);
     if (!target) throw notFound("campaign");
-    if (target.id === row.campaign_id) throw new ApiError(409, "INVALID_TRANSITION", "the session already belongs to this campaign");
     const questions = await scriptQuestions(c.env.DB, target.id, target.script_version);
     const r = await stubFor(c, row.id).control({ type: "reassign", campaignId: target.id, scriptVersion: target.script_version, questions });
     if (!r.ok) throw fromRpcError(r.error);
