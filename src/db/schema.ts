@@ -221,6 +221,20 @@ export const auth_sessions = sqliteTable(
   (t) => [index("auth_sessions_member_idx").on(t.member_id)],
 );
 
+// Who has watched what live: an open live socket is registered under its principal (API key or
+// member), so revoking the key or ending the member's access closes it at once.
+export const live_watchers = sqliteTable(
+  "live_watchers",
+  {
+    principal_id: text("principal_id").notNull(),
+    kind: text("kind", { enum: ["session", "campaign"] }).notNull(),
+    target_id: text("target_id").notNull(),
+    org_id: text("org_id").notNull(),
+    connected_at: integer("connected_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principal_id, t.kind, t.target_id] })],
+);
+
 // Per-answer insight, written by the queue consumer; one row per answer (typed or spoken).
 export const answer_analysis = sqliteTable(
   "answer_analysis",

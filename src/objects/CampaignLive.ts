@@ -5,6 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { PatternStore, type PatternAnswer, type PatternCluster } from "./patterns";
 import { PING, PONG } from "./protocol";
+import { closeWatchersOf, watcherMessage, watcherTags } from "./sockets";
 import type { SessionView } from "./view";
 
 type Row = Record<string, SqlStorageValue>;
@@ -91,7 +92,7 @@ export class CampaignLive extends DurableObject<Env> {
       return Response.json({ error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket upgrade" } }, { status: 426 });
     }
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
+    this.ctx.acceptWebSocket(pair[1], watcherTags(request));
     if (this.ctx.getWebSockets().length === 1) this.firstWatcher();
     const sessions = this.ctx.storage.sql
       .exec<Row>("SELECT view FROM active ORDER BY updated_at DESC LIMIT 500")
@@ -119,7 +120,12 @@ export class CampaignLive extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (typeof message === "string" && message.includes('"ping"')) ws.send(PONG);
+    watcherMessage(ws, message);
+  }
+
+  /** Closes the live sockets of a principal whose access ended (see src/worker/live-access.ts). */
+  async dropWatchers(principalId: string): Promise<number> {
+    return closeWatchersOf(this.ctx, principalId);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -14,7 +14,7 @@ import { D1Mirror, type MirrorWriter } from "./mirror";
 import { Outbox } from "./outbox";
 import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
-import { safeClose, safeSend, sendError } from "./sockets";
+import { closeWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
 import { endedFacts, sessionView, type EndedFacts, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
@@ -222,7 +222,7 @@ export class InterviewSession extends DurableObject<Env> {
       return this.accept("participant", request.headers.get("CF-Connecting-IP")).response;
     }
     if (url.pathname.endsWith("/live")) {
-      const { response, server } = this.accept("watcher");
+      const { response, server } = this.accept("watcher", null, watcherTags(request));
       const snapshot: WatchFrame = { type: "snapshot", session: sessionView(this.meta, this.state, Date.now()), segments: this.store.segments() };
       // The snapshot goes out on our end: the client end belongs to the watcher and is not accepted here.
       server.send(JSON.stringify(snapshot));
@@ -231,24 +231,26 @@ export class InterviewSession extends DurableObject<Env> {
     return json(404, "NOT_FOUND", "unknown session endpoint");
   }
 
+  /** Closes the live sockets of a principal whose access ended (see src/worker/live-access.ts). */
+  async dropWatchers(principalId: string): Promise<number> {
+    return closeWatchersOf(this.ctx, principalId);
+  }
+
   async tokenValid(token: string | null): Promise<boolean> {
     return Boolean(token) && this.store.hasToken(await sha256Hex(token!));
   }
 
-  private accept(kind: Attachment["kind"], ip: string | null = null): { response: Response; server: WebSocket } {
+  private accept(kind: Attachment["kind"], ip: string | null = null, tags: string[] = [kind]): { response: Response; server: WebSocket } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server, [kind]);
+    this.ctx.acceptWebSocket(server, tags);
     server.serializeAttachment({ kind, hello: kind === "watcher", ip } satisfies Attachment);
     return { response: new Response(null, { status: 101, webSocket: client }), server };
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const att = ws.deserializeAttachment() as Attachment;
-    if (att.kind === "watcher") {
-      if (typeof message === "string" && message.includes('"ping"')) ws.send(PONG);
-      return;
-    }
+    if (att.kind === "watcher") return watcherMessage(ws, message);
     if (typeof message !== "string") {
       if (!att.hello || !att.audio) return sendError(ws, "AUDIO_NOT_ACCEPTED", "binary frames are only accepted between answer_start and answer_end of a voice answer");
       return voice.audioFrame(this, ws, att.audio, new Uint8Array(message));

@@ -1,5 +1,5 @@
 // Sending on hibernatable sockets that may have closed under us.
-import type { ErrorFrame } from "./protocol";
+import { PONG, type ErrorFrame } from "./protocol";
 
 export function sendError(ws: WebSocket, code: string, message: string) {
   safeSend(ws, JSON.stringify({ type: "error", code, message } satisfies ErrorFrame));
@@ -24,4 +24,40 @@ export function safeClose(ws: WebSocket, code: number, reason: string) {
   } catch {
     // already closed
   }
+}
+
+// ---- Watchers (live sockets) ----
+
+/** The header a live upgrade carries into the object: whose socket it is. */
+export const WATCHER_HEADER = "X-Watcher-Principal";
+/** The close code of a watcher whose access ended (application range; reads as "forbidden now"). */
+export const ACCESS_ENDED_CODE = 4403;
+
+/** The tags a watcher socket is accepted with: its kind, and its principal (to close it by). */
+export function watcherTags(request: Request): string[] {
+  const principal = request.headers.get(WATCHER_HEADER);
+  return principal ? ["watcher", `p:${principal}`] : ["watcher"];
+}
+
+/** Closes the watcher sockets of a principal whose access ended; returns how many. */
+export function closeWatchersOf(ctx: DurableObjectState, principalId: string): number {
+  const sockets = ctx.getWebSockets(`p:${principalId}`);
+  for (const ws of sockets) safeClose(ws, ACCESS_ENDED_CODE, "access ended");
+  return sockets.length;
+}
+
+/**
+ * A watcher's frames: the contract gives watchers nothing to send but the heartbeat, so anything
+ * else is answered with an error frame (and changes nothing).
+ */
+export function watcherMessage(ws: WebSocket, message: string | ArrayBuffer) {
+  if (typeof message !== "string") return sendError(ws, "INVALID_FRAME", "watchers send no binary frames");
+  let type: unknown;
+  try {
+    type = (JSON.parse(message) as { type?: unknown } | null)?.type;
+  } catch {
+    return sendError(ws, "INVALID_JSON", "frames are JSON text");
+  }
+  if (type === "ping") return safeSend(ws, PONG);
+  sendError(ws, "INVALID_FRAME", "a live socket only sends {\"type\":\"ping\"}");
 }

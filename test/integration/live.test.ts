@@ -4,7 +4,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId, randomSecret, sha256Hex } from "../../src/shared/crypto";
-import { call, createOrg } from "../helpers/api";
+import { BASE, call, createOrg } from "../helpers/api";
 import { openSocket, upgrade, type TestSocket } from "../helpers/socket";
 import { answer, newSession, participant, startedSession, until } from "../helpers/session";
 
@@ -172,5 +172,68 @@ describe("watching a campaign", () => {
     expect(foreign.webSocket).toBeNull();
     const plain = await call("GET", `/v1/campaigns/${s.campaignId}/live`, { key: s.key });
     expect(plain.status).toBe(426);
+  });
+});
+
+describe("live access ends when the access behind it does", () => {
+  const password = "a long enough password";
+
+  it("revoking a key closes its session and campaign sockets at once; other watchers stay", async () => {
+    const s = await newSession();
+    const created = await call("POST", "/v1/api-keys", { key: s.key, body: { name: "watch", role: "admin" } });
+    const onSession = await watchSession(created.json.key, s.sessionId);
+    const onCampaign = await watchCampaign(created.json.key, s.campaignId);
+    const owner = await watchSession(s.key, s.sessionId);
+    for (const w of [onSession, onCampaign, owner]) await w.next((f) => f.type === "snapshot", "snapshot");
+
+    expect((await call("DELETE", `/v1/api-keys/${created.json.id}`, { key: s.key })).status).toBe(200);
+    // Closed with the revocation: no frame of what follows reaches them.
+    expect(await onSession.closedWithin(2000)).toMatchObject({ code: 4403 });
+    expect(await onCampaign.closedWithin(2000)).toMatchObject({ code: 4403 });
+    const { ws } = await participant(s);
+    ws.send({ type: "start" });
+    await ws.next((f) => f.type === "question" && f.index === 0, "question 0");
+    await answer(ws, "a1", "Said after the key was revoked.");
+    await owner.next((f) => f.type === "segment" && f.segment.text === "Said after the key was revoked.", "the owner still watches");
+    for (const w of [onSession, onCampaign]) expect(JSON.stringify(w.frames)).not.toContain("after the key was revoked");
+    // And reconnecting with the revoked key is refused.
+    expect((await upgrade(`/v1/sessions/${s.sessionId}/live`, bearer(created.json.key))).status).toBe(401);
+    owner.close();
+  });
+
+  it("a member's cookie sockets close when their role changes or they are removed", async () => {
+    const s = await newSession();
+    const email = `watcher-${crypto.randomUUID()}@example.com`;
+    const member = await call("POST", "/v1/members", { key: s.key, body: { email, name: "Watcher", role: "analyst", password } });
+    const signIn = async () => {
+      const r = await call("POST", "/v1/auth/login", { body: { email, password }, headers: { "CF-Connecting-IP": "203.0.113.77" } });
+      return { Cookie: r.headers.get("Set-Cookie")!.split(";")[0]!, Origin: new URL(BASE).origin };
+    };
+    const first = await openSocket(`/v1/sessions/${s.sessionId}/live`, await signIn());
+    await first.next((f) => f.type === "snapshot", "snapshot");
+    await call("PATCH", `/v1/members/${member.json.id}`, { key: s.key, body: { role: "viewer" } });
+    expect(await first.closedWithin(2000)).toMatchObject({ code: 4403 });
+
+    await call("PATCH", `/v1/members/${member.json.id}`, { key: s.key, body: { role: "analyst" } });
+    const second = await openSocket(`/v1/campaigns/${s.campaignId}/live`, await signIn());
+    await second.next((f) => f.type === "snapshot", "snapshot");
+    await call("DELETE", `/v1/members/${member.json.id}`, { key: s.key });
+    expect(await second.closedWithin(2000)).toMatchObject({ code: 4403 });
+  });
+
+  it("answers a watcher's frames other than ping with an error frame, and stays open", async () => {
+    const s = await newSession();
+    for (const w of [await watchSession(s.key, s.sessionId), await watchCampaign(s.key, s.campaignId)]) {
+      await w.next((f) => f.type === "snapshot", "snapshot");
+      for (const bad of ["not json", "[]", JSON.stringify({ type: "pause" }), JSON.stringify({ type: "answer", id: "x", text: "injected" })]) w.send(bad);
+      w.ws.send(new Uint8Array([1, 2, 3]));
+      await until(() => w.frames.filter((f) => f.type === "error").length === 5 || null, "five error frames");
+      expect(w.frames.filter((f) => f.type === "error").map((f) => f.code)).toEqual(["INVALID_JSON", "INVALID_FRAME", "INVALID_FRAME", "INVALID_FRAME", "INVALID_FRAME"]);
+      w.send({ type: "ping", at: 1 });
+      await w.next((f) => f.type === "pong", "pong");
+      expect(w.closed).toBeNull();
+      w.close();
+    }
+    expect((await call("GET", `/v1/sessions/${s.sessionId}`, { key: s.key })).json).toMatchObject({ status: "created", questionsAnswered: 0 });
   });
 });

@@ -8,6 +8,7 @@ import { newId } from "../../shared/crypto";
 import { eraseExportsContaining, eraseSession, recordDeletion } from "../erasure";
 import { ANALYTICS_CSV_COLUMNS, analyticsCsvCells, analyticsForRole, notesOf } from "../session-bundle";
 import { auditFromContext } from "../audit";
+import { openLive } from "../live-access";
 import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
 import { jsonBody, op, queryOf } from "../openapi";
@@ -302,7 +303,7 @@ sessionRoutes.get(
   async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
     const row = await sessionFromPath(c);
-    return stubFor(c, row.id).fetch(new Request("https://session.internal/live", c.req.raw));
+    return openLive(c.env, c.get("principal")!, "session", row.id, stubFor(c, row.id), c.req.raw, "https://session.internal/live");
   },
 );
 
@@ -320,6 +321,6 @@ sessionRoutes.get(
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
     const campaign = await campaignFromPath(c);
     const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
-    return hub.fetch(new Request("https://campaign.internal/live", c.req.raw));
+    return openLive(c.env, c.get("principal")!, "campaign", campaign.id, hub, c.req.raw, "https://campaign.internal/live");
   },
 );

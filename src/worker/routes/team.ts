@@ -11,6 +11,7 @@ import { ListQuery, Password, PLANS, idParam, page } from "../schemas";
 import { RetentionOverrides } from "../../shared/retention";
 import { effectiveOrgRetention, parseOverrides } from "../retention";
 import type { AppEnv } from "../types";
+import { endLiveAccess } from "../live-access";
 import { badCursor } from "./campaigns";
 import { mintApiKey } from "./orgs";
 
@@ -128,8 +129,11 @@ teamRoutes.patch(
     ];
     if (body.password) writes.push(c.env.DB.prepare("UPDATE members SET password_hash = ? WHERE id = ?").bind(await hashPassword(body.password), row.id));
     // A new password or a lower role ends every sign-in of that member.
-    if (body.password || (body.role && body.role !== row.role)) writes.push(c.env.DB.prepare("DELETE FROM auth_sessions WHERE member_id = ?").bind(row.id));
+    const accessEnds = Boolean(body.password || (body.role && body.role !== row.role));
+    if (accessEnds) writes.push(c.env.DB.prepare("DELETE FROM auth_sessions WHERE member_id = ?").bind(row.id));
     await c.env.DB.batch(writes).catch(uniqueEmail);
+    // Their open live sockets were opened under the old role or password: they close too.
+    if (accessEnds) await endLiveAccess(c.env, row.id);
     return c.json(memberJson(next));
   },
 );
@@ -144,6 +148,7 @@ teamRoutes.delete(
       c.env.DB.prepare("DELETE FROM auth_sessions WHERE member_id = ?").bind(row.id),
       c.env.DB.prepare("DELETE FROM members WHERE id = ?").bind(row.id),
     ]);
+    await endLiveAccess(c.env, row.id);
     return c.json(memberJson(row));
   },
 );
@@ -193,6 +198,7 @@ teamRoutes.delete(
     if (!row) throw notFound("API key");
     const revokedAt = row.revoked_at ?? Date.now();
     await c.env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(revokedAt, row.id).run();
+    await endLiveAccess(c.env, row.id);
     return c.json(keyJson({ ...row, revoked_at: revokedAt }));
   },
 );
