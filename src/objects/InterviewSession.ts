@@ -284,6 +284,9 @@ export class InterviewSession extends DurableObject<Env> {
       case "answer": {
         const acked = this.store.ackSeqFor(frame.id);
         if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id: frame.id, seq: acked }));
+        // A typed answer while a spoken one is open would take its question from under it.
+        const open = this.meta?.mode === "voice" ? this.audio().openAnswer() : null;
+        if (open) return sendError(ws, "ANSWER_IN_PROGRESS", `finish spoken answer ${open} first (answer_end)`);
         event = { type: "answer", id: frame.id, text: frame.text };
         break;
       }

@@ -94,6 +94,12 @@ export class AudioIntake {
     };
   }
 
+  /** The participant's spoken answer being recorded, if any: no other answer may start meanwhile. */
+  openAnswer(): string | null {
+    const open = this.sql.exec<Row>("SELECT id FROM audio_answers WHERE state = 'recording' AND track = 'participant'").toArray()[0];
+    return open ? String(open.id) : null;
+  }
+
   /**
    * Opens (or reopens after a drop) a spoken answer for frames from `ws`; returns the bytes
    * already durable. Anything still buffered must be flushed first (see `pending`): a reopened
@@ -106,8 +112,8 @@ export class AudioIntake {
       this.streams.set(id, { owner: ws, parts: [], pending: 0, since: now, durable: existing.bytes, gap: false });
       return { ok: true, bytes: existing.bytes };
     }
-    const open = this.sql.exec<Row>("SELECT id FROM audio_answers WHERE state = 'recording' AND track = 'participant'").toArray()[0];
-    if (open) return { ok: false, code: "ANSWER_IN_PROGRESS", message: `finish answer ${String(open.id)} first` };
+    const open = this.openAnswer();
+    if (open) return { ok: false, code: "ANSWER_IN_PROGRESS", message: `finish answer ${open} first` };
     this.sql.exec("INSERT INTO audio_answers (id, track, question_index, state, bytes, started_at) VALUES (?, 'participant', ?, 'recording', 0, ?)", id, questionIndex, now);
     this.streams.set(id, { owner: ws, parts: [], pending: 0, since: now, durable: 0, gap: false });
     return { ok: true, bytes: 0 };

@@ -261,9 +261,17 @@ describe("voice answers", () => {
       s.ws.ws.send(frame);
       await s.ws.next((f) => f.type === "error" && f.code === code, code, from);
     }
+    // A typed answer cannot slip in while the spoken one is open: it would take v1's question.
+    const typedFrom = s.ws.frames.length;
+    s.ws.send({ type: "answer", id: "t1", text: "typed meanwhile" });
+    await s.ws.next((f) => f.type === "error" && f.code === "ANSWER_IN_PROGRESS", "typed answer refused", typedFrom);
+    expect(s.ws.frames.slice(typedFrom).some((f) => f.type === "ack" || f.type === "question")).toBe(false);
     stream(s.ws, afterPcm());
     s.ws.send({ type: "answer_end", id: "v1", text: AFTER_TEXT });
     await s.ws.next((f) => f.type === "ack" && f.id === "v1", "ack");
+    const spoken = async () => (await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key })).json.segments.filter((x: any) => x.speaker === "participant");
+    const transcript = await until(async () => ((await spoken()).length ? spoken() : null), "the spoken answer's segment");
+    expect(transcript.map((x: any) => [x.questionIndex, x.text])).toEqual([[0, AFTER_TEXT]]);
     const full = parseWav(new Uint8Array(await (await fetchAudio(s.sessionId, s.key)).arrayBuffer()))!;
     expect(full.data.byteLength).toBe(afterPcm().byteLength);
   }, 30_000);
