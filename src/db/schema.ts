@@ -378,7 +378,7 @@ export const exports = sqliteTable(
     id: text("id").primaryKey(),
     org_id: text("org_id").notNull(),
     campaign_id: text("campaign_id").notNull(),
-    format: text("format", { enum: ["json", "csv", "pdf"] }).notNull(),
+    format: text("format", { enum: ["json", "csv", "pdf", "audio"] }).notNull(),
     params: text("params").notNull(), // JSON {sessionIds, include}: the selection, fixed when requested
     status: text("status", { enum: ["queued", "running", "ready", "failed"] }).notNull(),
     session_count: integer("session_count").notNull(),

@@ -1,12 +1,15 @@
 // The bulk export job: one ZIP per export (a folder per session and a manifest with each file's
 // SHA-256), streamed through fflate into an R2 multipart upload so that memory stays bounded by a
-// part (5 MiB) plus one session, never the whole archive. Also: the signed, expiring download link.
+// part (5 MiB) plus one session (for audio, one decrypted chunk), never the whole archive. Also:
+// the signed, expiring download link.
 import { z } from "zod";
 import { parseJson } from "../shared/json";
 import { Zip, ZipDeflate, strToU8 } from "fflate";
+import { BYTES_PER_SECOND } from "../audio/pcm";
 import type { exports as exportsTable, SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { newId, sha256Hex, timingSafeEqual } from "../shared/crypto";
+import { openTrack, TRACKS, zipWav, type OpenTrack, type Track } from "./audio-track";
 import { sessionBundle, sessionPdf, transcriptCsv, type BundlePart } from "./session-bundle";
 import { emitOrgEvent } from "./webhooks";
 import { ERASED_EXPORT } from "./erasure";
@@ -27,6 +30,10 @@ export interface ExportParams {
 
 const StoredParams = z.object({ sessionIds: z.array(z.string()), include: z.array(z.enum(["transcript", "analytics", "notes"])).optional() });
 
+export const EXPORT_FORMATS = ["json", "csv", "pdf", "audio"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+// The column is plain text; the drizzle enum in db/schema predates format "audio".
 export type ExportRow = typeof exportsTable.$inferSelect;
 
 export const exportObjectKey = (id: string) => `exports/${id}.zip`;
@@ -124,7 +131,7 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
       if (err) zipError = err;
       else writer.push(chunk);
     });
-    const manifest: { path: string; sessionId: string | null; bytes: number; sha256: string }[] = [];
+    const manifest: { path: string; sessionId: string | null; bytes: number; sha256: string; track?: Track; durationMs?: number }[] = [];
     const addFile = async (path: string, data: Uint8Array, sessionId: string | null) => {
       manifest.push({ path, sessionId, bytes: data.length, sha256: hex(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>)) });
       const entry = new ZipDeflate(path, { level: 6 });
@@ -135,15 +142,30 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
       await writer.drain();
     };
 
+    /** Both tracks of a session as stored WAV entries, streamed: a part plus one decrypted chunk in memory. */
+    const addTracks = async (tracks: OpenTrack[]) => {
+      for (const t of tracks) {
+        const path = `${t.sessionId}/audio-${t.track}.wav`;
+        const written = await zipWav(zip, path, env.AUDIO_BUCKET, t, async () => {
+          if (zipError) throw zipError;
+          await writer.drain();
+        });
+        manifest.push({ path, sessionId: t.sessionId, ...written, track: t.track, durationMs: Math.round((t.pcmBytes / BYTES_PER_SECOND) * 1000) });
+      }
+    };
+
     const campaign = await env.DB.prepare("SELECT name FROM campaigns WHERE id = ?").bind(row.campaign_id).first<{ name: string }>();
     const missing: string[] = [];
+    const withoutAudio: string[] = [];
     let done = 0;
     // Sessions are read PREFETCH at a time (their objects answer in parallel) and written in order:
-    // memory holds one window of bundles, never the whole selection.
+    // memory holds one window of bundles (for audio, of chunk lists), never the whole selection.
     const read = async (sessionId: string) => {
       const s = await env.DB.prepare("SELECT * FROM sessions WHERE id = ? AND org_id = ?").bind(sessionId, row.org_id).first<SessionRow>();
+      if (!s) return null;
+      if (row.format === "audio") return { s, tracks: await sessionTracks(env, s.id) };
       // The requester may export (owner or admin), and both may read participants' details.
-      return s ? { s, bundle: await sessionBundle(env, s, { role: "admin", include: params.include }) } : null;
+      return { s, bundle: await sessionBundle(env, s, { role: "admin", include: params.include }) };
     };
     for (let i = 0; i < params.sessionIds.length; i += PREFETCH) {
       const window = params.sessionIds.slice(i, i + PREFETCH);
@@ -151,7 +173,10 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
       for (const [k, got] of bundles.entries()) {
         if (!got) {
           missing.push(window[k]!); // deleted since the export was requested
-        } else {
+        } else if (got.tracks) {
+          if (got.tracks.length) await addTracks(got.tracks);
+          else withoutAudio.push(got.s.id);
+        } else if (got.bundle) {
           const { s, bundle } = got;
           if (row.format === "json") await addFile(`${s.id}/session.json`, strToU8(JSON.stringify(bundle, null, 2)), s.id);
           else if (row.format === "csv") await addFile(`${s.id}/transcript.csv`, strToU8(transcriptCsv(bundle)), s.id);
@@ -168,6 +193,7 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
       createdAt: new Date(row.created_at).toISOString(),
       sessionCount: params.sessionIds.length - missing.length,
       missingSessionIds: missing,
+      ...(row.format === "audio" ? { sessionsWithoutAudio: withoutAudio } : {}),
       files: manifest,
     };
     const mj = strToU8(JSON.stringify(manifestJson, null, 2));
@@ -195,6 +221,21 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
     await setProgress(env, row.id, { status: "failed", error: String(err).slice(0, 500) });
     throw err;
   }
+}
+
+/** The tracks of a session that hold audio, in TRACKS order; none for a session without recordings. */
+async function sessionTracks(env: Env, sessionId: string): Promise<OpenTrack[]> {
+  const out: OpenTrack[] = [];
+  for (const track of TRACKS) {
+    const t = await openTrack(env, sessionId, track);
+    // An object that never held the session (or whose data was erased) has no audio to give.
+    if (!t.ok) {
+      if (t.error.code === "SESSION_NOT_FOUND") return [];
+      throw new Error(`audio of ${sessionId} could not be read: ${t.error.code}`);
+    }
+    if (t.value) out.push(t.value);
+  }
+  return out;
 }
 
 /** The requester hears about a ready export: an outbox row (an email in production) and the export.ready webhook. */

@@ -3,17 +3,12 @@
 // participant.json and a manifest with each file's SHA-256. Streamed: fflate writes into the
 // response as files are produced, audio is decrypted chunk by chunk and hashed as it passes, so
 // memory holds one chunk, never a recording or the archive.
-import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from "fflate";
-import { wavHeader } from "../audio/pcm";
+import { Zip, ZipDeflate, strToU8 } from "fflate";
 import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
-import { importKek, unwrapDataKey } from "../shared/audio-crypto";
+import { openTrack, zipWav } from "./audio-track";
 import type { Role } from "./policy";
-import { pcmRange } from "./routes/audio";
 import { sessionBundle, transcriptCsv } from "./session-bundle";
-
-// workerd's incremental SHA-256 (crypto.DigestStream); the DOM typings of `crypto` do not list it.
-const { DigestStream: Digest } = globalThis.crypto as Crypto & { DigestStream: typeof DigestStream };
 
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -45,30 +40,14 @@ export function participantZip(env: Env, rows: SessionRow[], opts: { email: stri
 
   /** The participant's track as WAV, stored (audio does not compress), hashed while it streams. */
   const addAudio = async (row: SessionRow) => {
-    const m = await env.SESSION.get(env.SESSION.idFromName(row.id)).audioManifest("participant");
-    if (!m.ok || !m.value.wrappedKey) return;
-    const pcmBytes = m.value.answers.reduce((n, a) => n + a.chunks.reduce((k, c) => k + c.bytes, 0), 0);
-    if (pcmBytes === 0) return;
-    const dek = await unwrapDataKey(await importKek(env.AUDIO_KEK), m.value.wrappedKey);
+    const t = await openTrack(env, row.id, "participant");
+    if (!t.ok || !t.value) return;
     const path = `${row.id}/audio-participant.wav`;
-    const entry = new ZipPassThrough(path);
-    zip.add(entry);
-    const digest = new Digest("SHA-256");
-    const hash = digest.getWriter();
-    const header = wavHeader(pcmBytes);
-    let bytes = 0;
-    const push = async (piece: Uint8Array, final = false) => {
-      bytes += piece.length;
-      await hash.write(piece);
-      entry.push(piece, final);
+    const written = await zipWav(zip, path, env.AUDIO_BUCKET, t.value, async () => {
       if (failed) throw failed;
       await out.ready;
-    };
-    await push(header);
-    for await (const p of pcmRange(env.AUDIO_BUCKET, dek, m.value.answers, 0, pcmBytes - 1)) await push(p.slice());
-    await push(new Uint8Array(0), true);
-    await hash.close();
-    manifest.push({ path, sessionId: row.id, bytes, sha256: hex(await digest.digest) });
+    });
+    manifest.push({ path, sessionId: row.id, ...written });
   };
 
   const run = async () => {

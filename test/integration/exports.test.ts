@@ -1,15 +1,21 @@
 // Exports read back by real readers: the JSON against its published JSON Schema, the CSV with an
 // RFC 4180 parser, the PDF with pdf-lib, the bulk ZIP with fflate (manifest hashes checked), and
-// the signed download link (tampered → 403, expired → 410). Roles and tenancy too.
+// the signed download link (tampered → 403, expired → 410), the audio export's WAV tracks. Roles
+// and tenancy too.
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { unzipSync, strFromU8 } from "fflate";
 import { PDFDocument } from "pdf-lib";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseWav } from "../../src/audio/pcm";
+import type { InterviewSession } from "../../src/objects/InterviewSession";
 import { signDownload } from "../../src/worker/export-job";
 import { SessionExport } from "../../src/worker/session-bundle";
 import { BASE, randomClientIp, unique } from "../helpers/api";
-import { answer, call, createOrg, keyWithRole, mirroredStatus, startedInterview, waitFor } from "../helpers/fixtures";
+import { answer, begin, call, connect, createCampaign, createInvite, createOrg, keyWithRole, mirroredStatus, startedInterview, waitFor } from "../helpers/fixtures";
 import { parseCsv } from "../helpers/csv";
+import { speak, VOICE_SETTINGS } from "../helpers/privacy";
+import { sessionStub } from "../helpers/session";
 
 type Schema = Record<string, any>;
 /** A small JSON Schema (2020-12) validator: type, const, enum, required, properties, additionalProperties, items, anyOf, $ref, format date-time. */
@@ -207,18 +213,18 @@ describe("participant data (right of access)", () => {
 });
 
 describe("bulk export", () => {
-  async function readyExport(body: Record<string, unknown>, campaignId = w.campaignId) {
-    const r = await call("POST", `/v1/campaigns/${campaignId}/exports`, { key: w.key, body });
+  async function readyExport(body: Record<string, unknown>, campaignId = w.campaignId, key = w.key) {
+    const r = await call("POST", `/v1/campaigns/${campaignId}/exports`, { key, body });
     expect(r.status, r.text).toBe(202);
     expect(r.json).toMatchObject({ id: expect.stringMatching(/^exp_[a-z0-9]+$/), status: "queued" });
     const status = await waitFor(
-      async () => (await call("GET", `/v1/exports/${r.json.id}`, { key: w.key })).json,
+      async () => (await call("GET", `/v1/exports/${r.json.id}`, { key })).json,
       (j) => j?.status === "ready" || j?.status === "failed",
       `export ${r.json.id} ready`,
       30_000,
     );
     expect(status.status, JSON.stringify(status)).toBe("ready");
-    return status as { id: string; status: string; sessionCount: number; sessionsDone: number; downloadUrl: string; expiresAt: string };
+    return status as { id: string; format: string; status: string; sessionCount: number; sessionsDone: number; downloadUrl: string; expiresAt: string };
   }
 
   it("builds a ZIP with a folder per session and a manifest whose SHA-256s match; the link is signed and expires", async () => {
@@ -307,4 +313,80 @@ describe("bulk export", () => {
     expect(outside.status).toBe(404);
     expect((await call("POST", `/v1/campaigns/${w.campaignId}/exports`, { key: w.key, body: { format: "xlsx" } })).status).toBe(400);
   });
+
+  it("exports recordings as WAV per track with a manifest of their hashes, and names the sessions without audio", async () => {
+    const { apiKey, org } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, { questions: [{ text: "Tell us about your day." }, { text: "Anything else?" }], settings: VOICE_SETTINGS });
+
+    // A spoken interview: two answers of one second of tone each.
+    const voice = await connect((await createInvite(key, campaign.id)).token);
+    await begin(voice);
+    let from = voice.ws.frames.length;
+    await speak(voice.ws, "v0", "A quiet day at the office, and the support team was great.");
+    await voice.ws.next((f) => f.type === "question" && f.index === 1, "the second question", from, 15_000);
+    from = voice.ws.frames.length;
+    await speak(voice.ws, "v1", "Nothing else, thanks.");
+    await voice.ws.next((f) => f.type === "ended", "the end of the spoken interview", from, 15_000);
+    voice.ws.close();
+    // Offline no model speaks the questions: keep a synthesised prompt (0.75 s) the way promptAudio does.
+    const prompt = new Uint8Array(new Int16Array(12_000).map((_, n) => Math.round(6000 * Math.sin((2 * Math.PI * 220 * n) / 16_000))).buffer);
+    await runInDurableObject(sessionStub(voice.sessionId), async (o: InterviewSession) => {
+      await o.audio().storePrompt("prompt-1", 0, prompt, await o.dataKey(), Date.now());
+    });
+
+    // A typed interview in the same campaign: no recording at all.
+    const typed = await connect((await createInvite(key, campaign.id)).token);
+    await begin(typed);
+    await answer(typed, "t0", "A long day of meetings.");
+    await answer(typed, "t1", "No, that is all.");
+    typed.ws.close();
+    await mirroredStatus(voice.sessionId, "completed");
+    await mirroredStatus(typed.sessionId, "completed");
+
+    // include picks parts of a session document, which an audio export does not hold.
+    const withInclude = await call("POST", `/v1/campaigns/${campaign.id}/exports`, { key, body: { format: "audio", include: ["transcript"] } });
+    expect(withInclude.status, withInclude.text).toBe(400);
+    expect(withInclude.json.error.code).toBe("VALIDATION_FAILED");
+    expect(withInclude.json.error.details.fields.map((f: { path: string }) => f.path)).toEqual(["include"]);
+    const analyst = await keyWithRole(org.id, "analyst");
+    expect((await call("POST", `/v1/campaigns/${campaign.id}/exports`, { key: analyst.key, body: { format: "audio" } })).status).toBe(403);
+
+    const status = await readyExport({ format: "audio", sessionIds: [voice.sessionId, typed.sessionId] }, campaign.id, key);
+    expect(status).toMatchObject({ format: "audio", sessionCount: 2, sessionsDone: 2 });
+    const dl = await fetchBytes(status.downloadUrl);
+    expect(dl.status).toBe(200);
+    expect(dl.headers.get("Content-Type")).toBe("application/zip");
+    const files = unzipSync(dl.bytes);
+    const participantPath = `${voice.sessionId}/audio-participant.wav`;
+    const aiPath = `${voice.sessionId}/audio-ai.wav`;
+    expect(Object.keys(files).sort()).toEqual([participantPath, aiPath, "manifest.json"].sort());
+
+    // Valid WAVs of the right length: 2 s of the participant, 0.75 s of the AI, 16 kHz 16-bit mono.
+    const participant = parseWav(files[participantPath]!)!;
+    expect(participant).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16 });
+    expect(participant.data.byteLength).toBe(2 * 32_000);
+    expect(files[participantPath]!.length).toBe(44 + 2 * 32_000);
+    const ai = parseWav(files[aiPath]!)!;
+    expect(ai).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16 });
+    expect(Buffer.from(ai.data).equals(Buffer.from(prompt))).toBe(true);
+    // The same bytes as the session's own audio route.
+    for (const [track, path] of [["participant", participantPath], ["ai", aiPath]] as const) {
+      const direct = await fetchBytes(`/v1/sessions/${voice.sessionId}/audio?track=${track}&format=wav`, key);
+      expect(direct.status, track).toBe(200);
+      expect(Buffer.from(files[path]!).equals(Buffer.from(direct.bytes)), track).toBe(true);
+    }
+
+    const manifest = JSON.parse(strFromU8(files["manifest.json"]!));
+    expect(manifest).toMatchObject({ exportId: status.id, campaignId: campaign.id, format: "audio", sessionCount: 2, missingSessionIds: [], sessionsWithoutAudio: [typed.sessionId] });
+    expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual([participantPath, aiPath].sort());
+    for (const f of manifest.files as { path: string; sessionId: string; sha256: string; bytes: number }[]) {
+      const data = files[f.path]!;
+      expect(f.sessionId).toBe(voice.sessionId);
+      expect(f.bytes, f.path).toBe(data.length);
+      expect(f.sha256, f.path).toBe([...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join(""));
+    }
+    expect(manifest.files.find((f: { path: string }) => f.path === participantPath)).toMatchObject({ track: "participant", durationMs: 2000 });
+    expect(manifest.files.find((f: { path: string }) => f.path === aiPath)).toMatchObject({ track: "ai", durationMs: 750 });
+  }, 90_000);
 });

@@ -2,10 +2,9 @@
 // for roles that may hear it), and the spoken version of a question for the participant.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { applyGain, BYTES_PER_SECOND, concat, encodeMp3, samplesOf, wavHeader } from "../../audio/pcm";
+import { BYTES_PER_SECOND, concat, encodeMp3, samplesOf } from "../../audio/pcm";
 import type { SessionRow } from "../../db/schema";
-import type { ManifestAnswer } from "../../objects/voice";
-import { importKek, openObject, unwrapDataKey } from "../../shared/audio-crypto";
+import { openTrack, pcmRange, wavRange } from "../audio-track";
 import { ApiError, fromRpcError, notFound } from "../errors";
 import { op, queryOf } from "../openapi";
 import { idParam } from "../schemas";
@@ -50,23 +49,6 @@ export function parseRange(header: string | undefined, total: number): { start: 
   return start > end || start >= total ? "invalid" : { start, end };
 }
 
-/** Decrypts the chunks overlapping [from, to] of the concatenated PCM, with each answer's gain. */
-export async function* pcmRange(bucket: R2Bucket, dek: CryptoKey, answers: ManifestAnswer[], from: number, to: number): AsyncGenerator<Uint8Array> {
-  let offset = 0;
-  for (const a of answers) {
-    for (const chunk of a.chunks) {
-      const start = offset;
-      offset += chunk.bytes;
-      if (offset <= from || start > to) continue;
-      const obj = await bucket.get(chunk.key);
-      if (!obj) throw new Error(`audio chunk ${chunk.key} is missing`);
-      const plain = await openObject(dek, chunk.key, new Uint8Array(await obj.arrayBuffer()));
-      const gained = a.gain === 1 ? plain : new Uint8Array(applyGain(samplesOf(plain), a.gain).buffer);
-      yield gained.subarray(Math.max(0, from - start), Math.min(chunk.bytes, to - start + 1));
-    }
-  }
-}
-
 audioRoutes.get(
   "/sessions/:id/audio",
   op({
@@ -82,16 +64,16 @@ audioRoutes.get(
   async (c) => {
     const row = await sessionRow(c);
     const { track, format } = c.req.valid("query");
-    const m = await manifest(c, row.id, track);
-    const pcmBytes = m.answers.reduce((n, a) => n + a.chunks.reduce((k, ch) => k + ch.bytes, 0), 0);
-    if (!m.wrappedKey || pcmBytes === 0) throw new ApiError(404, "NO_AUDIO", `this session has no ${track} audio`);
-    const dek = await unwrapDataKey(await importKek(c.env.AUDIO_KEK), m.wrappedKey);
+    const opened = await openTrack(c.env, row.id, track);
+    if (!opened.ok) throw fromRpcError(opened.error);
+    const t = opened.value;
+    if (!t) throw new ApiError(404, "NO_AUDIO", `this session has no ${track} audio`);
     const type = format === "wav" ? "audio/wav" : "audio/mpeg";
     const disposition = `inline; filename="${row.id}-${track}.${format}"`;
 
     if (format === "mp3") {
       const parts: Uint8Array[] = [];
-      for await (const p of pcmRange(c.env.AUDIO_BUCKET, dek, m.answers, 0, pcmBytes - 1)) parts.push(p.slice());
+      for await (const p of pcmRange(c.env.AUDIO_BUCKET, t.dek, t.answers, 0, t.pcmBytes - 1)) parts.push(p.slice());
       const mp3 = encodeMp3(samplesOf(concat(parts)));
       const range = parseRange(c.req.header("Range"), mp3.byteLength);
       if (range === "invalid") return c.body(null, 416, { ...NO_STORE, "Content-Range": `bytes */${mp3.byteLength}` });
@@ -106,19 +88,14 @@ audioRoutes.get(
     }
 
     // WAV streams: the header is computed from the sizes, then only the chunks in range are read.
-    const header = wavHeader(pcmBytes);
-    const total = header.byteLength + pcmBytes;
+    const total = t.wavBytes;
     const range = parseRange(c.req.header("Range"), total);
     if (range === "invalid") return c.body(null, 416, { ...NO_STORE, "Content-Range": `bytes */${total}` });
     const { start, end } = range ?? { start: 0, end: total - 1 };
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
         try {
-          if (start < header.byteLength) controller.enqueue(header.slice(start, Math.min(header.byteLength, end + 1)));
-          if (end >= header.byteLength) {
-            const from = Math.max(0, start - header.byteLength);
-            for await (const p of pcmRange(c.env.AUDIO_BUCKET, dek, m.answers, from, end - header.byteLength)) controller.enqueue(p.slice());
-          }
+          for await (const p of wavRange(c.env.AUDIO_BUCKET, t, start, end)) controller.enqueue(p);
           controller.close();
         } catch (err) {
           controller.error(err);

@@ -8,7 +8,7 @@ import { filterSql } from "../../db/sessions";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
 import { ERASED_EXPORT } from "../erasure";
-import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
+import { downloadUrl, EXPORT_FORMATS, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
 import { jsonBody, op, queryOf } from "../openapi";
 import { participantZip } from "../participant-zip";
 import { idParam } from "../schemas";
@@ -123,16 +123,22 @@ const BulkFilter = z.strictObject({
   sentiment: z.array(z.enum(["positive", "neutral", "negative"])).min(1).optional(),
   flagged: z.boolean().optional(),
 });
-const BulkExportIn = z.strictObject({
-  sessionIds: z.array(sesId).min(1).max(MAX_EXPORT_SESSIONS).optional(),
-  filter: BulkFilter.optional(),
-  format: z.enum(["json", "csv", "pdf"]),
-  include: z.array(z.enum(["transcript", "analytics", "notes"])).min(1).optional(),
-});
+const BulkExportIn = z
+  .strictObject({
+    sessionIds: z.array(sesId).min(1).max(MAX_EXPORT_SESSIONS).optional(),
+    filter: BulkFilter.optional(),
+    format: z.enum(EXPORT_FORMATS),
+    include: z.array(z.enum(["transcript", "analytics", "notes"])).min(1).optional(),
+  })
+  // include picks parts of a session document; an audio export holds none, and silently dropping
+  // the choice would let a client believe it received transcripts.
+  .superRefine((b, ctx) => {
+    if (b.format === "audio" && b.include) ctx.addIssue({ code: "custom", path: ["include"], message: "include selects parts of the JSON, CSV or PDF export; format audio holds recordings only, so leave include out" });
+  });
 const ExportStatus = z.object({
   id: z.string(),
   campaignId: z.string(),
-  format: z.enum(["json", "csv", "pdf"]),
+  format: z.enum(EXPORT_FORMATS),
   status: z.enum(["queued", "running", "ready", "failed"]),
   sessionCount: z.number().int(),
   sessionsDone: z.number().int(),
@@ -147,7 +153,11 @@ exportRoutes.post(
   op({
     summary: "Start a bulk export of a campaign's sessions (a selection or a filter) into a ZIP",
     description:
-      "Without sessionIds or filter, every session of the campaign. The selection is fixed when the export is requested; a queue job builds the ZIP (one folder per session and manifest.json with each file's SHA-256). Poll GET /v1/exports/{id}; the requester is notified when it is ready.",
+      "Without sessionIds or filter, every session of the campaign. The selection is fixed when the export is requested; a queue job builds the ZIP (one folder per session and manifest.json with each file's SHA-256). Poll GET /v1/exports/{id}; the requester is notified when it is ready. " +
+      "format json, csv or pdf: per session session.json, transcript.csv or session.pdf; include (transcript, analytics, notes) narrows what they carry. " +
+      "format audio: per session that has recordings, audio-participant.wav (the participant's answers, volume-normalised) and audio-ai.wav (the AI's spoken questions, when any were synthesised), 16 kHz 16-bit mono WAV, the same bytes GET /v1/sessions/{id}/audio serves; " +
+      "manifest.json lists each file with its SHA-256, size, track and duration, and names the selected sessions that have no recording in sessionsWithoutAudio (they do not fail the export). " +
+      "include is refused with format audio (400 VALIDATION_FAILED on include): an audio export carries no transcript, analytics or notes.",
     tags: ["exports"],
     auth: "key",
     action: "export.create",
