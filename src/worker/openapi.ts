@@ -71,6 +71,13 @@ export function validationError(error: z.ZodError, where: string): ApiError {
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * For writes that take no body: none, or an empty JSON object. Anything else (malformed JSON,
+ * fields, another media type) is refused like any bad body, and the write does not happen.
+ */
+export const emptyBody = () => jsonBody(z.strictObject({}), { optional: true });
 
 /** Validates a JSON body; wrong media type is 415, malformed JSON 400, schema failures 400 with fields. */
 export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: boolean } = {}) {
@@ -79,11 +86,21 @@ export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: bool
     if (!r.success) throw validationError(r.error, "body");
     return r.data as z.output<S>;
   };
-  const validate = validator("json", (value, c: Context) => {
-    const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
-    if (!JSON_TYPE.test(type)) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
-    return parse(value);
-  });
+  const parseJson = validator("json", (value) => parse(value));
+  // Bodies are UTF-8 JSON (the contract): another charset is 415, bytes that are not UTF-8 are 400.
+  // Hono caches the bytes read here, and the validator parses them from that cache.
+  const validate: typeof parseJson = async (c, next) => {
+    const [type, ...params] = (c.req.header("Content-Type") ?? "").split(";");
+    if (!JSON_TYPE.test(type!.trim())) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+    const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
+    if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "JSON bodies are UTF-8 (charset=utf-8, or none)");
+    try {
+      UTF8.decode(await c.req.arrayBuffer());
+    } catch {
+      throw new ApiError(400, "INVALID_JSON", "the body is not valid UTF-8");
+    }
+    return parseJson(c, next);
+  };
   // An optional body may be absent, with or without a Content-Type: many clients always send one.
   const mw: typeof validate = opts.optional
     ? async (c, next) => {

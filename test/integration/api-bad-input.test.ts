@@ -73,7 +73,8 @@ describe("bad bodies on every route with a body", () => {
     const before = await w.snapshot();
     for (const r of withBody()) {
       const path = fillId(r.path, w.ids);
-      for (const body of ['{"name":', "{'a':1}", "not json", '{"a":1}}', "\u0000", '{"a":NaN}']) {
+      // The last: valid JSON around bytes that are not UTF-8 (a 0xFF 0xFE pair in a string).
+      for (const body of ['{"name":', "{'a':1}", "not json", '{"a":1}}', "\u0000", '{"a":NaN}', new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])]) {
         const res = await send(r.method, path, { key: w.credentials(r), headers: { "Content-Type": "application/json" }, body });
         expectClientError(res, `${r.method} ${path} ${JSON.stringify(body)}`, 400, "INVALID_JSON");
       }
@@ -88,7 +89,7 @@ describe("bad bodies on every route with a body", () => {
     for (const r of withBody()) {
       const path = fillId(r.path, w.ids);
       const valid = JSON.stringify(validRequest(r.method, r.path, { campaignId: w.ids.campaignId }).body ?? {});
-      for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "json", null]) {
+      for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "json", "application/json; charset=utf-16", "application/json; charset=iso-8859-1", null]) {
         const res = await send(r.method, path, { key: w.credentials(r), headers: type ? { "Content-Type": type } : {}, body: valid });
         expectClientError(res, `${r.method} ${path} as ${type}`, 415, "UNSUPPORTED_MEDIA_TYPE");
       }

@@ -114,6 +114,18 @@ describe("erasure and bulk exports", () => {
     expect([withMine.status, withoutMine.status]).toEqual(["ready", "ready"]);
     expect(await env.EXPORTS_BUCKET.head(`exports/${withMine.id}.zip`)).not.toBeNull();
 
+    // A session that is not the participant's in this org is 404, and nothing is erased: another
+    // participant's session here, another org's, and one that does not exist.
+    const other = await createOrg();
+    const elsewhere = await sessionWithEverything(other.apiKey.key, { participant: { email: "elsewhere@example.com" }, words: "elsewhere" });
+    for (const sessionId of [theirs.sessionId, elsewhere.sessionId, "ses_zzzzzzzzzzzzzzzz"]) {
+      const r = await call("DELETE", `/v1/participants/data?email=${encodeURIComponent(`${CANARY}@example.com`)}&sessionId=${sessionId}`, { key, headers: { "X-Confirm-Delete": "true" } });
+      expect(r.status, sessionId).toBe(404);
+      expect(r.json.error.code).toBe("NOT_FOUND");
+    }
+    expect((await sessionStub(elsewhere.sessionId).transcript()).ok).toBe(true);
+    expect((await sessionStub(theirs.sessionId).transcript()).ok).toBe(true);
+
     const receipt = await call("DELETE", `/v1/participants/data?email=${encodeURIComponent(`${CANARY}@example.com`)}`, { key, headers: { "X-Confirm-Delete": "true" } });
     expect(receipt.status).toBe(200);
     expect(receipt.json.exportsRemoved).toEqual([withMine.id]);

@@ -137,6 +137,11 @@ describe("GET /v1/openapi.json", () => {
     }
   });
 
+  it("every write route validates its body: a schema, or emptyBody() when it takes none", () => {
+    // A route without one would act on a malformed body or a wrong media type instead of refusing it.
+    expect(routeTable(api).filter((r) => r.method !== "GET" && !r.body).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+
   it("has no dangling $ref", async () => {
     const doc = await document();
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { actorFromContext, appendAudit } from "../audit";
 import { ApiError } from "../errors";
-import { jsonBody, op } from "../openapi";
+import { emptyBody, jsonBody, op } from "../openapi";
 import { hashPassword, verifyPassword } from "../passwords";
 import { ROLES, type Role } from "../policy";
 import { rateLimit } from "../ratelimit";
@@ -62,6 +62,7 @@ accountRoutes.post(
 accountRoutes.post(
   "/auth/logout",
   op({ summary: "Sign out: the session cookie stops working at once", tags: ["auth"], auth: "public", responses: { 200: { description: "signed out" } } }),
+  emptyBody(),
   async (c) => {
     await endSignIn(c);
     return c.json({ ok: true });

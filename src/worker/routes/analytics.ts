@@ -10,7 +10,7 @@ import type { SessionRow } from "../../db/schema";
 import { newId } from "../../shared/crypto";
 import { parseJson } from "../../shared/json";
 import { notFound } from "../errors";
-import { jsonBody, op, queryOf } from "../openapi";
+import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { canRead } from "../policy";
 import { idParam, listQuery } from "../schemas";
 import { analyticsForRole } from "../session-bundle";
@@ -223,6 +223,7 @@ analyticsRoutes.post(
     responses: { 200: { description: "rows, one per group (JSON or CSV)" } },
   }),
   queryOf(RunQuery),
+  emptyBody(),
   async (c) => {
     const row = await savedFromPath(c);
     const def = parseJson(ReportDefinition, row.definition);
@@ -235,6 +236,7 @@ analyticsRoutes.post(
 analyticsRoutes.delete(
   "/reports/saved/:id",
   op({ summary: "Delete a saved report (its definition only; nothing else changes)", tags: ["analytics"], auth: "key", action: "report.write", resource: "report", responses: { 204: { description: "deleted" } } }),
+  emptyBody(),
   async (c) => {
     const row = await savedFromPath(c);
     await c.env.DB.prepare("DELETE FROM saved_reports WHERE id = ? AND org_id = ?").bind(row.id, row.org_id).run();

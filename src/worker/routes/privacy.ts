@@ -4,8 +4,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { SessionRow } from "../../db/schema";
 import { eraseExportsContaining, eraseSession, recordDeletion, replayDeletions, subjectHash } from "../erasure";
-import { ApiError } from "../errors";
-import { op, queryOf } from "../openapi";
+import { ApiError, notFound } from "../errors";
+import { emptyBody, op, queryOf } from "../openapi";
 import { idParam } from "../schemas";
 import type { AppEnv } from "../types";
 
@@ -16,7 +16,7 @@ const Subject = z.strictObject({ email: z.email().max(320).transform((e) => e.to
 privacyRoutes.delete(
   "/participants/data",
   op({
-    summary: "Erase a participant's data in the org (all sessions, or one with sessionId); requires X-Confirm-Delete: true",
+    summary: "Erase a participant's data in the org (all sessions, or one with sessionId: 404 unless it is theirs); requires X-Confirm-Delete: true",
     description:
       "Removes each session's transcript, audio (its key is destroyed), analytics, notes, object storage and index row, the participant's quotes from campaign aggregates and their invites' personal fields, and every bulk export whose selection held one of the sessions (its ZIP is deleted and the export marked). The deletion ledger keeps a keyed hash of the subject (no personal data) and is replayed after any restore. Returns a receipt.",
     tags: ["privacy"],
@@ -25,6 +25,7 @@ privacyRoutes.delete(
     resource: "participant",
     responses: { 200: { description: "a deletion receipt" } },
   }),
+  emptyBody(),
   queryOf(Subject),
   async (c) => {
     if (c.req.header("X-Confirm-Delete") !== "true") throw new ApiError(400, "CONFIRMATION_REQUIRED", "send the header X-Confirm-Delete: true to delete permanently");
@@ -33,6 +34,8 @@ privacyRoutes.delete(
     const rows = await c.env.DB.prepare(`SELECT * FROM sessions WHERE org_id = ? AND participant_email = ?${sessionId ? " AND id = ?" : ""}`)
       .bind(...(sessionId ? [p.orgId, email, sessionId] : [p.orgId, email]))
       .all<SessionRow>();
+    // A named session that is not this participant's in this org (or is already gone) is 404, as every id.
+    if (sessionId && rows.results.length === 0) throw notFound("session");
     const sessions = [];
     for (const row of rows.results) sessions.push(await eraseSession(c.env, row));
     let invitesCleared = sessions.reduce((n, s) => n + s.invites, 0);
@@ -59,5 +62,6 @@ privacyRoutes.post(
     auth: "operator",
     responses: { 200: { description: "how many sessions were erased again" } },
   }),
+  emptyBody(),
   async (c) => c.json({ erased: await replayDeletions(c.env) }),
 );

@@ -11,7 +11,7 @@ import { auditFromContext } from "../audit";
 import { openLive } from "../live-access";
 import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
-import { jsonBody, op, queryOf } from "../openapi";
+import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { canRead, isAllowed, type Role } from "../policy";
 import { FlagIn, Note, NoteIn, Reason, Reassign, Segment, Session, SessionFilters, SessionInclude, idParam, page } from "../schemas";
 import type { AppEnv } from "../types";
@@ -276,6 +276,7 @@ sessionRoutes.delete(
     resource: "session",
     responses: { 200: { description: "a deletion receipt" } },
   }),
+  emptyBody(),
   async (c) => {
     if (c.req.header("X-Confirm-Delete") !== "true") throw new ApiError(400, "CONFIRMATION_REQUIRED", "send the header X-Confirm-Delete: true to delete permanently");
     const row = await sessionFromPath(c);

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { keysetPage } from "../../db/cursor";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
-import { jsonBody, op, queryOf } from "../openapi";
+import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { hashPassword } from "../passwords";
 import { ROLES, type Role } from "../policy";
 import { ListQuery, Password, PLANS, idParam, page } from "../schemas";
@@ -141,6 +141,7 @@ teamRoutes.patch(
 teamRoutes.delete(
   "/members/:id",
   op({ summary: "Remove a member; their sign-ins end at once", tags: ["team"], auth: "key", action: "org.manage", resource: "member", responses: { 200: { description: "the removed member", schema: Member } } }),
+  emptyBody(),
   async (c) => {
     const row = await memberFromPath(c);
     if (row.role === "owner" && (await ownerCount(c.env.DB, row.org_id)) <= 1) throw new ApiError(409, "LAST_OWNER", "an org keeps at least one owner");
@@ -191,6 +192,7 @@ teamRoutes.post(
 teamRoutes.delete(
   "/api-keys/:id",
   op({ summary: "Revoke an API key; it stops working on the next request", tags: ["team"], auth: "key", action: "org.manage", resource: "api_key", responses: { 200: { description: "the revoked key", schema: ApiKey } } }),
+  emptyBody(),
   async (c) => {
     const id = c.req.param("id");
     const orgId = c.get("principal")!.orgId;
