@@ -20,6 +20,8 @@ export default defineConfig(async () => {
             PAUSE_EXPIRY_SECONDS: "10",
             LEAVE_GRACE_SECONDS: "2",
             PUBLIC_URL: "https://interviews.example",
+            // No test resolves names over the network; test/integration/webhooks.test.ts installs a stub resolver.
+            WEBHOOK_DNS_CHECK: "off",
           },
         },
       }),

@@ -32,6 +32,10 @@ export interface Env {
   PAUSE_EXPIRY_SECONDS?: string;
   LEAVE_GRACE_SECONDS?: string;
   PUBLIC_URL?: string;
+  /** Webhook host check: `doh` (default) resolves names over DNS-over-HTTPS; `off` skips it (offline development only). */
+  WEBHOOK_DNS_CHECK?: string;
+  /** The DNS-over-HTTPS JSON endpoint for that check; https://cloudflare-dns.com/dns-query when unset. */
+  WEBHOOK_DOH_URL?: string;
 }
 
 const seconds = (raw: string | undefined, fallback: number) => {

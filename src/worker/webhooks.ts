@@ -8,6 +8,7 @@ import type { webhook_deliveries, webhooks } from "../db/schema";
 import type { QueueMessage } from "../objects/messages";
 import { inChunks, placeholders } from "../shared/d1";
 import { newId, sha256Hex } from "../shared/crypto";
+import { checkHost, forbiddenAddressReason, parseV4, parseV6, resolverFromSettings, type DnsCheckSettings, type HostResolver } from "./dns";
 
 export const WEBHOOK_EVENTS = [
   "session.created",
@@ -32,104 +33,83 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 export const webhookBackoffSeconds = (attempts: number) => Math.min(3600, 2 ** attempts * 15);
 
 // ---------------------------------------------------------------------------------------------
-// Targets: https only, no credentials, no private, loopback, link-local, CGNAT or multicast hosts.
+// Targets: https only, no credentials, no private, loopback, link-local, CGNAT or multicast hosts,
+// neither as a literal address nor as a name that resolves to one.
 // ---------------------------------------------------------------------------------------------
 
-const BLOCKED_V4: [number, number][] = [
-  [0x00000000, 8], // "this" network
-  [0x0a000000, 8], // private
-  [0x64400000, 10], // CGNAT
-  [0x7f000000, 8], // loopback
-  [0xa9fe0000, 16], // link-local (cloud metadata)
-  [0xac100000, 12], // private
-  [0xc0000000, 24], // IETF protocol assignments
-  [0xc0000200, 24], // documentation
-  [0xc0586300, 24], // 6to4 relay anycast
-  [0xc0a80000, 16], // private
-  [0xc6120000, 15], // benchmarking
-  [0xc6336400, 24], // documentation
-  [0xcb007100, 24], // documentation
-  [0xe0000000, 4], // multicast
-  [0xf0000000, 4], // reserved, broadcast
-];
-
-function parseV4(host: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return null;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
-const v4Blocked = (ip: number) => BLOCKED_V4.some(([net, bits]) => (ip >>> (32 - bits)) === (net >>> (32 - bits)));
-
-/** An IPv6 literal (without brackets) as 8 16-bit groups, or null. */
-function parseV6(host: string): number[] | null {
-  let s = host.toLowerCase();
-  const zone = s.indexOf("%");
-  if (zone >= 0) s = s.slice(0, zone);
-  const lastColon = s.lastIndexOf(":");
-  if (lastColon < 0) return null;
-  const last = s.slice(lastColon + 1);
-  if (last.includes(".")) {
-    // A trailing dotted quad (::ffff:1.2.3.4) is two groups.
-    const v4 = parseV4(last);
-    if (v4 === null) return null;
-    s = `${s.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  if ([...head, ...rest].some(Number.isNaN)) return null;
-  if (halves.length === 1) return head.length === 8 ? head : null;
-  const fill = 8 - head.length - rest.length;
-  if (fill < 1) return null;
-  return [...head, ...new Array<number>(fill).fill(0), ...rest];
-}
-
-function v6Blocked(g: number[]): boolean {
-  const first = g[0]!;
-  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), unspecified and loopback: all under ::/80 + …
-  if (g.slice(0, 5).every((x) => x === 0)) return true;
-  // NAT64 (64:ff9b::/96): judged by the IPv4 address inside.
-  if (first === 0x64 && g[1] === 0xff9b) return v4Blocked(((g[6]! << 16) | g[7]!) >>> 0);
-  // 6to4 (2002::/16): judged by the IPv4 address inside.
-  if (first === 0x2002) return v4Blocked(((g[1]! << 16) | g[2]!) >>> 0);
-  // Only global unicast (2000::/3) is reachable; within it, Teredo/IETF (2001:0::/23) and documentation (2001:db8::/32) are not.
-  if ((first & 0xe000) !== 0x2000) return true;
-  if (first === 0x2001 && (g[1]! < 0x200 || g[1] === 0xdb8)) return true;
-  return false;
-}
-
 const BLOCKED_NAMES = /(^|\.)(localhost|local|internal|localdomain|intranet|lan|home\.arpa|home|corp|private|test|invalid|example|onion)$/;
+// Labels of letters, digits, hyphens and underscores (IDNs arrive as punycode), at most 253 characters.
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})+$/;
+// A URL never carries raw whitespace or control characters; the URL parser would silently drop
+// some (tab, newline) and keep the rest, so the stored string would not be the URL that is called.
+const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f-\u009f\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 
-/** Why `raw` may not be a webhook target, or null when it may. Also used at send time. */
-export function unsafeTargetReason(raw: string): string | null {
+/** The host of `raw` (lowercase, without a trailing dot or IPv6 brackets) and whether it is an IP literal, or why `raw` may not be a target. */
+function parseTarget(raw: string): { host: string; ip: "v4" | "v6" | null } | { error: string } {
+  if (CONTROL_OR_SPACE.test(raw)) return { error: "the URL must not contain whitespace or control characters" };
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return "not a URL";
+    return { error: "not a URL" };
   }
-  if (url.protocol !== "https:") return "the URL must use https";
-  if (url.username || url.password) return "the URL must not carry credentials";
+  if (url.protocol !== "https:") return { error: "the URL must use https" };
+  if (url.username || url.password) return { error: "the URL must not carry credentials" };
   let host = url.hostname.toLowerCase();
   if (host.endsWith(".")) host = host.slice(0, -1);
-  if (!host) return "the URL has no host";
+  if (!host) return { error: "the URL has no host" };
   if (host.startsWith("[") && host.endsWith("]")) {
-    const g = parseV6(host.slice(1, -1));
-    if (!g) return "the URL's IPv6 address does not parse";
-    return v6Blocked(g) ? "the URL's host is a private, loopback, link-local or otherwise unreachable IPv6 address" : null;
+    const ip = host.slice(1, -1);
+    if (!parseV6(ip)) return { error: "the URL's IPv6 address does not parse" };
+    return { host: ip, ip: "v6" };
   }
-  const v4 = parseV4(host);
-  if (v4 !== null) return v4Blocked(v4) ? "the URL's host is a private, loopback, link-local, CGNAT or multicast IPv4 address" : null;
+  if (parseV4(host) !== null) return { host, ip: "v4" };
   // WHATWG URL turns every numeric IPv4 form into a dotted quad; anything left that looks numeric is refused.
-  if (/^[0-9.]+$/.test(host) || /^0x/i.test(host)) return "the URL's host is not a valid name";
-  if (!host.includes(".")) return "the URL's host must be a public, fully qualified name";
-  if (BLOCKED_NAMES.test(host)) return "the URL's host is a local or reserved name";
+  if (/^[0-9.]+$/.test(host) || /^0x/i.test(host)) return { error: "the URL's host is not a valid name" };
+  if (!host.includes(".")) return { error: "the URL's host must be a public, fully qualified name" };
+  if (BLOCKED_NAMES.test(host)) return { error: "the URL's host is a local or reserved name" };
+  if (!DNS_NAME.test(host)) return { error: "the URL's host is not a valid DNS name" };
+  return { host, ip: null };
+}
+
+/**
+ * Why `raw` may not be a webhook target, judged without DNS (scheme, credentials, literal
+ * addresses, local names), or null when it may. A name also needs `checkWebhookTarget`.
+ */
+export function unsafeTargetReason(raw: string): string | null {
+  const t = parseTarget(raw);
+  if ("error" in t) return t.error;
+  if (t.ip === "v6") return forbiddenAddressReason(t.host) ? "the URL's host is a private, loopback, link-local or otherwise unreachable IPv6 address" : null;
+  if (t.ip === "v4") return forbiddenAddressReason(t.host) ? "the URL's host is a private, loopback, link-local, CGNAT or multicast IPv4 address" : null;
   return null;
+}
+
+let resolverOverride: HostResolver | null = null;
+
+/** Replaces the host resolver whatever WEBHOOK_DNS_CHECK says (tests); `null` restores the one the environment chooses. */
+export function setHostResolver(r: HostResolver | null): void {
+  resolverOverride = r;
+}
+
+/**
+ * The full verdict on a target: `unsafeTargetReason`, then, for a name, where it resolves now
+ * (WEBHOOK_DNS_CHECK=off skips the lookup). `invalid` and `forbidden` and `unresolvable` are the
+ * client's to fix; `unavailable` means the resolver could not answer and is worth retrying.
+ */
+export type TargetCheck =
+  | { ok: true }
+  | { ok: false; kind: "invalid" | "forbidden" | "unresolvable" | "unavailable"; message: string; host?: string; address?: string };
+
+export async function checkWebhookTarget(env: DnsCheckSettings, raw: string): Promise<TargetCheck> {
+  const reason = unsafeTargetReason(raw);
+  if (reason) return { ok: false, kind: "invalid", message: reason };
+  const t = parseTarget(raw);
+  if ("error" in t || t.ip !== null) return { ok: true };
+  const resolver = resolverOverride ?? resolverFromSettings(env);
+  if (!resolver) return { ok: true };
+  const r = await checkHost(resolver, t.host);
+  if (r.ok) return { ok: true };
+  return r.kind === "forbidden" ? { ok: false, kind: r.kind, message: r.message, host: t.host, address: r.address } : { ok: false, kind: r.kind, message: r.message, host: t.host };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,32 +245,38 @@ export async function deliverWebhook(env: Env, deliveryId: string, queueAttempts
     await fail("the webhook was deleted", null, d.attempts);
     return;
   }
-  // The target is checked again at send time; a refused target is never retried.
-  const unsafe = unsafeTargetReason(hook.url);
-  if (unsafe) {
-    await fail(`refused target: ${unsafe}`, null, d.attempts);
+  // The target is checked again at send time, its name resolved again (a name may have been
+  // re-pointed at a private address since registration: DNS rebinding); a refused target is never
+  // retried. A name that does not resolve now, or a resolver that cannot answer, is a failed
+  // attempt like a connection error, retried with backoff; nothing is sent either way.
+  const target = await checkWebhookTarget(env, hook.url);
+  if (!target.ok && (target.kind === "invalid" || target.kind === "forbidden")) {
+    await fail(`refused target: ${target.message}`, null, d.attempts);
     return;
   }
   const attempts = d.attempts + 1;
   const t = Math.floor(Date.now() / 1000);
   let status: number | null = null;
   let error: string | null = null;
-  try {
-    const res = await transport.send(hook.url, {
-      headers: {
-        "Content-Type": "application/json",
-        "User-Agent": "InterviewRelay-Webhooks/1",
-        [SIGNATURE_HEADER]: await signPayload(hook.secret, d.payload, t),
-        "InterviewRelay-Event": d.event,
-        "InterviewRelay-Delivery": d.id,
-      },
-      body: d.payload,
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-    });
-    status = res.status;
-    if (status < 200 || status >= 300) error = status >= 300 && status < 400 ? `redirect ${status} (not followed)` : `HTTP ${status}`;
-  } catch (err) {
-    error = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError") ? `timed out after ${DELIVERY_TIMEOUT_MS / 1000} s` : `request failed: ${String(err)}`;
+  if (!target.ok) error = `DNS: ${target.message}`;
+  else {
+    try {
+      const res = await transport.send(hook.url, {
+        headers: {
+          "Content-Type": "application/json",
+          "User-Agent": "InterviewRelay-Webhooks/1",
+          [SIGNATURE_HEADER]: await signPayload(hook.secret, d.payload, t),
+          "InterviewRelay-Event": d.event,
+          "InterviewRelay-Delivery": d.id,
+        },
+        body: d.payload,
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      });
+      status = res.status;
+      if (status < 200 || status >= 300) error = status >= 300 && status < 400 ? `redirect ${status} (not followed)` : `HTTP ${status}`;
+    } catch (err) {
+      error = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError") ? `timed out after ${DELIVERY_TIMEOUT_MS / 1000} s` : `request failed: ${String(err)}`;
+    }
   }
   if (error === null) {
     await env.DB.prepare("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status_code = ?, last_error = NULL, next_attempt_at = NULL, delivered_at = ? WHERE id = ?")

@@ -1,12 +1,14 @@
 // Webhooks: owners register https targets (SSRF refused), session lifecycle events and test events
 // are delivered from the queue, signed Stripe-style, retried with backoff, and logged. No test
-// reaches a remote service: the delivery transport is a stub that records what would be sent.
+// reaches a remote service: the delivery transport is a stub that records what would be sent, and
+// names resolve through a stub DNS-over-HTTPS server (a table this file controls).
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/worker/index";
-import { emitOrgEvent, MAX_ATTEMPTS, setWebhookTransport, unsafeTargetReason, type WebhookTransport } from "../../src/worker/webhooks";
+import { dohResolver, type Fetcher } from "../../src/worker/dns";
+import { emitOrgEvent, MAX_ATTEMPTS, setHostResolver, setWebhookTransport, unsafeTargetReason, type WebhookTransport } from "../../src/worker/webhooks";
 import { call, createOrg } from "../helpers/api";
 import { keyWithRole, startedInterview, waitFor } from "../helpers/fixtures";
 
@@ -30,12 +32,40 @@ class StubTransport implements WebhookTransport {
   }
 }
 
+/**
+ * A DNS-over-HTTPS server (JSON API) over a table of names; unknown names are NXDOMAIN. `down`
+ * makes it unreachable. The product's real DoH resolver talks to it through an injected fetch.
+ */
+class StubDoh {
+  names = new Map<string, { A?: string[]; AAAA?: string[] }>([["hooks.example.com", { A: ["93.184.215.14"], AAAA: ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"] }]]);
+  down: null | "network" | "http" = null;
+  queries: { name: string; type: string; accept: string | null }[] = [];
+  fetch: Fetcher = async (input, init) => {
+    const url = new URL(input);
+    const name = url.searchParams.get("name") ?? "";
+    const type = url.searchParams.get("type") ?? "";
+    this.queries.push({ name, type, accept: new Headers(init.headers).get("accept") });
+    if (this.down === "network") throw new TypeError("fetch failed: connection refused");
+    if (this.down === "http") return new Response("upstream unavailable", { status: 502 });
+    const entry = this.names.get(name);
+    if (!entry) return Response.json({ Status: 3, Question: [{ name, type: 1 }] });
+    const records = type === "A" ? (entry.A ?? []) : (entry.AAAA ?? []);
+    return Response.json({ Status: 0, Answer: records.map((data) => ({ name, type: type === "A" ? 1 : 28, TTL: 0, data })) });
+  };
+}
+
 let stub: StubTransport;
+let dns: StubDoh;
 beforeEach(() => {
   stub = new StubTransport();
   setWebhookTransport(stub);
+  dns = new StubDoh();
+  setHostResolver(dohResolver({ endpoint: "https://doh.stub.invalid/dns-query", fetch: dns.fetch }));
 });
-afterAll(() => setWebhookTransport({ send: async () => ({ status: 204 }) }));
+afterAll(() => {
+  setWebhookTransport({ send: async () => ({ status: 204 }) });
+  setHostResolver(null);
+});
 
 const ALL_SESSION_EVENTS = ["session.created", "session.started", "session.paused", "session.resumed", "session.completed", "session.abandoned"];
 let n = 0;
@@ -182,6 +212,104 @@ describe("registering webhooks", () => {
     expect((await call("GET", "/v1/webhooks", { key })).json.data).toEqual([]);
     // Public targets pass the same check.
     for (const ok of ["https://hooks.example.com/x", "https://8.8.8.8/x", "https://[2606:4700:4700::1111]/x", "https://hooks.example.com:8443/x"]) expect(unsafeTargetReason(ok), ok).toBeNull();
+  });
+
+  const storedHooks = async (orgId: string) => (await env.DB.prepare("SELECT COUNT(*) AS n FROM webhooks WHERE org_id = ?").bind(orgId).first<{ n: number }>())!.n;
+  const create = (key: string, url: string) => call("POST", "/v1/webhooks", { key, body: { url, events: ["session.completed"] } });
+
+  it("refuses a URL with raw whitespace or control characters with 400; nothing is stored", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    for (const url of ["https://hooks.example.com/\nx", "https://hooks.example.com/x\r\nX-Injected: 1", "https://hooks.example.com/\tx", "https://hooks.ex\nample.com/x", "https://hooks.example.com/x\u0000", "https://hooks.example.com/a b", "https://hooks.example.com/x\n"]) {
+      const r = await create(key, url);
+      expect(r.status, `${JSON.stringify(url)}: ${r.text}`).toBe(400);
+      expect(r.json.error.code).toBe("VALIDATION_FAILED");
+      expect(r.json.error.details.fields).toEqual([expect.objectContaining({ path: "url", message: "the URL must not contain whitespace or control characters" })]);
+    }
+    expect(await storedHooks(org.org.id)).toBe(0);
+  });
+
+  it("refuses a name that resolves to a private, loopback or link-local address with 400 WEBHOOK_URL_PRIVATE; nothing is stored", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    dns.names.set("127.0.0.1.nip.io", { A: ["127.0.0.1"] });
+    dns.names.set("localtest.me", { A: ["127.0.0.1"], AAAA: ["::1"] });
+    dns.names.set("metadata.attacker.example.net", { AAAA: ["::ffff:169.254.169.254"] });
+    // One public answer does not save a name: a client may connect to any of them.
+    dns.names.set("mixed.example.org", { A: ["93.184.215.14", "10.0.0.5"] });
+    dns.names.set("cgnat.example.org", { A: ["100.64.1.1"] });
+    const cases: [string, string][] = [
+      ["https://127.0.0.1.nip.io/x", "127.0.0.1"],
+      ["https://localtest.me/x", "127.0.0.1"],
+      ["https://metadata.attacker.example.net/latest", "::ffff:169.254.169.254"],
+      ["https://mixed.example.org/x", "10.0.0.5"],
+      ["https://CGNAT.example.org./x", "100.64.1.1"],
+    ];
+    for (const [url, address] of cases) {
+      const r = await create(key, url);
+      expect(r.status, `${url}: ${r.text}`).toBe(400);
+      expect(r.json.error.code).toBe("WEBHOOK_URL_PRIVATE");
+      expect(r.json.error.message).toContain(address);
+      expect(r.json.error.details).toMatchObject({ address, fields: [expect.objectContaining({ path: "url", code: "WEBHOOK_URL_PRIVATE" })] });
+    }
+    expect(await storedHooks(org.org.id)).toBe(0);
+    expect((await call("GET", "/v1/webhooks", { key })).json.data).toEqual([]);
+    // Both record types were asked for, as DoH JSON, for the lowercased name without its trailing dot.
+    expect(dns.queries.filter((q) => q.name === "cgnat.example.org").map((q) => `${q.type} ${q.accept}`).sort()).toEqual(["A application/dns-json", "AAAA application/dns-json"]);
+  });
+
+  it("accepts a name whose addresses are all public (201)", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    dns.names.set("api.customer-hooks.com", { A: ["93.184.215.14", "8.8.8.8"], AAAA: ["2606:4700:4700::1111"] });
+    dns.names.set("v4only.customer-hooks.com", { A: ["1.1.1.1"] });
+    for (const url of ["https://api.customer-hooks.com/ir", "https://v4only.customer-hooks.com:8443/ir?x=1"]) {
+      const r = await create(key, url);
+      expect(r.status, `${url}: ${r.text}`).toBe(201);
+      expect(r.json.url).toBe(url);
+    }
+    expect(await storedHooks(org.org.id)).toBe(2);
+    // Accepted after looking both record types up, not without a check.
+    expect(dns.queries.filter((q) => q.name === "api.customer-hooks.com").map((q) => q.type).sort()).toEqual(["A", "AAAA"]);
+    // A literal public address needs no lookup.
+    const before = dns.queries.length;
+    expect((await create(key, "https://8.8.8.8/ir")).status).toBe(201);
+    expect(dns.queries.length).toBe(before);
+  });
+
+  it("refuses a name that does not resolve (NXDOMAIN, no A or AAAA records) with 400 WEBHOOK_URL_UNRESOLVABLE", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    dns.names.set("mx-only.customer-hooks.com", {});
+    for (const [url, why] of [
+      ["https://nowhere.customer-hooks.com/x", /NXDOMAIN/],
+      ["https://mx-only.customer-hooks.com/x", /no A or AAAA records/],
+    ] as const) {
+      const r = await create(key, url);
+      expect(r.status, `${url}: ${r.text}`).toBe(400);
+      expect(r.json.error.code).toBe("WEBHOOK_URL_UNRESOLVABLE");
+      expect(r.json.error.message).toMatch(why);
+      expect(r.json.error.details.fields[0]).toMatchObject({ path: "url" });
+    }
+    expect(await storedHooks(org.org.id)).toBe(0);
+  });
+
+  it("answers 503 WEBHOOK_DNS_UNAVAILABLE with Retry-After when the resolver cannot be reached; nothing is stored", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    for (const down of ["network", "http"] as const) {
+      dns.down = down;
+      const r = await create(key, hookUrl());
+      expect(r.status, `${down}: ${r.text}`).toBe(503);
+      expect(r.json.error.code).toBe("WEBHOOK_DNS_UNAVAILABLE");
+      expect(r.json.error.message).toMatch(/nothing was stored, retry/);
+      expect(r.text).not.toMatch(/stack|at \w+ \(/);
+      expect(Number(r.headers.get("Retry-After"))).toBeGreaterThan(0);
+    }
+    expect(await storedHooks(org.org.id)).toBe(0);
+    // The same request succeeds once the resolver is back.
+    dns.down = null;
+    expect((await create(key, hookUrl())).status).toBe(201);
   });
 
   it("only owners manage webhooks (403 for admin, analyst, viewer); other orgs get 404", async () => {
@@ -382,5 +510,52 @@ describe("delivery", () => {
     const [d] = (await deliveries(key, hook.id)).data;
     expect(d).toMatchObject({ status: "failed", attempts: 0 });
     expect(d!.lastError).toMatch(/refused target/);
+  });
+
+  it("a name re-pointed at a private address after registration (DNS rebinding) is never contacted: the delivery fails", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    dns.names.set("rebind.customer-hooks.com", { A: ["93.184.215.14"] });
+    const hook = await createWebhook(key, ["data.deleted"], "https://rebind.customer-hooks.com/ir");
+    dns.names.set("rebind.customer-hooks.com", { A: ["127.0.0.1"] });
+    const rec = recordingEnv();
+    await emitOrgEvent(rec.env, org.org.id, "data.deleted", { sessionIds: [] });
+    const queriesBefore = dns.queries.filter((q) => q.name === "rebind.customer-hooks.com").length;
+    const res = await consume(rec.sent[0], 1);
+    expect(res.retries).toEqual([]);
+    expect(res.explicitAcks).toHaveLength(1);
+    expect(stub.sent).toEqual([]);
+    // Resolved again at send time.
+    expect(dns.queries.filter((q) => q.name === "rebind.customer-hooks.com").length).toBeGreaterThan(queriesBefore);
+    const [d] = (await deliveries(key, hook.id)).data;
+    expect(d).toMatchObject({ status: "failed", attempts: 0, lastStatusCode: null, nextAttemptAt: null });
+    expect(d!.lastError).toBe("refused target: rebind.customer-hooks.com resolves to 127.0.0.1, a private, loopback, link-local, CGNAT, multicast or reserved IPv4 address");
+    // A redelivered copy sends nothing either.
+    await consume(rec.sent[0], 2);
+    expect(stub.sent).toEqual([]);
+  });
+
+  it("a name that does not resolve at send time, or a resolver that is down, is a failed attempt retried with backoff; nothing is sent", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    dns.names.set("flaky.customer-hooks.com", { A: ["93.184.215.14"] });
+    const hook = await createWebhook(key, ["export.ready"], "https://flaky.customer-hooks.com/ir");
+    const rec = recordingEnv();
+    const [id] = await emitOrgEvent(rec.env, org.org.id, "export.ready", { exportId: "exp_abcdefghabcdefgh" });
+    dns.down = "network";
+    const first = await consume(rec.sent[0], 1);
+    expect(first.retries).toHaveLength(1);
+    expect(stub.sent).toEqual([]);
+    expect((await deliveries(key, hook.id)).data[0]).toMatchObject({ id, status: "pending", attempts: 1, lastStatusCode: null, lastError: "DNS: the DNS resolver could not be reached" });
+    dns.down = null;
+    dns.names.delete("flaky.customer-hooks.com");
+    expect((await consume(rec.sent[0], 2)).retries).toHaveLength(1);
+    expect(stub.sent).toEqual([]);
+    expect((await deliveries(key, hook.id)).data[0]).toMatchObject({ status: "pending", attempts: 2, lastError: "DNS: flaky.customer-hooks.com does not exist (NXDOMAIN)" });
+    // Back, and public: delivered.
+    dns.names.set("flaky.customer-hooks.com", { A: ["93.184.215.14"] });
+    expect((await consume(rec.sent[0], 3)).retries).toEqual([]);
+    expect(stub.to(hook.url)).toHaveLength(1);
+    expect((await deliveries(key, hook.id)).data[0]).toMatchObject({ status: "delivered", attempts: 3, lastError: null });
   });
 });

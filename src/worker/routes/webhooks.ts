@@ -6,10 +6,10 @@ import { z } from "zod";
 import { decodeCursor, keysetPage } from "../../db/cursor";
 import { newId, randomSecret } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
-import { jsonBody, op, queryOf } from "../openapi";
+import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { ListQuery, idParam, page } from "../schemas";
 import type { AppEnv } from "../types";
-import { enqueueTestEvent, SIGNATURE_HEADER, unsafeTargetReason, WEBHOOK_EVENTS } from "../webhooks";
+import { checkWebhookTarget, enqueueTestEvent, SIGNATURE_HEADER, unsafeTargetReason, WEBHOOK_EVENTS } from "../webhooks";
 import { badCursor } from "./campaigns";
 
 export const webhookRoutes = new Hono<AppEnv>();
@@ -65,6 +65,7 @@ const CreateWebhook = z.strictObject({
 });
 
 const hookId = idParam("whk");
+const ErrorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) });
 
 async function webhookFromPath(c: Context<AppEnv>): Promise<WebhookRow> {
   const id = c.req.param("id") ?? "";
@@ -77,17 +78,39 @@ async function webhookFromPath(c: Context<AppEnv>): Promise<WebhookRow> {
 }
 
 const MAX_WEBHOOKS_PER_ORG = 20;
+/** How long a client should wait before retrying when the DNS resolver could not answer. */
+const DNS_RETRY_AFTER_SECONDS = 30;
+
+/** Resolves the target's name now; refuses it (400, or 503 when the resolver cannot answer) unless every address is public. */
+async function requireSafeTarget(c: Context<AppEnv>, url: string): Promise<void> {
+  const check = await checkWebhookTarget(c.env, url);
+  if (check.ok) return;
+  const where = { host: check.host, ...(check.address ? { address: check.address } : {}) };
+  if (check.kind === "unavailable") {
+    // Not the client's fault and nothing is stored: the same request may be sent again.
+    console.warn("webhook target check: DNS resolver unavailable", { host: check.host, error: check.message });
+    throw new ApiError(503, "WEBHOOK_DNS_UNAVAILABLE", `the webhook's host could not be checked right now (${check.message}); nothing was stored, retry in ${DNS_RETRY_AFTER_SECONDS} s`, where, {
+      "Retry-After": String(DNS_RETRY_AFTER_SECONDS),
+    });
+  }
+  const code = check.kind === "forbidden" ? "WEBHOOK_URL_PRIVATE" : check.kind === "unresolvable" ? "WEBHOOK_URL_UNRESOLVABLE" : "VALIDATION_FAILED";
+  throw new ApiError(400, code, `invalid body: url: ${check.message}`, { fields: [{ path: "url", message: check.message, code }], ...where });
+}
 
 webhookRoutes.post(
   "/webhooks",
   op({
     summary: "Register a webhook; its signing secret is shown only in this response",
-    description: `Targets must be https URLs without credentials whose host is not a private, loopback, link-local, CGNAT or multicast address, nor a local name. Each delivery is a JSON body {id, type, createdAt, data} signed in the header \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>\`.`,
+    description: `Targets must be https URLs without credentials, whitespace or control characters, whose host is not a private, loopback, link-local, CGNAT or multicast address, nor a local name. A host name is resolved (A and AAAA, over DNS-over-HTTPS) when the webhook is registered and again before every delivery: if any address it resolves to is not public, registration is refused with 400 \`WEBHOOK_URL_PRIVATE\` (and a delivery fails without being sent); a name that does not resolve (NXDOMAIN, no A or AAAA records) is refused with 400 \`WEBHOOK_URL_UNRESOLVABLE\`. When the DNS resolver itself cannot be reached or does not answer in time, the request is answered 503 \`WEBHOOK_DNS_UNAVAILABLE\` with \`Retry-After\`, nothing is stored, and the same request may simply be sent again. Each delivery is a JSON body {id, type, createdAt, data} signed in the header \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>\`.`,
     tags: ["webhooks"],
     auth: "key",
     action: "org.manage",
     resource: "webhook",
-    responses: { 201: { description: "created", schema: Webhook.extend({ secret: z.string() }) } },
+    responses: {
+      201: { description: "created", schema: Webhook.extend({ secret: z.string() }) },
+      409: { description: "TOO_MANY_WEBHOOKS: the org already has the maximum number of webhooks", schema: ErrorEnvelope },
+      503: { description: "WEBHOOK_DNS_UNAVAILABLE: the DNS resolver could not be reached, so the host could not be checked; nothing stored; retry after Retry-After seconds", schema: ErrorEnvelope },
+    },
   }),
   jsonBody(CreateWebhook),
   async (c) => {
@@ -95,6 +118,7 @@ webhookRoutes.post(
     const orgId = c.get("principal")!.orgId;
     const n = (await c.env.DB.prepare("SELECT COUNT(*) AS n FROM webhooks WHERE org_id = ? AND disabled_at IS NULL").bind(orgId).first<{ n: number }>())?.n ?? 0;
     if (n >= MAX_WEBHOOKS_PER_ORG) throw new ApiError(409, "TOO_MANY_WEBHOOKS", `an org has at most ${MAX_WEBHOOKS_PER_ORG} webhooks; delete one first`);
+    await requireSafeTarget(c, body.url);
     const row: WebhookRow = { id: newId("whk"), org_id: orgId, url: body.url, events: JSON.stringify(body.events), secret: randomSecret(256, "whsec_"), created_at: Date.now(), disabled_at: null };
     await c.env.DB.prepare("INSERT INTO webhooks (id, org_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)")
       .bind(row.id, row.org_id, row.url, row.events, row.secret, row.created_at)
@@ -118,6 +142,7 @@ webhookRoutes.get(
 webhookRoutes.delete(
   "/webhooks/:id",
   op({ summary: "Delete a webhook; pending deliveries to it are dropped", tags: ["webhooks"], auth: "key", action: "org.manage", resource: "webhook", responses: { 200: { description: "the deleted webhook", schema: Webhook } } }),
+  emptyBody(),
   async (c) => {
     const row = await webhookFromPath(c);
     const now = Date.now();
@@ -140,6 +165,7 @@ webhookRoutes.post(
     resource: "webhook",
     responses: { 202: { description: "the delivery, queued", schema: Delivery } },
   }),
+  emptyBody(),
   async (c) => {
     const row = await webhookFromPath(c);
     const id = await enqueueTestEvent(c.env, row);
