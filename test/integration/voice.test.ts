@@ -92,6 +92,20 @@ describe("voice answers", () => {
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get("Content-Range")).toBe(`bytes 44-1043/${pcm.byteLength + 44}`);
     expect((await ranged.arrayBuffer()).byteLength).toBe(1000);
+    // Past the end (or an empty suffix): 416 in the error envelope, with the size to ask within.
+    const size = pcm.byteLength + 44;
+    for (const [format, range] of [["wav", `bytes=${size}-`], ["wav", "bytes=-0"], ["wav", "bytes=5-1"], ["mp3", "bytes=99999999-"]] as const) {
+      const r = await fetchAudio(s.sessionId, s.key, range, format);
+      expect(r.status, range).toBe(416);
+      expect(((await r.json()) as any).error.code).toBe("RANGE_NOT_SATISFIABLE");
+      if (format === "wav") expect(r.headers.get("Content-Range")).toBe(`bytes */${size}`);
+    }
+    // A Range header this server does not parse (another unit, several ranges) is ignored: the whole file.
+    for (const range of ["items=0-1", "bytes=0-1,5-6", "bytes=abc"]) {
+      const r = await fetchAudio(s.sessionId, s.key, range);
+      expect(r.status, range).toBe(200);
+      expect((await r.arrayBuffer()).byteLength).toBe(size);
+    }
 
     const mp3 = await fetchAudio(s.sessionId, s.key, undefined, "mp3");
     const head = new Uint8Array(await mp3.arrayBuffer()).subarray(0, 2);

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { BYTES_PER_SECOND, concat, encodeMp3, samplesOf } from "../../audio/pcm";
 import type { SessionRow } from "../../db/schema";
 import { openTrack, pcmRange, wavRange } from "../audio-track";
-import { ApiError, fromRpcError, notFound } from "../errors";
+import { ApiError, errorBody, fromRpcError, notFound } from "../errors";
 import { op, queryOf } from "../openapi";
 import { idParam } from "../schemas";
 import type { AppEnv } from "../types";
@@ -32,11 +32,15 @@ async function manifest(c: Context<AppEnv>, sessionId: string, track: "participa
   return r.value;
 }
 
-/** `bytes=a-b` against a total length; null for none, "invalid" when unsatisfiable. */
+/**
+ * `bytes=a-b` against a total length: null for none, or for a header this server does not parse
+ * (another unit, several ranges, no range at all), which RFC 9110 lets it ignore (the whole file);
+ * "invalid" when the range cannot be satisfied (416).
+ */
 export function parseRange(header: string | undefined, total: number): { start: number; end: number } | null | "invalid" {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+  if (!m || (m[1] === "" && m[2] === "")) return null;
   let start: number;
   let end: number;
   if (m[1] === "") {
@@ -48,6 +52,10 @@ export function parseRange(header: string | undefined, total: number): { start: 
   }
   return start > end || start >= total ? "invalid" : { start, end };
 }
+
+/** 416 in the contract's envelope, with the length the client can ask within. */
+const unsatisfiable = (c: Context<AppEnv>, total: number) =>
+  c.json(errorBody("RANGE_NOT_SATISFIABLE", `the range is outside the recording's ${total} bytes`, { size: total }), 416, { ...NO_STORE, "Content-Range": `bytes */${total}` });
 
 audioRoutes.get(
   "/sessions/:id/audio",
@@ -76,7 +84,7 @@ audioRoutes.get(
       for await (const p of pcmRange(c.env.AUDIO_BUCKET, t.dek, t.answers, 0, t.pcmBytes - 1)) parts.push(p.slice());
       const mp3 = encodeMp3(samplesOf(concat(parts)));
       const range = parseRange(c.req.header("Range"), mp3.byteLength);
-      if (range === "invalid") return c.body(null, 416, { ...NO_STORE, "Content-Range": `bytes */${mp3.byteLength}` });
+      if (range === "invalid") return unsatisfiable(c, mp3.byteLength);
       const body = range ? mp3.subarray(range.start, range.end + 1) : mp3;
       return c.body(body as Uint8Array<ArrayBuffer>, range ? 206 : 200, {
         ...NO_STORE,
@@ -90,7 +98,7 @@ audioRoutes.get(
     // WAV streams: the header is computed from the sizes, then only the chunks in range are read.
     const total = t.wavBytes;
     const range = parseRange(c.req.header("Range"), total);
-    if (range === "invalid") return c.body(null, 416, { ...NO_STORE, "Content-Range": `bytes */${total}` });
+    if (range === "invalid") return unsatisfiable(c, total);
     const { start, end } = range ?? { start: 0, end: total - 1 };
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
