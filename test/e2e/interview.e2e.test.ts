@@ -138,6 +138,14 @@ async function listedWithStatus(campaignId: string, status: string, sessionId: s
 }
 
 describe("InterviewRelay end to end (wrangler dev --local)", () => {
+  it("the API's unknown paths answer a 404 envelope through local dev's asset layer, never the dashboard page", async () => {
+    for (const path of ["/v1", "/v1/", "/v1/nope"]) {
+      const r = await api(server, "GET", path, {});
+      expect(r.status, path).toBe(404);
+      expect(r.json?.error?.code, path).toBe("NOT_FOUND");
+    }
+  });
+
   it("a participant completes an interview with a follow-up while the team watches live", async () => {
     const questions: Question[] = [
       { text: "What do you use the product for?", probe: "light" },
