@@ -9,6 +9,7 @@ import type { Env } from "../env";
 import type { RpcResult } from "../objects/InterviewSession";
 import type { ManifestAnswer } from "../objects/voice";
 import { importKek, openObject, unwrapDataKey } from "../shared/audio-crypto";
+import { toHex } from "../shared/crypto";
 
 export type Track = "participant" | "ai";
 export const TRACKS: readonly Track[] = ["participant", "ai"];
@@ -68,7 +69,6 @@ export async function* wavRange(bucket: R2Bucket, t: OpenTrack, start = 0, end =
 
 // workerd's incremental SHA-256 (crypto.DigestStream); the DOM typings of `crypto` do not list it.
 const { DigestStream: Digest } = globalThis.crypto as Crypto & { DigestStream: typeof DigestStream };
-const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /**
  * Writes the track into `zip` as a stored entry (audio does not deflate) and hashes it as it
@@ -91,5 +91,5 @@ export async function zipWav(zip: Zip, path: string, bucket: R2Bucket, t: OpenTr
   entry.push(new Uint8Array(0), true);
   await pace();
   await hash.close();
-  return { bytes, sha256: hex(await digest.digest) };
+  return { bytes, sha256: toHex(await digest.digest) };
 }

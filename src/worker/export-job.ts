@@ -8,7 +8,7 @@ import { Zip, ZipDeflate, strToU8 } from "fflate";
 import { BYTES_PER_SECOND } from "../audio/pcm";
 import type { exports as exportsTable, SessionRow } from "../db/schema";
 import type { Env } from "../env";
-import { newId, sha256Hex, timingSafeEqual } from "../shared/crypto";
+import { newId, sha256Hex, timingSafeEqual, toHex } from "../shared/crypto";
 import { openTrack, TRACKS, zipWav, type OpenTrack, type Track } from "./audio-track";
 import { sessionBundle, sessionPdf, transcriptCsv, type BundlePart } from "./session-bundle";
 import { emitOrgEvent } from "./webhooks";
@@ -44,8 +44,7 @@ async function hmacHex(env: Pick<Env, "EXPORT_SIGNING_KEY" | "AUDIO_KEK">, messa
   const secret = env.EXPORT_SIGNING_KEY || env.AUDIO_KEK;
   if (!secret) throw new Error("neither EXPORT_SIGNING_KEY nor AUDIO_KEK is set: export links cannot be signed");
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(`export-link:${secret}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
-  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
 }
 
 /** The signature of a download link for `exportId` valid until `expires` (unix seconds). */
@@ -66,7 +65,6 @@ export async function downloadUrl(env: Pick<Env, "EXPORT_SIGNING_KEY" | "AUDIO_K
 
 // ---- the ZIP writer ----
 
-const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Collects fflate's output and uploads it in fixed-size parts as it accumulates. */
 class PartWriter {
@@ -133,7 +131,7 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
     });
     const manifest: { path: string; sessionId: string | null; bytes: number; sha256: string; track?: Track; durationMs?: number }[] = [];
     const addFile = async (path: string, data: Uint8Array, sessionId: string | null) => {
-      manifest.push({ path, sessionId, bytes: data.length, sha256: hex(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>)) });
+      manifest.push({ path, sessionId, bytes: data.length, sha256: toHex(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>)) });
       const entry = new ZipDeflate(path, { level: 6 });
       entry.mtime = new Date();
       zip.add(entry);

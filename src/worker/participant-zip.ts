@@ -9,8 +9,8 @@ import type { Env } from "../env";
 import { openTrack, zipWav } from "./audio-track";
 import type { Role } from "./policy";
 import { sessionBundle, transcriptCsv } from "./session-bundle";
+import { toHex } from "../shared/crypto";
 
-const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 export interface ManifestFile {
   path: string;
@@ -30,7 +30,7 @@ export function participantZip(env: Env, rows: SessionRow[], opts: { email: stri
   const manifest: ManifestFile[] = [];
 
   const addSmall = async (path: string, data: Uint8Array, sessionId: string | null) => {
-    manifest.push({ path, sessionId, bytes: data.length, sha256: hex(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>)) });
+    manifest.push({ path, sessionId, bytes: data.length, sha256: toHex(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>)) });
     const entry = new ZipDeflate(path, { level: 6 });
     zip.add(entry);
     entry.push(data, true);

@@ -7,7 +7,7 @@ import type { Env } from "../env";
 import type { webhook_deliveries, webhooks } from "../db/schema";
 import type { QueueMessage } from "../objects/messages";
 import { inChunks, placeholders } from "../shared/d1";
-import { newId, sha256Hex } from "../shared/crypto";
+import { newId, sha256Hex, toHex } from "../shared/crypto";
 import { checkHost, forbiddenAddressReason, parseV4, parseV6, resolverFromSettings, type DnsCheckSettings, type HostResolver } from "./dns";
 
 export const WEBHOOK_EVENTS = [
@@ -143,8 +143,7 @@ export function setWebhookTransport(t: WebhookTransport | null): void {
 export async function signPayload(secret: string, body: string, t: number): Promise<string> {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${body}`));
-  const hex = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `t=${t},v1=${hex}`;
+  return `t=${t},v1=${toHex(mac)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
