@@ -372,13 +372,16 @@ export const webhook_deliveries = sqliteTable(
 );
 
 // Bulk exports: a queue job writes exports/{id}.zip to EXPORTS_BUCKET and reports progress here.
+/** What a bulk export's ZIP holds per session: its JSON, its transcript CSV, its PDF or its recordings. */
+export const EXPORT_FORMATS = ["json", "csv", "pdf", "audio"] as const;
+
 export const exports = sqliteTable(
   "exports",
   {
     id: text("id").primaryKey(),
     org_id: text("org_id").notNull(),
     campaign_id: text("campaign_id").notNull(),
-    format: text("format", { enum: ["json", "csv", "pdf", "audio"] }).notNull(),
+    format: text("format", { enum: EXPORT_FORMATS }).notNull(),
     params: text("params").notNull(), // JSON {sessionIds, include}: the selection, fixed when requested
     status: text("status", { enum: ["queued", "running", "ready", "failed"] }).notNull(),
     session_count: integer("session_count").notNull(),

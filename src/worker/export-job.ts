@@ -30,10 +30,6 @@ export interface ExportParams {
 
 const StoredParams = z.object({ sessionIds: z.array(z.string()), include: z.array(z.enum(["transcript", "analytics", "notes"])).optional() });
 
-export const EXPORT_FORMATS = ["json", "csv", "pdf", "audio"] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-// The column is plain text; the drizzle enum in db/schema predates format "audio".
 export type ExportRow = typeof exportsTable.$inferSelect;
 
 export const exportObjectKey = (id: string) => `exports/${id}.zip`;

@@ -3,12 +3,12 @@
 // and the notifications outbox that tells requesters an export is ready.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import type { SessionRow } from "../../db/schema";
+import { EXPORT_FORMATS, type SessionRow } from "../../db/schema";
 import { filterSql } from "../../db/sessions";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
 import { ERASED_EXPORT } from "../erasure";
-import { downloadUrl, EXPORT_FORMATS, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
+import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
 import { jsonBody, op, queryOf } from "../openapi";
 import { participantZip } from "../participant-zip";
 import { idParam } from "../schemas";
