@@ -175,14 +175,14 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string) {
       }
     }
     const responses: Record<string, unknown> = {};
+    const errorContent = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
     for (const [status, res] of Object.entries(r.spec.responses)) {
-      responses[status] = {
-        description: res.description,
-        ...(res.schema ? { content: { [res.contentType ?? "application/json"]: { schema: toJsonSchema(res.schema, "output") } } } : {}),
-      };
+      // An error a route names (409, 503, …) without a schema of its own is the shared envelope.
+      const content = res.schema ? { [res.contentType ?? "application/json"]: { schema: toJsonSchema(res.schema, "output") } } : Number(status) >= 400 ? errorContent : null;
+      responses[status] = { description: res.description, ...(content ? { content } : {}) };
     }
     for (const status of ["400", "401", "403", "404", "429"]) {
-      responses[status] ??= { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+      responses[status] ??= { description: "error", content: errorContent };
     }
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       summary: r.spec.summary,

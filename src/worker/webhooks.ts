@@ -72,17 +72,22 @@ function parseTarget(raw: string): { host: string; ip: "v4" | "v6" | null } | { 
   return { host, ip: null };
 }
 
+const LITERAL_REFUSED = {
+  v4: "the URL's host is a private, loopback, link-local, CGNAT or multicast IPv4 address",
+  v6: "the URL's host is a private, loopback, link-local or otherwise unreachable IPv6 address",
+} as const;
+
+/** What can be said of a parsed target without DNS: why it is refused, or null. */
+function refusedWithoutDns(t: ReturnType<typeof parseTarget>): string | null {
+  if ("error" in t) return t.error;
+  return t.ip && forbiddenAddressReason(t.host) ? LITERAL_REFUSED[t.ip] : null;
+}
+
 /**
  * Why `raw` may not be a webhook target, judged without DNS (scheme, credentials, literal
  * addresses, local names), or null when it may. A name also needs `checkWebhookTarget`.
  */
-export function unsafeTargetReason(raw: string): string | null {
-  const t = parseTarget(raw);
-  if ("error" in t) return t.error;
-  if (t.ip === "v6") return forbiddenAddressReason(t.host) ? "the URL's host is a private, loopback, link-local or otherwise unreachable IPv6 address" : null;
-  if (t.ip === "v4") return forbiddenAddressReason(t.host) ? "the URL's host is a private, loopback, link-local, CGNAT or multicast IPv4 address" : null;
-  return null;
-}
+export const unsafeTargetReason = (raw: string): string | null => refusedWithoutDns(parseTarget(raw));
 
 let resolverOverride: HostResolver | null = null;
 
@@ -101,15 +106,15 @@ export type TargetCheck =
   | { ok: false; kind: "invalid" | "forbidden" | "unresolvable" | "unavailable"; message: string; host?: string; address?: string };
 
 export async function checkWebhookTarget(env: DnsCheckSettings, raw: string): Promise<TargetCheck> {
-  const reason = unsafeTargetReason(raw);
-  if (reason) return { ok: false, kind: "invalid", message: reason };
   const t = parseTarget(raw);
+  const reason = refusedWithoutDns(t);
+  if (reason) return { ok: false, kind: "invalid", message: reason };
   if ("error" in t || t.ip !== null) return { ok: true };
   const resolver = resolverOverride ?? resolverFromSettings(env);
   if (!resolver) return { ok: true };
   const r = await checkHost(resolver, t.host);
   if (r.ok) return { ok: true };
-  return r.kind === "forbidden" ? { ok: false, kind: r.kind, message: r.message, host: t.host, address: r.address } : { ok: false, kind: r.kind, message: r.message, host: t.host };
+  return { ok: false, kind: r.kind, message: r.message, host: t.host, ...(r.kind === "forbidden" ? { address: r.address } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,7 +65,6 @@ const CreateWebhook = z.strictObject({
 });
 
 const hookId = idParam("whk");
-const ErrorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) });
 
 async function webhookFromPath(c: Context<AppEnv>): Promise<WebhookRow> {
   const id = c.req.param("id") ?? "";
@@ -108,8 +107,8 @@ webhookRoutes.post(
     resource: "webhook",
     responses: {
       201: { description: "created", schema: Webhook.extend({ secret: z.string() }) },
-      409: { description: "TOO_MANY_WEBHOOKS: the org already has the maximum number of webhooks", schema: ErrorEnvelope },
-      503: { description: "WEBHOOK_DNS_UNAVAILABLE: the DNS resolver could not be reached, so the host could not be checked; nothing stored; retry after Retry-After seconds", schema: ErrorEnvelope },
+      409: { description: "TOO_MANY_WEBHOOKS: the org already has the maximum number of webhooks" },
+      503: { description: "WEBHOOK_DNS_UNAVAILABLE: the DNS resolver could not be reached, so the host could not be checked; nothing stored; retry after Retry-After seconds" },
     },
   }),
   jsonBody(CreateWebhook),
