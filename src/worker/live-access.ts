@@ -8,14 +8,22 @@ import type { Principal } from "./auth";
 
 type Kind = "session" | "campaign";
 
+/** The object a live socket of `kind` lives in, and the path it is upgraded on there. */
+function liveObject(env: Env, kind: Kind, targetId: string) {
+  return kind === "session"
+    ? { stub: env.SESSION.get(env.SESSION.idFromName(targetId)), url: "https://session.internal/live" }
+    : { stub: env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(targetId)), url: "https://campaign.internal/live" };
+}
+
 /** Registers the watcher, then hands the upgrade to the object with the principal attached. */
-export async function openLive(env: Env, principal: Principal, kind: Kind, targetId: string, stub: { fetch(r: Request): Promise<Response> }, raw: Request, url: string): Promise<Response> {
+export async function openLive(env: Env, principal: Principal, kind: Kind, targetId: string, raw: Request): Promise<Response> {
   // Registered before the socket exists: a revocation that reads the registry after this sees it.
   await env.DB.prepare(
     "INSERT INTO live_watchers (principal_id, kind, target_id, org_id, connected_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (principal_id, kind, target_id) DO UPDATE SET connected_at = excluded.connected_at",
   )
     .bind(principal.id, kind, targetId, principal.orgId, Date.now())
     .run();
+  const { stub, url } = liveObject(env, kind, targetId);
   const request = new Request(url, raw);
   request.headers.set(WATCHER_HEADER, principal.id);
   return stub.fetch(request);
@@ -24,13 +32,7 @@ export async function openLive(env: Env, principal: Principal, kind: Kind, targe
 /** Closes every live socket the principal opened; returns how many were open. */
 export async function endLiveAccess(env: Env, principalId: string): Promise<number> {
   const { results } = await env.DB.prepare("SELECT kind, target_id FROM live_watchers WHERE principal_id = ?").bind(principalId).all<{ kind: Kind; target_id: string }>();
-  const closed = await Promise.all(
-    results.map((r) =>
-      r.kind === "session"
-        ? env.SESSION.get(env.SESSION.idFromName(r.target_id)).dropWatchers(principalId)
-        : env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(r.target_id)).dropWatchers(principalId),
-    ),
-  );
+  const closed = await Promise.all(results.map((r) => liveObject(env, r.kind, r.target_id).stub.dropWatchers(principalId)));
   await env.DB.prepare("DELETE FROM live_watchers WHERE principal_id = ?").bind(principalId).run();
   return closed.reduce((a, b) => a + b, 0);
 }

@@ -3,7 +3,8 @@ import { findCampaign, scriptQuestions } from "../../db/campaigns";
 import { keysetQuery } from "../../db/cursor";
 import type { CampaignRow, SessionRow } from "../../db/schema";
 import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
-import type { ControlAction } from "../../objects/InterviewSession";
+import type { ControlAction, RpcResult } from "../../objects/InterviewSession";
+import type { SessionView } from "../../objects/view";
 import { newId } from "../../shared/crypto";
 import { eraseExportsContaining, eraseSession, recordDeletion } from "../erasure";
 import { ANALYTICS_CSV_COLUMNS, analyticsCsvCells, analyticsForRole, notesOf } from "../session-bundle";
@@ -70,10 +71,11 @@ function auditInclude(c: Context<AppEnv>, row: SessionRow, action: "transcript.r
   c.executionCtx.waitUntil(auditFromContext(c, { orgId: row.org_id, action, outcome: "allow", resourceType: "session", resourceId: row.id, campaignId: row.campaign_id }));
 }
 
-/** The freshest view: the object's state with the index's flags. */
+/** The freshest view: the object's state with the index's flags (the row alone if the object holds nothing). */
+const freshest = (row: SessionRow, view: RpcResult<SessionView>): SessionJson => (view.ok ? { ...view.value, ...indexFields(row) } : sessionFromRow(row));
+
 async function liveSession(c: Context<AppEnv>, row: SessionRow): Promise<SessionJson> {
-  const r = await stubFor(c, row.id).view();
-  return r.ok ? { ...r.value, ...indexFields(row) } : sessionFromRow(row);
+  return freshest(row, await stubFor(c, row.id).view());
 }
 
 sessionRoutes.get(
@@ -155,7 +157,7 @@ sessionRoutes.get(
     const withAnalytics = await requireInclude(c, include, "analytics");
     const role = c.get("principal")!.role;
     const [view, transcript] = await Promise.all([stubFor(c, row.id).view(), withTranscript || withAnalytics ? transcriptOf(c, row.id) : null]);
-    const session = present(view.ok ? { ...view.value, ...indexFields(row) } : sessionFromRow(row), role);
+    const session = present(freshest(row, view), role);
     const extra: Record<string, unknown> = {};
     if (withTranscript) {
       extra.transcript = transcript!.segments;
@@ -304,7 +306,7 @@ sessionRoutes.get(
   async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
     const row = await sessionFromPath(c);
-    return openLive(c.env, c.get("principal")!, "session", row.id, stubFor(c, row.id), c.req.raw, "https://session.internal/live");
+    return openLive(c.env, c.get("principal")!, "session", row.id, c.req.raw);
   },
 );
 
@@ -321,7 +323,6 @@ sessionRoutes.get(
   async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
     const campaign = await campaignFromPath(c);
-    const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
-    return openLive(c.env, c.get("principal")!, "campaign", campaign.id, hub, c.req.raw, "https://campaign.internal/live");
+    return openLive(c.env, c.get("principal")!, "campaign", campaign.id, c.req.raw);
   },
 );
