@@ -1,4 +1,5 @@
 // Sending on hibernatable sockets that may have closed under us.
+import { z } from "zod";
 import { PONG, type ErrorFrame } from "./protocol";
 
 export function sendError(ws: WebSocket, code: string, message: string) {
@@ -46,18 +47,21 @@ export function closeWatchersOf(ctx: DurableObjectState, principalId: string): n
   return sockets.length;
 }
 
+/** The one frame a watcher sends (other fields, such as a client timestamp, are let through). */
+const WatcherPing = z.object({ type: z.literal("ping") });
+
 /**
  * A watcher's frames: the contract gives watchers nothing to send but the heartbeat, so anything
  * else is answered with an error frame (and changes nothing).
  */
 export function watcherMessage(ws: WebSocket, message: string | ArrayBuffer) {
   if (typeof message !== "string") return sendError(ws, "INVALID_FRAME", "watchers send no binary frames");
-  let type: unknown;
+  let frame: unknown;
   try {
-    type = (JSON.parse(message) as { type?: unknown } | null)?.type;
+    frame = JSON.parse(message);
   } catch {
     return sendError(ws, "INVALID_JSON", "frames are JSON text");
   }
-  if (type === "ping") return safeSend(ws, PONG);
+  if (WatcherPing.safeParse(frame).success) return safeSend(ws, PONG);
   sendError(ws, "INVALID_FRAME", "a live socket only sends {\"type\":\"ping\"}");
 }
