@@ -11,6 +11,7 @@ import { initialState, isTerminal, nextDeadline, transition, type Limits, type M
 import { lifecycleEvent, type QueueMessage } from "./messages";
 import { Fanout } from "./fanout";
 import { D1Mirror, type MirrorWriter } from "./mirror";
+import { controlEvent, type ControlAction } from "./control";
 import { Outbox } from "./outbox";
 import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
@@ -33,12 +34,6 @@ export interface InitInput {
   /** Queue session.created (default true); false when no webhook subscribes to it. */
   announce?: boolean;
 }
-
-export type ControlAction =
-  | { type: "pause"; reason: string | null }
-  | { type: "resume" }
-  | { type: "end"; reason: string | null }
-  | { type: "reassign"; campaignId: string; scriptVersion: number; questions: Question[] };
 
 export type RpcError = MachineError | { code: "SESSION_NOT_FOUND" | "NOT_FOUND" | "TTS_UNAVAILABLE" | "INVALID_TOKEN"; message: string };
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: RpcError };
@@ -150,14 +145,9 @@ export class InterviewSession extends DurableObject<Env> {
 
   async control(action: ControlAction): Promise<RpcResult<SessionView>> {
     if (!this.state || !this.meta) return notFound();
-    // The object, not the index (which lags by up to the mirror's coalescing), knows the campaign.
-    if (action.type === "reassign" && action.campaignId === this.meta.campaignId) return { ok: false, error: { code: "INVALID_TRANSITION", message: "the session already belongs to this campaign" } };
-    const event: MachineEvent =
-      action.type === "pause" ? { type: "pause", by: "admin", reason: action.reason }
-      : action.type === "resume" ? { type: "resume", by: "admin" }
-      : action.type === "end" ? { type: "end", reason: action.reason }
-      : { type: "reassign", questions: action.questions };
-    const r = this.apply(event, () => {
+    const c = controlEvent(action, this.meta.campaignId);
+    if (!c.ok) return c;
+    const r = this.apply(c.event, () => {
       if (action.type !== "reassign") return;
       this.meta = { ...this.meta!, campaignId: action.campaignId, scriptVersion: action.scriptVersion };
       this.store.saveMeta(this.meta);
@@ -393,6 +383,8 @@ export class InterviewSession extends DurableObject<Env> {
     const now = Date.now();
     const r = transition(before, event, now, this.limits);
     if (!r.ok) return r;
+    // A status or campaign change reaches the index at once; progress within a status may wait.
+    const movesIndex = event.type === "reassign" || r.effects.some((e) => e.type === "status");
     const frames: NumberedFrame[] = [];
     // What watchers see, in the order the machine produced it ("status" marks a status change).
     const live: (Segment | "status")[] = [];
@@ -420,9 +412,7 @@ export class InterviewSession extends DurableObject<Env> {
       }
       alsoInTransaction?.();
       const mark = this.store.loadMirror();
-      // A status or campaign change reaches the index at once; progress within a status may wait.
-      const urgent = event.type === "reassign" || r.effects.some((e) => e.type === "status");
-      this.store.saveStateAndMirror(r.state, { ...mark, version: mark.version + 1, urgent: mark.urgent || urgent });
+      this.store.saveStateAndMirror(r.state, { ...mark, version: mark.version + 1, urgent: mark.urgent || movesIndex });
     });
     this.state = r.state;
 
@@ -442,7 +432,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (closeReason) for (const ws of this.ctx.getWebSockets("participant")) safeClose(ws, 1000, closeReason);
     for (const e of r.effects) if (e.type === "purge_audio") void this.purge(["audio"], e.reason).catch((err) => console.warn("audio purge failed", String(err)));
     // An answer's analysis may wait for the next ones (one send); lifecycle messages go at once.
-    const lazy = event.type !== "reassign" && !r.effects.some((e) => e.type === "status" || e.type === "transcribe");
+    const lazy = !movesIndex && !r.effects.some((e) => e.type === "transcribe");
     void this.outbox.flush({ lazy }).then(() => this.armAlarm());
     return r;
   }
