@@ -16,10 +16,13 @@ export function decodeCursor(cursor: string): { sortKey: number; id: string } | 
   }
 }
 
-/** The page query: newest first, after the cursor's (created_at, id) when there is one. */
-export function keysetSql(table: string, where: string, afterCursor: boolean): string {
-  const keyset = afterCursor ? " AND (created_at < ? OR (created_at = ? AND id < ?))" : "";
-  return `SELECT * FROM ${table} WHERE ${where}${keyset} ORDER BY created_at DESC, id DESC LIMIT ?`;
+export type KeysetOrder = "newest" | "oldest";
+
+/** The page query: newest (or oldest) first, after the cursor's (created_at, id) when there is one. */
+export function keysetSql(table: string, where: string, afterCursor: boolean, order: KeysetOrder = "newest"): string {
+  const [cmp, dir] = order === "newest" ? ["<", "DESC"] : [">", "ASC"];
+  const keyset = afterCursor ? ` AND (created_at ${cmp} ? OR (created_at = ? AND id ${cmp} ?))` : "";
+  return `SELECT * FROM ${table} WHERE ${where}${keyset} ORDER BY created_at ${dir}, id ${dir} LIMIT ?`;
 }
 
 /** A page query ready to run (alone or in a D1 batch) and how its rows become the page. */
@@ -29,7 +32,8 @@ export interface KeysetQuery<T> {
 }
 
 /**
- * The query for one page of `table` rows matching `where`, newest first, keyed on (created_at, id).
+ * The query for one page of `table` rows matching `where`, newest first unless `order` says
+ * otherwise, keyed on (created_at, id).
  * Returns null for a cursor that does not decode (the caller answers 400).
  */
 export function keysetQuery<T extends { created_at: number; id: string }>(
@@ -39,10 +43,11 @@ export function keysetQuery<T extends { created_at: number; id: string }>(
   binds: unknown[],
   limit: number,
   cursor: string | undefined,
+  order: KeysetOrder = "newest",
 ): KeysetQuery<T> | null {
   const after = cursor ? decodeCursor(cursor) : null;
   if (cursor && !after) return null;
-  const statement = db.prepare(keysetSql(table, where, after !== null)).bind(...binds, ...(after ? [after.sortKey, after.sortKey, after.id] : []), limit + 1);
+  const statement = db.prepare(keysetSql(table, where, after !== null, order)).bind(...binds, ...(after ? [after.sortKey, after.sortKey, after.id] : []), limit + 1);
   return {
     statement,
     page(rows) {

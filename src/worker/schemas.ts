@@ -9,9 +9,20 @@ const isoDate = z.iso.datetime({ offset: true });
 const email = z.email().max(320).transform((e) => e.toLowerCase());
 export const idParam = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[a-z0-9]{8,64}$`), `expected an id like ${prefix}_…`);
 
+/**
+ * A whole number in a query string, written in plain digits. `z.coerce.number()` would also take
+ * "0x10", "1e2", " 5" or "5.0", which no client means as a count; those are refused.
+ */
+const queryInt = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, "a whole number in plain digits")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 // ---- lists ----
 export const listQuery = {
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: queryInt(1, 100).default(50),
   cursor: z.string().max(500).optional(),
 };
 export const ListQuery = z.strictObject(listQuery);
@@ -151,10 +162,10 @@ export const SessionFilters = z.strictObject({
   status: csv(STATUSES).optional(),
   from: isoDate.optional(),
   to: isoDate.optional(),
-  minDuration: z.coerce.number().int().min(0).optional(),
-  maxDuration: z.coerce.number().int().min(0).optional(),
-  minCompletion: z.coerce.number().int().min(0).max(100).optional(),
-  maxCompletion: z.coerce.number().int().min(0).max(100).optional(),
+  minDuration: queryInt(0).optional(),
+  maxDuration: queryInt(0).optional(),
+  minCompletion: queryInt(0, 100).optional(),
+  maxCompletion: queryInt(0, 100).optional(),
   language: language.optional(),
   sentiment: csv(["positive", "neutral", "negative"] as const).optional(),
   flagged: bool.optional(),

@@ -63,12 +63,21 @@ export async function analyticsFor(env: Env_, row: SessionRow, view: AnalyticsBa
   return { sessionId: row.id, ...a, summary };
 }
 
+export interface NoteRow {
+  id: string;
+  session_id: string;
+  text: string;
+  author_type: string;
+  author_id: string;
+  created_at: number;
+}
+
+export const noteJson = (n: NoteRow) => ({ id: n.id, sessionId: n.session_id, text: n.text, author: { type: n.author_type, id: n.author_id }, createdAt: new Date(n.created_at).toISOString() });
+
+/** All of a session's notes, oldest first (for include=notes and exports). */
 export async function notesOf(db: D1Database, sessionId: string) {
-  const rows = await db
-    .prepare("SELECT * FROM notes WHERE session_id = ? ORDER BY created_at, id")
-    .bind(sessionId)
-    .all<{ id: string; session_id: string; text: string; author_type: string; author_id: string; created_at: number }>();
-  return rows.results.map((n) => ({ id: n.id, sessionId: n.session_id, text: n.text, author: { type: n.author_type, id: n.author_id }, createdAt: new Date(n.created_at).toISOString() }));
+  const rows = await db.prepare("SELECT * FROM notes WHERE session_id = ? ORDER BY created_at, id").bind(sessionId).all<NoteRow>();
+  return rows.results.map(noteJson);
 }
 
 // ---- the bundle and its schema ----

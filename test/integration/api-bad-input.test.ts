@@ -226,7 +226,8 @@ describe("ids, queries, credentials and unknown routes", () => {
     for (const r of routes) {
       const path = fillId(r.path, w.ids);
       const shape = (r.query as unknown as { shape: Record<string, unknown> }).shape;
-      for (const q of ["zzUnknown=1", "__proto__=1", "constructor=1", "limit=abc", "cursor=%FF%FE", "include=everything"]) {
+      const counts = ["limit=abc", "limit=0", "limit=101", "limit=-1", "limit=0x10", "limit=1e1", "limit=5.0", "limit=%205", "limit=", "limit=1&limit=2"];
+      for (const q of ["zzUnknown=1", "__proto__=1", "constructor=1", ...counts, "cursor=%FF%FE", "include=everything", "minDuration=1e3", "maxCompletion=0x10"]) {
         const param = q.split("=")[0]!;
         if (!["zzUnknown", "__proto__", "constructor"].includes(param) && !(param in shape)) continue;
         const res = await call(r.method, `/v1${path}?${q}`, { key: w.credentials(r) });

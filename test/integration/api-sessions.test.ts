@@ -343,6 +343,14 @@ describe("session controls", () => {
     await call("POST", `/v1/sessions/${i.sessionId}/notes`, { key: i.key, body: { text: "Second." } });
     const notes = await call("GET", `/v1/sessions/${i.sessionId}/notes`, { key: i.key });
     expect(notes.json.data.map((x: { text: string }) => x.text)).toEqual(["Watch the pricing answer.", "Second."]);
+    expect(notes.json.nextCursor).toBeNull();
+    // Notes page like every list, oldest first: a third note, two a page.
+    await call("POST", `/v1/sessions/${i.sessionId}/notes`, { key: i.key, body: { text: "Third." } });
+    const first = await call("GET", `/v1/sessions/${i.sessionId}/notes?limit=2`, { key: i.key });
+    expect(first.json.data.map((x: { text: string }) => x.text)).toEqual(["Watch the pricing answer.", "Second."]);
+    expect(first.json.nextCursor).toEqual(expect.any(String));
+    const second = await call("GET", `/v1/sessions/${i.sessionId}/notes?limit=2&cursor=${encodeURIComponent(first.json.nextCursor)}`, { key: i.key });
+    expect(second.json).toEqual({ data: [expect.objectContaining({ text: "Third." })], nextCursor: null });
     for (const body of [{}, { text: "" }, { text: 5 }, { text: "x", pinned: true }]) {
       const r = await call("POST", `/v1/sessions/${i.sessionId}/notes`, { key: i.key, body });
       expect(r.status, JSON.stringify(body)).toBe(400);

@@ -1,6 +1,7 @@
 // The OpenAPI document covers every route of the app with its auth, policy action, parameters
 // and body; /docs renders it as a self-contained page.
 import { describe, expect, it } from "vitest";
+import type { z } from "zod";
 import { api, app } from "../../src/worker/app";
 import { routeTable } from "../../src/worker/openapi";
 import { POLICY } from "../../src/worker/policy";
@@ -140,6 +141,14 @@ describe("GET /v1/openapi.json", () => {
   it("every write route validates its body: a schema, or emptyBody() when it takes none", () => {
     // A route without one would act on a malformed body or a wrong media type instead of refusing it.
     expect(routeTable(api).filter((r) => r.method !== "GET" && !r.body).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+
+  it("every list takes the contract's ?limit= and ?cursor=", () => {
+    // A list is a GET whose 200 is {data, nextCursor}; the contract pages every one the same way.
+    const shapeOf = (schema: z.ZodType | null | undefined) => (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
+    const lists = routeTable(api).filter((r) => r.method === "GET" && "nextCursor" in shapeOf(r.spec?.responses[200]?.schema));
+    expect(lists.length).toBeGreaterThanOrEqual(10);
+    for (const r of lists) expect(Object.keys(shapeOf(r.query)), `${r.method} ${r.path}`).toEqual(expect.arrayContaining(["limit", "cursor"]));
   });
 
   it("has no dangling $ref", async () => {

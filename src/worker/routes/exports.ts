@@ -4,6 +4,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { EXPORT_FORMATS, type SessionRow } from "../../db/schema";
+import { keysetPage } from "../../db/cursor";
 import { filterSql } from "../../db/sessions";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
@@ -11,11 +12,11 @@ import { ERASED_EXPORT } from "../erasure";
 import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
 import { jsonBody, op, queryOf } from "../openapi";
 import { participantZip } from "../participant-zip";
-import { idParam } from "../schemas";
+import { ListQuery, idParam, page } from "../schemas";
 import { SessionExport, sessionBundle, sessionExportJsonSchema, sessionPdf, transcriptCsv } from "../session-bundle";
 import type { AppEnv } from "../types";
 import { inChunks, placeholders } from "../../shared/d1";
-import { campaignFromPath } from "./campaigns";
+import { badCursor, campaignFromPath } from "./campaigns";
 
 export const exportRoutes = new Hono<AppEnv>();
 const sesId = idParam("ses");
@@ -274,6 +275,15 @@ exportRoutes.get(
   },
 );
 
+interface NotificationRow {
+  id: string;
+  kind: string;
+  subject: string;
+  body: string;
+  data: string | null;
+  created_at: number;
+}
+
 const Notification = z.object({ id: z.string(), kind: z.string(), subject: z.string(), body: z.string(), data: z.unknown(), createdAt: z.string() });
 
 exportRoutes.get(
@@ -284,16 +294,17 @@ exportRoutes.get(
     auth: "key",
     action: "org.read",
     resource: "notification",
-    responses: { 200: { description: "notifications", schema: z.object({ data: z.array(Notification), nextCursor: z.null() }) } },
+    responses: { 200: { description: "a page of notifications", schema: page(Notification) } },
   }),
+  queryOf(ListQuery),
   async (c) => {
     const p = c.get("principal")!;
-    const rows = await c.env.DB.prepare("SELECT * FROM notifications WHERE org_id = ? AND recipient_type = ? AND recipient_id = ? ORDER BY created_at DESC, id DESC LIMIT 100")
-      .bind(p.orgId, p.type, p.id)
-      .all<{ id: string; kind: string; subject: string; body: string; data: string | null; created_at: number }>();
+    const { limit, cursor } = c.req.valid("query");
+    const rows = await keysetPage<NotificationRow>(c.env.DB, "notifications", "org_id = ? AND recipient_type = ? AND recipient_id = ?", [p.orgId, p.type, p.id], limit, cursor);
+    const { items, nextCursor } = rows ?? badCursor();
     return c.json({
-      data: rows.results.map((n) => ({ id: n.id, kind: n.kind, subject: n.subject, body: n.body, data: n.data ? JSON.parse(n.data) : null, createdAt: new Date(n.created_at).toISOString() })),
-      nextCursor: null,
+      data: items.map((n) => ({ id: n.id, kind: n.kind, subject: n.subject, body: n.body, data: n.data ? JSON.parse(n.data) : null, createdAt: new Date(n.created_at).toISOString() })),
+      nextCursor,
     });
   },
 );

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { findCampaign, scriptQuestions } from "../../db/campaigns";
-import { keysetQuery } from "../../db/cursor";
+import { keysetPage, keysetQuery } from "../../db/cursor";
 import type { CampaignRow, SessionRow } from "../../db/schema";
 import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
 import type { ControlAction } from "../../objects/control";
@@ -8,14 +8,14 @@ import type { RpcResult } from "../../objects/InterviewSession";
 import type { SessionView } from "../../objects/view";
 import { newId } from "../../shared/crypto";
 import { eraseExportsContaining, eraseSession, recordDeletion } from "../erasure";
-import { ANALYTICS_CSV_COLUMNS, analyticsCsvCells, analyticsForRole, notesOf } from "../session-bundle";
+import { ANALYTICS_CSV_COLUMNS, analyticsCsvCells, analyticsForRole, noteJson, notesOf, type NoteRow } from "../session-bundle";
 import { auditFromContext } from "../audit";
 import { openLive } from "../live-access";
 import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
 import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { canRead, isAllowed, type Role } from "../policy";
-import { FlagIn, Note, NoteIn, Reason, Reassign, Segment, Session, SessionFilters, SessionInclude, idParam, page } from "../schemas";
+import { FlagIn, ListQuery, Note, NoteIn, Reason, Reassign, Segment, Session, SessionFilters, SessionInclude, idParam, page } from "../schemas";
 import type { AppEnv } from "../types";
 import { badCursor, campaignFromPath, campaignStatement, ownCampaign } from "./campaigns";
 import { z } from "zod";
@@ -248,10 +248,13 @@ sessionRoutes.post(
 
 sessionRoutes.get(
   "/sessions/:id/notes",
-  op({ summary: "A session's notes, oldest first", tags: ["sessions"], auth: "key", action: "note.read", responses: { 200: { description: "notes", schema: z.object({ data: z.array(Note) }) } } }),
+  op({ summary: "A session's notes, oldest first", tags: ["sessions"], auth: "key", action: "note.read", responses: { 200: { description: "a page of notes", schema: page(Note) } } }),
+  queryOf(ListQuery),
   async (c) => {
     const row = await sessionFromPath(c);
-    return c.json({ data: await notesOf(c.env.DB, row.id), nextCursor: null });
+    const { limit, cursor } = c.req.valid("query");
+    const p = (await keysetPage<NoteRow>(c.env.DB, "notes", "session_id = ?", [row.id], limit, cursor, "oldest")) ?? badCursor();
+    return c.json({ data: p.items.map(noteJson), nextCursor: p.nextCursor });
   },
 );
 

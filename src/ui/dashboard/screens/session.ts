@@ -10,7 +10,7 @@ import { navigate } from "../router";
 import { useMe } from "../session-context";
 import type { Campaign, LiveFrame, Note, Segment, Session, TimelineEvent, Transcript } from "../types";
 import { useAnswerInsights, type AnswerInsight } from "./answer-insights";
-import { Confirm, Empty, ErrorState, Highlight, InlineError, LinkBadge, Loading, Modal, PageHeader, Progress, StatusBadge, toast, useAsync } from "../ui";
+import { Confirm, Empty, ErrorState, Highlight, InlineError, LinkBadge, Loading, Modal, PageHeader, Progress, StatusBadge, toast, useAsync, usePaged } from "../ui";
 import { allCampaigns, useCampaign } from "./campaign-head";
 import { RetentionPanel } from "./retention-panel";
 import { AudioPanel, type PlayerHandle } from "./audio-player";
@@ -398,7 +398,8 @@ function Timeline({ events, segments, session }: { events: TimelineEvent[]; segm
 
 function Notes({ sessionId }: { sessionId: string }) {
   const me = useMe();
-  const notes = useAsync((signal) => get<{ data: Note[] }>(`/v1/sessions/${sessionId}/notes`, signal), [sessionId]);
+  // Oldest first, 100 a page; a note added here joins the list once its end is loaded.
+  const notes = usePaged<Note>(`/v1/sessions/${encodeURIComponent(sessionId)}/notes?limit=100`);
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<unknown>(null);
@@ -409,7 +410,7 @@ function Notes({ sessionId }: { sessionId: string }) {
     setErr(null);
     try {
       const n = await post<Note>(`/v1/sessions/${sessionId}/notes`, { text: text.trim() });
-      notes.setData((d) => ({ data: [...(d?.data ?? []), n] }));
+      if (!notes.hasMore) notes.setRows((rows) => [...rows, n]);
       setText("");
     } catch (x) {
       setErr(x);
@@ -417,18 +418,20 @@ function Notes({ sessionId }: { sessionId: string }) {
       setBusy(false);
     }
   };
-  const list = notes.data?.data ?? [];
+  const list = notes.rows;
+  const loaded = !notes.loading || list.length > 0;
   return html`<section class="panel" data-testid="notes">
     <h2 class="panel-title">Notes</h2>
-    ${notes.loading && !notes.data ? html`<${Loading} label="Loading notes…" />` : null}
+    ${!loaded ? html`<${Loading} label="Loading notes…" />` : null}
     ${notes.error ? html`<${ErrorState} error=${notes.error} retry=${notes.reload} />` : null}
-    ${notes.data && !list.length ? html`<p class="muted small">No notes yet. Notes are visible to analysts, admins and owners.</p>` : null}
+    ${loaded && !notes.error && !list.length ? html`<p class="muted small">No notes yet. Notes are visible to analysts, admins and owners.</p>` : null}
     <ul class="notes">${list.map(
       (n) => html`<li key=${n.id} class="note"><p>${n.text}</p><span class="muted small">${n.author.id === me.principal.id ? "You" : n.author.type === "api_key" ? "API key" : "A teammate"} · ${fmtDateTime(n.createdAt)}</span></li>`,
     )}</ul>
+    ${notes.hasMore ? html`<div class="more"><button class="btn" disabled=${notes.loading} onClick=${notes.more}>${notes.loading ? "Loading…" : "Load more notes"}</button></div>` : null}
     <form onSubmit=${add} class="note-form">
       <label class="sr" for="note-text">Add a note</label>
-      <textarea id="note-text" rows="2" maxlength="5000" placeholder="Add a note for your team" value=${text} onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}></textarea>
+      <textarea id="note-text" rows="2" maxlength="10000" placeholder="Add a note for your team" value=${text} onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}></textarea>
       <${InlineError} error=${err} />
       <button class="btn" type="submit" disabled=${busy || !text.trim()}>${busy ? "Adding…" : "Add note"}</button>
     </form>
