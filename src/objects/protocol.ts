@@ -1,5 +1,7 @@
 // The participant socket protocol (CONTRACT.md): client frames parsed with zod, server frames typed.
 import { z } from "zod";
+import { issueMessage, issuePath } from "../shared/issues";
+import { typedText } from "../shared/text";
 import type { OutFrame, Status } from "./machine";
 
 const answerId = z.string().min(1).max(128);
@@ -8,7 +10,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("hello"), lastSeq: z.number().int().min(0).optional() }),
   z.strictObject({ type: z.literal("consent"), granted: z.boolean() }),
   z.strictObject({ type: z.literal("start") }),
-  z.strictObject({ type: z.literal("answer"), id: answerId, text: z.string().trim().min(1).max(20_000) }),
+  z.strictObject({ type: z.literal("answer"), id: answerId, text: typedText(20_000) }),
   z.strictObject({ type: z.literal("answer_start"), id: answerId }),
   z.strictObject({ type: z.literal("answer_end"), id: answerId, text: z.string().max(20_000).optional() }),
   z.strictObject({ type: z.literal("pause"), reason: z.string().max(500).optional() }),
@@ -30,8 +32,8 @@ export function parseClientFrame(raw: string): ParsedFrame {
   const parsed = ClientFrame.safeParse(data);
   if (parsed.success) return { ok: true, frame: parsed.data };
   const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length ? ` at ${issue.path.join(".")}` : "";
-  return { ok: false, code: "INVALID_FRAME", message: `${issue?.message ?? "invalid frame"}${where}` };
+  const where = issue && issue.path.length ? ` at ${issuePath(issue)}` : "";
+  return { ok: false, code: "INVALID_FRAME", message: `${issue ? issueMessage(issue) : "invalid frame"}${where}` };
 }
 
 /** A numbered server frame as sent and replayed. */

@@ -4,6 +4,8 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { validator } from "hono/validator";
 import { z } from "zod";
+import { issueMessage, issuePath } from "../shared/issues";
+import { protoKeyPath } from "../shared/json";
 import { auditFromContext } from "./audit";
 import { requireOperator, resolvePrincipal } from "./auth";
 import { ApiError } from "./errors";
@@ -65,9 +67,19 @@ export function op(spec: OpSpec): MiddlewareHandler<AppEnv> {
   return mw;
 }
 
+/** At most this many failing fields are listed. */
+const MAX_FIELDS = 20;
+
+/**
+ * The 400 for a failed schema: each failing field with its path. A body of thousands of unknown or
+ * bad fields gets a bounded answer: the first 20 issues, a bounded message for each, and how many
+ * were left out.
+ */
 export function validationError(error: z.ZodError, where: string): ApiError {
-  const fields = error.issues.map((i) => ({ path: i.path.map(String).join(".") || where, message: i.message, code: i.code }));
-  return new ApiError(400, "VALIDATION_FAILED", `invalid ${where}: ${fields.map((f) => `${f.path}: ${f.message}`).join("; ")}`, { fields });
+  const fields = error.issues.slice(0, MAX_FIELDS).map((i) => ({ path: issuePath(i) || where, message: issueMessage(i), code: i.code }));
+  const omitted = error.issues.length - fields.length;
+  const text = fields.map((f) => `${f.path}: ${f.message}`).join("; ") + (omitted > 0 ? `; and ${omitted} more` : "");
+  return new ApiError(400, "VALIDATION_FAILED", `invalid ${where}: ${text}`, omitted > 0 ? { fields, omitted } : { fields });
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
@@ -82,6 +94,8 @@ export const emptyBody = () => jsonBody(z.strictObject({}), { optional: true });
 /** Validates a JSON body; wrong media type is 415, malformed JSON 400, schema failures 400 with fields. */
 export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: boolean } = {}) {
   const parse = (value: unknown) => {
+    const proto = protoKeyPath(value);
+    if (proto !== null) throw new ApiError(400, "VALIDATION_FAILED", `invalid body: ${proto.slice(0, 200)}: __proto__ is not a field name`, { fields: [{ path: proto.slice(0, 200), message: "__proto__ is not a field name", code: "invalid_key" }] });
     const r = schema.safeParse(value);
     if (!r.success) throw validationError(r.error, "body");
     return r.data as z.output<S>;

@@ -1,6 +1,7 @@
 // Request and response schemas: validation at the edge and the OpenAPI document share them.
 // Request objects are strict: unknown and server-owned fields are refused, never ignored.
 import { z } from "zod";
+import { typedText } from "../shared/text";
 import { STATUSES } from "../objects/machine";
 import { ROLES } from "./policy";
 
@@ -31,9 +32,9 @@ export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(i
 // ---- orgs ----
 export const Password = z.string().min(12, "at least 12 characters").max(256);
 export const CreateOrg = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: typedText(200),
   plan: z.enum(PLANS),
-  owner: z.strictObject({ email, name: z.string().trim().min(1).max(200), password: Password }),
+  owner: z.strictObject({ email, name: typedText(200), password: Password }),
 });
 export const OrgCreated = z.object({
   org: z.object({ id: z.string(), name: z.string(), plan: z.enum(PLANS) }),
@@ -43,11 +44,11 @@ export const OrgCreated = z.object({
 
 // ---- campaigns ----
 export const Probe = z.enum(["none", "light", "deep"]);
-export const QuestionIn = z.strictObject({ text: z.string().trim().min(1).max(2000), probe: Probe.default("none") });
+export const QuestionIn = z.strictObject({ text: typedText(2000), probe: Probe.default("none") });
 const language = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/, "a BCP 47 language tag such as en or pt-BR");
 const settingsFields = {
   consentRequired: z.boolean(),
-  consentText: z.string().trim().min(1).max(10_000),
+  consentText: typedText(10_000),
   mode: z.enum(["text", "voice"]),
   recordAudio: z.boolean(),
   language,
@@ -67,13 +68,13 @@ export const SettingsIn = z.strictObject({
 const SettingsPatch = z.strictObject(settingsFields).partial();
 export type Settings = z.output<typeof SettingsIn>;
 export const CreateCampaign = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: typedText(200),
   questions: z.array(QuestionIn).min(1).max(100),
   settings: SettingsIn.prefault({}),
 });
 export const PatchCampaign = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: typedText(200).optional(),
     questions: z.array(QuestionIn).min(1).max(100).optional(),
     settings: SettingsPatch.optional(),
   })
@@ -98,13 +99,15 @@ export const Campaign = z.object({
 });
 
 // ---- invites ----
+// "__proto__" as a name is refused for every body in jsonBody (a record would drop it silently).
+const attributeName = typedText(64).refine((k) => !/\p{Cc}/u.test(k), "no control characters");
 const attributeValue = z.union([z.string().max(500), z.number(), z.boolean()]);
 export const CreateInvite = z.strictObject({
   participant: z
     .strictObject({
       email: email.optional(),
-      name: z.string().trim().min(1).max(200).optional(),
-      attributes: z.record(z.string().min(1).max(64), attributeValue).refine((a) => Object.keys(a).length <= 50, "at most 50 attributes").optional(),
+      name: typedText(200).optional(),
+      attributes: z.record(attributeName, attributeValue).refine((a) => Object.keys(a).length <= 50, "at most 50 attributes").optional(),
     })
     .prefault({}),
   expiresAt: isoDate.refine((d) => Date.parse(d) > Date.now(), "must be in the future").optional(),
@@ -209,6 +212,6 @@ export const Session = z.object({
 
 export const Reason = z.strictObject({ reason: z.string().trim().max(500).optional() });
 export const Reassign = z.strictObject({ campaignId: idParam("cmp") });
-export const NoteIn = z.strictObject({ text: z.string().trim().min(1).max(10_000) });
+export const NoteIn = z.strictObject({ text: typedText(10_000) });
 export const FlagIn = z.strictObject({ flagged: z.boolean(), reason: z.string().trim().max(500).optional() });
 export const Note = z.object({ id: z.string(), sessionId: z.string(), text: z.string(), author: z.object({ type: z.string(), id: z.string() }), createdAt: z.string() });

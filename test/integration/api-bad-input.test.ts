@@ -121,8 +121,36 @@ describe("bad bodies on every route with a body", () => {
       expectClientError(await send(r.method, path, { key, headers: { "Content-Type": "application/json" }, body: deep }), `${r.method} ${path} deep nesting`, 400);
       const proto = await send(r.method, path, { key, headers: { "Content-Type": "application/json" }, body: `{"__proto__":{"admin":true},"constructor":{"prototype":{"x":1}}}` });
       expectClientError(proto, `${r.method} ${path} __proto__`, 400, "VALIDATION_FAILED");
+      // Thousands of unknown fields get a short answer that still names the first ones and counts the rest.
+      const many = await call(r.method, `/v1${path}`, { key, body: { ...sample, ...Object.fromEntries(Array.from({ length: 5000 }, (_, n) => [`zz${n}_${"k".repeat(100)}`, n])) } });
+      expectClientError(many, `${r.method} ${path} 5,000 unknown fields`, 400, "VALIDATION_FAILED");
+      expect(many.text.length, `${r.method} ${path}: size of the answer`).toBeLessThan(8_000);
+      expect(many.json.error.message).toContain("zz0_");
+      expect(many.json.error.message).toMatch(/and 4990 more/);
     }
     expect(stable(await w.snapshot())).toEqual(stable(before));
+    w.ws.close();
+  });
+
+  it("text that shows nothing and attribute names that would vanish are refused", async () => {
+    const w = await world();
+    const before = await w.snapshot();
+    for (const text of ["\u200b", " \u200d\u2060 ", "\u0000", "\ufeff\u00ad"]) {
+      const note = await call("POST", `/v1/sessions/${w.sessionId}/notes`, { key: w.key, body: { text } });
+      expectClientError(note, `a note of ${JSON.stringify(text)}`, 400, "VALIDATION_FAILED");
+      const campaign = await call("POST", "/v1/campaigns", { key: w.key, body: { ...(validRequest("POST", "/campaigns", { campaignId: w.ids.campaignId }).body as object), name: text } });
+      expectClientError(campaign, `a campaign named ${JSON.stringify(text)}`, 400, "VALIDATION_FAILED");
+    }
+    // JSON.parse makes "__proto__" an own key; stored in an object it would silently disappear.
+    for (const attrs of [String.raw`{"__proto__":"x"}`, String.raw`{"a\u0000b":"x"}`, String.raw`{"\u200b":"x"}`, String.raw`{"ok":1,"nested":{"__proto__":1}}`]) {
+      const invite = await send("POST", `/campaigns/${w.ids.campaignId}/invites`, { key: w.key, headers: { "Content-Type": "application/json" }, body: `{"participant":{"attributes":${attrs}}}` });
+      expectClientError(invite, `attributes ${attrs}`, 400, "VALIDATION_FAILED");
+    }
+    expect(stable(await w.snapshot())).toEqual(stable(before));
+    // Text with something visible in it is kept as typed (trimmed).
+    const ok = await call("POST", `/v1/sessions/${w.sessionId}/notes`, { key: w.key, body: { text: " \u200bnote " } });
+    expect(ok.status).toBe(201);
+    expect(ok.json.text).toBe("\u200bnote");
     w.ws.close();
   });
 

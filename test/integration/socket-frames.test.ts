@@ -68,6 +68,8 @@ const MALFORMED: [unknown, string][] = [
   [{ type: "answer", id: "", text: "an answer" }, "INVALID_FRAME"],
   [{ type: "answer", id: "m4", text: "" }, "INVALID_FRAME"],
   [{ type: "answer", id: "m5", text: "   " }, "INVALID_FRAME"],
+  [{ type: "answer", id: "m5z", text: "\u200b\u200d \u2060" }, "INVALID_FRAME"],
+  [{ type: "answer", id: "m5c", text: "\u0000\u0007" }, "INVALID_FRAME"],
   [{ type: "answer", id: "x".repeat(129), text: "an answer" }, "INVALID_FRAME"],
   [{ type: "answer", id: "m6", text: "y".repeat(20_001) }, "INVALID_FRAME"],
   [{ type: "consent", granted: "yes" }, "INVALID_FRAME"],
@@ -213,6 +215,9 @@ describe("participant socket: connecting", () => {
       ["?token=", 401],
       ["?token=pt_wrong", 401],
       [`?token=${participantToken}x`, 401],
+      // The right token twice, or beside a wrong one: which one counts would be a guess.
+      [`?token=${participantToken}&token=${participantToken}`, 400],
+      [`?token=pt_wrong&token=${participantToken}`, 400],
     ] as const) {
       const r = await callRoute("GET", `/sessions/${sessionId}/connect${query}`, undefined, { headers: { Upgrade: "websocket" } });
       expect(r.status, query).toBe(status);

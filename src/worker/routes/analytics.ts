@@ -2,6 +2,7 @@
 // reports, and saved reports that can be run again.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { typedText } from "../../shared/text";
 import { embedder } from "../../ai/embeddings";
 import { campaignAnalytics } from "../../db/analytics";
 import { keysetPage } from "../../db/cursor";
@@ -136,8 +137,8 @@ const savedJson = (r: SavedRow) => ({
   lastRunAt: iso(r.last_run_at),
 });
 
-const SavedReportIn = z.strictObject({ name: z.string().trim().min(1).max(120), definition: ReportDefinition });
-const SavedReportPatch = z.strictObject({ name: z.string().trim().min(1).max(120).optional(), definition: ReportDefinition.optional() }).refine((p) => p.name !== undefined || p.definition !== undefined, "send name or definition");
+const SavedReportIn = z.strictObject({ name: typedText(120), definition: ReportDefinition });
+const SavedReportPatch = z.strictObject({ name: typedText(120).optional(), definition: ReportDefinition.optional() }).refine((p) => p.name !== undefined || p.definition !== undefined, "send name or definition");
 const RunQuery = z.strictObject({ format: z.enum(["json", "csv"]).optional() });
 
 async function savedFromPath(c: Context<AppEnv>): Promise<SavedRow> {

@@ -134,7 +134,9 @@ participantRoutes.get(
     const id = c.req.param("id");
     if (!sesId.safeParse(id).success) throw notFound("session");
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
-    const token = c.req.query("token");
+    const tokens = c.req.queries("token") ?? [];
+    if (tokens.length > 1) throw new ApiError(400, "VALIDATION_FAILED", "send the token once", { fields: [{ path: "token", message: "given more than once", code: "duplicate" }] });
+    const token = tokens[0];
     if (!token) throw new ApiError(401, "INVALID_TOKEN", "the participant token is missing");
     const url = new URL("https://session.internal/connect");
     url.searchParams.set("token", token);

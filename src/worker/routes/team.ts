@@ -1,6 +1,7 @@
 // Members, API keys and org settings: the owner's side of the role table.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { typedText } from "../../shared/text";
 import { keysetPage } from "../../db/cursor";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
@@ -36,12 +37,12 @@ const keyJson = (k: KeyRow) => ({
 });
 
 const Member = z.object({ id: z.string(), email: z.string(), name: z.string(), role, createdAt: z.string(), updatedAt: z.string() });
-const CreateMember = z.strictObject({ email, name: z.string().trim().min(1).max(200), role, password: Password });
+const CreateMember = z.strictObject({ email, name: typedText(200), role, password: Password });
 const PatchMember = z
-  .strictObject({ email: email.optional(), name: z.string().trim().min(1).max(200).optional(), role: role.optional(), password: Password.optional() })
+  .strictObject({ email: email.optional(), name: typedText(200).optional(), role: role.optional(), password: Password.optional() })
   .refine((v) => Object.keys(v).length > 0, "send at least one of email, name, role, password");
 const ApiKey = z.object({ id: z.string(), name: z.string(), role, last4: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() });
-const CreateKey = z.strictObject({ name: z.string().trim().min(1).max(200), role });
+const CreateKey = z.strictObject({ name: typedText(200), role });
 const RetentionDaysJson = z.object({ transcripts: z.number().int(), audio: z.number().int(), analytics: z.number().int(), metadata: z.number().int() });
 const Org = z.object({
   id: z.string(),
@@ -56,7 +57,7 @@ const Org = z.object({
 });
 const PatchOrg = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: typedText(200).optional(),
     plan: z.enum(PLANS).optional(),
     retentionDays: z.number().int().min(1).max(3650).nullable().optional(),
     retention: RetentionOverrides.nullable().optional(),
