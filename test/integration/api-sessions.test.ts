@@ -117,6 +117,17 @@ describe("listing a campaign's sessions", () => {
         [...want].sort((a, b) => (b as any).created_at - (a as any).created_at).map((s) => s.id),
       );
     }
+    // A cursor belongs to its list: with other filters, on another campaign or on another kind of
+    // list it is refused rather than read as a position in something else.
+    const firstPage = await call("GET", `/v1/campaigns/${c.id}/sessions?status=completed,abandoned&limit=1`, { key: apiKey.key });
+    const cursor = encodeURIComponent(firstPage.json.nextCursor);
+    expect((await call("GET", `/v1/campaigns/${c.id}/sessions?status=completed,abandoned&limit=1&cursor=${cursor}`, { key: apiKey.key })).json.data.map((x: { id: string }) => x.id)).toEqual([s1.id]);
+    const c2 = await createCampaign(apiKey.key);
+    for (const path of [`/v1/campaigns/${c.id}/sessions?status=completed&cursor=${cursor}`, `/v1/campaigns/${c.id}/sessions?cursor=${cursor}`, `/v1/campaigns/${c2.id}/sessions?status=completed,abandoned&cursor=${cursor}`, `/v1/campaigns?cursor=${cursor}`]) {
+      const r = await call("GET", path, { key: apiKey.key });
+      expect(r.status, path).toBe(400);
+      expect(r.json.error.details.fields[0].path, path).toBe("cursor");
+    }
     for (const q of ["status=done", "status=", "minCompletion=101", "maxCompletion=-1", "minDuration=-1", "minDuration=abc", "flagged=yes", "from=yesterday", "to=2026-01-01", "language=English", "format=xml", "include=audio", "cursor=zzz", "limit=0", "limit=101", "nope=1"]) {
       const r = await call("GET", `/v1/campaigns/${c.id}/sessions?${q}`, { key: apiKey.key });
       expect(r.status, q).toBe(400);
@@ -124,7 +135,7 @@ describe("listing a campaign's sessions", () => {
     }
     // Another org's key learns nothing of the campaign, whatever the cursor: 404 before any 400.
     const other = await createOrg();
-    for (const q of ["", "cursor=zzz", `cursor=${encodeURIComponent(encodeCursor(Date.now(), "ses_x"))}`]) {
+    for (const q of ["", "cursor=zzz", `cursor=${encodeURIComponent(encodeCursor(Date.now(), "ses_x", "sessions"))}`]) {
       const r = await call("GET", `/v1/campaigns/${c.id}/sessions?${q}`, { key: other.apiKey.key });
       expect(r.status, q).toBe(404);
       expect(r.json.data, q).toBeUndefined();

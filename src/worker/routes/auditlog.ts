@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AuditRecord } from "../../db/audit-chain";
-import { decodeCursor, encodeCursor } from "../../db/cursor";
+import { decodeCursor, encodeCursor, listScope } from "../../db/cursor";
 import { verifyAuditChain } from "../audit";
 import { op, queryOf } from "../openapi";
 import { listQuery } from "../schemas";
@@ -73,13 +73,14 @@ auditRoutes.get(
     if (q.outcome) add("outcome = ?", q.outcome);
     if (q.from) add("at >= ?", Date.parse(q.from));
     if (q.to) add("at <= ?", Date.parse(q.to));
-    if (q.cursor) add("seq < ?", (decodeCursor(q.cursor) ?? badCursor()).sortKey);
+    const scope = listScope("audit_log", where.join(" AND "), binds);
+    if (q.cursor) add("seq < ?", (decodeCursor(q.cursor, scope) ?? badCursor()).sortKey);
     const rows = await c.env.DB.prepare(`SELECT * FROM audit_log WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?`)
       .bind(...binds, q.limit + 1)
       .all<AuditRecord>();
     const items = rows.results.slice(0, q.limit);
     const last = items[items.length - 1];
-    return c.json({ data: items.map(eventJson), nextCursor: rows.results.length > q.limit && last ? encodeCursor(last.seq, last.id) : null });
+    return c.json({ data: items.map(eventJson), nextCursor: rows.results.length > q.limit && last ? encodeCursor(last.seq, last.id, scope) : null });
   },
 );
 
