@@ -106,7 +106,7 @@ export const DNS_TIMEOUT_MS = 3_000;
  * `addresses` holds every address seen, also when the other query failed.
  */
 export type Resolution =
-  | { status: "ok"; addresses: string[] }
+  | { status: "ok"; addresses: string[]; ttl?: number }
   | { status: "unresolvable"; message: string; addresses: string[] }
   | { status: "unavailable"; message: string; addresses: string[] };
 
@@ -123,12 +123,15 @@ type RecordType = keyof typeof RECORD_TYPES;
 // https://developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/make-api-requests/dns-json/
 const DohReply = z.object({
   Status: z.number().int(),
-  Answer: z.array(z.object({ type: z.number().int(), data: z.string() })).optional(),
+  Answer: z.array(z.object({ type: z.number().int(), data: z.string(), TTL: z.number().int().min(0).optional() })).optional(),
 });
 
 const RCODES: Record<number, string> = { 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED" };
 
-type QueryOutcome = { status: "ok"; addresses: string[] } | { status: "unresolvable" | "unavailable"; message: string };
+/** `ttl`: the shortest TTL (seconds) in the answer's chain, when the reply gave one. */
+type QueryOutcome = { status: "ok"; addresses: string[]; ttl?: number } | { status: "unresolvable" | "unavailable"; message: string };
+
+const minTtl = (ttls: (number | undefined)[]): number | undefined => (ttls.length && ttls.every((t) => t !== undefined) ? Math.min(...(ttls as number[])) : undefined);
 
 /** One DoH JSON reply, judged: the addresses of `type` it carries, or why there are none. */
 export function parseDohReply(host: string, type: RecordType, body: unknown): QueryOutcome {
@@ -147,7 +150,8 @@ export function parseDohReply(host: string, type: RecordType, body: unknown): Qu
     if (!ok) return { status: "unavailable", message: `the DNS resolver sent a malformed ${type} record` };
     addresses.push(a.data.toLowerCase());
   }
-  return { status: "ok", addresses };
+  const ttl = minTtl(answers.map((a) => a.TTL));
+  return ttl === undefined ? { status: "ok", addresses } : { status: "ok", addresses, ttl };
 }
 
 /** Both queries' outcomes as one resolution. */
@@ -158,7 +162,9 @@ export function combine(host: string, outcomes: QueryOutcome[]): Resolution {
   const unresolvable = outcomes.find((o) => o.status === "unresolvable");
   if (unresolvable && unresolvable.status !== "ok") return { status: "unresolvable", message: unresolvable.message, addresses };
   if (addresses.length === 0) return { status: "unresolvable", message: `${host} has no A or AAAA records`, addresses };
-  return { status: "ok", addresses };
+  // The pair is as fresh as its shorter-lived half; a query without records has nothing to expire.
+  const ttl = minTtl(outcomes.flatMap((o) => (o.status === "ok" && o.addresses.length ? [o.ttl] : [])));
+  return ttl === undefined ? { status: "ok", addresses } : { status: "ok", addresses, ttl };
 }
 
 export function dohResolver(opts: { endpoint?: string; fetch?: Fetcher; timeoutMs?: number } = {}): HostResolver {
@@ -200,6 +206,42 @@ export function dohResolver(opts: { endpoint?: string; fetch?: Fetcher; timeoutM
     async resolve(host) {
       const outcomes = await Promise.all([query(host, "A"), query(host, "AAAA")]);
       return combine(host, outcomes);
+    },
+  };
+}
+
+/** How long a cached answer may be used at most, whatever its TTL says, and how many names are kept. */
+export const DNS_CACHE_MAX_TTL_S = 60;
+export const DNS_CACHE_MAX_ENTRIES = 100;
+
+/**
+ * A resolver that reuses an answer for its TTL (at most a minute), as a stub resolver would. The
+ * queue consumer makes one per batch: twenty deliveries to one host then cost two DoH subrequests,
+ * not forty (an invocation may make only 50 on the free plan), and a name re-pointed at a private
+ * address is still caught by the next batch. Only answers with a TTL are kept; failures and
+ * answers without one are asked again every time.
+ */
+export function cachingResolver(inner: HostResolver, opts: { now?: () => number; maxEntries?: number } = {}): HostResolver {
+  const now = opts.now ?? Date.now;
+  const maxEntries = opts.maxEntries ?? DNS_CACHE_MAX_ENTRIES;
+  // A lookup in flight is shared too: a batch's deliveries start side by side.
+  const cache = new Map<string, { until: number; resolution: Promise<Resolution> }>();
+  return {
+    resolve(host) {
+      const key = host.toLowerCase();
+      const hit = cache.get(key);
+      if (hit && hit.until > now()) return hit.resolution;
+      const entry = { until: Number.POSITIVE_INFINITY, resolution: inner.resolve(host) };
+      cache.delete(key); // re-inserted last: the Map's order is the order of lookups
+      cache.set(key, entry);
+      // Oldest first out (a Map keeps insertion order).
+      while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
+      const settle = (r: Resolution | null) => {
+        if (r?.status === "ok" && r.ttl !== undefined && r.ttl > 0) entry.until = now() + Math.min(r.ttl, DNS_CACHE_MAX_TTL_S) * 1000;
+        else if (cache.get(key) === entry) cache.delete(key);
+      };
+      entry.resolution.then(settle, () => settle(null));
+      return entry.resolution;
     },
   };
 }

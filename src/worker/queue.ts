@@ -9,9 +9,12 @@ import { analyzeAnswer, analyzeAnswersTogether, processSpokenAnswer } from "./jo
 import { buildExport } from "./export-job";
 import { inChunks, placeholders } from "../shared/d1";
 import { staggered } from "../shared/turns";
-import { deliverWebhook, emitSessionEvent, RetryLater, subscribedEvents } from "./webhooks";
+import { cachingResolver, type HostResolver } from "./dns";
+import { deliverWebhook, emitSessionEvent, RetryLater, subscribedEvents, targetResolver } from "./webhooks";
 
 type Job = { msg: Message<unknown>; m: QueueMessage; key: string | null };
+/** What the messages of one batch share. */
+type BatchContext = { env: Env; resolver: HostResolver | null };
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** attempts * 5);
 
@@ -27,6 +30,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     parsedMessages.push({ msg, m: parsed.data, key: idempotencyKey(parsed.data) });
   }
   const valid = await withoutUnwantedEvents(env, parsedMessages);
+  // Deliveries to one host in this batch look its name up once (within its TTL).
+  const dns = targetResolver(env);
+  const shared: BatchContext = { env, resolver: dns && cachingResolver(dns) };
   // Redelivered messages whose effects are already done are acknowledged without redoing them
   // (one query for the whole batch).
   const done = await processedKeys(env.DB, valid.flatMap((v) => (v.key ? [v.key] : []))).catch((err: unknown) => {
@@ -51,7 +57,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       const run = (async () => {
         if (key && inTogether.has(key) && (await together)) return msg.ack();
         await before;
-        await handleOne(msg, m, key, env, before !== undefined);
+        await handleOne(msg, m, key, shared, before !== undefined);
       })();
       if (key) running.set(key, run);
       return run;
@@ -77,11 +83,12 @@ async function withoutUnwantedEvents(env: Env, jobs: Job[]): Promise<Job[]> {
   });
 }
 
-async function handleOne(msg: Message<unknown>, m: QueueMessage, key: string | null, env: Env, afterCopy: boolean): Promise<void> {
+async function handleOne(msg: Message<unknown>, m: QueueMessage, key: string | null, batch: BatchContext, afterCopy: boolean): Promise<void> {
+  const { env } = batch;
   try {
     // A copy of this job earlier in the batch may have done it meanwhile.
     if (key && afterCopy && (await env.DB.prepare("SELECT 1 FROM processed_messages WHERE key = ?").bind(key).first())) return msg.ack();
-    await handle(m, env, msg.attempts);
+    await handle(m, batch, msg.attempts);
     if (key) await env.DB.prepare("INSERT OR IGNORE INTO processed_messages (key, processed_at) VALUES (?, ?)").bind(key, Date.now()).run();
     msg.ack();
   } catch (err) {
@@ -111,7 +118,7 @@ function idempotencyKey(m: QueueMessage): string | null {
   return `${m.type}:${m.sessionId}:${m.answerId}`;
 }
 
-async function handle(m: QueueMessage, env: Env, attempts: number): Promise<void> {
+async function handle(m: QueueMessage, { env, resolver }: BatchContext, attempts: number): Promise<void> {
   switch (m.type) {
     case "answer.analyze":
       return analyzeAnswer(env, m.sessionId, m.answerId);
@@ -121,7 +128,7 @@ async function handle(m: QueueMessage, env: Env, attempts: number): Promise<void
       // Fanned out to the org's subscribed webhooks: one webhook.deliver message each.
       return emitSessionEvent(env, m);
     case "webhook.deliver":
-      return deliverWebhook(env, m.deliveryId, attempts);
+      return deliverWebhook(env, m.deliveryId, attempts, resolver);
     case "export.build":
       return buildExport(env, m.exportId);
     case "session.ended": {

@@ -105,12 +105,14 @@ export type TargetCheck =
   | { ok: true }
   | { ok: false; kind: "invalid" | "forbidden" | "unresolvable" | "unavailable"; message: string; host?: string; address?: string };
 
-export async function checkWebhookTarget(env: DnsCheckSettings, raw: string): Promise<TargetCheck> {
+/** The resolver the settings (or a test) choose; null when the check is off. */
+export const targetResolver = (env: DnsCheckSettings): HostResolver | null => resolverOverride ?? resolverFromSettings(env);
+
+export async function checkWebhookTarget(env: DnsCheckSettings, raw: string, resolver = targetResolver(env)): Promise<TargetCheck> {
   const t = parseTarget(raw);
   const reason = refusedWithoutDns(t);
   if (reason) return { ok: false, kind: "invalid", message: reason };
   if ("error" in t || t.ip !== null) return { ok: true };
-  const resolver = resolverOverride ?? resolverFromSettings(env);
   if (!resolver) return { ok: true };
   const r = await checkHost(resolver, t.host);
   if (r.ok) return { ok: true };
@@ -236,8 +238,11 @@ export class RetryLater extends Error {
   }
 }
 
-/** One attempt of a delivery; throws RetryLater while attempts remain. `queueAttempts` is msg.attempts. */
-export async function deliverWebhook(env: Env, deliveryId: string, queueAttempts: number): Promise<void> {
+/**
+ * One attempt of a delivery; throws RetryLater while attempts remain. `queueAttempts` is
+ * msg.attempts; `resolver` is the batch's (see cachingResolver).
+ */
+export async function deliverWebhook(env: Env, deliveryId: string, queueAttempts: number, resolver = targetResolver(env)): Promise<void> {
   const d = await env.DB.prepare("SELECT * FROM webhook_deliveries WHERE id = ?").bind(deliveryId).first<DeliveryRow>();
   if (!d || d.status !== "pending") return; // gone, or already settled by an earlier copy of the message
   const hook = await env.DB.prepare("SELECT * FROM webhooks WHERE id = ?").bind(d.webhook_id).first<WebhookRow>();
@@ -253,7 +258,7 @@ export async function deliverWebhook(env: Env, deliveryId: string, queueAttempts
   // re-pointed at a private address since registration: DNS rebinding); a refused target is never
   // retried. A name that does not resolve now, or a resolver that cannot answer, is a failed
   // attempt like a connection error, retried with backoff; nothing is sent either way.
-  const target = await checkWebhookTarget(env, hook.url);
+  const target = await checkWebhookTarget(env, hook.url, resolver);
   if (!target.ok && (target.kind === "invalid" || target.kind === "forbidden")) {
     await fail(`refused target: ${target.message}`, null, d.attempts);
     return;

@@ -39,6 +39,8 @@ class StubTransport implements WebhookTransport {
 class StubDoh {
   names = new Map<string, { A?: string[]; AAAA?: string[] }>([["hooks.example.com", { A: ["93.184.215.14"], AAAA: ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"] }]]);
   down: null | "network" | "http" = null;
+  /** The TTL every answer carries (0: nothing may be cached). */
+  ttl = 0;
   queries: { name: string; type: string; accept: string | null }[] = [];
   fetch: Fetcher = async (input, init) => {
     const url = new URL(input);
@@ -50,7 +52,7 @@ class StubDoh {
     const entry = this.names.get(name);
     if (!entry) return Response.json({ Status: 3, Question: [{ name, type: 1 }] });
     const records = type === "A" ? (entry.A ?? []) : (entry.AAAA ?? []);
-    return Response.json({ Status: 0, Answer: records.map((data) => ({ name, type: type === "A" ? 1 : 28, TTL: 0, data })) });
+    return Response.json({ Status: 0, Answer: records.map((data) => ({ name, type: type === "A" ? 1 : 28, TTL: this.ttl, data })) });
   };
 }
 
@@ -103,7 +105,14 @@ const deliveries = async (key: string, webhookId: string, q = "") => {
 
 /** Delivers one message to the consumer as the runtime would; returns acks and each retry's options. */
 async function consume(body: unknown, attempts: number) {
-  const batch = createMessageBatch("interviewrelay-ai", [{ id: `m${attempts}-${Math.random()}`, body, attempts, timestamp: new Date() }]);
+  return consumeBatch([body], attempts);
+}
+
+async function consumeBatch(bodies: unknown[], attempts: number) {
+  const batch = createMessageBatch(
+    "interviewrelay-ai",
+    bodies.map((body) => ({ id: `m${attempts}-${Math.random()}`, body, attempts, timestamp: new Date() })),
+  );
   const retries: (QueueRetryOptions | undefined)[] = [];
   for (const m of batch.messages) {
     const retry = m.retry.bind(m);
@@ -533,6 +542,30 @@ describe("delivery", () => {
     // A redelivered copy sends nothing either.
     await consume(rec.sent[0], 2);
     expect(stub.sent).toEqual([]);
+  });
+
+  it("deliveries to one host in a batch look its name up once; the next batch looks again", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    dns.ttl = 300;
+    dns.names.set("batch.customer-hooks.com", { A: ["93.184.215.14"], AAAA: ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"] });
+    const hook = await createWebhook(key, ["export.ready"], "https://batch.customer-hooks.com/ir");
+    const rec = recordingEnv();
+    for (let k = 0; k < 5; k++) await emitOrgEvent(rec.env, org.org.id, "export.ready", { exportId: `exp_abcdefgh${k}bcdefgh` });
+    expect(rec.sent).toHaveLength(5);
+    const lookups = () => dns.queries.filter((q) => q.name === "batch.customer-hooks.com").length;
+    const before = lookups();
+    const res = await consumeBatch(rec.sent, 1);
+    expect(res.explicitAcks).toHaveLength(5);
+    expect(stub.to(hook.url)).toHaveLength(5);
+    expect(lookups() - before).toBe(2); // one A and one AAAA query for the five
+    // The next batch does not trust this one's answer: a name re-pointed meanwhile is caught.
+    dns.names.set("batch.customer-hooks.com", { A: ["10.0.0.7"] });
+    const [late] = await emitOrgEvent(rec.env, org.org.id, "export.ready", { exportId: "exp_abcdefghzzcdefgh" });
+    await consumeBatch([rec.sent.at(-1)], 1);
+    expect(lookups() - before).toBe(4);
+    expect(stub.to(hook.url)).toHaveLength(5);
+    expect((await deliveries(key, hook.id)).data.find((d) => d.id === late)).toMatchObject({ status: "failed", lastError: expect.stringMatching(/resolves to 10\.0\.0\.7/) });
   });
 
   it("a name that does not resolve at send time, or a resolver that is down, is a failed attempt retried with backoff; nothing is sent", async () => {

@@ -1,7 +1,7 @@
 // Webhook targets' host check: address classification, DNS-over-HTTPS replies judged, the
 // resolver's requests and failures, and the settings. No network: fetch is a stub throughout.
 import { describe, expect, it } from "vitest";
-import { checkHost, combine, DEFAULT_DOH_URL, dohResolver, forbiddenAddressReason, parseDohReply, resolverFromSettings, type Fetcher, type HostResolver } from "../../src/worker/dns";
+import { cachingResolver, checkHost, combine, DEFAULT_DOH_URL, dohResolver, forbiddenAddressReason, parseDohReply, resolverFromSettings, type Fetcher, type HostResolver } from "../../src/worker/dns";
 import { unsafeTargetReason } from "../../src/worker/webhooks";
 
 const reply = (Status: number, answers: [number, string][] = []) => ({ Status, Answer: answers.map(([type, data]) => ({ name: "x", type, TTL: 60, data })) });
@@ -45,8 +45,8 @@ describe("DoH replies", () => {
       [1, "93.184.215.14"],
       [1, "8.8.4.4"],
     ]);
-    expect(parseDohReply("hooks.example.com", "A", body)).toEqual({ status: "ok", addresses: ["93.184.215.14", "8.8.4.4"] });
-    expect(parseDohReply("hooks.example.com", "AAAA", reply(0, [[28, "2606:4700::6810:85E5"]]))).toEqual({ status: "ok", addresses: ["2606:4700::6810:85e5"] });
+    expect(parseDohReply("hooks.example.com", "A", body)).toEqual({ status: "ok", addresses: ["93.184.215.14", "8.8.4.4"], ttl: 60 });
+    expect(parseDohReply("hooks.example.com", "AAAA", reply(0, [[28, "2606:4700::6810:85E5"]]))).toEqual({ status: "ok", addresses: ["2606:4700::6810:85e5"], ttl: 60 });
     expect(parseDohReply("hooks.example.com", "AAAA", reply(0))).toEqual({ status: "ok", addresses: [] });
     expect(parseDohReply("hooks.example.com", "A", { Status: 0 })).toEqual({ status: "ok", addresses: [] });
   });
@@ -78,7 +78,7 @@ describe("the DoH resolver", () => {
   it("asks for A and AAAA as application/dns-json at the configured endpoint", async () => {
     const doh = fakeDoh({ "hooks.example.com": { A: ["93.184.215.14"], AAAA: ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"] } });
     const r = await dohResolver({ endpoint: "https://dns.example.net/resolve", fetch: doh.fetcher }).resolve("hooks.example.com");
-    expect(r).toEqual({ status: "ok", addresses: ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"] });
+    expect(r).toEqual({ status: "ok", addresses: ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"], ttl: 60 });
     expect(doh.requests.map((q) => `${q.url.origin}${q.url.pathname} ${q.url.searchParams.get("name")} ${q.url.searchParams.get("type")} ${q.accept}`).sort()).toEqual([
       "https://dns.example.net/resolve hooks.example.com A application/dns-json",
       "https://dns.example.net/resolve hooks.example.com AAAA application/dns-json",
@@ -126,6 +126,59 @@ describe("the DoH resolver", () => {
     expect(await checkHost(halfDown, "meta.example.com")).toMatchObject({ ok: false, kind: "forbidden", address: "169.254.169.254" });
     const down: HostResolver = { resolve: async () => ({ status: "unavailable", message: "AAAA timed out", addresses: ["93.184.215.14"] }) };
     expect(await checkHost(down, "hooks.example.com")).toEqual({ ok: false, kind: "unavailable", message: "AAAA timed out" });
+  });
+});
+
+describe("caching answers for their TTL", () => {
+  it("the shortest TTL of the chain, and of the A and AAAA answers together, is the answer's", () => {
+    const chain = { Status: 0, Answer: [{ type: 5, data: "edge.example.net.", TTL: 30 }, { type: 1, data: "8.8.8.8", TTL: 300 }] };
+    expect(parseDohReply("h.example.com", "A", chain)).toMatchObject({ ttl: 30 });
+    expect(parseDohReply("h.example.com", "A", { Status: 0, Answer: [{ type: 1, data: "8.8.8.8" }] })).not.toHaveProperty("ttl");
+    const ok = (ttl: number, ...addresses: string[]) => ({ status: "ok" as const, addresses, ttl });
+    expect(combine("h.example.com", [ok(300, "8.8.8.8"), ok(20, "2606:4700::1")])).toEqual({ status: "ok", addresses: ["8.8.8.8", "2606:4700::1"], ttl: 20 });
+    // An empty AAAA answer has nothing to expire; the A answer's TTL stands.
+    expect(combine("h.example.com", [ok(300, "8.8.8.8"), ok(5)])).toMatchObject({ ttl: 300 });
+  });
+
+  it("reuses an answer until its TTL (at most a minute) runs out; failures and answers without a TTL are asked again", async () => {
+    let now = 1_000_000;
+    const answers: Record<string, () => Awaited<ReturnType<HostResolver["resolve"]>>> = {
+      "short.example.com": () => ({ status: "ok", addresses: ["8.8.8.8"], ttl: 10 }),
+      "long.example.com": () => ({ status: "ok", addresses: ["8.8.4.4"], ttl: 86_400 }),
+      "nottl.example.com": () => ({ status: "ok", addresses: ["1.1.1.1"] }),
+      "zero.example.com": () => ({ status: "ok", addresses: ["1.1.1.1"], ttl: 0 }),
+      "down.example.com": () => ({ status: "unavailable", message: "down", addresses: [] }),
+      "gone.example.com": () => ({ status: "unresolvable", message: "gone", addresses: [] }),
+    };
+    const asked: string[] = [];
+    const inner: HostResolver = { resolve: async (h) => (asked.push(h), answers[h]!()) };
+    const r = cachingResolver(inner, { now: () => now });
+    const count = (h: string) => asked.filter((x) => x === h).length;
+    for (const h of Object.keys(answers)) for (let k = 0; k < 3; k++) await r.resolve(h);
+    expect(Object.fromEntries(Object.keys(answers).map((h) => [h, count(h)]))).toEqual({
+      "short.example.com": 1,
+      "long.example.com": 1,
+      "nottl.example.com": 3,
+      "zero.example.com": 3,
+      "down.example.com": 3,
+      "gone.example.com": 3,
+    });
+    expect(await r.resolve("SHORT.example.com")).toEqual({ status: "ok", addresses: ["8.8.8.8"], ttl: 10 });
+    expect(count("short.example.com")).toBe(1);
+    now += 10_001;
+    await r.resolve("short.example.com");
+    expect(count("short.example.com")).toBe(2);
+    // A day's TTL is used for a minute.
+    now += 50_000;
+    await r.resolve("long.example.com");
+    expect(count("long.example.com")).toBe(2);
+  });
+
+  it("keeps at most maxEntries names, dropping the oldest", async () => {
+    const asked: string[] = [];
+    const r = cachingResolver({ resolve: async (h) => (asked.push(h), { status: "ok", addresses: ["8.8.8.8"], ttl: 60 }) }, { maxEntries: 2 });
+    for (const h of ["a.example.com", "b.example.com", "c.example.com", "c.example.com", "b.example.com", "a.example.com"]) await r.resolve(h);
+    expect(asked).toEqual(["a.example.com", "b.example.com", "c.example.com", "a.example.com"]);
   });
 });
 
