@@ -222,7 +222,8 @@ export const auth_sessions = sqliteTable(
 );
 
 // Who has watched what live: an open live socket is registered under its principal (API key or
-// member), so revoking the key or ending the member's access closes it at once.
+// member), so revoking the key or ending the member's access closes it at once. `connected_at` is
+// when it was registered or last confirmed open; the cron confirms old ones (src/worker/live-access.ts).
 export const live_watchers = sqliteTable(
   "live_watchers",
   {
@@ -232,7 +233,7 @@ export const live_watchers = sqliteTable(
     org_id: text("org_id").notNull(),
     connected_at: integer("connected_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.principal_id, t.kind, t.target_id] })],
+  (t) => [primaryKey({ columns: [t.principal_id, t.kind, t.target_id] }), index("live_watchers_age_idx").on(t.connected_at)],
 );
 
 // Per-answer insight, written by the queue consumer; one row per answer (typed or spoken).

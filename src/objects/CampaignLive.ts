@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { PatternStore, type PatternAnswer, type PatternCluster } from "./patterns";
 import { PING, PONG } from "./protocol";
-import { closeWatchersOf, watcherMessage, watcherTags } from "./sockets";
+import { closeWatchersOf, openWatchersOf, watcherMessage, watcherTags } from "./sockets";
 import type { SessionView } from "./view";
 
 type Row = Record<string, SqlStorageValue>;
@@ -126,6 +126,11 @@ export class CampaignLive extends DurableObject<Env> {
   /** Closes the live sockets of a principal whose access ended (see src/worker/live-access.ts). */
   async dropWatchers(principalId: string): Promise<number> {
     return closeWatchersOf(this.ctx, principalId);
+  }
+
+  /** How many live sockets of the principal are open here (the registry's pruning asks). */
+  async watching(principalId: string): Promise<number> {
+    return openWatchersOf(this.ctx, principalId);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -15,7 +15,7 @@ import { controlEvent, type ControlAction } from "./control";
 import { Outbox } from "./outbox";
 import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
-import { closeWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
+import { closeWatchersOf, openWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
 import { endedFacts, sessionView, type EndedFacts, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
@@ -224,6 +224,11 @@ export class InterviewSession extends DurableObject<Env> {
   /** Closes the live sockets of a principal whose access ended (see src/worker/live-access.ts). */
   async dropWatchers(principalId: string): Promise<number> {
     return closeWatchersOf(this.ctx, principalId);
+  }
+
+  /** How many live sockets of the principal are open here (the registry's pruning asks). */
+  async watching(principalId: string): Promise<number> {
+    return openWatchersOf(this.ctx, principalId);
   }
 
   async tokenValid(token: string | null): Promise<boolean> {

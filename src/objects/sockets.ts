@@ -47,6 +47,10 @@ export function closeWatchersOf(ctx: DurableObjectState, principalId: string): n
   return sockets.length;
 }
 
+/** How many of a principal's watcher sockets are open here. */
+export const openWatchersOf = (ctx: DurableObjectState, principalId: string): number =>
+  ctx.getWebSockets(`p:${principalId}`).filter((ws) => ws.readyState === WebSocket.OPEN).length;
+
 /** The one frame a watcher sends (other fields, such as a client timestamp, are let through). */
 const WatcherPing = z.object({ type: z.literal("ping") });
 

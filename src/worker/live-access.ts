@@ -2,9 +2,22 @@
 // withdrawable: each live socket is registered under its principal (D1 `live_watchers`) and tagged
 // with it in its object. Revoking a key, removing a member, or changing their role or password
 // closes that principal's sockets at once; a client that reconnects is checked afresh.
+//
+// Two gaps are closed here. A revocation that lands between the upgrade's credential check and the
+// socket's accept would miss the socket, so the credentials are checked again once it is open.
+// And a registration outlives its socket, so the cron asks the objects behind old registrations
+// whether the socket is still open and forgets the ones that are not (revocation would otherwise
+// wake every object the principal ever watched).
+import type { Context } from "hono";
 import type { Env } from "../env";
 import { WATCHER_HEADER } from "../objects/sockets";
-import type { Principal } from "./auth";
+import { resolvePrincipal } from "./auth";
+import type { AppEnv } from "./types";
+
+/** A registration older than this is confirmed with its object by the cron (and forgotten if the socket is gone). */
+export const LIVE_RECHECK_AFTER_MS = 3_600_000;
+/** Registrations confirmed per cron run. */
+const PRUNE_BATCH = 50;
 
 type Kind = "session" | "campaign";
 
@@ -15,8 +28,13 @@ function liveObject(env: Env, kind: Kind, targetId: string) {
     : { stub: env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(targetId)), url: "https://campaign.internal/live" };
 }
 
-/** Registers the watcher, then hands the upgrade to the object with the principal attached. */
-export async function openLive(env: Env, principal: Principal, kind: Kind, targetId: string, raw: Request): Promise<Response> {
+/**
+ * Registers the watcher, hands the upgrade to the object with the principal attached, then checks
+ * the credentials again: if they were revoked meanwhile, the new socket is closed at once.
+ */
+export async function openLive(c: Context<AppEnv>, kind: Kind, targetId: string): Promise<Response> {
+  const { env } = c;
+  const principal = c.get("principal")!;
   // Registered before the socket exists: a revocation that reads the registry after this sees it.
   await env.DB.prepare(
     "INSERT INTO live_watchers (principal_id, kind, target_id, org_id, connected_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (principal_id, kind, target_id) DO UPDATE SET connected_at = excluded.connected_at",
@@ -24,9 +42,14 @@ export async function openLive(env: Env, principal: Principal, kind: Kind, targe
     .bind(principal.id, kind, targetId, principal.orgId, Date.now())
     .run();
   const { stub, url } = liveObject(env, kind, targetId);
-  const request = new Request(url, raw);
+  const request = new Request(url, c.req.raw);
   request.headers.set(WATCHER_HEADER, principal.id);
-  return stub.fetch(request);
+  const response = await stub.fetch(request);
+  if (response.status === 101) {
+    const now = await resolvePrincipal(c).catch(() => null);
+    if (now?.id !== principal.id || now.role !== principal.role) await stub.dropWatchers(principal.id);
+  }
+  return response;
 }
 
 /** Closes every live socket the principal opened; returns how many were open. */
@@ -35,4 +58,32 @@ export async function endLiveAccess(env: Env, principalId: string): Promise<numb
   const closed = await Promise.all(results.map((r) => liveObject(env, r.kind, r.target_id).stub.dropWatchers(principalId)));
   await env.DB.prepare("DELETE FROM live_watchers WHERE principal_id = ?").bind(principalId).run();
   return closed.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The cron's pruning: registrations older than LIVE_RECHECK_AFTER_MS are confirmed with their
+ * object. A socket still open refreshes its registration; one that is gone is forgotten. Each write
+ * is guarded by the registration's timestamp, so one renewed meanwhile by a new socket stays.
+ * Returns how many were forgotten.
+ */
+export async function pruneLiveWatchers(env: Env, now = Date.now()): Promise<number> {
+  const { results } = await env.DB.prepare("SELECT principal_id, kind, target_id, connected_at FROM live_watchers WHERE connected_at < ? ORDER BY connected_at LIMIT ?")
+    .bind(now - LIVE_RECHECK_AFTER_MS, PRUNE_BATCH)
+    .all<{ principal_id: string; kind: Kind; target_id: string; connected_at: number }>();
+  const forgotten = await Promise.all(
+    results.map(async (r) => {
+      const open = await liveObject(env, r.kind, r.target_id)
+        .stub.watching(r.principal_id)
+        .catch(() => null);
+      if (open === null) return 0; // the object did not answer: ask again next time
+      const where = "WHERE principal_id = ? AND kind = ? AND target_id = ? AND connected_at = ?";
+      const key = [r.principal_id, r.kind, r.target_id, r.connected_at];
+      if (open > 0) {
+        await env.DB.prepare(`UPDATE live_watchers SET connected_at = ? ${where}`).bind(now, ...key).run();
+        return 0;
+      }
+      return (await env.DB.prepare(`DELETE FROM live_watchers ${where}`).bind(...key).run()).meta.changes;
+    }),
+  );
+  return forgotten.reduce((a, b) => a + b, 0);
 }

@@ -1,11 +1,15 @@
 // Live watchers: a session's live socket and a campaign's, with their snapshot and the segment and
 // status frames that follow as the participant answers; tenancy and upgrade checks.
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { resolvePrincipal } from "../../src/worker/auth";
+import { LIVE_RECHECK_AFTER_MS, openLive, pruneLiveWatchers } from "../../src/worker/live-access";
+import type { AppEnv } from "../../src/worker/types";
 import { newId, randomSecret, sha256Hex } from "../../src/shared/crypto";
 import { BASE, call, createOrg } from "../helpers/api";
-import { openSocket, upgrade, type TestSocket } from "../helpers/socket";
+import { openSocket, TestSocket, upgrade } from "../helpers/socket";
 import { answer, newSession, participant, startedSession, until } from "../helpers/session";
 
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
@@ -219,6 +223,59 @@ describe("live access ends when the access behind it does", () => {
     await second.next((f) => f.type === "snapshot", "snapshot");
     await call("DELETE", `/v1/members/${member.json.id}`, { key: s.key });
     expect(await second.closedWithin(2000)).toMatchObject({ code: 4403 });
+  });
+
+  it("a key revoked while its socket is being accepted is caught by the second check: the socket closes", async () => {
+    const s = await newSession();
+    const created = await call("POST", "/v1/api-keys", { key: s.key, body: { name: "racing", role: "admin" } });
+    // The revocation lands after the upgrade passed its credential check and before the object
+    // accepted the socket: the registry lookup finds no socket yet.
+    const real = env.SESSION.get(env.SESSION.idFromName(s.sessionId));
+    const racing = {
+      fetch: async (req: Request) => {
+        expect((await call("DELETE", `/v1/api-keys/${created.json.id}`, { key: s.key })).status).toBe(200);
+        return real.fetch(req);
+      },
+      dropWatchers: (id: string) => real.dropWatchers(id),
+    };
+    const namespace = { idFromName: (name: string) => env.SESSION.idFromName(name), get: () => racing };
+    const app = new Hono<AppEnv>();
+    app.get("/watch/:id", async (c) => {
+      c.set("principal", (await resolvePrincipal(c))!);
+      return openLive(c, "session", c.req.param("id"));
+    });
+    const racedEnv = new Proxy(env, { get: (t, p) => (p === "SESSION" ? namespace : Reflect.get(t, p)) });
+    const ctx = createExecutionContext();
+    const res = await app.fetch(new Request(`${BASE}/watch/${s.sessionId}`, { headers: { Upgrade: "websocket", ...bearer(created.json.key) } }), racedEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(101);
+    const ws = new TestSocket(res.webSocket!);
+    expect(await ws.closedWithin(2000)).toMatchObject({ code: 4403 });
+  });
+
+  it("the cron forgets registrations whose socket is gone and keeps those still open; revocation still reaches them", async () => {
+    const s = await newSession();
+    const staying = await call("POST", "/v1/api-keys", { key: s.key, body: { name: "staying", role: "admin" } });
+    const leaving = await call("POST", "/v1/api-keys", { key: s.key, body: { name: "leaving", role: "admin" } });
+    const open = await watchSession(staying.json.key, s.sessionId);
+    const closed = await watchSession(leaving.json.key, s.sessionId);
+    for (const w of [open, closed]) await w.next((f) => f.type === "snapshot", "snapshot");
+    closed.close();
+    await until(async () => (await env.SESSION.get(env.SESSION.idFromName(s.sessionId)).watching(leaving.json.id)) === 0, "the closed socket is gone");
+    const registration = (id: string) => env.DB.prepare("SELECT connected_at FROM live_watchers WHERE principal_id = ?").bind(id).first<{ connected_at: number }>();
+    // Both registrations are old enough to be confirmed.
+    const old = Date.now() - LIVE_RECHECK_AFTER_MS - 60_000;
+    await env.DB.prepare("UPDATE live_watchers SET connected_at = ? WHERE principal_id IN (?, ?)").bind(old, staying.json.id, leaving.json.id).run();
+    const now = Date.now();
+    expect(await pruneLiveWatchers(env, now)).toBeGreaterThanOrEqual(1);
+    expect(await registration(leaving.json.id)).toBeNull();
+    expect(await registration(staying.json.id)).toEqual({ connected_at: now });
+    // A second run within the hour asks nobody again.
+    expect(await pruneLiveWatchers(env, now + 1000)).toBe(0);
+    expect(await registration(staying.json.id)).toEqual({ connected_at: now });
+    // The socket that stayed is still registered: revoking its key closes it.
+    expect((await call("DELETE", `/v1/api-keys/${staying.json.id}`, { key: s.key })).status).toBe(200);
+    expect(await open.closedWithin(2000)).toMatchObject({ code: 4403 });
   });
 
   it("answers a watcher's frames other than ping with an error frame, and stays open", async () => {

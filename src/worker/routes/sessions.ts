@@ -310,7 +310,7 @@ sessionRoutes.get(
   async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
     const row = await sessionFromPath(c);
-    return openLive(c.env, c.get("principal")!, "session", row.id, c.req.raw);
+    return openLive(c, "session", row.id);
   },
 );
 
@@ -327,6 +327,6 @@ sessionRoutes.get(
   async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "UPGRADE_REQUIRED", "connect with a WebSocket");
     const campaign = await campaignFromPath(c);
-    return openLive(c.env, c.get("principal")!, "campaign", campaign.id, c.req.raw);
+    return openLive(c, "campaign", campaign.id);
   },
 );

@@ -1,0 +1,1 @@
+CREATE INDEX `live_watchers_age_idx` ON `live_watchers` (`connected_at`);
