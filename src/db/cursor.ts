@@ -16,15 +16,23 @@ export function encodeCursor(sortKey: number, id: string, scope: string): string
   return btoa(JSON.stringify([sortKey, id, listTag(scope)])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** The cursor's position, or null when it does not decode or was made for another list. */
-export function decodeCursor(cursor: string, scope: string): { sortKey: number; id: string } | null {
+function parseCursor(cursor: string): z.output<typeof Cursor> | null {
   try {
     const parsed = Cursor.safeParse(JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))));
-    return parsed.success && parsed.data[2] === listTag(scope) ? { sortKey: parsed.data[0], id: parsed.data[1] } : null;
+    return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }
 }
+
+/** The cursor's position, or null when it does not decode or was made for another list. */
+export function decodeCursor(cursor: string, scope: string): { sortKey: number; id: string } | null {
+  const c = parseCursor(cursor);
+  return c && c[2] === listTag(scope) ? { sortKey: c[0], id: c[1] } : null;
+}
+
+/** Whether the text is a cursor of some list (for a 400 before the list's own lookup). */
+export const wellFormedCursor = (cursor: string) => parseCursor(cursor) !== null;
 
 export type KeysetOrder = "newest" | "oldest";
 

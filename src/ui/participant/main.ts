@@ -6,6 +6,7 @@ import htm from "htm";
 import { ParticipantConnection, type ServerFrame } from "./connection";
 import { AUDIO_ERROR_CODES } from "./uplink";
 import { VoiceController, type VoiceState } from "./voice";
+import { hasVisibleText } from "../../shared/text";
 
 const html = htm.bind(h);
 
@@ -284,7 +285,7 @@ function Question({
   }, [q.seq]);
   const submit = (e?: Event) => {
     e?.preventDefault();
-    if (!text.trim() || view.waiting) return;
+    if (!hasVisibleText(text) || view.waiting) return;
     onAnswer(text.trim());
   };
   const pct = Math.round((Math.min(q.index, view.total) / Math.max(1, view.total)) * 100);
@@ -310,7 +311,7 @@ function Question({
         }}></textarea>
       <p id="hint" class="muted small">Press Enter to send, Shift+Enter for a new line.</p>
       <div class="actions">
-        <button class="primary" type="submit" disabled=${!text.trim() || view.waiting}>${view.waiting ? "Sending…" : "Send answer"}</button>
+        <button class="primary" type="submit" disabled=${!hasVisibleText(text) || view.waiting}>${view.waiting ? "Sending…" : "Send answer"}</button>
         <button class="ghost" type="button" onClick=${onPause}>Pause</button>
       </div>
       ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : null}

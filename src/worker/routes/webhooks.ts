@@ -3,7 +3,7 @@ import { parseJson } from "../../shared/json";
 import { Hono, type Context } from "hono";
 import type { webhook_deliveries, webhooks } from "../../db/schema";
 import { z } from "zod";
-import { keysetPage } from "../../db/cursor";
+import { keysetPage, wellFormedCursor } from "../../db/cursor";
 import { newId, randomSecret } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
 import { emptyBody, jsonBody, op, queryOf } from "../openapi";
@@ -179,6 +179,7 @@ webhookRoutes.get(
   queryOf(ListQuery),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
+    if (cursor && !wellFormedCursor(cursor)) badCursor();
     const row = await webhookFromPath(c);
     const p = (await keysetPage<DeliveryRow>(c.env.DB, "webhook_deliveries", "webhook_id = ?", [row.id], limit, cursor)) ?? badCursor();
     return c.json({ data: p.items.map(deliveryJson), nextCursor: p.nextCursor });

@@ -13,6 +13,7 @@ import { useAnswerInsights, type AnswerInsight } from "./answer-insights";
 import { Confirm, Empty, ErrorState, Highlight, InlineError, LinkBadge, Loading, Modal, PageHeader, Progress, StatusBadge, toast, useAsync, usePaged } from "../ui";
 import { allCampaigns, useCampaign } from "./campaign-head";
 import { RetentionPanel } from "./retention-panel";
+import { hasVisibleText } from "../../../shared/text";
 import { AudioPanel, type PlayerHandle } from "./audio-player";
 import { InsightsPanel } from "./insights";
 
@@ -405,7 +406,7 @@ function Notes({ sessionId }: { sessionId: string }) {
   const [err, setErr] = useState<unknown>(null);
   const add = async (e: Event) => {
     e.preventDefault();
-    if (!text.trim()) return;
+    if (!hasVisibleText(text)) return;
     setBusy(true);
     setErr(null);
     try {
@@ -433,7 +434,7 @@ function Notes({ sessionId }: { sessionId: string }) {
       <label class="sr" for="note-text">Add a note</label>
       <textarea id="note-text" rows="2" maxlength="10000" placeholder="Add a note for your team" value=${text} onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}></textarea>
       <${InlineError} error=${err} />
-      <button class="btn" type="submit" disabled=${busy || !text.trim()}>${busy ? "Adding…" : "Add note"}</button>
+      <button class="btn" type="submit" disabled=${busy || !hasVisibleText(text)}>${busy ? "Adding…" : "Add note"}</button>
     </form>
   </section>`;
 }
