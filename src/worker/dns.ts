@@ -123,7 +123,7 @@ type RecordType = keyof typeof RECORD_TYPES;
 // https://developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/make-api-requests/dns-json/
 const DohReply = z.object({
   Status: z.number().int(),
-  Answer: z.array(z.object({ type: z.number().int(), data: z.string(), TTL: z.number().int().min(0).optional() })).optional(),
+  Answer: z.array(z.object({ type: z.number().int(), data: z.string(), TTL: z.number().optional().catch(undefined) })).optional(),
 });
 
 const RCODES: Record<number, string> = { 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED" };

@@ -16,8 +16,12 @@ import type { AppEnv } from "./types";
 
 /** A registration older than this is confirmed with its object by the cron (and forgotten if the socket is gone). */
 export const LIVE_RECHECK_AFTER_MS = 3_600_000;
-/** Registrations confirmed per cron run. */
-const PRUNE_BATCH = 50;
+/** Registrations confirmed per cron run (each is one call to an object). */
+const PRUNE_BATCH = 20;
+
+const GUARD = "principal_id = ? AND kind = ? AND target_id = ? AND connected_at = ?";
+type Registration = { principal_id: string; kind: Kind; target_id: string; connected_at: number };
+const guardOf = (r: Registration) => [r.principal_id, r.kind, r.target_id, r.connected_at];
 
 type Kind = "session" | "campaign";
 
@@ -52,38 +56,36 @@ export async function openLive(c: Context<AppEnv>, kind: Kind, targetId: string)
   return response;
 }
 
-/** Closes every live socket the principal opened; returns how many were open. */
+/**
+ * Closes every live socket the principal opened; returns how many were open. Only the rows read
+ * are removed, each guarded by its timestamp: a member who signs in again after a role change may
+ * open a socket meanwhile, and its fresh registration must stay.
+ */
 export async function endLiveAccess(env: Env, principalId: string): Promise<number> {
-  const { results } = await env.DB.prepare("SELECT kind, target_id FROM live_watchers WHERE principal_id = ?").bind(principalId).all<{ kind: Kind; target_id: string }>();
+  const { results } = await env.DB.prepare("SELECT principal_id, kind, target_id, connected_at FROM live_watchers WHERE principal_id = ?").bind(principalId).all<Registration>();
   const closed = await Promise.all(results.map((r) => liveObject(env, r.kind, r.target_id).stub.dropWatchers(principalId)));
-  await env.DB.prepare("DELETE FROM live_watchers WHERE principal_id = ?").bind(principalId).run();
+  if (results.length) await env.DB.batch(results.map((r) => env.DB.prepare(`DELETE FROM live_watchers WHERE ${GUARD}`).bind(...guardOf(r))));
   return closed.reduce((a, b) => a + b, 0);
 }
 
 /**
  * The cron's pruning: registrations older than LIVE_RECHECK_AFTER_MS are confirmed with their
- * object. A socket still open refreshes its registration; one that is gone is forgotten. Each write
- * is guarded by the registration's timestamp, so one renewed meanwhile by a new socket stays.
- * Returns how many were forgotten.
+ * object, 20 a run. A socket still open refreshes its registration, and so does an object that did
+ * not answer (asked again in an hour, so failing rows cannot hold up the others); one that is gone
+ * is forgotten. The writes go in one batch, each guarded by the registration's timestamp, so one
+ * renewed meanwhile by a new socket stays. Returns how many were forgotten.
  */
 export async function pruneLiveWatchers(env: Env, now = Date.now()): Promise<number> {
   const { results } = await env.DB.prepare("SELECT principal_id, kind, target_id, connected_at FROM live_watchers WHERE connected_at < ? ORDER BY connected_at LIMIT ?")
     .bind(now - LIVE_RECHECK_AFTER_MS, PRUNE_BATCH)
-    .all<{ principal_id: string; kind: Kind; target_id: string; connected_at: number }>();
-  const forgotten = await Promise.all(
-    results.map(async (r) => {
-      const open = await liveObject(env, r.kind, r.target_id)
-        .stub.watching(r.principal_id)
-        .catch(() => null);
-      if (open === null) return 0; // the object did not answer: ask again next time
-      const where = "WHERE principal_id = ? AND kind = ? AND target_id = ? AND connected_at = ?";
-      const key = [r.principal_id, r.kind, r.target_id, r.connected_at];
-      if (open > 0) {
-        await env.DB.prepare(`UPDATE live_watchers SET connected_at = ? ${where}`).bind(now, ...key).run();
-        return 0;
-      }
-      return (await env.DB.prepare(`DELETE FROM live_watchers ${where}`).bind(...key).run()).meta.changes;
-    }),
+    .all<Registration>();
+  if (!results.length) return 0;
+  const open = await Promise.all(results.map((r) => liveObject(env, r.kind, r.target_id).stub.watching(r.principal_id).catch(() => null)));
+  const writes = results.map((r, i) =>
+    open[i] === 0
+      ? env.DB.prepare(`DELETE FROM live_watchers WHERE ${GUARD}`).bind(...guardOf(r))
+      : env.DB.prepare(`UPDATE live_watchers SET connected_at = ? WHERE ${GUARD}`).bind(now, ...guardOf(r)),
   );
-  return forgotten.reduce((a, b) => a + b, 0);
+  const done = await env.DB.batch(writes);
+  return done.reduce((n, d, i) => n + (open[i] === 0 ? d.meta.changes : 0), 0);
 }

@@ -94,10 +94,12 @@ export const emptyBody = () => jsonBody(z.strictObject({}), { optional: true });
 /** Validates a JSON body; wrong media type is 415, malformed JSON 400, schema failures 400 with fields. */
 export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: boolean } = {}) {
   const parse = (value: unknown) => {
-    const proto = protoKeyPath(value);
-    if (proto !== null) throw new ApiError(400, "VALIDATION_FAILED", `invalid body: ${proto.slice(0, 200)}: __proto__ is not a field name`, { fields: [{ path: proto.slice(0, 200), message: "__proto__ is not a field name", code: "invalid_key" }] });
     const r = schema.safeParse(value);
     if (!r.success) throw validationError(r.error, "body");
+    // Only a body the schema accepted is walked (strict objects refuse the key themselves; a
+    // record would drop it): garbage costs no more than its validation.
+    const proto = protoKeyPath(value);
+    if (proto !== null) throw new ApiError(400, "VALIDATION_FAILED", `invalid body: ${proto.slice(0, 200)}: __proto__ is not a field name`, { fields: [{ path: proto.slice(0, 200), message: "__proto__ is not a field name", code: "invalid_key" }] });
     return r.data as z.output<S>;
   };
   const parseJson = validator("json", (value) => parse(value));
@@ -162,7 +164,16 @@ export function routeTable(app: Hono<AppEnv>): RouteInfo[] {
 }
 
 const toJsonSchema = (schema: z.ZodType, io: "input" | "output") =>
-  z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Record<string, unknown>;
+  z.toJSONSchema(schema, {
+    io,
+    unrepresentable: "any",
+    target: "draft-2020-12",
+    // zod leaves out the default of a piped schema (a query count read from its digits) in input mode.
+    override: (ctx) => {
+      const def = ctx.zodSchema._zod.def;
+      if (def.type === "default" && ctx.jsonSchema.default === undefined) ctx.jsonSchema.default = def.defaultValue;
+    },
+  }) as Record<string, unknown>;
 
 const ERROR_SCHEMA = {
   type: "object",

@@ -1,7 +1,7 @@
 // Request and response schemas: validation at the edge and the OpenAPI document share them.
 // Request objects are strict: unknown and server-owned fields are refused, never ignored.
 import { z } from "zod";
-import { typedText } from "../shared/text";
+import { hasVisibleText, typedText } from "../shared/text";
 import { STATUSES } from "../objects/machine";
 import { ROLES } from "./policy";
 
@@ -19,7 +19,9 @@ const queryInt = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .string()
     .regex(/^\d{1,15}$/, "a whole number in plain digits")
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    // Documented as what it is to a client: an integer in a range (the pattern is how it is read).
+    .meta({ type: "integer", minimum: min, ...(max < Number.MAX_SAFE_INTEGER ? { maximum: max } : {}), pattern: undefined });
 
 // ---- lists ----
 export const listQuery = {
@@ -99,8 +101,16 @@ export const Campaign = z.object({
 });
 
 // ---- invites ----
-// "__proto__" as a name is refused for every body in jsonBody (a record would drop it silently).
-const attributeName = typedText(64).refine((k) => !/\p{Cc}/u.test(k), "no control characters");
+// Names are kept exactly as sent: a record keys its output by the parsed key, so a trimming schema
+// would merge " plan" and "plan" into one attribute without a word. "__proto__" is refused for
+// every body in jsonBody (a record would drop it silently).
+const attributeName = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(hasVisibleText, "has no visible characters")
+  .refine((k) => k === k.trim(), "no leading or trailing white space")
+  .refine((k) => !/\p{Cc}/u.test(k), "no control characters");
 const attributeValue = z.union([z.string().max(500), z.number(), z.boolean()]);
 export const CreateInvite = z.strictObject({
   participant: z

@@ -151,6 +151,13 @@ describe("GET /v1/openapi.json", () => {
     for (const r of lists) expect(Object.keys(shapeOf(r.query)), `${r.method} ${r.path}`).toEqual(expect.arrayContaining(["limit", "cursor"]));
   });
 
+  it("documents limit as the contract states it: an integer from 1 to 100, 50 by default", async () => {
+    const doc = await document();
+    const limits = Object.values(doc.paths).flatMap((ops) => Object.values(ops).flatMap((o: any) => (o.parameters ?? []).filter((p: any) => p.name === "limit" && p.in === "query")));
+    expect(limits.length).toBeGreaterThanOrEqual(10);
+    for (const p of limits) expect(p.schema).toEqual({ type: "integer", minimum: 1, maximum: 100, default: 50 });
+  });
+
   it("has no dangling $ref", async () => {
     const doc = await document();
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];

@@ -174,6 +174,21 @@ describe("caching answers for their TTL", () => {
     expect(count("long.example.com")).toBe(2);
   });
 
+  it("lookups of one name in flight together are one lookup", async () => {
+    let calls = 0;
+    let answer!: (r: Awaited<ReturnType<HostResolver["resolve"]>>) => void;
+    const r = cachingResolver({ resolve: () => (calls++, new Promise((resolve) => (answer = resolve))) });
+    const pending = [r.resolve("a.example.com"), r.resolve("a.example.com"), r.resolve("A.EXAMPLE.COM")];
+    answer({ status: "ok", addresses: ["8.8.8.8"], ttl: 0 });
+    expect(await Promise.all(pending)).toEqual(Array(3).fill({ status: "ok", addresses: ["8.8.8.8"], ttl: 0 }));
+    expect(calls).toBe(1);
+    // A zero TTL is not kept once answered: the next lookup asks again.
+    const next = r.resolve("a.example.com");
+    answer({ status: "ok", addresses: ["8.8.8.8"], ttl: 0 });
+    await next;
+    expect(calls).toBe(2);
+  });
+
   it("keeps at most maxEntries names, dropping the oldest", async () => {
     const asked: string[] = [];
     const r = cachingResolver({ resolve: async (h) => (asked.push(h), { status: "ok", addresses: ["8.8.8.8"], ttl: 60 }) }, { maxEntries: 2 });
