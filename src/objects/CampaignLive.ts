@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { PatternStore, type PatternAnswer, type PatternCluster } from "./patterns";
 import { PING, PONG } from "./protocol";
-import { closeWatchersOf, openWatchersOf, watcherMessage, watcherTags } from "./sockets";
+import { admitWatcher, closeWatchersOf, openWatchersOf, watcherMessage, watcherTags } from "./sockets";
 import type { SessionView } from "./view";
 
 type Row = Record<string, SqlStorageValue>;
@@ -94,11 +94,13 @@ export class CampaignLive extends DurableObject<Env> {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], watcherTags(request));
     if (this.ctx.getWebSockets().length === 1) this.firstWatcher();
-    const sessions = this.ctx.storage.sql
-      .exec<Row>("SELECT view FROM active ORDER BY updated_at DESC LIMIT 500")
-      .toArray()
-      .map((r) => JSON.parse(String(r.view)) as unknown);
-    pair[1].send(JSON.stringify({ type: "snapshot", sessions }));
+    await admitWatcher(this.ctx, this.env.DB, request, pair[1], () => {
+      const sessions = this.ctx.storage.sql
+        .exec<Row>("SELECT view FROM active ORDER BY updated_at DESC LIMIT 500")
+        .toArray()
+        .map((r) => JSON.parse(String(r.view)) as unknown);
+      return JSON.stringify({ type: "snapshot", sessions });
+    });
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 

@@ -15,7 +15,7 @@ import { controlEvent, type ControlAction } from "./control";
 import { Outbox } from "./outbox";
 import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
-import { closeWatchersOf, openWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
+import { admitWatcher, closeWatchersOf, openWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
 import { endedFacts, sessionView, type EndedFacts, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
@@ -213,9 +213,10 @@ export class InterviewSession extends DurableObject<Env> {
     }
     if (url.pathname.endsWith("/live")) {
       const { response, server } = this.accept("watcher", null, watcherTags(request));
-      const snapshot: WatchFrame = { type: "snapshot", session: sessionView(this.meta, this.state, Date.now()), segments: this.store.segments() };
-      // The snapshot goes out on our end: the client end belongs to the watcher and is not accepted here.
-      server.send(JSON.stringify(snapshot));
+      // The snapshot goes out on our end (the client end is the watcher's), once the credential holds.
+      await admitWatcher(this.ctx, this.env.DB, request, server, () =>
+        JSON.stringify({ type: "snapshot", session: sessionView(this.meta!, this.state!, Date.now()), segments: this.store.segments() } satisfies WatchFrame),
+      );
       return response;
     }
     return json(404, "NOT_FOUND", "unknown session endpoint");

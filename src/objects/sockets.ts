@@ -1,5 +1,6 @@
 // Sending on hibernatable sockets that may have closed under us.
 import { z } from "zod";
+import { credentialHolds, LiveCredential } from "../db/credentials";
 import { PONG, type ErrorFrame } from "./protocol";
 
 export function sendError(ws: WebSocket, code: string, message: string) {
@@ -31,8 +32,30 @@ export function safeClose(ws: WebSocket, code: number, reason: string) {
 
 /** The header a live upgrade carries into the object: whose socket it is. */
 export const WATCHER_HEADER = "X-Watcher-Principal";
+/** The header that carries the credential the upgrade was authorised with (a LiveCredential, JSON). */
+export const CREDENTIAL_HEADER = "X-Watcher-Credential";
 /** The close code of a watcher whose access ended (application range; reads as "forbidden now"). */
 export const ACCESS_ENDED_CODE = 4403;
+
+/**
+ * Admits a watcher socket the object has just accepted: the credential behind it is checked again
+ * (a revocation may have landed since the Worker checked it, before this socket existed to be
+ * closed), and only then does the socket get its first frame, `welcome()`, built after the check.
+ * Nothing else runs in the object meanwhile, so no broadcast reaches the socket before its welcome.
+ * A credential that no longer holds, or a check that fails, closes the socket (4403); the client
+ * reconnects and is checked afresh.
+ */
+export async function admitWatcher(ctx: DurableObjectState, db: D1Database, request: Request, server: WebSocket, welcome: () => string): Promise<void> {
+  let credential: LiveCredential | null = null;
+  try {
+    credential = LiveCredential.parse(JSON.parse(request.headers.get(CREDENTIAL_HEADER) ?? "null"));
+  } catch {
+    // no credential: not admitted
+  }
+  const admitted = credential !== null && (await ctx.blockConcurrencyWhile(() => credentialHolds(db, credential).catch(() => false)));
+  if (admitted) safeSend(server, welcome());
+  else safeClose(server, ACCESS_ENDED_CODE, "access ended");
+}
 
 /** The tags a watcher socket is accepted with: its kind, and its principal (to close it by). */
 export function watcherTags(request: Request): string[] {

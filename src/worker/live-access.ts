@@ -4,14 +4,15 @@
 // closes that principal's sockets at once; a client that reconnects is checked afresh.
 //
 // Two gaps are closed here. A revocation that lands between the upgrade's credential check and the
-// socket's accept would miss the socket, so the credentials are checked again once it is open.
-// And a registration outlives its socket, so the cron asks the objects behind old registrations
+// socket's accept would miss the socket, so the object checks the credential again once it has
+// accepted the socket, before sending it anything (admitWatcher). And a registration outlives its socket, so the cron asks the objects behind old registrations
 // whether the socket is still open and forgets the ones that are not (revocation would otherwise
 // wake every object the principal ever watched).
 import type { Context } from "hono";
+import type { LiveCredential } from "../db/credentials";
 import type { Env } from "../env";
-import { WATCHER_HEADER } from "../objects/sockets";
-import { resolvePrincipal } from "./auth";
+import { CREDENTIAL_HEADER, WATCHER_HEADER } from "../objects/sockets";
+import { signInHash } from "./signin";
 import type { AppEnv } from "./types";
 
 /** A registration older than this is confirmed with its object by the cron (and forgotten if the socket is gone). */
@@ -33,8 +34,8 @@ function liveObject(env: Env, kind: Kind, targetId: string) {
 }
 
 /**
- * Registers the watcher, hands the upgrade to the object with the principal attached, then checks
- * the credentials again: if they were revoked meanwhile, the new socket is closed at once.
+ * Registers the watcher, then hands the upgrade to the object with the principal and the credential
+ * it was authorised with; the object checks that credential again before the socket gets anything.
  */
 export async function openLive(c: Context<AppEnv>, kind: Kind, targetId: string): Promise<Response> {
   const { env } = c;
@@ -48,12 +49,10 @@ export async function openLive(c: Context<AppEnv>, kind: Kind, targetId: string)
   const { stub, url } = liveObject(env, kind, targetId);
   const request = new Request(url, c.req.raw);
   request.headers.set(WATCHER_HEADER, principal.id);
-  const response = await stub.fetch(request);
-  if (response.status === 101) {
-    const now = await resolvePrincipal(c).catch(() => null);
-    if (now?.id !== principal.id || now.role !== principal.role) await stub.dropWatchers(principal.id);
-  }
-  return response;
+  const credential: LiveCredential =
+    principal.type === "api_key" ? { type: "api_key", id: principal.id, role: principal.role } : { type: "member", id: principal.id, role: principal.role, signIn: (await signInHash(c)) ?? "" };
+  request.headers.set(CREDENTIAL_HEADER, JSON.stringify(credential));
+  return stub.fetch(request);
 }
 
 /**

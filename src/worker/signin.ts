@@ -28,6 +28,12 @@ export async function endSignIn(c: Context<AppEnv>): Promise<void> {
 
 export const hasSessionCookie = (c: Context<AppEnv>) => Boolean(getCookie(c, SESSION_COOKIE));
 
+/** The stored hash of the request's sign-in cookie (auth_sessions.id_hash), or null without one. */
+export async function signInHash(c: Context<AppEnv>): Promise<string | null> {
+  const token = getCookie(c, SESSION_COOKIE);
+  return token ? sha256Hex(token) : null;
+}
+
 /** The member behind the cookie, or null when it is missing, unknown or expired. */
 export async function memberFromCookie(c: Context<AppEnv>): Promise<{ id: string; orgId: string; role: Role } | null> {
   const token = getCookie(c, SESSION_COOKIE);

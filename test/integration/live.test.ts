@@ -225,7 +225,7 @@ describe("live access ends when the access behind it does", () => {
     expect(await second.closedWithin(2000)).toMatchObject({ code: 4403 });
   });
 
-  it("a key revoked while its socket is being accepted is caught by the second check: the socket closes", async () => {
+  it("a key revoked while its socket is being accepted is caught by the object's check: the socket closes having received nothing", async () => {
     const s = await newSession();
     const created = await call("POST", "/v1/api-keys", { key: s.key, body: { name: "racing", role: "admin" } });
     // The revocation lands after the upgrade passed its credential check and before the object
@@ -251,6 +251,8 @@ describe("live access ends when the access behind it does", () => {
     expect(res.status).toBe(101);
     const ws = new TestSocket(res.webSocket!);
     expect(await ws.closedWithin(2000)).toMatchObject({ code: 4403 });
+    // The object checked the credential before sending anything: not even the snapshot got out.
+    expect(ws.frames).toEqual([]);
   });
 
   it("the cron forgets registrations whose socket is gone and keeps those still open; revocation still reaches them", async () => {
