@@ -303,6 +303,8 @@ export class InterviewSession extends DurableObject<Env> {
         event = { type: "resume", by: "participant" };
         break;
       case "leave":
+        // One tab of several closing is not the participant leaving: the others still hold the session.
+        if (this.ctx.getWebSockets("participant").some((o) => o !== ws && o.readyState === WebSocket.OPEN && (o.deserializeAttachment() as Attachment).hello)) return;
         event = { type: "leave" };
         break;
     }

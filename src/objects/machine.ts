@@ -390,6 +390,10 @@ function step(state: MachineState, event: MachineEvent, now: number, limits: Lim
         b.finish("abandoned", "heartbeat_timeout", Math.max(seen, s.activeSince ?? seen));
       } else if (s.status === "paused" && s.pausedAt !== null && now - s.pausedAt >= limits.pauseExpiryMs) {
         b.finish("abandoned", "pause_expired");
+      } else if (s.leftAt !== null && Math.min(event.lastSeenAt, now) > s.leftAt) {
+        // A heartbeat after the leave: a tab is still open (another one, or this one restored).
+        // Only the sockets' own heartbeats count, not the clock restarts the machine makes itself.
+        b.set({ leftAt: null });
       } else if (s.leftAt !== null && now - s.leftAt >= limits.leaveGraceMs) {
         b.finish("abandoned", "participant_left", Math.max(s.leftAt, s.activeSince ?? s.leftAt));
       }

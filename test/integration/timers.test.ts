@@ -135,6 +135,25 @@ describe("the alarm", () => {
     await until(async () => (await indexRow(s.sessionId))?.end_reason === "pause_expired", "index row with pause_expired");
   });
 
+  it("one of two open tabs leaving does not end the session; the other's heartbeats keep it", async () => {
+    const s = await startedSession();
+    const other = await participant(s);
+    const from = s.ws.frames.length;
+    // The spare tab closes (the page sends leave on pagehide) while the first stays and pings.
+    other.ws.send({ type: "leave" });
+    other.ws.close();
+    for (let t = 0; t < 4; t++) {
+      s.ws.send({ type: "ping" });
+      await sleep(LEAVE_GRACE_MS / 2);
+    }
+    expect(await runDurableObjectAlarm(s.stub).catch(() => false)).toBeTypeOf("boolean");
+    expect(s.ws.frames.slice(from).filter((f) => f.type === "ended")).toEqual([]);
+    expect(await storedState(s.stub)).toMatchObject({ status: "in_progress", leftAt: null });
+    // The last tab leaving still ends it after the grace.
+    s.ws.send({ type: "leave" });
+    expect(await s.ws.next((f) => f.type === "ended", "ended after the leave grace", from, LEAVE_GRACE_MS + 4000)).toMatchObject({ status: "abandoned", reason: "participant_left" });
+  });
+
   it("abandons a session the participant left once the leave grace passes (real time)", async () => {
     const s = await startedSession();
     const from = s.ws.frames.length;

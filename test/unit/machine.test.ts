@@ -572,6 +572,18 @@ describe("timers", () => {
     expect(s.state.status).toBe("in_progress");
   });
 
+  it("a heartbeat after the leave (another tab still open) cancels it when the grace ends", () => {
+    const s = Session.of([q("Q1")]).begin();
+    s.do(LEAVE);
+    const leftAt = s.now;
+    s.at(leftAt + LIMITS.leaveGraceMs, timer(leftAt + 5_000));
+    expect(s.state).toMatchObject({ status: "in_progress", leftAt: null });
+    // The heartbeats the leave came after do not count.
+    s.do(LEAVE, 1_000);
+    s.at(s.now + LIMITS.leaveGraceMs, timer(s.now - 1));
+    expect(s.state).toMatchObject({ status: "abandoned", endReason: "participant_left" });
+  });
+
   it("leaving before the start abandons after the grace period too", () => {
     const s = Session.of([q("Q1")]);
     s.do(LEAVE);
@@ -960,6 +972,7 @@ function advanceModelFor(m: Model, before: MachineState, next: MachineState, e: 
       m.lastSign = Math.max(m.lastSign, Math.min(e.lastSeenAt, now));
       if (m.status === "in_progress" && now - m.lastSign >= limits.heartbeatMs) endModel(m, "abandoned", m.lastSign);
       else if (m.status === "paused" && now - m.pausedAt! >= limits.pauseExpiryMs) endModel(m, "abandoned", now);
+      else if (m.leftAt !== null && Math.min(e.lastSeenAt, now) > m.leftAt) m.leftAt = null; // a heartbeat after the leave
       else if (m.leftAt !== null && now - m.leftAt >= limits.leaveGraceMs) endModel(m, "abandoned", Math.max(m.leftAt, m.activeFrom ?? m.leftAt));
       return;
     case "reassign":
@@ -988,7 +1001,8 @@ function checkDeadline(s: MachineState, limits: Limits) {
   const deadline = nextDeadline(s, limits);
   if (isTerminal(s.status)) return expect(deadline).toBeNull();
   const probe = (at: number) => {
-    const r = transition(s, { type: "timer", lastSeenAt: s.lastSeenAt }, at, limits);
+    // No heartbeat since the state was reached (0: the sockets report none).
+    const r = transition(s, { type: "timer", lastSeenAt: 0 }, at, limits);
     if (!r.ok) throw new Error("timer rejected");
     return r.state.status;
   };
