@@ -93,6 +93,13 @@ describe("dashboard sign-in", () => {
     const me = await call("GET", "/v1/auth/me", { headers: { Cookie: cookieOf(first) } });
     expect(me.json).toMatchObject({ principal: { type: "member", id: admin.id, role: "admin" } });
 
+    // Another site cannot sign the member out (CSRF), with or without an Origin.
+    for (const headers of [{ Cookie: cookieOf(first), Origin: "https://evil.example" }, { Cookie: cookieOf(first) }] as Record<string, string>[]) {
+      const refused = await call("POST", "/v1/auth/logout", { headers });
+      expect(refused.status).toBe(403);
+      expect(refused.json.error.code).toBe("CSRF_REJECTED");
+    }
+    expect((await call("GET", "/v1/auth/me", { headers: { Cookie: cookieOf(first) } })).status).toBe(200);
     expect((await call("POST", "/v1/auth/logout", { headers: { Cookie: cookieOf(first), Origin: BASE } })).status).toBe(200);
     expect((await call("GET", "/v1/auth/me", { headers: { Cookie: cookieOf(first) } })).status).toBe(401);
     expect((await call("GET", "/v1/auth/me", { headers: { Cookie: cookieOf(second) } })).status).toBe(200);

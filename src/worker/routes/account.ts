@@ -7,7 +7,7 @@ import { emptyBody, jsonBody, op } from "../openapi";
 import { hashPassword, verifyPassword } from "../passwords";
 import { ROLES, type Role } from "../policy";
 import { rateLimit } from "../ratelimit";
-import { endSignIn, startSignIn } from "../signin";
+import { endSignIn, hasSessionCookie, sameOrigin, startSignIn } from "../signin";
 import type { AppEnv } from "../types";
 
 export const accountRoutes = new Hono<AppEnv>();
@@ -64,6 +64,8 @@ accountRoutes.post(
   op({ summary: "Sign out: the session cookie stops working at once", tags: ["auth"], auth: "public", responses: { 200: { description: "signed out" } } }),
   emptyBody(),
   async (c) => {
+    // A cookie write like any other: another site may not sign the member out.
+    if (hasSessionCookie(c) && !sameOrigin(c)) throw new ApiError(403, "CSRF_REJECTED", "cookie-authenticated writes and live connections must come from this site");
     await endSignIn(c);
     return c.json({ ok: true });
   },
