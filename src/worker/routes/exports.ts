@@ -249,7 +249,7 @@ exportRoutes.get(
   "/exports/:id/download",
   op({
     summary: "Download a ready export's ZIP through its signed link (from GET /v1/exports/{id} or the ready notification)",
-    description: "No credentials: the link's HMAC signature is the authorisation. A tampered link is 403; an expired one is 410.",
+    description: "No credentials: the link's HMAC signature is the authorisation. A tampered link is 403; an expired one is 410 LINK_EXPIRED; an export withdrawn because data it held was erased is 410 EXPORT_GONE.",
     tags: ["exports"],
     auth: "public",
     responses: { 200: { description: "the ZIP", contentType: "application/zip" }, 410: { description: "the link or the export expired" } },
@@ -266,6 +266,8 @@ exportRoutes.get(
     if (!row) throw notFound("export");
     const { expires, sig } = c.req.valid("query");
     if (!(await verifyDownload(c.env, row.id, expires, sig))) throw new ApiError(403, "INVALID_SIGNATURE", "the download link is not valid");
+    // Withdrawn (its data was erased) or failed: a new link would not help, so say why instead.
+    if (row.error === ERASED_EXPORT) throw new ApiError(410, "EXPORT_GONE", `the export was ${ERASED_EXPORT}`);
     const now = Date.now();
     if (Number(expires) * 1000 <= now || (row.expires_at !== null && row.expires_at <= now)) throw new ApiError(410, "LINK_EXPIRED", "the download link has expired: get a new one from GET /v1/exports/{id}");
     if (row.status !== "ready") throw new ApiError(409, "EXPORT_NOT_READY", `the export is ${row.status}`);
