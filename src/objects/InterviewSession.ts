@@ -19,6 +19,7 @@ import { admitWatcher, closeWatchersOf, openWatchersOf, safeClose, safeSend, sen
 import { endedFacts, sessionView, type EndedFacts, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
+import { SESSION_DELETED_CODE } from "../shared/close-codes";
 
 export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string; ip?: string | null };
 
@@ -187,7 +188,9 @@ export class InterviewSession extends DurableObject<Env> {
 
   /** Permanently removes everything this object stores (its audio key with it) and closes its sockets. */
   async erase(): Promise<void> {
-    for (const ws of this.ctx.getWebSockets()) safeClose(ws, 1000, "session data deleted");
+    // The participant's page is told why, and does not try to reconnect to a session that is gone.
+    for (const ws of this.ctx.getWebSockets("participant")) sendError(ws, "SESSION_DELETED", "the research team deleted this session's data");
+    for (const ws of this.ctx.getWebSockets()) safeClose(ws, SESSION_DELETED_CODE, "session data deleted");
     this.state = null;
     this.meta = null;
     this.intake = null;

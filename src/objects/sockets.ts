@@ -1,6 +1,7 @@
 // Sending on hibernatable sockets that may have closed under us.
 import { z } from "zod";
 import { credentialHolds, LiveCredential } from "../db/credentials";
+import { ACCESS_ENDED_CODE } from "../shared/close-codes";
 import { PONG, type ErrorFrame } from "./protocol";
 
 export function sendError(ws: WebSocket, code: string, message: string) {
@@ -34,8 +35,6 @@ export function safeClose(ws: WebSocket, code: number, reason: string) {
 export const WATCHER_HEADER = "X-Watcher-Principal";
 /** The header that carries the credential the upgrade was authorised with (a LiveCredential, JSON). */
 export const CREDENTIAL_HEADER = "X-Watcher-Credential";
-/** The close code of a watcher whose access ended (application range; reads as "forbidden now"). */
-export const ACCESS_ENDED_CODE = 4403;
 
 /**
  * Admits a watcher socket the object has just accepted: the credential behind it is checked again

@@ -401,7 +401,9 @@ describe("DELETE /v1/sessions/{id}/data", () => {
     const del = await call("DELETE", `/v1/sessions/${i.sessionId}/data`, { key: i.key, headers: { "X-Confirm-Delete": "true" } });
     expect(del.status).toBe(200);
     expect(del.text).not.toContain(email);
-    await i.ws.closedWithin();
+    // The participant's page learns why, and that there is nothing to reconnect to.
+    expect(await i.ws.closedWithin()).toMatchObject({ code: 4410 });
+    expect(i.ws.frames.filter((f: { type: string }) => f.type === "error").map((f: { code: string }) => f.code)).toContain("SESSION_DELETED");
     for (const path of ["", "/transcript", "/notes"]) {
       const r = await call("GET", `/v1/sessions/${i.sessionId}${path}`, { key: i.key });
       expect(r.status, path).toBe(404);

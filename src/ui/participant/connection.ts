@@ -1,6 +1,7 @@
 // The participant's socket: reconnects with backoff, replays from lastSeq, resends answers that
 // were not acknowledged, and keeps the session alive with pings. No UI in here.
 import { parseFrame } from "../shared/frames";
+import { SESSION_DELETED_CODE } from "../../shared/close-codes";
 
 const SERVER_FRAME_TYPES = ["state", "question", "ack", "paused", "resumed", "ended", "error", "audio_ack", "pong"] as const;
 
@@ -86,10 +87,12 @@ export class ParticipantConnection {
     for (const frame of this.pending.values()) this.raw(JSON.stringify(frame));
   }
 
-  private closed(_code: number) {
+  private closed(code: number) {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.ws = null;
+    // A session whose data was deleted is gone for good: nothing to reconnect to.
+    if (code === SESSION_DELETED_CODE) this.ended = true;
     if (this.ended) {
       this.opts.onStatus("closed", 0);
       return;

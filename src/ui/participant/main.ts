@@ -87,6 +87,7 @@ function reducer(v: View, a: Action): View {
         case "error":
           // Spoken answers handle their own errors (resend, back off, record again).
           if (AUDIO_ERROR_CODES.has(f.code)) return v;
+          if (f.code === "SESSION_DELETED") return { ...v, phase: "ended", waiting: false, endedReason: "data_deleted", endedStatus: undefined };
           return { ...v, waiting: false, notice: f.message };
         default:
           return v;
@@ -471,6 +472,9 @@ function Paused({ by, onResume }: { by?: "participant" | "admin"; onResume: () =
 }
 
 function Ended({ status, reason }: { status?: string; reason?: string }) {
+  if (reason === "data_deleted") {
+    return html`<section><h1>This interview was withdrawn</h1><p>The research team has deleted this session and everything recorded in it. Please contact them if you have questions.</p></section>`;
+  }
   if (reason === "consent_declined" || reason === "consent_withdrawn") {
     return html`<section><h1>No problem</h1><p>You chose not to take part, so nothing was recorded. You can close this page.</p></section>`;
   }
