@@ -522,6 +522,28 @@ describe("dashboard and participant page in Chromium", () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
+  it("a participant whose session the team deletes mid-interview is told, and the page stops reconnecting", async () => {
+    const campaign = await createCampaign("Withdrawn study", ["What brought you here?", "What else?"], { consentRequired: false });
+    const invite = await createInvite(campaign.id, "Wes Withdrawn");
+    const ctx = await newContext({ mobile: true });
+    await instrumentSockets(ctx);
+    const page = await ctx.newPage();
+    await page.goto(invite.url);
+    await page.getByRole("button", { name: "Start the interview" }).click();
+    await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe("What brought you here?");
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
+    const sessionId = sessions.data[0].id as string;
+    expectStatus(await api(server, "DELETE", `/v1/sessions/${sessionId}/data`, { key, headers: { "X-Confirm-Delete": "true" } }), 200, "delete the session's data");
+    await page.getByRole("heading", { name: "This interview was withdrawn" }).waitFor({ timeout: 10_000 });
+    await screenshot(page, "16b-participant-withdrawn");
+    // No reconnection to a session that is gone: the socket count stays put and no banner appears.
+    const sockets = await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length);
+    await page.waitForTimeout(3_000);
+    expect(await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length)).toBe(sockets);
+    expect(await page.getByText("Reconnecting…").count()).toBe(0);
+    await ctx.close();
+  }, 60_000);
+
   it("screens: campaign editor, invites, members, API keys, audit log (owner)", async () => {
     const ctx = await newContext();
     const page = await signIn(ctx, server.base, emails.owner, PASSWORD);
