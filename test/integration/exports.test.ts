@@ -390,3 +390,20 @@ describe("bulk export", () => {
     expect(manifest.files.find((f: { path: string }) => f.path === aiPath)).toMatchObject({ track: "ai", durationMs: 750 });
   }, 90_000);
 });
+
+describe("notifications", () => {
+  it("page newest first with ?limit= and ?cursor=, and only the recipient sees them", async () => {
+    const { org, apiKey } = await createOrg();
+    const insert = env.DB.prepare(
+      "INSERT INTO notifications (id, org_id, recipient_type, recipient_id, kind, subject, body, data, created_at, sent_at) VALUES (?, ?, 'api_key', ?, 'export.ready', ?, 'body', NULL, ?, NULL)",
+    );
+    const base = Date.now() - 60_000;
+    await env.DB.batch([1, 2, 3].map((n) => insert.bind(`ntf_${unique("n")}`, org.id, apiKey.id, `Export ${n} is ready`, base + n * 1000)));
+    const first = await call("GET", "/v1/notifications?limit=2", { key: apiKey.key });
+    expect(first.json.data.map((n: { subject: string }) => n.subject)).toEqual(["Export 3 is ready", "Export 2 is ready"]);
+    const second = await call("GET", `/v1/notifications?limit=2&cursor=${encodeURIComponent(first.json.nextCursor)}`, { key: apiKey.key });
+    expect(second.json).toMatchObject({ data: [{ subject: "Export 1 is ready" }], nextCursor: null });
+    const colleague = await keyWithRole(org.id, "owner");
+    expect((await call("GET", "/v1/notifications", { key: colleague.key })).json).toEqual({ data: [], nextCursor: null });
+  });
+});
