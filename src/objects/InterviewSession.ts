@@ -15,7 +15,7 @@ import { controlEvent, type ControlAction } from "./control";
 import { Outbox } from "./outbox";
 import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
-import { admitWatcher, closeWatchersOf, openWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
+import { admitWatcher, closeWatchersOf, greetedParticipants, openWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
 import { endedFacts, sessionView, type EndedFacts, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
@@ -307,7 +307,7 @@ export class InterviewSession extends DurableObject<Env> {
         break;
       case "leave":
         // One tab of several closing is not the participant leaving: the others still hold the session.
-        if (this.ctx.getWebSockets("participant").some((o) => o !== ws && o.readyState === WebSocket.OPEN && (o.deserializeAttachment() as Attachment).hello)) return;
+        if (greetedParticipants(this.ctx).some((o) => o !== ws && o.readyState === WebSocket.OPEN)) return;
         event = { type: "leave" };
         break;
     }
@@ -429,7 +429,7 @@ export class InterviewSession extends DurableObject<Env> {
 
     // Storage writes above are confirmed before these frames leave the object (output gate),
     // so an ack always means the answer is durable.
-    const participants = this.ctx.getWebSockets("participant").filter((ws) => (ws.deserializeAttachment() as Attachment).hello);
+    const participants = greetedParticipants(this.ctx);
     for (const f of frames) for (const ws of participants) safeSend(ws, JSON.stringify(f));
     for (const item of live) {
       if (item === "status") this.fanout.status(this.meta!, this.state!);

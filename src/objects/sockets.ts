@@ -31,6 +31,10 @@ export function safeClose(ws: WebSocket, code: number, reason: string) {
 
 // ---- Watchers (live sockets) ----
 
+/** The participant sockets that have said hello (their attachment says so). */
+export const greetedParticipants = (ctx: DurableObjectState): WebSocket[] =>
+  ctx.getWebSockets("participant").filter((ws) => (ws.deserializeAttachment() as { hello?: boolean } | null)?.hello === true);
+
 /** The header a live upgrade carries into the object: whose socket it is. */
 export const WATCHER_HEADER = "X-Watcher-Principal";
 /** The header that carries the credential the upgrade was authorised with (a LiveCredential, JSON). */
