@@ -5,7 +5,7 @@ import { sha256Hex, timingSafeEqual } from "../shared/crypto";
 import { actorFromContext, appendAudit } from "./audit";
 import { ApiError } from "./errors";
 import type { Role } from "./policy";
-import { hasSessionCookie, memberFromCookie, sameOrigin } from "./signin";
+import { csrfRejected, hasSessionCookie, memberFromCookie, sameOrigin } from "./signin";
 import type { AppEnv } from "./types";
 
 export type Principal =
@@ -49,7 +49,7 @@ async function cookiePrincipal(c: Context<AppEnv>): Promise<Principal> {
     c.executionCtx.waitUntil(
       appendAudit(c.env, { ...actorFromContext(c), type: "member", id: member.id, role: member.role }, { orgId: member.orgId, action: "csrf.check", outcome: "deny", resourceType: "request", resourceId: null }),
     );
-    throw new ApiError(403, "CSRF_REJECTED", "cookie-authenticated writes and live connections must come from this site");
+    throw csrfRejected();
   }
   return { type: "member", ...member };
 }

@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { randomSecret, sha256Hex } from "../shared/crypto";
+import { ApiError } from "./errors";
 import type { Role } from "./policy";
 import type { AppEnv } from "./types";
 
@@ -28,17 +29,16 @@ export async function endSignIn(c: Context<AppEnv>): Promise<void> {
 
 export const hasSessionCookie = (c: Context<AppEnv>) => Boolean(getCookie(c, SESSION_COOKIE));
 
-/** The stored hash of the request's sign-in cookie (auth_sessions.id_hash), or null without one. */
+/** The stored hash of the request's sign-in cookie (auth_sessions.id_hash), or null without a plausible one. */
 export async function signInHash(c: Context<AppEnv>): Promise<string | null> {
   const token = getCookie(c, SESSION_COOKIE);
-  return token ? sha256Hex(token) : null;
+  return token && token.length <= 100 ? sha256Hex(token) : null;
 }
 
 /** The member behind the cookie, or null when it is missing, unknown or expired. */
 export async function memberFromCookie(c: Context<AppEnv>): Promise<{ id: string; orgId: string; role: Role } | null> {
-  const token = getCookie(c, SESSION_COOKIE);
-  if (!token || token.length > 100) return null;
-  const idHash = await sha256Hex(token);
+  const idHash = await signInHash(c);
+  if (!idHash) return null;
   const row = await c.env.DB.prepare(
     "SELECT s.member_id, s.org_id, s.last_seen_at, s.expires_at, m.role FROM auth_sessions s JOIN members m ON m.id = s.member_id WHERE s.id_hash = ?",
   )
@@ -55,6 +55,8 @@ export async function memberFromCookie(c: Context<AppEnv>): Promise<{ id: string
   }
   return { id: row.member_id, orgId: row.org_id, role: row.role };
 }
+
+export const csrfRejected = () => new ApiError(403, "CSRF_REJECTED", "cookie-authenticated writes and live connections must come from this site");
 
 /**
  * Cookie-authenticated writes and socket upgrades must come from our own pages: the browser's

@@ -7,7 +7,7 @@ import { emptyBody, jsonBody, op } from "../openapi";
 import { hashPassword, verifyPassword } from "../passwords";
 import { ROLES, type Role } from "../policy";
 import { rateLimit } from "../ratelimit";
-import { endSignIn, hasSessionCookie, sameOrigin, startSignIn } from "../signin";
+import { csrfRejected, endSignIn, hasSessionCookie, sameOrigin, startSignIn } from "../signin";
 import type { AppEnv } from "../types";
 
 export const accountRoutes = new Hono<AppEnv>();
@@ -65,7 +65,7 @@ accountRoutes.post(
   emptyBody(),
   async (c) => {
     // A cookie write like any other: another site may not sign the member out.
-    if (hasSessionCookie(c) && !sameOrigin(c)) throw new ApiError(403, "CSRF_REJECTED", "cookie-authenticated writes and live connections must come from this site");
+    if (hasSessionCookie(c) && !sameOrigin(c)) throw csrfRejected();
     await endSignIn(c);
     return c.json({ ok: true });
   },
