@@ -1,6 +1,6 @@
 // Bundles the Preact + htm UIs with esbuild into public/app/ (served as static assets).
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -43,3 +43,32 @@ if (over) {
   console.error("a bundle is over its gzipped size budget");
   process.exit(1);
 }
+
+// The PDF export's fonts (src/worker/pdf-text.ts reads them through the ASSETS binding): Noto faces
+// from the pinned @expo-google-fonts packages, under the SIL Open Font License (copied beside them).
+const fontsOut = join(root, "public", "fonts");
+mkdirSync(fontsOut, { recursive: true });
+const faces = [
+  ["noto-sans", "NotoSans", true],
+  ["noto-sans-arabic", "NotoSansArabic", true],
+  ["noto-sans-hebrew", "NotoSansHebrew", true],
+  ["noto-sans-devanagari", "NotoSansDevanagari", true],
+  ["noto-sans-thai", "NotoSansThai", true],
+  ["noto-sans-jp", "NotoSansJP", false],
+  ["noto-sans-kr", "NotoSansKR", false],
+  ["noto-sans-sc", "NotoSansSC", false],
+];
+let fontBytes = 0;
+for (const [pkg, name, bold] of faces) {
+  const dir = join(root, "node_modules", "@expo-google-fonts", pkg);
+  for (const [weight, suffix] of [["400Regular", "Regular"], ...(bold ? [["700Bold", "Bold"]] : [])]) {
+    const to = join(fontsOut, `${name}-${suffix}.ttf`);
+    copyFileSync(join(dir, weight, `${name}_${weight}.ttf`), to);
+    fontBytes += statSync(to).size;
+  }
+}
+writeFileSync(
+  join(fontsOut, "OFL.txt"),
+  faces.map(([pkg, name]) => `== ${name} ==\n\n${readFileSync(join(root, "node_modules", "@expo-google-fonts", pkg, "LICENSE_FONT"), "utf8")}`).join("\n"),
+);
+console.log(`public/fonts/ ${faces.length} Noto families, ${(fontBytes / 1024 / 1024).toFixed(1)} MiB (PDF export)`);

@@ -10,6 +10,7 @@ import type { exports as exportsTable, SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { newId, sha256Hex, timingSafeEqual, toHex } from "../shared/crypto";
 import { openTrack, TRACKS, zipWav, type OpenTrack, type Track } from "./audio-track";
+import { assetFonts } from "./pdf-fonts";
 import { sessionBundle, sessionPdf, transcriptCsv, type BundlePart } from "./session-bundle";
 import { emitOrgEvent } from "./webhooks";
 import { ERASED_EXPORT } from "./erasure";
@@ -174,7 +175,7 @@ export async function buildExport(env: Env, exportId: string): Promise<void> {
           const { s, bundle } = got;
           if (row.format === "json") await addFile(`${s.id}/session.json`, strToU8(JSON.stringify(bundle, null, 2)), s.id);
           else if (row.format === "csv") await addFile(`${s.id}/transcript.csv`, strToU8(transcriptCsv(bundle)), s.id);
-          else await addFile(`${s.id}/session.pdf`, await sessionPdf(bundle, campaign?.name ?? "Interview"), s.id);
+          else await addFile(`${s.id}/session.pdf`, await sessionPdf(bundle, campaign?.name ?? "Interview", assetFonts(env.ASSETS)), s.id);
         }
         done++;
         if (done % 10 === 0 || done === params.sessionIds.length) await setProgress(env, row.id, { sessions_done: done });

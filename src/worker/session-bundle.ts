@@ -1,7 +1,7 @@
 // One session as it leaves the system: the export bundle (metadata, transcript, analytics, notes),
 // its published JSON Schema, and its CSV and PDF renderings. Shared by the single-session export,
 // the participant's data (GDPR access) and the bulk export job, and by GET /sessions/{id}/analytics.
-import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from "pdf-lib";
+import { PDFDocument, rgb, type PDFPage } from "pdf-lib";
 import { z } from "zod";
 import { summarizer } from "../ai/summary";
 import { sessionAnalytics, type AnswerRow } from "../db/analytics";
@@ -11,6 +11,8 @@ import type { Env } from "../env";
 import type { Segment as SegmentT } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
 import type { SessionView } from "../objects/view";
+import type { FontLoader } from "./pdf-fonts";
+import type { Weight } from "./pdf-text";
 import { canRead, type Role } from "./policy";
 import { Segment, Session } from "./schemas";
 
@@ -189,29 +191,6 @@ export const mmss = (ms: number) => {
 
 const PAGE = { w: 595.28, h: 841.89, margin: 56 };
 
-/** Characters the standard fonts (WinAnsi) cannot draw become "?", so any transcript renders. */
-function drawable(font: PDFFont, cache: Map<string, boolean>, text: string): string {
-  let out = "";
-  for (const ch of text.replace(/\r\n?/g, "\n").replace(/\t/g, "    ")) {
-    if (ch === "\n") {
-      out += ch;
-      continue;
-    }
-    let ok = cache.get(ch);
-    if (ok === undefined) {
-      try {
-        font.encodeText(ch);
-        ok = true;
-      } catch {
-        ok = false;
-      }
-      cache.set(ch, ok);
-    }
-    out += ok ? ch : "?";
-  }
-  return out;
-}
-
 /** Greedy word wrap at `width`; words longer than a line are broken. */
 export function wrap(text: string, width: number, measure: (s: string) => number): string[] {
   const lines: string[] = [];
@@ -234,16 +213,21 @@ export function wrap(text: string, width: number, measure: (s: string) => number
   return lines;
 }
 
-export async function sessionPdf(b: SessionExport, campaignName: string): Promise<Uint8Array> {
+/**
+ * The session as a document to read and hand on. `fonts` loads the Noto faces for text Helvetica
+ * cannot draw (the Worker reads them from its static assets: `assetFonts`).
+ */
+export async function sessionPdf(b: SessionExport, campaignName: string, fonts: FontLoader): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   doc.setTitle(`${campaignName} — ${b.session.id}`);
   doc.setSubject("Interview session export");
   doc.setProducer("InterviewRelay");
   doc.setCreationDate(new Date(b.exportedAt));
-  const regular = await doc.embedFont(StandardFonts.Helvetica);
-  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
-  const cache = new Map<string, boolean>();
-  const clean = (s: string) => drawable(regular, cache, s);
+  if (b.session.language) doc.setLanguage(b.session.language);
+  // Loaded on first use: fontkit costs a cold start about 100 ms to evaluate.
+  const { Typesetter } = await import("./pdf-text");
+  // Everything drawn comes from the bundle and the campaign's name (the only bold text not ours).
+  const ts = await Typesetter.create(doc, fonts, b.session.language, `${campaignName}\n${JSON.stringify(b)}`, campaignName);
   const contentWidth = PAGE.w - 2 * PAGE.margin;
   const grey = rgb(0.35, 0.35, 0.35);
 
@@ -255,26 +239,30 @@ export async function sessionPdf(b: SessionExport, campaignName: string): Promis
       y = PAGE.h - PAGE.margin;
     }
   };
-  const text = (s: string, o: { size?: number; font?: PDFFont; x?: number; width?: number; color?: ReturnType<typeof rgb>; gap?: number } = {}) => {
+  const text = (s: string, o: { size?: number; weight?: Weight; x?: number; width?: number; color?: ReturnType<typeof rgb>; gap?: number } = {}) => {
     const size = o.size ?? 10;
-    const font = o.font ?? regular;
+    const weight = o.weight ?? "regular";
     const x = o.x ?? PAGE.margin;
+    const width = o.width ?? contentWidth - (x - PAGE.margin);
     const lh = size * 1.35;
-    for (const line of wrap(clean(s), o.width ?? contentWidth - (x - PAGE.margin), (t) => font.widthOfTextAtSize(t, size))) {
-      ensure(lh);
-      page.drawText(line, { x, y: y - size, size, font, color: o.color ?? rgb(0, 0, 0) });
-      y -= lh;
+    for (const para of ts.clean(s, weight).split("\n")) {
+      const rtl = Typesetter.rtlParagraph(para);
+      for (const line of wrap(para, width, (t) => ts.width(t, weight, size))) {
+        ensure(lh);
+        ts.drawLine(page, line, { x, y: y - size, size, weight, color: o.color ?? rgb(0, 0, 0), rtl, width });
+        y -= lh;
+      }
     }
     y -= o.gap ?? 0;
   };
   const heading = (s: string) => {
     ensure(40);
     y -= 10;
-    text(s, { size: 13, font: bold, gap: 4 });
+    text(s, { size: 13, weight: "bold", gap: 4 });
   };
 
   const s = b.session;
-  text(campaignName || "Interview", { size: 18, font: bold, gap: 2 });
+  text(campaignName || "Interview", { size: 18, weight: "bold", gap: 2 });
   text(`Session ${s.id}`, { size: 11, color: grey, gap: 8 });
 
   heading("Session");
@@ -292,7 +280,7 @@ export async function sessionPdf(b: SessionExport, campaignName: string): Promis
   ];
   for (const [k, v] of rows) {
     const before = y;
-    text(k, { font: bold, width: 110 });
+    text(k, { weight: "bold", width: 110 });
     const after = y;
     y = before;
     text(v, { x: PAGE.margin + 120 });
@@ -310,7 +298,7 @@ export async function sessionPdf(b: SessionExport, campaignName: string): Promis
     const summaryText = typeof summary === "string" ? summary : typeof summary?.text === "string" ? summary.text : null;
     if (summaryText) text(`Summary: ${summaryText}`, { gap: 4 });
     if (a.quotes.length) {
-      text("Quotes", { font: bold });
+      text("Quotes", { weight: "bold" });
       for (const q of a.quotes) text(`“${q.text}” (question ${q.questionIndex + 1})`, { x: PAGE.margin + 12 });
     }
   }
@@ -325,15 +313,17 @@ export async function sessionPdf(b: SessionExport, campaignName: string): Promis
   for (const seg of b.transcript) {
     ensure(30);
     const label = `${mmss(seg.startMs)}  ${seg.speaker === "ai" ? "Interviewer" : "Participant"}${seg.followUp ? " (follow-up)" : ""}`;
-    text(label, { font: bold, size: 9, color: seg.speaker === "ai" ? rgb(0.1, 0.3, 0.6) : rgb(0.1, 0.45, 0.2) });
+    text(label, { weight: "bold", size: 9, color: seg.speaker === "ai" ? rgb(0.1, 0.3, 0.6) : rgb(0.1, 0.45, 0.2) });
     text(seg.text || "(no text)", { x: PAGE.margin + 12, gap: 6 });
   }
 
   const pages = doc.getPages();
   pages.forEach((p, i) => {
     const label = `Page ${i + 1} of ${pages.length}`;
-    p.drawText(label, { x: PAGE.w - PAGE.margin - regular.widthOfTextAtSize(label, 8), y: PAGE.margin / 2, size: 8, font: regular, color: grey });
-    p.drawText(clean(`${campaignName} · ${s.id}`), { x: PAGE.margin, y: PAGE.margin / 2, size: 8, font: regular, color: grey });
+    const foot = { y: PAGE.margin / 2, size: 8, weight: "regular" as const, color: grey, rtl: false };
+    ts.drawLine(p, label, { ...foot, x: PAGE.w - PAGE.margin - ts.width(label, "regular", 8), width: contentWidth });
+    const title = ts.clean(`${campaignName} · ${s.id}`, "regular").replace(/\n/g, " ");
+    ts.drawLine(p, title, { ...foot, x: PAGE.margin, width: contentWidth, rtl: Typesetter.rtlParagraph(title) });
   });
   return doc.save();
 }

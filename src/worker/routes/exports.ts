@@ -13,6 +13,7 @@ import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type E
 import { jsonBody, op, queryOf } from "../openapi";
 import { participantZip } from "../participant-zip";
 import { ListQuery, idParam, page } from "../schemas";
+import { assetFonts } from "../pdf-fonts";
 import { SessionExport, sessionBundle, sessionExportJsonSchema, sessionPdf, transcriptCsv } from "../session-bundle";
 import type { AppEnv } from "../types";
 import { inChunks, placeholders } from "../../shared/d1";
@@ -62,7 +63,7 @@ exportRoutes.get(
     if (format === "csv") return c.body(transcriptCsv(bundle), 200, ATTACHMENT_HEADERS("text/csv; charset=utf-8", `${row.id}-transcript.csv`));
     if (format === "pdf") {
       const campaign = await c.env.DB.prepare("SELECT name FROM campaigns WHERE id = ?").bind(row.campaign_id).first<{ name: string }>();
-      const pdf = await sessionPdf(bundle, campaign?.name ?? "Interview");
+      const pdf = await sessionPdf(bundle, campaign?.name ?? "Interview", assetFonts(c.env.ASSETS));
       return c.body(pdf as Uint8Array<ArrayBuffer>, 200, ATTACHMENT_HEADERS("application/pdf", `${row.id}.pdf`));
     }
     return c.body(JSON.stringify(bundle, null, 2), 200, ATTACHMENT_HEADERS("application/json; charset=utf-8", `${row.id}.json`));

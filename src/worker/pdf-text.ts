@@ -1,0 +1,211 @@
+// Text in the PDF export in any script our participants write: Latin that WinAnsi can encode stays
+// in Helvetica (nothing to load, nothing embedded); every other character is drawn with the first
+// Noto face that has it, loaded only when the document needs it and embedded as a subset. Lines
+// are reordered with the Unicode bidirectional algorithm, so Arabic and Hebrew read right to left
+// (and their paragraphs are right-aligned), while each run keeps its logical order for fontkit to
+// shape (Arabic joining, Devanagari clusters). Characters no face has (emoji, scripts we do not
+// ship) become "?": a document always renders.
+import bidiFactory from "bidi-js";
+import * as fontkit from "fontkit";
+import { StandardFonts, type PDFDocument, type PDFFont, type PDFPage, type RGB } from "pdf-lib";
+import { chainFor, type FaceSpec, type FontLoader } from "./pdf-fonts";
+
+export type Weight = "regular" | "bold";
+
+// pdf-lib's own fork of fontkit (1.x) lost glyphs when subsetting the Noto faces (whole words
+// drawn blank); fontkit 2 subsets them correctly. pdf-lib reads a subset as a stream: adapt.
+// Parsing a CJK face takes 50-100 ms, so one parsed font per file per isolate serves every
+// document (a parsed font is read-only; layout only fills glyph caches).
+const parsed = new WeakMap<Uint8Array, fontkit.Font>();
+type Handlers = { data?: (bytes: Uint8Array) => void; end?: () => void; error?: (e: unknown) => void };
+function subsetStream(subset: fontkit.Subset) {
+  const handlers: Handlers = {};
+  const stream = {
+    on(event: keyof Handlers, fn: (v?: never) => void) {
+      handlers[event] = fn as never;
+      // pdf-lib registers data, end and error in one statement: encode once they are all in place.
+      if (event === "data")
+        queueMicrotask(() => {
+          try {
+            handlers.data?.(subset.encode());
+            handlers.end?.();
+          } catch (e) {
+            handlers.error?.(e);
+          }
+        });
+      return stream;
+    },
+  };
+  return stream;
+}
+const fontkitForPdfLib = {
+  create(bytes: Uint8Array) {
+    let font = parsed.get(bytes);
+    if (!font) {
+      const f = fontkit.create(bytes);
+      const createSubset = f.createSubset.bind(f);
+      f.createSubset = () => Object.assign(createSubset(), { encodeStream(this: fontkit.Subset) { return subsetStream(this); } });
+      parsed.set(bytes, (font = f));
+    }
+    return font;
+  },
+};
+
+const RTL_SCRIPT = /[\p{Script=Arabic}\p{Script=Hebrew}]/u;
+const bidi = bidiFactory();
+
+type Run = { text: string; font: PDFFont; width: number };
+
+export class Typesetter {
+  private readonly pick = new Map<string, PDFFont | null>();
+  private readonly helvetica: Record<Weight, PDFFont>;
+  private readonly winAnsi: Set<number>;
+
+  private constructor(
+    private readonly doc: PDFDocument,
+    helvetica: Record<Weight, PDFFont>,
+    private readonly rtlFonts: Set<PDFFont>,
+  ) {
+    this.helvetica = helvetica;
+    this.winAnsi = new Set(helvetica.regular.getCharacterSet());
+  }
+
+  /**
+   * Loads and embeds the faces `texts` need (bold ones for `boldTexts`), so that drawing stays
+   * synchronous. Text not passed here still draws: characters without a loaded face become "?".
+   */
+  static async create(doc: PDFDocument, load: FontLoader, language: string | null | undefined, texts: string, boldTexts = ""): Promise<Typesetter> {
+    doc.registerFontkit(fontkitForPdfLib as unknown as Parameters<PDFDocument["registerFontkit"]>[0]);
+    const helvetica = { regular: await doc.embedFont(StandardFonts.Helvetica), bold: await doc.embedFont(StandardFonts.HelveticaBold) };
+    const t = new Typesetter(doc, helvetica, new Set());
+    await t.prepare(load, language, texts, "regular");
+    await t.prepare(load, language, boldTexts, "bold");
+    return t;
+  }
+
+  private async prepare(load: FontLoader, language: string | null | undefined, text: string, weight: Weight) {
+    const loaded = new Map<string, { font: PDFFont; chars: Set<number> } | null>();
+    const open = async (spec: FaceSpec) => {
+      const file = weight === "bold" && spec.bold ? spec.bold : spec.regular;
+      if (!loaded.has(file)) {
+        const bytes = await load(file).catch(() => null);
+        let entry: { font: PDFFont; chars: Set<number> } | null = null;
+        if (bytes) {
+          try {
+            const font = await this.doc.embedFont(bytes, { subset: true });
+            if (spec.rtl) this.rtlFonts.add(font);
+            entry = { font, chars: new Set(font.getCharacterSet()) };
+          } catch {
+            entry = null; // a damaged file: its characters fall to the next face
+          }
+        }
+        loaded.set(file, entry);
+      }
+      return loaded.get(file) ?? null;
+    };
+    const seen = new Set<string>();
+    for (const ch of text) {
+      const cp = ch.codePointAt(0)!;
+      if (seen.has(ch) || this.winAnsi.has(cp) || cp < 0x20) continue;
+      seen.add(ch);
+      let chosen: PDFFont | null = null;
+      for (const spec of chainFor(ch, language)) {
+        const entry = await open(spec);
+        if (entry?.chars.has(cp)) {
+          chosen = entry.font;
+          break;
+        }
+      }
+      this.pick.set(`${weight}:${ch}`, chosen);
+    }
+  }
+
+  /** The font that draws `ch`, or null when none can. */
+  private fontFor(ch: string, weight: Weight): PDFFont | null {
+    if (this.winAnsi.has(ch.codePointAt(0)!)) return this.helvetica[weight];
+    const bold = this.pick.get(`${weight}:${ch}`);
+    if (bold !== undefined) return bold;
+    return this.pick.get(`regular:${ch}`) ?? null;
+  }
+
+  /** Newlines kept, tabs as spaces, characters nothing can draw as "?". */
+  clean(text: string, weight: Weight): string {
+    let out = "";
+    for (const ch of text.replace(/\r\n?/g, "\n").replace(/\t/g, "    ")) {
+      if (ch === "\n") out += ch;
+      else if (ch.codePointAt(0)! < 0x20) out += " ";
+      else out += this.fontFor(ch, weight) ? ch : "?";
+    }
+    return out;
+  }
+
+  /** Logical runs of one font (for measuring). */
+  private logicalRuns(text: string, weight: Weight): { text: string; font: PDFFont }[] {
+    const runs: { text: string; font: PDFFont }[] = [];
+    for (let ch of text) {
+      let font = this.fontFor(ch, weight);
+      if (!font) (font = this.helvetica[weight]), (ch = "?");
+      const last = runs[runs.length - 1];
+      if (last && last.font === font) last.text += ch;
+      else runs.push({ text: ch, font });
+    }
+    return runs;
+  }
+
+  width(text: string, weight: Weight, size: number): number {
+    let w = 0;
+    for (const r of this.logicalRuns(text, weight)) w += r.font.widthOfTextAtSize(r.text, size);
+    return w;
+  }
+
+  /** Whether a paragraph reads right to left (its first strong character is Arabic or Hebrew). */
+  static rtlParagraph(text: string): boolean {
+    const { paragraphs } = bidi.getEmbeddingLevels(text);
+    return (paragraphs[0]?.level ?? 0) % 2 === 1;
+  }
+
+  /**
+   * One line in visual order, as runs of one font and one direction. A run that fontkit will
+   * reverse itself (Arabic or Hebrew in its own face) is handed over in logical order, so it can
+   * be shaped; every other run is given in the order it is drawn.
+   */
+  visualRuns(line: string, weight: Weight, size: number, rtl: boolean): Run[] {
+    // bidi-js counts UTF-16 units: an astral character (drawable ones are CJK, strong left to
+    // right) stands in as one BMP Han character, so positions are code points.
+    const chars = [...line];
+    const proxy = chars.map((c) => (c.length > 1 ? "\u4e00" : c)).join("");
+    const levels = bidi.getEmbeddingLevels(proxy, rtl ? "rtl" : "ltr");
+    const order = chars.map((_, i) => i);
+    for (const [start, end] of bidi.getReorderSegments(proxy, levels) as [number, number][]) {
+      order.splice(start, end - start + 1, ...order.slice(start, end + 1).reverse());
+    }
+    const mirrored = bidi.getMirroredCharactersMap(proxy, levels.levels);
+    const runs: { chars: string[]; font: PDFFont; odd: boolean }[] = [];
+    for (const i of order) {
+      let ch = mirrored.get(i) ?? chars[i]!;
+      let font = this.fontFor(ch, weight);
+      if (!font) (font = this.helvetica[weight]), (ch = "?");
+      const odd = levels.levels[i]! % 2 === 1;
+      const last = runs[runs.length - 1];
+      if (last && last.font === font && last.odd === odd) last.chars.push(ch);
+      else runs.push({ chars: [ch], font, odd });
+    }
+    return runs.map((r) => {
+      const visual = r.chars.join("");
+      // fontkit reverses a run whose script is right to left; give it the reverse of what we want drawn.
+      const text = this.rtlFonts.has(r.font) && RTL_SCRIPT.test(visual) ? [...r.chars].reverse().join("") : visual;
+      return { text, font: r.font, width: r.font.widthOfTextAtSize(text, size) };
+    });
+  }
+
+  /** Draws one line; a right-to-left line ends at `x + width`. */
+  drawLine(page: PDFPage, line: string, o: { x: number; y: number; size: number; weight: Weight; color: RGB; rtl: boolean; width: number }) {
+    const runs = this.visualRuns(line, o.weight, o.size, o.rtl);
+    const total = runs.reduce((s, r) => s + r.width, 0);
+    let x = o.rtl ? o.x + Math.max(0, o.width - total) : o.x;
+    for (const r of runs) {
+      if (r.text.trim()) page.drawText(r.text, { x, y: o.y, size: o.size, font: r.font, color: o.color });
+      x += r.width;
+    }
+  }
+}

@@ -1,0 +1,157 @@
+// The PDF export in the scripts participants write, read back the way a reader would: pdftotext
+// for the words, pdffonts for what is embedded, and word boxes for where a line sits on the page.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FONT_FILES, type FontLoader } from "../../src/worker/pdf-fonts";
+import { sessionPdf, type SessionExport } from "../../src/worker/session-bundle";
+
+// The Noto packages as scripts/build-ui.mjs copies them into public/fonts/.
+const PKG: Record<string, string> = { NotoSans: "noto-sans", NotoSansArabic: "noto-sans-arabic", NotoSansHebrew: "noto-sans-hebrew", NotoSansDevanagari: "noto-sans-devanagari", NotoSansThai: "noto-sans-thai", NotoSansJP: "noto-sans-jp", NotoSansKR: "noto-sans-kr", NotoSansSC: "noto-sans-sc" };
+function nodeFonts(loaded: string[] = []): FontLoader {
+  return async (file) => {
+    const m = /^(\w+)-(Regular|Bold)\.ttf$/.exec(file);
+    if (!m || !FONT_FILES.includes(file)) return null;
+    loaded.push(file);
+    const weight = m[2] === "Bold" ? "700Bold" : "400Regular";
+    return new Uint8Array(readFileSync(join("node_modules/@expo-google-fonts", PKG[m[1]!]!, weight, `${m[1]}_${weight}.ttf`)));
+  };
+}
+
+function bundle(language: string | null, answers: string[], extra: Partial<SessionExport["session"]> = {}): SessionExport {
+  const transcript: SessionExport["transcript"] = [];
+  answers.forEach((text, i) => {
+    transcript.push({ seq: 2 * i + 1, speaker: "ai", text: `Question ${i + 1}?`, questionIndex: i, followUp: false, startMs: i * 20_000, endMs: i * 20_000 });
+    transcript.push({ seq: 2 * i + 2, speaker: "participant", text, questionIndex: i, followUp: false, startMs: i * 20_000 + 5_000, endMs: i * 20_000 + 15_000 });
+  });
+  return {
+    schemaVersion: 1,
+    exportedAt: "2026-11-24T10:00:00.000Z",
+    session: {
+      id: "ses_pdf0000001",
+      campaignId: "cmp_pdf0000001",
+      inviteId: "inv_pdf0000001",
+      status: "completed",
+      createdAt: "2026-11-24T09:00:00.000Z",
+      startedAt: "2026-11-24T09:00:05.000Z",
+      completedAt: "2026-11-24T09:10:00.000Z",
+      duration: 595,
+      questionsAnswered: answers.length,
+      totalQuestions: answers.length,
+      completion: 100,
+      language,
+      device: null,
+      consent: { required: true, granted: true, at: "2026-11-24T09:00:04.000Z" },
+      flagged: false,
+      sentiment: null,
+      endReason: "completed",
+      lastQuestionIndex: answers.length - 1,
+      scriptVersion: 1,
+      endedAt: "2026-11-24T09:10:00.000Z",
+      flagReason: null,
+      ...extra,
+    },
+    transcript,
+    analytics: null,
+    notes: [],
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "pdf-unit-"));
+let n = 0;
+function read(pdf: Uint8Array) {
+  const file = join(dir, `${++n}.pdf`);
+  writeFileSync(file, pdf);
+  const text = execFileSync("pdftotext", ["-layout", file, "-"], { encoding: "utf8" });
+  const fonts = execFileSync("pdffonts", [file], { encoding: "utf8" });
+  // -bbox: every word with its box, to see where a line sits.
+  const html = execFileSync("pdftotext", ["-bbox", file, "-"], { encoding: "utf8" });
+  const pages = html.split("<page ").slice(1);
+  const words = pages.flatMap((pg, page) =>
+    [...pg.matchAll(/<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)].map((m) => ({ page, xMin: Number(m[1]), yMin: Number(m[2]), xMax: Number(m[3]), yMax: Number(m[4]), text: m[5]! })),
+  );
+  // A word can be in the text layer yet drawn blank (a font subset that lost its glyphs): render
+  // each page at 1 px per point and list the words with no dark pixel inside their box.
+  const inkless = pages.flatMap((_, page) => {
+    const out = join(dir, `${n}-p${page + 1}`);
+    execFileSync("pdftoppm", ["-r", "72", "-gray", "-f", String(page + 1), "-l", String(page + 1), "-singlefile", file, out]);
+    const pgm = readFileSync(`${out}.pgm`);
+    const [headerLen, w] = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(pgm.subarray(0, 40).toString("latin1"))!.map((v, i) => (i === 0 ? v.length : Number(v))) as number[];
+    const ink = (x0: number, y0: number, x1: number, y1: number) => {
+      for (let y = Math.floor(y0); y < Math.ceil(y1); y++) for (let x = Math.floor(x0); x < Math.ceil(x1); x++) if (pgm[headerLen! + y * w! + x]! < 200) return true; // small grey footer text is light
+      return false;
+    };
+    return words.filter((wd) => wd.page === page && /[\p{L}\p{N}]/u.test(wd.text) && !ink(wd.xMin, wd.yMin, wd.xMax, wd.yMax)).map((wd) => `${wd.text} at ${wd.xMin},${wd.yMin}`);
+  });
+  return { text, fonts, words, inkless };
+}
+
+describe("PDF export text in any script", () => {
+  it("Latin-only sessions stay in Helvetica and load no font file", async () => {
+    const loaded: string[] = [];
+    const r = read(await sessionPdf(bundle("en", ["The invoices were hard to find. Café prices went up."]), "Billing study", nodeFonts(loaded)));
+    expect(r.text).toContain("Café prices went up.");
+    expect(loaded).toEqual([]);
+    expect(r.fonts).not.toMatch(/Noto/);
+  });
+
+  it("Japanese, Russian, Greek, Hindi and Thai answers come back as written, with only the faces they need", async () => {
+    const loaded: string[] = [];
+    const answers = ["請求書がとても分かりにくかったです。", "Счета было трудно найти.", "Τα τιμολόγια ήταν δύσκολα.", "बिल ढूँढना मुश्किल था।", "หาใบแจ้งหนี้ยาก"];
+    const r = read(await sessionPdf(bundle("ja", answers), "請求の調査", nodeFonts(loaded)));
+    const flat = r.text.replace(/\s+/g, "");
+    for (const a of answers.slice(0, 3)) expect(flat).toContain(a.replace(/\s+/g, ""));
+    expect(r.text).toContain("請求の調査"); // the bold title, in the regular CJK face
+    expect(r.inkless).toEqual([]);
+    expect(r.text).not.toMatch(/\?{2,}/);
+    expect(r.fonts).toMatch(/NotoSansJP/);
+    expect(r.fonts).toMatch(/NotoSansDevanagari/);
+    expect(r.fonts).toMatch(/NotoSansThai/);
+    expect(loaded).not.toContain("NotoSansSC-Regular.ttf"); // every character was in the Japanese face
+    expect(loaded).not.toContain("NotoSansArabic-Regular.ttf");
+  });
+
+  it("Han characters use the session language's face: Chinese sessions get the Chinese face", async () => {
+    const loaded: string[] = [];
+    const r = read(await sessionPdf(bundle("zh-CN", ["发票很难找到。"]), "Billing", nodeFonts(loaded)));
+    expect(r.text.replace(/\s+/g, "")).toContain("发票很难找到。");
+    expect(r.fonts).toMatch(/NotoSansSC/);
+    expect(loaded).not.toContain("NotoSansJP-Regular.ttf");
+  });
+
+  it("Arabic and Hebrew paragraphs are right-aligned and read right to left", async () => {
+    const arabic = "الفواتير صعبة";
+    const hebrew = "קשה למצוא את החשבוניות";
+    const r = read(await sessionPdf(bundle("ar", [arabic, hebrew, "Short English answer."]), "Billing", nodeFonts()));
+    expect(r.fonts).toMatch(/NotoSansArabic/);
+    expect(r.fonts).toMatch(/NotoSansHebrew/);
+    const right = 595.28 - 56;
+    // pdftotext's word boxes hold glyphs in the order drawn, left to right: Hebrew words reversed.
+    const at = (word: string) => r.words.find((w) => w.text === [...word].reverse().join("") || w.text === word);
+    const heb = ["קשה", "למצוא", "החשבוניות"].map(at);
+    expect(heb.every(Boolean)).toBe(true);
+    // The paragraph's first word ends at the right margin; each next word sits to its left.
+    expect(heb[0]!.xMax).toBeGreaterThan(right - 2);
+    expect(heb[0]!.xMin).toBeGreaterThan(heb[1]!.xMax - 0.5);
+    expect(heb[1]!.xMin).toBeGreaterThan(heb[2]!.xMax - 0.5);
+    // Read back in logical order, both paragraphs are what the participant typed.
+    expect(r.text).toContain(hebrew);
+    // The English answer stays at the left margin.
+    expect(at("Short")!.xMin).toBeLessThan(80);
+    expect(r.text).toContain(arabic);
+    expect(r.inkless).toEqual([]);
+    expect(r.text).not.toMatch(/\?{2,}/);
+  });
+
+  it("characters no face has become ? and the document still renders", async () => {
+    const r = read(await sessionPdf(bundle("en", ["Loved it 🎉 ሰላም"]), "Billing", nodeFonts()));
+    expect(r.text).toContain("Loved it ? ???");
+  });
+
+  it("with no fonts available (no assets binding) non-Latin text degrades to ? instead of failing", async () => {
+    const r = read(await sessionPdf(bundle("ja", ["ありがとう"]), "Billing", async () => null));
+    expect(r.text).toContain("?????");
+  });
+});
