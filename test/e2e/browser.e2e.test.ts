@@ -70,8 +70,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function newContext(opts: { mobile?: boolean } = {}): Promise<BrowserContext> {
-  const ctx = await browser.newContext(opts.mobile ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { viewport: { width: 1366, height: 900 } });
+async function newContext(opts: { mobile?: boolean; locale?: string } = {}): Promise<BrowserContext> {
+  const ctx = await browser.newContext({
+    ...(opts.mobile ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { viewport: { width: 1366, height: 900 } }),
+    ...(opts.locale ? { locale: opts.locale } : {}),
+  });
   contexts.push(ctx);
   return ctx;
 }
@@ -521,6 +524,44 @@ describe("dashboard and participant page in Chromium", () => {
     expect(session.questionsAnswered).toBe(4);
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it("the participant page speaks the campaign's language: Spanish end to end, Arabic right to left", async () => {
+    const es = await createCampaign("Estudio de pagos", ["¿Qué te trajo aquí?", "¿Qué cambiarías primero?"], { language: "es-MX", consentText: "Esta entrevista se graba con fines de investigación." });
+    // The browser prefers German: the interview's language still wins.
+    const ctx = await newContext({ mobile: true, locale: "de-DE" });
+    const page = await ctx.newPage();
+    const errors = collectErrors(page);
+    await page.goto((await createInvite(es.id, "Elena Spanish")).url);
+    await page.getByRole("heading", { name: "Antes de empezar" }).waitFor({ timeout: 10_000 });
+    expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir, document.title])).toEqual(["es", "ltr", "Tu entrevista"]);
+    await page.getByRole("button", { name: "Acepto, empezar la entrevista" }).click();
+    await page.getByText("Pregunta 1 de 2").waitFor({ timeout: 10_000 });
+    const box = page.locator("textarea#answer");
+    for (const text of ["Una amiga me lo recomendó.", "Las facturas, que cueste menos encontrarlas."]) {
+      await expect.poll(() => box.isEnabled(), { timeout: 10_000 }).toBe(true);
+      await box.fill(text);
+      await page.getByRole("button", { name: "Enviar respuesta" }).click();
+    }
+    await page.getByRole("heading", { name: "¡Gracias!" }).waitFor({ timeout: 10_000 });
+    await screenshot(page, "16c-participant-spanish");
+
+    // Arabic: the page turns right to left; an invalid link in a German browser is refused in German.
+    const ar = await createCampaign("دراسة الدفع", ["ما الذي جاء بك إلى هنا؟"], { language: "ar", consentRequired: false });
+    const arPage = await ctx.newPage();
+    await arPage.goto((await createInvite(ar.id, "Amal Arabic")).url);
+    await arPage.getByRole("heading", { name: "مرحبًا بك" }).waitFor({ timeout: 10_000 });
+    expect(await arPage.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(["ar", "rtl"]);
+    // Laid out right to left: the primary button sits at the right edge of the card.
+    const card = (await arPage.locator("main.card").boundingBox())!;
+    const start = (await arPage.getByRole("button", { name: "ابدأ المقابلة" }).boundingBox())!;
+    expect(card.x + card.width - (start.x + start.width)).toBeLessThan(start.x - card.x);
+    await screenshot(arPage, "16d-participant-arabic");
+    expect(errors).toEqual([]);
+    const de = await ctx.newPage();
+    await de.goto(`${server.base}/i/not-a-real-token-${Date.now()}`);
+    await de.getByRole("heading", { name: "Dieses Interview kann nicht geöffnet werden" }).waitFor({ timeout: 10_000 });
+    await de.getByText("Dieser Interview-Link ist ungültig.", { exact: false }).waitFor();
+  }, 90_000);
 
   it("a participant whose session the team deletes mid-interview is told, and the page stops reconnecting", async () => {
     const campaign = await createCampaign("Withdrawn study", ["What brought you here?", "What else?"], { consentRequired: false });

@@ -7,6 +7,7 @@ import { ParticipantConnection, type ServerFrame } from "./connection";
 import { AUDIO_ERROR_CODES } from "./uplink";
 import { VoiceController, type VoiceState } from "./voice";
 import { hasVisibleText } from "../../shared/text";
+import { applyLocale, ensureLocale, pickLocale, t, tn } from "./i18n";
 
 const html = htm.bind(h);
 
@@ -44,10 +45,10 @@ interface View {
 
 type Action = { type: "joined"; joined: Joined } | { type: "failed"; message: string } | { type: "frame"; frame: ServerFrame } | { type: "link"; link: View["link"] } | { type: "sent" } | { type: "notice"; text?: string };
 
-const FAILURES: Record<string, string> = {
-  INVITE_NOT_FOUND: "This interview link is not valid. Please check the link you were sent.",
-  INVITE_EXPIRED: "This interview link has expired. Please contact the research team for a new one.",
-  INVITE_USED: "This interview has already been completed. Thank you for taking part!",
+const FAILURES: Record<string, () => string> = {
+  INVITE_NOT_FOUND: () => t("linkInvalid"),
+  INVITE_EXPIRED: () => t("linkExpired"),
+  INVITE_USED: () => t("linkUsed"),
 };
 
 function reducer(v: View, a: Action): View {
@@ -77,7 +78,7 @@ function reducer(v: View, a: Action): View {
         case "question":
           return { ...v, question: { index: f.index, text: f.text, followUp: f.followUp, seq: f.seq, audio: f.audio }, questionIndex: f.index, waiting: false, phase: v.phase === "paused" ? "paused" : "interview" };
         case "ack":
-          return { ...v, notice: "Saved", lastAckSeq: Math.max(v.lastAckSeq, f.seq) };
+          return { ...v, notice: t("saved"), lastAckSeq: Math.max(v.lastAckSeq, f.seq) };
         case "paused":
           return { ...v, phase: "paused", pausedBy: f.by };
         case "resumed":
@@ -113,17 +114,22 @@ function App({ token }: { token: string }) {
       const res = await joinRequest(token);
       const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
       if (res.status !== 201) {
-        dispatch({ type: "failed", message: FAILURES[body?.error?.code ?? ""] ?? body?.error?.message ?? "Something went wrong. Please reload the page." });
+        await ensureLocale(navigator.languages); // no interview (yet), so no language of its own
+        dispatch({ type: "failed", message: FAILURES[body?.error?.code ?? ""]?.() ?? body?.error?.message ?? t("somethingWrong") });
         return null;
       }
       return body as unknown as Joined;
     };
     (async () => {
-      const j = await join().catch(() => {
-        dispatch({ type: "failed", message: "We could not reach the interview service. Check your connection and reload the page." });
+      const j = await join().catch(async () => {
+        await ensureLocale(navigator.languages);
+        dispatch({ type: "failed", message: t("unreachable") });
         return null;
       });
       if (!j || cancelled) return;
+      // The page speaks the interview's language (its questions are written in it), else the browser's.
+      await applyLocale(pickLocale([j.language, ...navigator.languages]));
+      if (cancelled) return;
       setJoined(j);
       dispatch({ type: "joined", joined: j });
       if (j.mode === "voice") {
@@ -201,8 +207,8 @@ function App({ token }: { token: string }) {
       ${joined ? html`<span class="campaign">${joined.campaignName}</span>` : null}
       <${LinkBadge} link=${view.link} phase=${view.phase} />
     </header>
-    ${view.phase === "loading" ? html`<p class="muted">Opening your interview…</p>` : null}
-    ${view.phase === "failed" ? html`<h1>We can't open this interview</h1><p>${view.failure}</p>` : null}
+    ${view.phase === "loading" ? html`<p class="muted">${t("opening")}</p>` : null}
+    ${view.phase === "failed" ? html`<h1>${t("cantOpen")}</h1><p>${view.failure}</p>` : null}
     ${micStep && voice && voiceState
       ? html`<${MicStep} state=${voiceState} resumed=${view.phase === "interview"} onEnable=${() => voice.enableMic()} onChoose=${chooseAnswers} />`
       : null}
@@ -230,7 +236,7 @@ function App({ token }: { token: string }) {
         if (await voice!.enableMic()) setAnswerBy("voice");
       } : undefined}
       voiceNote=${isVoice ? voiceState?.micMessage ?? null : null} />` : null}
-    ${view.phase === "interview" && !view.question && !micStep ? html`<p class="muted">Preparing the first question…</p>` : null}
+    ${view.phase === "interview" && !view.question && !micStep ? html`<p class="muted">${t("preparingFirst")}</p>` : null}
     ${view.phase === "paused" ? html`<${Paused} by=${view.pausedBy} onResume=${() => c?.send({ type: "resume" })} />` : null}
     ${view.phase === "ended" ? html`<${Ended} status=${view.endedStatus} reason=${view.endedReason} />` : null}
   </main>`;
@@ -238,27 +244,27 @@ function App({ token }: { token: string }) {
 
 function LinkBadge({ link, phase }: { link: View["link"]; phase: View["phase"] }) {
   if (phase === "failed" || phase === "ended" || link === "open") return null;
-  const label = link === "reconnecting" ? "Reconnecting…" : link === "connecting" ? "Connecting…" : "Offline";
+  const label = link === "reconnecting" ? t("reconnecting") : link === "connecting" ? t("connecting") : t("offline");
   return html`<span class="badge warn" role="status">${label}</span>`;
 }
 
 function Consent({ text, voice, onAnswer }: { text: string; voice?: boolean; onAnswer: (granted: boolean) => void }) {
   return html`<section>
-    <h1>Before we begin</h1>
+    <h1>${t("beforeBegin")}</h1>
     <p class="consent">${text}</p>
-    ${voice ? html`<p class="muted small">This is a spoken interview: you'll hear each question and answer aloud. You can type your answers instead if you prefer.</p>` : null}
+    ${voice ? html`<p class="muted small">${t("spokenConsentNote")}</p>` : null}
     <div class="actions">
-      <button class="primary" onClick=${() => onAnswer(true)} autofocus>I agree, start the interview</button>
-      <button class="ghost" onClick=${() => onAnswer(false)}>No, thanks</button>
+      <button class="primary" onClick=${() => onAnswer(true)} autofocus>${t("agree")}</button>
+      <button class="ghost" onClick=${() => onAnswer(false)}>${t("noThanks")}</button>
     </div>
   </section>`;
 }
 
 function Ready({ total, voice, onStart }: { total: number; voice?: boolean; onStart: () => void }) {
   return html`<section>
-    <h1>Welcome</h1>
-    <p>There are ${total} questions. ${voice ? "You'll hear each one and answer aloud, in your own words" : "Answer in your own words"}; there are no right or wrong answers.</p>
-    <div class="actions"><button class="primary" onClick=${onStart} autofocus>Start the interview</button></div>
+    <h1>${t("welcome")}</h1>
+    <p>${tn("questionsCount", total)} ${voice ? t("answerAloudOwnWords") : t("answerOwnWords")}</p>
+    <div class="actions"><button class="primary" onClick=${onStart} autofocus>${t("startInterview")}</button></div>
   </section>`;
 }
 
@@ -291,29 +297,29 @@ function Question({
   };
   const pct = Math.round((Math.min(q.index, view.total) / Math.max(1, view.total)) * 100);
   return html`<section>
-    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${view.total} aria-valuenow=${q.index + 1} aria-label="Progress">
+    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${view.total} aria-valuenow=${q.index + 1} aria-label=${t("progress")}>
       <div class="bar" style=${`width:${pct}%`}></div>
     </div>
-    <p class="muted step">Question ${q.index + 1} of ${view.total}${q.followUp ? " · follow-up" : ""}</p>
+    <p class="muted step">${t("questionOf", { n: q.index + 1, total: view.total })}${q.followUp ? ` · ${t("followUp")}` : ""}</p>
     <h1 class="question" id="q">${q.text}</h1>
     ${onListen
       ? html`<div class="voice-tools">
-          <button class="ghost small-btn" type="button" onClick=${onListen}><${SpeakerIcon} /> Hear the question</button>
-          ${onUseMic ? html`<button class="ghost small-btn" type="button" onClick=${onUseMic}><${MicIcon} /> Answer aloud</button>` : null}
+          <button class="ghost small-btn" type="button" onClick=${onListen}><${SpeakerIcon} /> ${t("hearQuestion")}</button>
+          ${onUseMic ? html`<button class="ghost small-btn" type="button" onClick=${onUseMic}><${MicIcon} /> ${t("answerAloud")}</button>` : null}
         </div>
-        ${voiceNote ? html`<p class="muted small" role="status">${voiceNote} You're answering by typing.</p>` : null}`
+        ${voiceNote ? html`<p class="muted small" role="status">${voiceNote} ${t("answeringByTyping")}</p>` : null}`
       : null}
     <form onSubmit=${submit}>
-      <label for="answer" class="sr">Your answer</label>
-      <textarea id="answer" ref=${box} rows="5" aria-describedby="q hint" value=${text} disabled=${view.waiting}
+      <label for="answer" class="sr">${t("yourAnswer")}</label>
+      <textarea id="answer" dir="auto" ref=${box} rows="5" aria-describedby="q hint" value=${text} disabled=${view.waiting}
         onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}
         onKeyDown=${(e: KeyboardEvent) => {
           if (e.key === "Enter" && !e.shiftKey) submit(e);
         }}></textarea>
-      <p id="hint" class="muted small">Press Enter to send, Shift+Enter for a new line.</p>
+      <p id="hint" class="muted small">${t("enterHint")}</p>
       <div class="actions">
-        <button class="primary" type="submit" disabled=${!hasVisibleText(text) || view.waiting}>${view.waiting ? "Sending…" : "Send answer"}</button>
-        <button class="ghost" type="button" onClick=${onPause}>Pause</button>
+        <button class="primary" type="submit" disabled=${!hasVisibleText(text) || view.waiting}>${view.waiting ? t("sending") : t("sendAnswer")}</button>
+        <button class="ghost" type="button" onClick=${onPause}>${t("pause")}</button>
       </div>
       ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : null}
     </form>
@@ -359,39 +365,39 @@ function MicStep({ state, resumed, onEnable, onChoose }: { state: VoiceState; re
     else if (quietSince === null) setQuietSince(Date.now());
   }, [state.level]);
   const quiet = state.mic === "on" && quietSince !== null && now - quietSince > 4_000;
-  const go = resumed ? "Continue the interview" : "Start the interview";
+  const go = resumed ? t("continueInterview") : t("startInterview");
   return html`<section class="mic-step" data-testid="mic-step">
-    <h1>${state.mic === "failed" ? "We can't use your microphone" : "Check your microphone"}</h1>
+    <h1>${state.mic === "failed" ? t("micCantUse") : t("micCheck")}</h1>
     ${state.mic === "off" || state.mic === "asking"
-      ? html`<p>${resumed ? "Welcome back. " : ""}This interview is spoken: you'll hear each question, then answer aloud. Your answers are recorded and saved as you speak.</p>
-          <p class="muted small">Your browser will ask for permission to use the microphone.</p>
+      ? html`<p>${resumed ? `${t("welcomeBack")} ` : ""}${t("spokenIntro")}</p>
+          <p class="muted small">${t("permissionNote")}</p>
           <div class="actions">
-            <button class="primary" ref=${primary} disabled=${state.mic === "asking"} onClick=${() => void onEnable()}>${state.mic === "asking" ? "Waiting for permission…" : "Turn on the microphone"}</button>
-            <button class="ghost" onClick=${() => onChoose("text")}>I'd rather type my answers</button>
+            <button class="primary" ref=${primary} disabled=${state.mic === "asking"} onClick=${() => void onEnable()}>${state.mic === "asking" ? t("waitingPermission") : t("turnOnMic")}</button>
+            <button class="ghost" onClick=${() => onChoose("text")}>${t("ratherType")}</button>
           </div>`
       : null}
     ${state.mic === "on"
-      ? html`<p>Say a few words: the bar below should move as you speak.</p>
-          <${Level} level=${state.level} label="Microphone level" />
-          <p class="muted small" role="status">${quiet ? "We can't hear anything yet. Check that your microphone isn't muted, or move a little closer." : "Your microphone is on."}</p>
+      ? html`<p>${t("sayAFewWords")}</p>
+          <${Level} level=${state.level} label=${t("micLevel")} />
+          <p class="muted small" role="status">${quiet ? t("cantHearYet") : t("micIsOn")}</p>
           <div class="actions">
             <button class="primary" ref=${primary} onClick=${() => onChoose("voice")}>${go}</button>
-            <button class="ghost" onClick=${() => onChoose("text")}>Type my answers instead</button>
+            <button class="ghost" onClick=${() => onChoose("text")}>${t("typeAnswersInstead")}</button>
           </div>`
       : null}
     ${state.mic === "failed"
       ? html`<div class="alert" role="alert">
             <p><strong>${state.micMessage}</strong></p>
             <p>${state.micFailure === "denied"
-              ? "To answer aloud, allow microphone access for this page (usually from the icon in the address bar), then try again."
+              ? t("allowMic")
               : state.micFailure === "missing"
-                ? "Connect a microphone or headset, then try again."
-                : "You can try again, or use another browser."}</p>
+                ? t("connectMic")
+                : t("tryAgainOrBrowser")}</p>
           </div>
-          <p>You can still take part: type your answers instead. The questions are the same.</p>
+          <p>${t("stillTakePart")}</p>
           <div class="actions">
-            <button class="primary" ref=${primary} onClick=${() => onChoose("text")}>${resumed ? "Continue by typing" : "Continue by typing"}</button>
-            <button class="ghost" onClick=${() => void onEnable()}>Try the microphone again</button>
+            <button class="primary" ref=${primary} onClick=${() => onChoose("text")}>${t("continueByTyping")}</button>
+            <button class="ghost" onClick=${() => void onEnable()}>${t("tryMicAgain")}</button>
           </div>`
       : null}
   </section>`;
@@ -404,24 +410,24 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
   const offline = link !== "open";
   const stage = state.seq === q.seq ? state.stage : "prompt";
   return html`<section class="voice" data-testid="voice-question" data-stage=${stage} data-prompt=${state.prompt ?? ""} data-seconds=${state.seq === q.seq ? state.seconds : 0}>
-    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${view.total} aria-valuenow=${q.index + 1} aria-label="Progress">
+    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${view.total} aria-valuenow=${q.index + 1} aria-label=${t("progress")}>
       <div class="bar" style=${`width:${pct}%`}></div>
     </div>
-    <p class="muted step">Question ${q.index + 1} of ${view.total}${q.followUp ? " · follow-up" : ""}</p>
+    <p class="muted step">${t("questionOf", { n: q.index + 1, total: view.total })}${q.followUp ? ` · ${t("followUp")}` : ""}</p>
     <h1 class="question" id="q">${q.text}</h1>
 
     ${stage === "prompt"
       ? html`<div class="voice-panel">
           ${state.prompt === "blocked"
-            ? html`<p class="voice-status">Press play to hear the question, or answer straight away.</p>
+            ? html`<p class="voice-status">${t("pressPlay")}</p>
                 <div class="actions">
-                  <button class="primary" ref=${primary} onClick=${() => void voice.playPrompt(true)}>▶ Play the question</button>
-                  <button class="ghost" onClick=${() => voice.answerNow()}>Answer now</button>
+                  <button class="primary" ref=${primary} onClick=${() => void voice.playPrompt(true)}>▶ ${t("playQuestion")}</button>
+                  <button class="ghost" onClick=${() => voice.answerNow()}>${t("answerNow")}</button>
                 </div>`
-            : html`<p class="voice-status"><span class=${`speaker-icon${state.speaking ? " on" : ""}`}><${SpeakerIcon} /></span><span>${state.prompt === "loading" ? "Getting the question ready…" : "Reading the question aloud…"} Recording starts when it ends.</span></p>
+            : html`<p class="voice-status"><span class=${`speaker-icon${state.speaking ? " on" : ""}`}><${SpeakerIcon} /></span><span>${state.prompt === "loading" ? t("gettingQuestionReady") : t("readingAloud")} ${t("recordingStartsAfter")}</span></p>
                 <div class="actions">
-                  <button class="primary" ref=${primary} onClick=${() => voice.answerNow()}>Answer now</button>
-                  <button class="ghost" onClick=${onType}>Type instead</button>
+                  <button class="primary" ref=${primary} onClick=${() => voice.answerNow()}>${t("answerNow")}</button>
+                  <button class="ghost" onClick=${onType}>${t("typeInstead")}</button>
                 </div>`}
         </div>`
       : null}
@@ -430,58 +436,58 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
       ? html`<div class=${`voice-panel rec${stage === "held" ? " held" : ""}`}>
           <div class="rec-row" aria-live="off">
             <span class="rec-dot" aria-hidden="true"></span>
-            <span class="rec-label">${stage === "held" ? "Recording paused" : "Recording"}</span>
+            <span class="rec-label">${stage === "held" ? t("recordingPaused") : t("recording")}</span>
             <span class="rec-time" data-testid="rec-time">${clock(state.seconds)}</span>
           </div>
-          <${Level} level=${stage === "held" ? 0 : state.level} label="Your voice level" />
+          <${Level} level=${stage === "held" ? 0 : state.level} label=${t("voiceLevel")} />
           <p class="muted small">${stage === "held"
-            ? "Continue where you left off, or press Done if you have finished."
+            ? t("heldHint")
             : offline
-              ? "The connection dropped. Keep talking: your answer is kept on this device and sent when the connection is back."
-              : "Answer in your own words, then press Done."}</p>
+              ? t("offlineHint")
+              : t("recordHint")}</p>
           ${state.notice ? html`<p class="notice warn-text" role="status">${state.notice}</p>` : null}
           <div class="actions">
-            ${stage === "held" ? html`<button class="primary" ref=${primary} onClick=${() => voice.continueAnswer()}>Continue answering</button>` : null}
-            <button class=${stage === "held" ? "ghost" : "primary"} ref=${stage === "held" ? undefined : primary} onClick=${() => void voice.done()}>Done</button>
-            ${stage === "recording" ? html`<button class="ghost" type="button" onClick=${onPause}>Pause</button>` : null}
+            ${stage === "held" ? html`<button class="primary" ref=${primary} onClick=${() => voice.continueAnswer()}>${t("continueAnswering")}</button>` : null}
+            <button class=${stage === "held" ? "ghost" : "primary"} ref=${stage === "held" ? undefined : primary} onClick=${() => void voice.done()}>${t("done")}</button>
+            ${stage === "recording" ? html`<button class="ghost" type="button" onClick=${onPause}>${t("pause")}</button>` : null}
           </div>
         </div>`
       : null}
 
     ${stage === "finishing"
-      ? html`<div class="voice-panel"><p class="voice-status" role="status"><span class="spin" aria-hidden="true"></span> ${offline ? "Waiting for the connection to save your answer…" : "Saving your answer…"}</p></div>`
+      ? html`<div class="voice-panel"><p class="voice-status" role="status"><span class="spin" aria-hidden="true"></span> ${offline ? t("waitingToSave") : t("savingAnswer")}</p></div>`
       : null}
     ${stage === "saved"
-      ? html`<div class="voice-panel"><p class="voice-status ok-text" role="status">✓ Answer saved${state.seconds ? ` (${clock(state.seconds)})` : ""}. The next question is on its way…</p></div>`
+      ? html`<div class="voice-panel"><p class="voice-status ok-text" role="status">✓ ${state.seconds ? t("answerSavedTimedNext", { time: clock(state.seconds) }) : t("answerSavedNext")}</p></div>`
       : null}
     ${stage === "failed"
       ? html`<div class="voice-panel"><p class="alert" role="alert">${state.notice}</p>
-          <div class="actions"><button class="primary" ref=${primary} onClick=${onType}>Type my answer</button></div></div>`
+          <div class="actions"><button class="primary" ref=${primary} onClick=${onType}>${t("typeMyAnswer")}</button></div></div>`
       : null}
-    <p class="sr" role="status">${stage === "recording" ? "Recording your answer" : stage === "saved" ? "Answer saved" : ""}</p>
+    <p class="sr" role="status">${stage === "recording" ? t("recordingYourAnswer") : stage === "saved" ? t("answerSaved") : ""}</p>
   </section>`;
 }
 
 function Paused({ by, onResume }: { by?: "participant" | "admin"; onResume: () => void }) {
   return html`<section>
-    <h1>Interview paused</h1>
+    <h1>${t("pausedTitle")}</h1>
     ${by === "admin"
-      ? html`<p>The research team has paused this interview. It will continue here as soon as they resume it; you can keep this page open.</p>`
-      : html`<p>Take your time. Your answers so far are saved.</p><div class="actions"><button class="primary" onClick=${onResume} autofocus>Resume the interview</button></div>`}
+      ? html`<p>${t("pausedByTeam")}</p>`
+      : html`<p>${t("takeYourTime")}</p><div class="actions"><button class="primary" onClick=${onResume} autofocus>${t("resumeInterview")}</button></div>`}
   </section>`;
 }
 
 function Ended({ status, reason }: { status?: string; reason?: string }) {
   if (reason === "data_deleted") {
-    return html`<section><h1>This interview was withdrawn</h1><p>The research team has deleted this session and everything recorded in it. Please contact them if you have questions.</p></section>`;
+    return html`<section><h1>${t("withdrawnTitle")}</h1><p>${t("withdrawnText")}</p></section>`;
   }
   if (reason === "consent_declined" || reason === "consent_withdrawn") {
-    return html`<section><h1>No problem</h1><p>You chose not to take part, so nothing was recorded. You can close this page.</p></section>`;
+    return html`<section><h1>${t("declinedTitle")}</h1><p>${t("declinedText")}</p></section>`;
   }
   if (status === "abandoned") {
-    return html`<section><h1>This interview has ended</h1><p>The session was closed after a period of inactivity. Please contact the research team if you would like to continue.</p></section>`;
+    return html`<section><h1>${t("abandonedTitle")}</h1><p>${t("abandonedText")}</p></section>`;
   }
-  return html`<section><h1>Thank you!</h1><p>Your answers have been saved. You can close this page.</p></section>`;
+  return html`<section><h1>${t("thanksTitle")}</h1><p>${t("thanksText")}</p></section>`;
 }
 
 function deviceInfo() {

@@ -3,6 +3,7 @@
 // mono 16-bit PCM with their level. Also the browser's own speech recognition (a transcript hint)
 // and speech synthesis (the question read aloud when the server has no voice for it).
 import type { PcmMessage } from "./pcm-worklet";
+import { t } from "./i18n";
 
 export type MicFailure = "denied" | "missing" | "busy" | "unsupported" | "failed";
 
@@ -12,13 +13,9 @@ export class MicError extends Error {
   }
 }
 
-export const MIC_FAILURE_TEXT: Record<MicFailure, string> = {
-  denied: "Microphone access was not allowed, so you can't answer aloud.",
-  missing: "We couldn't find a microphone on this device.",
-  busy: "Your microphone is being used by another app, or could not be started.",
-  unsupported: "This browser can't record audio here.",
-  failed: "The microphone could not be started.",
-};
+const MIC_FAILURE_KEY = { denied: "micDenied", missing: "micMissing", busy: "micBusy", unsupported: "micUnsupported", failed: "micFailed" } as const satisfies Record<MicFailure, string>;
+/** What went wrong with the microphone, in the page's language. */
+export const micFailureText = (kind: MicFailure) => t(MIC_FAILURE_KEY[kind]);
 
 export interface MicHandlers {
   /** Every 100 ms frame (Int16 LE bytes), recording or not: the caller keeps what it needs. */
@@ -59,13 +56,13 @@ export class Microphone {
   /** Asks for the microphone. Call from a click: the audio context must start with a user gesture. */
   static async open(handlers: MicHandlers): Promise<Microphone> {
     const Ctx = window.AudioContext ?? (window as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext;
-    if (!navigator.mediaDevices?.getUserMedia || !Ctx) throw new MicError("unsupported", MIC_FAILURE_TEXT.unsupported);
+    if (!navigator.mediaDevices?.getUserMedia || !Ctx) throw new MicError("unsupported", micFailureText("unsupported"));
     // Created before the first await, inside the click's user activation.
     const ctx = new Ctx({ latencyHint: "interactive" });
     void ctx.resume().catch(() => undefined);
     if (!ctx.audioWorklet) {
       void ctx.close();
-      throw new MicError("unsupported", MIC_FAILURE_TEXT.unsupported);
+      throw new MicError("unsupported", micFailureText("unsupported"));
     }
     let stream: MediaStream;
     try {
@@ -84,7 +81,7 @@ export class Microphone {
             : name === "NotReadableError" || name === "AbortError" || name === "TrackStartError"
               ? "busy"
               : "failed";
-      throw new MicError(kind, MIC_FAILURE_TEXT[kind]);
+      throw new MicError(kind, micFailureText(kind));
     }
     try {
       await ctx.audioWorklet.addModule("/app/pcm-worklet.js");
@@ -98,7 +95,7 @@ export class Microphone {
     } catch (err) {
       for (const t of stream.getTracks()) t.stop();
       void ctx.close();
-      throw new MicError("unsupported", `${MIC_FAILURE_TEXT.unsupported} (${String((err as Error)?.message ?? err)})`);
+      throw new MicError("unsupported", `${micFailureText("unsupported")} (${String((err as Error)?.message ?? err)})`);
     }
   }
 

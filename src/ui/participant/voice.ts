@@ -1,7 +1,8 @@
 // Spoken answers on the participant page: for each question, play its spoken version (or the
 // browser's voice when the server has none), then record until "Done", streaming the audio as it
 // is captured and waiting for the server's ack. State changes are pushed to the page as snapshots.
-import { MIC_FAILURE_TEXT, MicError, Microphone, SpeechHint, speak, type MicFailure } from "./mic";
+import { t } from "./i18n";
+import { micFailureText, MicError, Microphone, SpeechHint, speak, type MicFailure } from "./mic";
 import { AnswerUplink, BYTES_PER_SECOND, type Link, type UplinkEvent } from "./uplink";
 
 export type Stage = "idle" | "prompt" | "recording" | "held" | "finishing" | "saved" | "failed";
@@ -96,7 +97,7 @@ export class VoiceController {
       return true;
     } catch (err) {
       const kind = err instanceof MicError ? err.kind : "failed";
-      this.set({ mic: "failed", micFailure: kind, micMessage: err instanceof MicError ? err.message : MIC_FAILURE_TEXT.failed, level: 0 });
+      this.set({ mic: "failed", micFailure: kind, micMessage: err instanceof MicError ? err.message : micFailureText("failed"), level: 0 });
       return false;
     }
   }
@@ -105,7 +106,7 @@ export class VoiceController {
     this.mic?.close();
     this.mic = null;
     this.capturing = false;
-    this.set({ mic: "failed", micFailure: "missing", micMessage: "Your microphone stopped working.", level: 0 });
+    this.set({ mic: "failed", micFailure: "missing", micMessage: t("micStopped"), level: 0 });
     // Whatever was recorded still counts: finish the answer with it.
     if (this.uplink && this.state.stage === "recording" && this.uplink.capturedBytes > 0) void this.done();
   }
@@ -331,10 +332,10 @@ export class VoiceController {
           this.forgetAnswerId();
         } else u.reopenForMore();
         this.startRecording(false);
-        this.set({ notice: "We didn't catch any sound. Please answer again, a little closer to the microphone." });
+        this.set({ notice: t("noSound") });
       } else {
         // Size limit reached: what was stored is the answer.
-        this.set({ notice: "That's the longest an answer can be; we've saved what you said." });
+        this.set({ notice: t("longestAnswer") });
         void this.done();
       }
     } else if (e.type === "refused") {
@@ -345,7 +346,7 @@ export class VoiceController {
         this.hint.cancel();
         this.set({ stage: "held" });
       } else if (e.code === "VOICE_NOT_AVAILABLE" || e.code === "AUDIO_UNAVAILABLE") {
-        this.fail("Spoken answers aren't available right now. Please type your answer instead.");
+        this.fail(t("spokenUnavailable"));
       } else if (e.code === "NO_OPEN_QUESTION" || e.code === "ANSWER_ENDED") {
         this.capturing = false;
         this.set({ stage: "saved" });

@@ -38,7 +38,7 @@ function Body({ a }: { a: SessionAnalytics }) {
     ${a.quotesHidden
       ? html`<p class="muted small" data-testid="quotes-hidden">Quotes are hidden for your role.</p>`
       : a.quotes.length
-        ? html`<div><strong class="small">In their words</strong><ul class="quotes" data-testid="quotes">${a.quotes.map((q) => html`<li><q>${q.text}</q> <span class="muted">(Q${q.questionIndex + 1})</span></li>`)}</ul></div>`
+        ? html`<div><strong class="small">In their words</strong><ul class="quotes" data-testid="quotes">${a.quotes.map((q) => html`<li><q dir="auto">${q.text}</q> <span class="muted">(Q${q.questionIndex + 1})</span></li>`)}</ul></div>`
         : null}
   </div>`;
 }

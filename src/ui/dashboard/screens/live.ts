@@ -238,7 +238,7 @@ function WatchPane({ id }: { id: string }) {
       ${segments.map(
         (s) => html`<div key=${s.seq} class=${`line ${s.speaker}`} data-seq=${s.seq}>
           <div class="line-meta"><span class="speaker">${s.speaker === "ai" ? "Interviewer" : who}</span><span class="ts">${fmtOffset(s.startMs)}</span><span class="qtag">Q${s.questionIndex + 1}${s.followUp ? " · follow-up" : ""}</span></div>
-          <p class="line-text">${s.text}</p>
+          <p class="line-text" dir="auto">${s.text}</p>
         </div>`,
       )}
     </div>

@@ -353,10 +353,10 @@ function TranscriptPanel({
                 ${player?.playable.has(s.seq) ? html`<button class="icon-btn play-line" aria-label="Play this answer" title="Play this answer" onClick=${() => player.playSegment(s.seq)}>▶</button>` : null}
               </div>
               ${s.text
-                ? html`<p class="line-text"><${Highlight} text=${s.text} q=${q.trim()} /></p>`
+                ? html`<p class="line-text" dir="auto"><${Highlight} text=${s.text} q=${q.trim()} /></p>`
                 : s.speech
                   ? html`<p class="line-text untranscribed">${s.speech.untranscribedReason ? `Not transcribed: ${s.speech.untranscribedReason}.` : "Transcription pending…"}</p>`
-                  : html`<p class="line-text"></p>`}
+                  : html`<p class="line-text" dir="auto"></p>`}
             </div>`,
           )}
         </div>`
@@ -427,7 +427,7 @@ function Notes({ sessionId }: { sessionId: string }) {
     ${notes.error ? html`<${ErrorState} error=${notes.error} retry=${notes.reload} />` : null}
     ${loaded && !notes.error && !list.length ? html`<p class="muted small">No notes yet. Notes are visible to analysts, admins and owners.</p>` : null}
     <ul class="notes">${list.map(
-      (n) => html`<li key=${n.id} class="note"><p>${n.text}</p><span class="muted small">${n.author.id === me.principal.id ? "You" : n.author.type === "api_key" ? "API key" : "A teammate"} · ${fmtDateTime(n.createdAt)}</span></li>`,
+      (n) => html`<li key=${n.id} class="note"><p dir="auto">${n.text}</p><span class="muted small">${n.author.id === me.principal.id ? "You" : n.author.type === "api_key" ? "API key" : "A teammate"} · ${fmtDateTime(n.createdAt)}</span></li>`,
     )}</ul>
     ${notes.hasMore ? html`<div class="more"><button class="btn" disabled=${notes.loading} onClick=${notes.more}>${notes.loading ? "Loading…" : "Load more notes"}</button></div>` : null}
     <form onSubmit=${add} class="note-form">

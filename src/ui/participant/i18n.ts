@@ -1,0 +1,69 @@
+// The participant page speaks the interview's language. The campaign's `settings.language` picks
+// it (the questions are written in it); without one, the browser's languages do. English is built
+// in; other catalogs are separate chunks loaded only by the pages that need them. Arabic turns
+// the page right to left. A missing key falls back to English, so a page never shows a key name.
+import { en, type Catalog, type Key } from "./locales/en";
+
+const LOADERS: Record<string, () => Promise<{ default: Catalog }>> = {
+  ar: () => import("./locales/ar"),
+  de: () => import("./locales/de"),
+  es: () => import("./locales/es"),
+  fr: () => import("./locales/fr"),
+  ja: () => import("./locales/ja"),
+  pt: () => import("./locales/pt"),
+  zh: () => import("./locales/zh"),
+};
+export const LOCALES = ["en", ...Object.keys(LOADERS)];
+const RTL = new Set(["ar", "fa", "he", "ur"]);
+
+let current: { code: string; catalog: Partial<Catalog> } = { code: "en", catalog: en };
+let applied = false;
+
+/** The first of `wanted` (BCP 47 tags, best first) that we have a catalog for, else English. */
+export function pickLocale(wanted: readonly (string | null | undefined)[]): string {
+  for (const tag of wanted) {
+    const primary = (tag ?? "").trim().toLowerCase().split(/[-_]/)[0] ?? "";
+    if (LOCALES.includes(primary)) return primary;
+  }
+  return "en";
+}
+
+/** Loads and switches to `code`'s catalog (English if it cannot be loaded) and marks the document. */
+export async function applyLocale(code: string): Promise<string> {
+  let catalog: Partial<Catalog> = en;
+  const load = LOADERS[code];
+  if (code !== "en" && load) {
+    try {
+      catalog = (await load()).default;
+    } catch {
+      code = "en"; // a chunk that failed to load: the page still works, in English
+    }
+  } else code = "en";
+  current = { code, catalog };
+  applied = true;
+  document.documentElement.lang = code;
+  document.documentElement.dir = RTL.has(code) ? "rtl" : "ltr";
+  document.title = t("pageTitle");
+  return code;
+}
+
+/** applyLocale, unless a language was chosen already (a later failure keeps the interview's language). */
+export async function ensureLocale(wanted: readonly (string | null | undefined)[]): Promise<void> {
+  if (!applied) await applyLocale(pickLocale(wanted));
+}
+
+const fill = (text: string, params: Record<string, string | number>) => text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+
+/** The message for `key` in the page's language, with `{name}` placeholders filled in. */
+export function t(key: Key, params: Record<string, string | number> = {}): string {
+  return fill(current.catalog[key] ?? en[key], params);
+}
+
+/** Plural-aware: `key_one`, `key_two`, `key_few`… by the language's plural rules, else `key_other`; `{n}` is the count. */
+export function tn(key: string, n: number, params: Record<string, string | number> = {}): string {
+  const pick = (catalog: Partial<Catalog>, code: string) => {
+    const get = (k: string) => (catalog as Record<string, string | undefined>)[k];
+    return get(`${key}_${new Intl.PluralRules(code).select(n)}`) ?? get(`${key}_other`);
+  };
+  return fill(pick(current.catalog, current.code) ?? pick(en, "en") ?? key, { ...params, n });
+}

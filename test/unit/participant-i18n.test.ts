@@ -1,0 +1,44 @@
+// The participant page's languages: which one a page picks, and catalogs that say the same thing
+// (every placeholder a message fills in is in each translation of it).
+import { describe, expect, it } from "vitest";
+import { LOCALES, pickLocale } from "../../src/ui/participant/i18n";
+import ar from "../../src/ui/participant/locales/ar";
+import de from "../../src/ui/participant/locales/de";
+import { en } from "../../src/ui/participant/locales/en";
+import es from "../../src/ui/participant/locales/es";
+import fr from "../../src/ui/participant/locales/fr";
+import ja from "../../src/ui/participant/locales/ja";
+import pt from "../../src/ui/participant/locales/pt";
+import zh from "../../src/ui/participant/locales/zh";
+
+const catalogs: Record<string, Record<string, string>> = { ar, de, es, fr, ja, pt, zh };
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe("participant page languages", () => {
+  it("the interview's language wins, then the browser's, then English; regions and case do not matter", () => {
+    expect(pickLocale(["es-MX", "de-DE"])).toBe("es");
+    expect(pickLocale([null, "pt-BR", "en"])).toBe("pt");
+    expect(pickLocale(["ZH_hans"])).toBe("zh");
+    expect(pickLocale(["sw", "tlh"])).toBe("en");
+    expect(pickLocale([])).toBe("en");
+  });
+
+  it("every shipped catalog is loadable by its code", () => {
+    expect([...LOCALES].sort()).toEqual(["en", ...Object.keys(catalogs)].sort());
+  });
+
+  for (const [code, catalog] of Object.entries(catalogs)) {
+    it(`${code}: every message, with the placeholders the English one fills in`, () => {
+      const plural = (k: string) => /_(zero|one|two|few|many|other)$/.test(k);
+      for (const [key, text] of Object.entries(en)) {
+        if (plural(key)) continue;
+        expect(catalog[key], `${code}.${key}`).toBeTruthy();
+        expect(placeholders(catalog[key]!), `${code}.${key}`).toEqual(placeholders(text));
+      }
+      const plurals = Object.keys(catalog).filter(plural);
+      expect(plurals.some((k) => k.endsWith("_other")), `${code} has an _other plural form`).toBe(true);
+      for (const k of plurals) expect(placeholders(catalog[k]!), `${code}.${k}`).toEqual(["n"]);
+      expect(Object.keys(catalog).filter((k) => !plural(k) && !(k in en)), `${code} keys English lacks`).toEqual([]);
+    });
+  }
+});
