@@ -24,26 +24,55 @@ const STOPWORDS = new Set(
   ),
 );
 
-export const words = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
+// Scripts written without spaces between words: a run of them is many words, which the runtime's
+// ICU word breaker (dictionary based for Chinese, Japanese and Thai) finds.
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+let segmenter: Intl.Segmenter | null | undefined;
+
+/** Lower-cased words: counted by ICU's word breaker where words are not separated by spaces. */
+export const words = (text: string): string[] => {
+  const lower = text.toLowerCase();
+  if (UNSPACED.test(lower)) {
+    segmenter ??= typeof Intl.Segmenter === "function" ? new Intl.Segmenter(undefined, { granularity: "word" }) : null;
+    if (segmenter) return [...segmenter.segment(lower)].filter((s) => s.isWordLike).map((s) => s.segment);
+  }
+  return lower.match(/[\p{L}\p{N}']+/gu) ?? [];
+};
 
 /** Short answers earn a follow-up: light probing below 12 words, deep probing below 25. */
 export const SHORT_ANSWER_WORDS: Record<Probe, number> = { none: 0, light: 12, deep: 25 };
 
+// The local provider's follow-ups in the languages the participant page speaks (src/ui/participant/i18n.ts):
+// [about the anchor word, without one] for the first follow-up, then the same for the second.
+const FOLLOW_UPS: Record<string, [[string, string], [string, string]]> = {
+  en: [[`You mentioned "{a}". Could you tell me more about that?`, "Could you tell me a bit more about that?"], [`What makes "{a}" matter to you? An example would help.`, "Could you give me a concrete example?"]],
+  es: [["Mencionaste «{a}». ¿Podrías contarme más sobre eso?", "¿Podrías contarme un poco más sobre eso?"], ["¿Por qué es importante «{a}» para ti? Un ejemplo ayudaría.", "¿Podrías darme un ejemplo concreto?"]],
+  fr: [["Vous avez mentionné « {a} ». Pourriez-vous m'en dire plus ?", "Pourriez-vous m'en dire un peu plus ?"], ["Pourquoi « {a} » compte-t-il pour vous ? Un exemple aiderait.", "Pourriez-vous me donner un exemple concret ?"]],
+  de: [["Sie haben „{a}“ erwähnt. Können Sie mir mehr darüber erzählen?", "Können Sie mir etwas mehr darüber erzählen?"], ["Warum ist „{a}“ für Sie wichtig? Ein Beispiel würde helfen.", "Können Sie mir ein konkretes Beispiel nennen?"]],
+  pt: [[`Você mencionou "{a}". Pode me contar mais sobre isso?`, "Pode me contar um pouco mais sobre isso?"], [`Por que "{a}" é importante para você? Um exemplo ajudaria.`, "Pode me dar um exemplo concreto?"]],
+  ja: [["「{a}」とおっしゃいましたね。もう少し詳しく教えていただけますか？", "もう少し詳しく教えていただけますか？"], ["「{a}」があなたにとって大切なのはなぜですか？具体的な例があると助かります。", "具体的な例を教えていただけますか？"]],
+  zh: [["您提到了“{a}”。能再多说一些吗？", "能再多说一些吗？"], ["为什么“{a}”对您很重要？举个例子会很有帮助。", "能举一个具体的例子吗？"]],
+  ar: [["ذكرتَ «{a}». هل يمكنك أن تخبرني المزيد عن ذلك؟", "هل يمكنك أن تخبرني المزيد عن ذلك؟"], ["لماذا يهمّك «{a}»؟ سيساعدنا مثال.", "هل يمكنك أن تعطيني مثالًا محددًا؟"]],
+};
+
 /**
  * Deterministic: the same answer always gets the same follow-up. It probes short answers and
- * anchors the question on the answer's most telling word, so it reads like a follow-up.
+ * anchors the question on the answer's most telling word, so it reads like a follow-up, in the
+ * interview's language when we have its phrasing (English otherwise).
  */
 export class LocalFollowUpProvider implements FollowUpProvider {
   readonly name = "local";
-  async followUp({ answer, probe, followUpsAsked }: FollowUpInput): Promise<string | null> {
+  async followUp({ answer, probe, followUpsAsked, language }: FollowUpInput): Promise<string | null> {
     const all = words(answer);
     if (all.length >= SHORT_ANSWER_WORDS[probe]) return null;
-    const content = all.filter((w) => w.length > 2 && !STOPWORDS.has(w));
-    const anchor = content.sort((a, b) => b.length - a.length || a.localeCompare(b))[0];
-    if (followUpsAsked === 0) {
-      return anchor ? `You mentioned "${anchor}". Could you tell me more about that?` : "Could you tell me a bit more about that?";
-    }
-    return anchor ? `What makes "${anchor}" matter to you? An example would help.` : "Could you give me a concrete example?";
+    // Han characters carry the content of Chinese and Japanese: a word of two of them is telling.
+    const telling = (w: string) => (/\p{Script=Han}/u.test(w) ? w.length > 1 : w.length > 2 && !STOPWORDS.has(w));
+    const content = all.filter(telling);
+    const han = (w: string) => (/\p{Script=Han}/u.test(w) ? 1 : 0);
+    const anchor = content.sort((a, b) => han(b) - han(a) || b.length - a.length || a.localeCompare(b))[0];
+    const phrasing = FOLLOW_UPS[(language ?? "").toLowerCase().split(/[-_]/)[0] ?? ""] ?? FOLLOW_UPS.en!;
+    const [about, plain] = phrasing[followUpsAsked === 0 ? 0 : 1];
+    return anchor ? about.replace("{a}", anchor) : plain;
   }
 }
 
@@ -65,7 +94,7 @@ export class WorkersAIFollowUpProvider implements FollowUpProvider {
     const { text } = await generateText({
       model: workersai(this.model),
       system: `${SYSTEM} ${depth}`,
-      prompt: `Question: ${input.question}\nAnswer: ${input.answer}\nFollow-ups already asked for this question: ${input.followUpsAsked}`,
+      prompt: `${input.language ? `Interview language: ${input.language}\n` : ""}Question: ${input.question}\nAnswer: ${input.answer}\nFollow-ups already asked for this question: ${input.followUpsAsked}`,
       maxOutputTokens: 80,
       temperature: 0.2,
       abortSignal: signal,

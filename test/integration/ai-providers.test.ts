@@ -39,6 +39,28 @@ describe("follow-up providers", () => {
     expect(await p.followUp({ ...short, probe: "none" })).toBeNull();
   });
 
+  it("Workers AI: tells the LLM the interview's language", async () => {
+    const run = vi.spyOn(env.AI, "run").mockResolvedValue({ response: "¿Qué hizo que el precio te pareciera alto?" } as never);
+    const p = new WorkersAIFollowUpProvider(env.AI);
+    expect(await p.followUp({ question: "¿Qué casi te detuvo?", answer: "El precio.", probe: "deep", followUpsAsked: 0, language: "es-MX" })).toBe("¿Qué hizo que el precio te pareciera alto?");
+    const messages = (run.mock.calls[0]![1] as { messages: { content: string }[] }).messages;
+    expect(messages.at(-1)!.content).toContain("Interview language: es-MX");
+  });
+
+  it("local: follows up in the interview's language, and counts words in Japanese and Chinese (inside workerd's ICU)", async () => {
+    const p = new LocalFollowUpProvider();
+    const es = await p.followUp({ question: "Q", answer: "Sobre todo los correos de bienvenida.", probe: "light", followUpsAsked: 0, language: "es" });
+    expect(es).toBe("Mencionaste «bienvenida». ¿Podrías contarme más sobre eso?");
+    const ja = await p.followUp({ question: "Q", answer: "請求書です。", probe: "light", followUpsAsked: 0, language: "ja" });
+    expect(ja).toMatch(/^「請求書?」とおっしゃいましたね。もう少し詳しく教えていただけますか？$/); // ICU splits 請求|書 or not
+    // Without spaces a sentence used to count as one word, so every Japanese answer was "short".
+    const longJa = "友人に勧められて登録しましたが、請求書がとても分かりにくく、住所を二回も入力しなければならなかったので、次からはもっと簡単にしてほしいです。";
+    expect(await p.followUp({ question: "Q", answer: longJa, probe: "light", followUpsAsked: 0, language: "ja" })).toBeNull();
+    expect(await p.followUp({ question: "Q", answer: "发票很难找。", probe: "light", followUpsAsked: 1, language: "zh-CN" })).toMatch(/^为什么“发票”对您很重要？/);
+    // A language we have no phrasing for gets English.
+    expect(await p.followUp({ question: "Q", answer: "Bei gusto.", probe: "light", followUpsAsked: 0, language: "tl" })).toBe('You mentioned "gusto". Could you tell me more about that?');
+  });
+
   it("AI_MODE selects the provider", () => {
     expect(followUpProvider({ AI_MODE: "local", AI: env.AI }).name).toBe("local");
     expect(followUpProvider({ AI_MODE: "workers-ai", AI: env.AI }).name).toBe("workers-ai");
