@@ -1,6 +1,9 @@
 // Three-way sentiment behind a small interface: a lexicon (AFINN through `sentiment`) locally,
-// a Workers AI text classifier in production.
+// Workers AI in production: an English text classifier for English, an LLM for other languages.
+import { generateText } from "ai";
 import Sentiment from "sentiment";
+import { createWorkersAI } from "workers-ai-provider";
+import { z } from "zod";
 
 export type Label = "positive" | "neutral" | "negative";
 export interface SentimentResult {
@@ -45,9 +48,54 @@ export class WorkersAISentimentProvider implements SentimentProvider {
   }
 }
 
-export function sentimentProvider(env: { AI_MODE?: string; AI?: Ai }): SentimentProvider {
+export const MULTILINGUAL_SENTIMENT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
+const LlmSentiment = z.object({ label: z.enum(["positive", "neutral", "negative"]), score: z.number().min(-1).max(1) });
+
+/**
+ * Any language, through a multilingual LLM: distilbert-sst-2 was trained on English film reviews
+ * and labels Japanese or Arabic text at random. A reply that is not the JSON asked for falls back
+ * to the lexicon (neutral for words it does not know), as the answer analyser does.
+ */
+export class WorkersAILlmSentimentProvider implements SentimentProvider {
+  readonly name = "workers-ai-llm";
+  constructor(private readonly ai: Ai, private readonly language: string | null) {}
+  async classify(text: string): Promise<SentimentResult> {
+    const { text: reply } = await generateText({
+      model: createWorkersAI({ binding: this.ai })(MULTILINGUAL_SENTIMENT_MODEL),
+      system:
+        'You rate the sentiment of one interview answer, in whatever language it is written. Reply with JSON only: {"label": "positive" | "neutral" | "negative", "score": number from -1 (most negative) to 1 (most positive)}.',
+      prompt: `${this.language ? `Language: ${this.language}\n` : ""}Answer: ${text.slice(0, 2000)}`,
+      maxOutputTokens: 40,
+      temperature: 0,
+    });
+    const json = /\{[\s\S]*\}/.exec(reply)?.[0];
+    let parsed: z.infer<typeof LlmSentiment> | null = null;
+    try {
+      const r = json ? LlmSentiment.safeParse(JSON.parse(json)) : null;
+      parsed = r?.success ? r.data : null;
+    } catch {
+      parsed = null;
+    }
+    if (!parsed) return new LocalSentimentProvider().classify(text);
+    return { label: parsed.label, score: Math.round(parsed.score * 1000) / 1000 };
+  }
+}
+
+// Letters of any script but Latin: text the English classifier cannot read.
+const NON_LATIN_LETTER = /(?![\p{Script=Latin}])\p{L}/u;
+
+/** Whether the English classifier can read `text`: an English interview, or (language unknown) Latin letters only. */
+export function englishClassifierFits(language: string | null | undefined, text: string): boolean {
+  if (language) return /^en\b/i.test(language);
+  return !NON_LATIN_LETTER.test(text);
+}
+
+/** The provider for an interview in `language` (BCP 47, or null when the campaign names none). */
+export function sentimentProvider(env: { AI_MODE?: string; AI?: Ai }, language: string | null = null): SentimentProvider {
   if (env.AI_MODE === "local" || !env.AI) return new LocalSentimentProvider();
-  return new WorkersAISentimentProvider(env.AI);
+  const english = new WorkersAISentimentProvider(env.AI);
+  const any = new WorkersAILlmSentimentProvider(env.AI, language);
+  return { name: "workers-ai", classify: (text) => (englishClassifierFits(language, text) ? english : any).classify(text) };
 }
 
 /** The overall label of several answers: the sign of their mean score, with the same neutral band. */

@@ -105,6 +105,8 @@ export interface EndedFacts {
   turns: Pick<Segment, "speaker" | "questionIndex" | "followUp">[];
   /** The participant's answers with words in them, leaving out unclear audio (it is not read as if it were clear). */
   answers: string[];
+  /** The interview's language (BCP 47) or null: which sentiment classifier can read the answers. */
+  language: string | null;
 }
 
 export function endedFacts(meta: SessionMeta, s: MachineState, segments: Segment[], now: number): EndedFacts {
@@ -114,5 +116,6 @@ export function endedFacts(meta: SessionMeta, s: MachineState, segments: Segment
     lastQuestionIndex: lastQuestionIndex(s),
     turns: segments.map(({ speaker, questionIndex, followUp }) => ({ speaker, questionIndex, followUp })),
     answers: segments.filter((g) => g.speaker === "participant" && g.text.trim() && !g.speech?.lowConfidence).map((g) => g.text),
+    language: meta.language,
   };
 }

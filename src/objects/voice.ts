@@ -77,7 +77,7 @@ export async function applyTranscription(s: InterviewSession, answerId: string, 
 async function answerContext(
   s: InterviewSession,
   answerId: string,
-): Promise<RpcResult<{ orgId: string; campaignId: string; questionIndex: number; followUp: boolean; question: string; text: string; confidence: number | null; lowConfidence: boolean; durationMs: number | null }>> {
+): Promise<RpcResult<{ orgId: string; campaignId: string; questionIndex: number; followUp: boolean; question: string; text: string; confidence: number | null; lowConfidence: boolean; durationMs: number | null; language: string | null }>> {
   if (!s.state || !s.meta) return notFound();
   const seg = s.store.segmentByAnswer(answerId);
   if (!seg) return missing("answer");
@@ -96,6 +96,8 @@ async function answerContext(
       confidence: seg.speech?.confidence ?? null,
       lowConfidence: seg.speech?.lowConfidence ?? false,
       durationMs: result ? result.durationMs : seg.endMs - seg.startMs,
+      // What speech-to-text heard, else the interview's language.
+      language: result?.language ?? s.meta.language ?? null,
     },
   };
 }

@@ -63,7 +63,7 @@ async function analyse(env: Env, sessionId: string, answerId: string, a: AnswerC
   const wordCount = words(a.text).length;
   // Low-confidence or untranscribed audio is marked, not analysed as if it were clear.
   const analysable = !a.lowConfidence && a.text.trim().length > 0;
-  const sentiment = analysable ? await sentimentProvider(env).classify(a.text) : null;
+  const sentiment = analysable ? await sentimentProvider(env, a.language).classify(a.text) : null;
   const insight = analysable ? await answerAnalyzer(env).analyze(a.question, a.text) : { themes: [], relevance: null };
   const row: AnalysisRow = [
     sessionId,

@@ -136,7 +136,7 @@ async function handle(m: QueueMessage, { env, resolver }: BatchContext, attempts
       const r = await env.SESSION.get(env.SESSION.idFromName(m.sessionId)).endedFacts();
       if (!r.ok) return; // the session's data was deleted meanwhile: nothing to analyse
       const facts = r.value;
-      const provider = sentimentProvider(env);
+      const provider = sentimentProvider(env, facts.language);
       const results = await staggered(facts.answers, (text) => provider.classify(text));
       const updated = await env.DB.prepare("UPDATE sessions SET sentiment = ? WHERE id = ?").bind(overall(results), m.sessionId).run();
       // The outbox may send this before the object's index row reached D1 (the mirror retries on

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FOLLOW_UP_MODEL, LocalFollowUpProvider, WorkersAIFollowUpProvider, followUpProvider } from "../../src/ai/followup";
-import { LocalSentimentProvider, SENTIMENT_MODEL, WorkersAISentimentProvider, overall, sentimentProvider } from "../../src/ai/sentiment";
+import { LocalSentimentProvider, MULTILINGUAL_SENTIMENT_MODEL, SENTIMENT_MODEL, WorkersAISentimentProvider, overall, sentimentProvider } from "../../src/ai/sentiment";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -68,6 +68,27 @@ describe("follow-up providers", () => {
 });
 
 describe("sentiment providers", () => {
+  it("Workers AI: answers the English classifier cannot read go to a multilingual LLM", async () => {
+    const run = vi.spyOn(env.AI, "run").mockImplementation((async (model: string) =>
+      model === SENTIMENT_MODEL ? [{ label: "POSITIVE", score: 0.9 }, { label: "NEGATIVE", score: 0.1 }] : { response: '{"label": "negative", "score": -0.72}' }) as never);
+    // A Japanese interview, an Arabic answer with no language set: the LLM, told the language when known.
+    expect(await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, "ja").classify("請求書が分かりにくくて本当に困りました。")).toEqual({ label: "negative", score: -0.72 });
+    expect(run.mock.calls.at(-1)![0]).toBe(MULTILINGUAL_SENTIMENT_MODEL);
+    const prompt = (run.mock.calls.at(-1)![1] as { messages: { content: string }[] }).messages.at(-1)!.content;
+    expect(prompt).toContain("Language: ja");
+    expect(prompt).toContain("請求書が分かりにくくて");
+    await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, null).classify("كانت الفواتير صعبة");
+    expect(run.mock.calls.at(-1)![0]).toBe(MULTILINGUAL_SENTIMENT_MODEL);
+    // English, by language or (none given) by its letters: the classifier, as before.
+    expect(await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, "en-GB").classify("Lovely")).toEqual({ label: "positive", score: 0.8 });
+    expect(run.mock.calls.at(-1)![0]).toBe(SENTIMENT_MODEL);
+    await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, null).classify("Lovely");
+    expect(run.mock.calls.at(-1)![0]).toBe(SENTIMENT_MODEL);
+    // A reply that is not the JSON asked for falls back to the lexicon instead of inventing a label.
+    run.mockResolvedValue({ response: "I think it is rather negative" } as never);
+    expect(await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, "es").classify("Me encanta")).toEqual(await new LocalSentimentProvider().classify("Me encanta"));
+  });
+
   it("Workers AI: sends the text to the classifier and maps its two labels to three", async () => {
     const run = vi.spyOn(env.AI, "run").mockResolvedValue([
       { label: "NEGATIVE", score: 0.05 },
