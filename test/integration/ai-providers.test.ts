@@ -145,9 +145,14 @@ describe("speech providers", () => {
   it("Workers AI Aura: asks for raw 16 kHz PCM", async () => {
     const { WorkersAITextToSpeech, TTS_MODEL } = await import("../../src/ai/speech");
     const run = vi.spyOn(env.AI, "run").mockResolvedValue(new Uint8Array([1, 0, 2, 0]) as never);
-    const pcm = await new WorkersAITextToSpeech(env.AI).synthesize("How did you hear about us?");
+    const pcm = await new WorkersAITextToSpeech(env.AI).synthesize("How did you hear about us?", "en-US");
     expect(Array.from(pcm!)).toEqual([1, 0, 2, 0]);
     expect(run).toHaveBeenCalledWith(TTS_MODEL, { text: "How did you hear about us?", encoding: "linear16", container: "none", sample_rate: 16000 });
+    expect(await new WorkersAITextToSpeech(env.AI).synthesize("Same question, no language", null)).not.toBeNull();
+    // Aura speaks English only: a Spanish question is left to the browser's Spanish voice.
+    run.mockClear();
+    expect(await new WorkersAITextToSpeech(env.AI).synthesize("¿Cómo nos conociste?", "es")).toBeNull();
+    expect(run).not.toHaveBeenCalled();
   });
 
   it("local speech-to-text uses the browser's transcript and never invents one", async () => {
