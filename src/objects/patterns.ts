@@ -47,7 +47,7 @@ export class PatternStore {
 
   // The object is single-threaded and every write goes through this class, so the caches change
   // with the rows they mirror (a fold that throws rolls its writes back and drops them). Parsing a
-  // question's centroids (1,024 numbers each locally, 768 with bge) on every answer was most of a fold.
+  // question's centroids (1,024 numbers each, locally and with bge-m3) on every answer was most of a fold.
   private readonly clusterCache = new Map<string, ClusterState[]>();
   /** Quotes kept per cluster (model, question, cluster). */
   private readonly exampleCache = new Map<string, number>();

@@ -12,11 +12,11 @@ import { unique } from "../helpers/api";
 afterEach(() => vi.restoreAllMocks());
 
 describe("Workers AI embeddings", () => {
-  it("sends the answers to bge-base in one call and returns unit vectors", async () => {
+  it("sends the answers to bge-m3 (multilingual) in one call and returns unit vectors", async () => {
     const run = vi.spyOn(env.AI, "run").mockResolvedValue({ shape: [2, 3], data: [[3, 4, 0], [0, 0, 2]] } as never);
     const e = embedder({ AI_MODE: "workers-ai", AI: env.AI });
     expect(e).toBeInstanceOf(WorkersAIEmbedder);
-    expect(e.model).toBe("@cf/baai/bge-base-en-v1.5");
+    expect(e.model).toBe("@cf/baai/bge-m3");
     const out = await e.embed(["The price is too high", "Loading is slow"]);
     expect(run).toHaveBeenCalledTimes(1);
     expect(run).toHaveBeenCalledWith(EMBEDDING_MODEL, { text: ["The price is too high", "Loading is slow"] });
