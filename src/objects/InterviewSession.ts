@@ -126,10 +126,11 @@ export class InterviewSession extends DurableObject<Env> {
   }
 
   /** A reopened invite gets a fresh participant token for the same session. */
-  async addToken(tokenHash: string): Promise<RpcResult<SessionView>> {
+  /** Reopening the link: the consent text is the one this session records, whatever the campaign says now. */
+  async addToken(tokenHash: string): Promise<RpcResult<SessionView & { consentText: string | null }>> {
     if (!this.state || !this.meta) return notFound();
     if (!isTerminal(this.state.status)) this.store.addToken(tokenHash, Date.now());
-    return { ok: true, value: sessionView(this.meta, this.state, Date.now()) };
+    return { ok: true, value: { ...sessionView(this.meta, this.state, Date.now()), consentText: this.meta.consentText } };
   }
 
   async view(): Promise<RpcResult<SessionView>> {

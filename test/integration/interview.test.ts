@@ -48,4 +48,22 @@ describe("a typed interview end to end", () => {
     const list = await call("GET", `/v1/campaigns/${campaign.id}/sessions?status=completed`, { key: apiKey.key });
     expect(list.json.data.map((s: any) => s.id)).toEqual([joined.json.sessionId]);
   });
+
+  it("shows the default consent in the campaign's language, and a reopened link the text the session records", async () => {
+    const { apiKey } = await createOrg();
+    const fr = await createCampaign(apiKey.key, { settings: { consentRequired: true, language: "fr-CA" } });
+    const invite = await createInvite(apiKey.key, fr.id);
+    const first = await join(invite.token);
+    expect(first.status).toBe(201);
+    expect(first.json.consentText).toMatch(/^Cet entretien est enregistré et analysé par l'équipe de recherche/);
+    // A language without a translation gets the English default.
+    const sw = await createCampaign(apiKey.key, { settings: { consentRequired: true, language: "sw" } });
+    expect((await join((await createInvite(apiKey.key, sw.id)).token)).json.consentText).toMatch(/^This interview is recorded and analysed/);
+    // The campaign's wording changes before the participant agreed: reopening shows the text their
+    // session will record with their consent, not the new one.
+    const patched = await call("PATCH", `/v1/campaigns/${fr.id}`, { key: apiKey.key, body: { settings: { consentText: "Nouveau texte." } } });
+    expect(patched.status).toBe(200);
+    const again = await join(invite.token);
+    expect(again.json).toMatchObject({ resumed: true, sessionId: first.json.sessionId, consentText: first.json.consentText });
+  });
 });

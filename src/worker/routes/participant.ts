@@ -1,7 +1,7 @@
 // The participant's side: join by invite token, then the session socket. Authorised by the
 // invite token and the participant token it yields, never by an API key.
 import { Hono } from "hono";
-import { DEFAULT_CONSENT_TEXT, parseQuestions, parseSettings } from "../../db/campaigns";
+import { consentTextFor, parseQuestions, parseSettings } from "../../db/campaigns";
 import type { InviteRow } from "../../db/schema";
 import { limitsFrom } from "../../env";
 import { initialState, isTerminal } from "../../objects/machine";
@@ -51,7 +51,7 @@ participantRoutes.post(
     const settings = parseSettings(campaign.settings);
     const participantToken = randomSecret(192, "pt_");
     const tokenHash = await sha256Hex(participantToken);
-    const reply = (sessionId: string, status: string, resumed: boolean, totalQuestions: number, consentRequired: boolean) =>
+    const reply = (sessionId: string, status: string, resumed: boolean, totalQuestions: number, consentRequired: boolean, consentText: string | null) =>
       c.json(
         {
           sessionId,
@@ -59,7 +59,7 @@ participantRoutes.post(
           status,
           resumed,
           consentRequired,
-          consentText: consentRequired ? (settings.consentText ?? DEFAULT_CONSENT_TEXT) : null,
+          consentText: consentRequired ? consentText : null,
           totalQuestions,
           mode: settings.mode,
           campaignName: campaign.name,
@@ -73,7 +73,7 @@ participantRoutes.post(
       const stub = c.env.SESSION.get(c.env.SESSION.idFromName(invite.session_id));
       const r = await stub.addToken(tokenHash);
       if (r.ok && !isTerminal(r.value.status)) {
-        return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required);
+        return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required, r.value.consentText);
       }
     }
     const now = Date.now();
@@ -89,7 +89,7 @@ participantRoutes.post(
       campaignId: campaign.id,
       inviteId: invite.id,
       scriptVersion: campaign.script_version,
-      consentText: settings.consentRequired ? (settings.consentText ?? DEFAULT_CONSENT_TEXT) : null,
+      consentText: consentTextFor(settings),
       language: settings.language ?? null,
       device: device ?? (c.req.header("User-Agent") ? { userAgent: c.req.header("User-Agent")!.slice(0, 500) } : null),
       participantEmail: invite.participant_email,
@@ -117,7 +117,7 @@ participantRoutes.post(
       await db.prepare("DELETE FROM sessions WHERE id = ?").bind(sessionId).run().catch(() => undefined);
       throw err;
     }
-    return reply(sessionId, view.status, false, view.totalQuestions, view.consent.required);
+    return reply(sessionId, view.status, false, view.totalQuestions, view.consent.required, meta.consentText);
   },
 );
 

@@ -153,14 +153,14 @@ export function CampaignEditor({ params }: { params: { id?: string } }) {
           </fieldset>
           <div class="stack">
             <label class="check"><input type="checkbox" name="recordAudio" checked=${draft.settings.recordAudio} onChange=${(e: Event) => setS({ recordAudio: (e.target as HTMLInputElement).checked })} /> Keep audio recordings (voice mode)</label>
-            <label class="field"><span>Language <span class="muted">(optional, e.g. en, de, pt-BR)</span></span>
+            <label class="field"><span>Language <span class="muted">(optional, e.g. en, de, pt-BR: the participant page speaks en, es, fr, de, pt, ja, zh and ar, others see English)</span></span>
               <input name="language" value=${draft.settings.language ?? ""} maxlength="12" pattern="[a-z]{2,3}(-[A-Za-z0-9]{2,8})?" onInput=${(e: Event) => setS({ language: (e.target as HTMLInputElement).value })} />
             </label>
           </div>
         </div>
         <label class="check"><input type="checkbox" name="consentRequired" checked=${draft.settings.consentRequired} onChange=${(e: Event) => setS({ consentRequired: (e.target as HTMLInputElement).checked })} /> Ask for consent before the interview starts</label>
         ${draft.settings.consentRequired
-          ? html`<label class="field"><span>Consent text <span class="muted">(leave empty for the default wording)</span></span>
+          ? html`<label class="field"><span>Consent text <span class="muted">(leave empty for the default wording, in the campaign's language)</span></span>
               <textarea name="consentText" rows="3" maxlength="10000" value=${draft.settings.consentText ?? ""} onInput=${(e: Event) => setS({ consentText: (e.target as HTMLTextAreaElement).value })}></textarea>
             </label>`
           : null}
