@@ -31,11 +31,22 @@ const OWN_FACE: [RegExp, FaceSpec][] = [
   [/\p{Script_Extensions=Thai}/u, BASE[4]!],
 ];
 
-/** Faces to try for a character, in order. */
-export function chainFor(ch: string, language: string | null | undefined): FaceSpec[] {
-  if (CJK_CHAR.test(ch)) return [...cjkOrder(language), ...BASE];
+/** A face to try for a character; `ifLoaded` ones are used only when the document loads them anyway. */
+export type FaceChoice = { face: FaceSpec; ifLoaded?: boolean };
+
+/**
+ * Faces to try for a character, in order. Each script goes to its own faces only, so one stray
+ * character cannot load 24 MB of fonts: CJK characters to the CJK faces (the session's language
+ * first), Arabic, Hebrew, Devanagari and Thai to theirs, everything else to Noto Sans, and then
+ * to a CJK face the document already has (circled numbers and arrows in a Japanese answer).
+ * Emoji have no face: they become "?" without loading anything.
+ */
+export function chainFor(ch: string, language: string | null | undefined): FaceChoice[] {
+  if (/\p{Extended_Pictographic}/u.test(ch)) return [];
+  if (CJK_CHAR.test(ch)) return cjkOrder(language).map((face) => ({ face }));
   const own = OWN_FACE.find(([re]) => re.test(ch))?.[1];
-  return [...(own ? [own] : []), ...BASE.filter((f) => f !== own), ...cjkOrder(language)];
+  if (own) return [{ face: own }];
+  return [{ face: BASE[0]! }, ...cjkOrder(language).map((face) => ({ face, ifLoaded: true }))];
 }
 
 // Font bytes per isolate: a bulk export loads each face once. A failed load is forgotten, so the

@@ -10,6 +10,9 @@ import * as fontkit from "fontkit";
 import { StandardFonts, type PDFDocument, type PDFFont, type PDFPage, type RGB } from "pdf-lib";
 import { chainFor, type FaceSpec, type FontLoader } from "./pdf-fonts";
 
+/** Combining marks and joiners belong with the character before them (one run, one font). */
+const FOLLOWS_BASE = /^[\p{M}\u200c\u200d]$/u;
+
 export type Weight = "regular" | "bold";
 
 // pdf-lib's own fork of fontkit (1.x) lost glyphs when subsetting the Noto faces (whole words
@@ -58,6 +61,9 @@ type Run = { text: string; font: PDFFont; width: number };
 
 export class Typesetter {
   private readonly pick = new Map<string, PDFFont | null>();
+  /** Faces embedded in this document, by file (a CJK face serves regular and bold text once). */
+  private readonly loaded = new Map<string, { font: PDFFont; chars: Set<number> } | null>();
+  private readonly charsOf = new Map<PDFFont, Set<number>>();
   private readonly helvetica: Record<Weight, PDFFont>;
   private readonly winAnsi: Set<number>;
 
@@ -84,10 +90,10 @@ export class Typesetter {
   }
 
   private async prepare(load: FontLoader, language: string | null | undefined, text: string, weight: Weight) {
-    const loaded = new Map<string, { font: PDFFont; chars: Set<number> } | null>();
-    const open = async (spec: FaceSpec) => {
+    const open = async (spec: FaceSpec, onlyIfLoaded: boolean) => {
       const file = weight === "bold" && spec.bold ? spec.bold : spec.regular;
-      if (!loaded.has(file)) {
+      if (!this.loaded.has(file)) {
+        if (onlyIfLoaded) return null;
         const bytes = await load(file).catch(() => null);
         let entry: { font: PDFFont; chars: Set<number> } | null = null;
         if (bytes) {
@@ -95,28 +101,39 @@ export class Typesetter {
             const font = await this.doc.embedFont(bytes, { subset: true });
             if (spec.rtl) this.rtlFonts.add(font);
             entry = { font, chars: new Set(font.getCharacterSet()) };
+            this.charsOf.set(font, entry.chars);
           } catch {
             entry = null; // a damaged file: its characters fall to the next face
           }
         }
-        loaded.set(file, entry);
+        this.loaded.set(file, entry);
       }
-      return loaded.get(file) ?? null;
+      return this.loaded.get(file) ?? null;
     };
     const seen = new Set<string>();
-    for (const ch of text) {
-      const cp = ch.codePointAt(0)!;
-      if (seen.has(ch) || this.winAnsi.has(cp) || cp < 0x20) continue;
-      seen.add(ch);
-      let chosen: PDFFont | null = null;
-      for (const spec of chainFor(ch, language)) {
-        const entry = await open(spec);
-        if (entry?.chars.has(cp)) {
-          chosen = entry.font;
-          break;
+    const later: string[] = [];
+    // Faces a script needs first; then characters that take a face only if the document has it.
+    for (const pass of [0, 1]) {
+      for (const ch of pass === 0 ? text.normalize("NFC") : later) {
+        const cp = ch.codePointAt(0)!;
+        if (pass === 0 && (seen.has(ch) || this.winAnsi.has(cp) || cp < 0x20)) continue;
+        seen.add(ch);
+        let chosen: PDFFont | null = null;
+        let deferred = false;
+        for (const { face, ifLoaded } of chainFor(ch, language)) {
+          if (ifLoaded && pass === 0) {
+            deferred = true;
+            break;
+          }
+          const entry = await open(face, ifLoaded === true);
+          if (entry?.chars.has(cp)) {
+            chosen = entry.font;
+            break;
+          }
         }
+        if (deferred) later.push(ch);
+        else this.pick.set(`${weight}:${ch}`, chosen);
       }
-      this.pick.set(`${weight}:${ch}`, chosen);
     }
   }
 
@@ -128,10 +145,15 @@ export class Typesetter {
     return this.pick.get(`regular:${ch}`) ?? null;
   }
 
+  /** The font of the character before, for a combining mark or joiner that font has. */
+  private withBase(ch: string, before: PDFFont | undefined): PDFFont | null {
+    return before && FOLLOWS_BASE.test(ch) && this.charsOf.get(before)?.has(ch.codePointAt(0)!) ? before : null;
+  }
+
   /** Newlines kept, tabs as spaces, characters nothing can draw as "?". */
   clean(text: string, weight: Weight): string {
     let out = "";
-    for (const ch of text.replace(/\r\n?/g, "\n").replace(/\t/g, "    ")) {
+    for (const ch of text.normalize("NFC").replace(/\r\n?/g, "\n").replace(/\t/g, "    ")) {
       if (ch === "\n") out += ch;
       else if (ch.codePointAt(0)! < 0x20) out += " ";
       else out += this.fontFor(ch, weight) ? ch : "?";
@@ -143,9 +165,9 @@ export class Typesetter {
   private logicalRuns(text: string, weight: Weight): { text: string; font: PDFFont }[] {
     const runs: { text: string; font: PDFFont }[] = [];
     for (let ch of text) {
-      let font = this.fontFor(ch, weight);
-      if (!font) (font = this.helvetica[weight]), (ch = "?");
       const last = runs[runs.length - 1];
+      let font = this.withBase(ch, last?.font) ?? this.fontFor(ch, weight);
+      if (!font) (font = this.helvetica[weight]), (ch = "?");
       if (last && last.font === font) last.text += ch;
       else runs.push({ text: ch, font });
     }
@@ -183,10 +205,11 @@ export class Typesetter {
     const runs: { chars: string[]; font: PDFFont; odd: boolean }[] = [];
     for (const i of order) {
       let ch = mirrored.get(i) ?? chars[i]!;
-      let font = this.fontFor(ch, weight);
-      if (!font) (font = this.helvetica[weight]), (ch = "?");
       const odd = levels.levels[i]! % 2 === 1;
       const last = runs[runs.length - 1];
+      // In a right-to-left run the mark is met before its base: it joins the run that follows.
+      let font = (odd ? null : this.withBase(ch, last?.odd ? undefined : last?.font)) ?? this.fontFor(ch, weight);
+      if (!font) (font = this.helvetica[weight]), (ch = "?");
       if (last && last.font === font && last.odd === odd) last.chars.push(ch);
       else runs.push({ chars: [ch], font, odd });
     }

@@ -191,25 +191,55 @@ export const mmss = (ms: number) => {
 
 const PAGE = { w: 595.28, h: 841.89, margin: 56 };
 
-/** Greedy word wrap at `width`; words longer than a line are broken. */
+let segmenters: { word: Intl.Segmenter; grapheme: Intl.Segmenter } | undefined; // made on a PDF's first line, not at every cold start
+
+/**
+ * Greedy wrap of one paragraph at `width`. Breaks fall between the runtime's word segments (ICU:
+ * spaces, and dictionary word boundaries in Chinese, Japanese and Thai, which have no spaces); a
+ * segment wider than a line is broken between graphemes, so a cluster (a Thai vowel, a Devanagari
+ * conjunct, a surrogate pair) never splits. Each segment is measured once and widths are summed,
+ * so a line costs linear time however long the paragraph (measuring ever-shorter prefixes of a
+ * 2,000-character Japanese answer took tens of seconds).
+ */
 export function wrap(text: string, width: number, measure: (s: string) => number): string[] {
   const lines: string[] = [];
-  for (const para of text.split("\n")) {
-    let line = "";
-    for (let word of para.split(/ +/)) {
-      while (measure(word) > width) {
-        let cut = word.length - 1;
-        while (cut > 1 && measure(word.slice(0, cut)) > width) cut--;
-        if (line) lines.push(line), (line = "");
-        lines.push(word.slice(0, cut));
-        word = word.slice(cut);
-      }
-      const next = line ? `${line} ${word}` : word;
-      if (measure(next) > width && line) lines.push(line), (line = word);
-      else line = next;
+  let line = "";
+  let lineWidth = 0;
+  const widths = new Map<string, number>();
+  const widthOf = (s: string) => {
+    let w = widths.get(s);
+    if (w === undefined) widths.set(s, (w = measure(s)));
+    return w;
+  };
+  const push = () => {
+    lines.push(line.trimEnd());
+    line = "";
+    lineWidth = 0;
+  };
+  segmenters ??= { word: new Intl.Segmenter(undefined, { granularity: "word" }), grapheme: new Intl.Segmenter(undefined, { granularity: "grapheme" }) };
+  for (const { segment } of segmenters.word.segment(text)) {
+    const blank = !segment.trim();
+    if (blank && !line) continue; // no line starts with white space
+    const w = widthOf(segment);
+    if (lineWidth + w <= width || blank) {
+      line += segment;
+      lineWidth += w;
+      continue;
     }
-    lines.push(line);
+    if (line) push();
+    if (w <= width) {
+      line = segment;
+      lineWidth = w;
+      continue;
+    }
+    for (const { segment: g } of segmenters.grapheme.segment(segment)) {
+      const gw = widthOf(g);
+      if (line && lineWidth + gw > width) push();
+      line += g;
+      lineWidth += gw;
+    }
   }
+  if (line || !lines.length) lines.push(line.trimEnd());
   return lines;
 }
 
@@ -318,12 +348,20 @@ export async function sessionPdf(b: SessionExport, campaignName: string, fonts: 
   }
 
   const pages = doc.getPages();
+  // The footer's title keeps clear of the page label (a long or right-to-left title ran into it):
+  // it gets the width the widest label leaves, and a title longer than that is cut with "…".
+  const footWidth = contentWidth - ts.width(`Page ${pages.length} of ${pages.length}`, "regular", 8) - 16;
+  let title = ts.clean(`${campaignName} · ${s.id}`, "regular").replace(/\n/g, " ");
+  if (ts.width(title, "regular", 8) > footWidth) {
+    const cut = wrap(title, footWidth - ts.width("…", "regular", 8), (t) => ts.width(t, "regular", 8))[0] ?? "";
+    title = `${cut}…`;
+  }
+  const titleRtl = Typesetter.rtlParagraph(title);
   pages.forEach((p, i) => {
     const label = `Page ${i + 1} of ${pages.length}`;
     const foot = { y: PAGE.margin / 2, size: 8, weight: "regular" as const, color: grey, rtl: false };
     ts.drawLine(p, label, { ...foot, x: PAGE.w - PAGE.margin - ts.width(label, "regular", 8), width: contentWidth });
-    const title = ts.clean(`${campaignName} · ${s.id}`, "regular").replace(/\n/g, " ");
-    ts.drawLine(p, title, { ...foot, x: PAGE.margin, width: contentWidth, rtl: Typesetter.rtlParagraph(title) });
+    ts.drawLine(p, title, { ...foot, x: PAGE.margin, width: footWidth, rtl: titleRtl });
   });
   return doc.save();
 }

@@ -145,9 +145,40 @@ describe("PDF export text in any script", () => {
     expect(r.text).not.toMatch(/\?{2,}/);
   });
 
-  it("characters no face has become ? and the document still renders", async () => {
-    const r = read(await sessionPdf(bundle("en", ["Loved it 🎉 ሰላም"]), "Billing", nodeFonts()));
+  it("characters no face has become ? and the document still renders, without loading faces of other scripts", async () => {
+    const loaded: string[] = [];
+    const r = read(await sessionPdf(bundle("en", ["Loved it 🎉 ሰላም"]), "Billing", nodeFonts(loaded)));
     expect(r.text).toContain("Loved it ? ???");
+    // An emoji loads nothing; an Ethiopic word tries Noto Sans only, not the 24 MB of CJK faces.
+    expect(loaded).toEqual(["NotoSans-Regular.ttf"]);
+  });
+
+  it("a long answer without spaces wraps inside the margins, every character kept, clusters whole", async () => {
+    const sentence = "請求書がとても分かりにくく、住所を二回も入力しなければならなかったので、次からはもっと簡単にしてほしいです。";
+    const long = sentence.repeat(60); // about 3,000 characters: measuring ever-shorter prefixes took minutes
+    const thai = "หาใบแจ้งหนี้ยากมากและต้องกรอกที่อยู่สองครั้ง".repeat(12);
+    const r = read(await sessionPdf(bundle("ja", [long, thai]), "長い回答", nodeFonts()));
+    const right = 595.28 - 56;
+    expect(r.words.filter((w) => w.xMax > right + 1).map((w) => w.text)).toEqual([]);
+    const flat = r.text
+      .split("\n")
+      .filter((l) => !/Page \d+ of \d+/.test(l)) // the footers between pages
+      .join("")
+      .replace(/\s+/g, "");
+    expect(flat).toContain(long);
+    expect(flat).toContain(thai);
+    expect(r.inkless).toEqual([]);
+  }, 60_000);
+
+  it("an Arabic campaign name in the footer stays clear of the page number", async () => {
+    const name = "دراسة تجربة الدفع والفواتير للعملاء الجدد في المتجر الإلكتروني خلال الربع الأخير من السنة";
+    const r = read(await sessionPdf(bundle("ar", ["نعم"]), name, nodeFonts()));
+    const footer = r.words.filter((w) => w.yMin > 800);
+    const page = footer.find((w) => w.text === "Page")!;
+    expect(page).toBeDefined();
+    const others = footer.filter((w) => !["Page", "of", "1"].includes(w.text));
+    expect(others.length).toBeGreaterThan(0);
+    expect(Math.max(...others.map((w) => w.xMax))).toBeLessThan(page.xMin);
   });
 
   it("with no fonts available (no assets binding) non-Latin text degrades to ? instead of failing", async () => {
