@@ -61,9 +61,9 @@ describe("a typed interview end to end", () => {
     expect((await join((await createInvite(apiKey.key, sw.id)).token)).json.consentText).toMatch(/^This interview is recorded and analysed/);
     // The campaign's wording changes before the participant agreed: reopening shows the text their
     // session will record with their consent, not the new one.
-    const patched = await call("PATCH", `/v1/campaigns/${fr.id}`, { key: apiKey.key, body: { settings: { consentText: "Nouveau texte." } } });
+    const patched = await call("PATCH", `/v1/campaigns/${fr.id}`, { key: apiKey.key, body: { settings: { consentText: "Nouveau texte.", language: "de" } } });
     expect(patched.status).toBe(200);
     const again = await join(invite.token);
-    expect(again.json).toMatchObject({ resumed: true, sessionId: first.json.sessionId, consentText: first.json.consentText });
+    expect(again.json).toMatchObject({ resumed: true, sessionId: first.json.sessionId, consentText: first.json.consentText, language: "fr-CA" });
   });
 });

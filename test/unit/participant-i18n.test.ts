@@ -1,7 +1,7 @@
 // The participant page's languages: which one a page picks, and catalogs that say the same thing
 // (every placeholder a message fills in is in each translation of it).
 import { describe, expect, it } from "vitest";
-import { LOCALES, pickLocale } from "../../src/ui/participant/i18n";
+import { interviewLocale, LOCALES, pickLocale } from "../../src/ui/participant/i18n";
 import ar from "../../src/ui/participant/locales/ar";
 import de from "../../src/ui/participant/locales/de";
 import { en } from "../../src/ui/participant/locales/en";
@@ -21,6 +21,13 @@ describe("participant page languages", () => {
     expect(pickLocale(["ZH_hans"])).toBe("zh");
     expect(pickLocale(["sw", "tlh"])).toBe("en");
     expect(pickLocale([])).toBe("en");
+  });
+
+  it("a campaign language without a catalog means English, not the browser's language", () => {
+    expect(interviewLocale("ko", ["de-DE"])).toBe("en");
+    expect(interviewLocale("pt-BR", ["de-DE"])).toBe("pt");
+    expect(interviewLocale(null, ["de-DE", "en"])).toBe("de");
+    expect(interviewLocale("  ", ["fr"])).toBe("fr");
   });
 
   it("every shipped catalog is loadable by its code", () => {

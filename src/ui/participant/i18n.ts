@@ -19,14 +19,27 @@ const RTL = new Set(["ar", "fa", "he", "ur"]);
 let current: { code: string; catalog: Partial<Catalog> } = { code: "en", catalog: en };
 let applied = false;
 
+const primaryOf = (tag: string) => tag.trim().toLowerCase().split(/[-_]/)[0] ?? "";
+
 /** The first of `wanted` (BCP 47 tags, best first) that we have a catalog for, else English. */
 export function pickLocale(wanted: readonly (string | null | undefined)[]): string {
   for (const tag of wanted) {
-    const primary = (tag ?? "").trim().toLowerCase().split(/[-_]/)[0] ?? "";
+    const primary = primaryOf(tag ?? "");
     if (LOCALES.includes(primary)) return primary;
   }
   return "en";
 }
+
+/**
+ * The page's language for an interview: the campaign's when it names one (English when we have
+ * no catalog for it: German buttons around Korean questions would help nobody), else the browser's.
+ */
+export function interviewLocale(campaignLanguage: string | null | undefined, browser: readonly string[]): string {
+  return campaignLanguage?.trim() ? pickLocale([campaignLanguage]) : pickLocale(browser);
+}
+
+/** A catalog that has not arrived after this long is given up on: the page goes on in English. */
+const CATALOG_WAIT_MS = 3_000;
 
 /** Loads and switches to `code`'s catalog (English if it cannot be loaded) and marks the document. */
 export async function applyLocale(code: string): Promise<string> {
@@ -34,7 +47,8 @@ export async function applyLocale(code: string): Promise<string> {
   const load = LOADERS[code];
   if (code !== "en" && load) {
     try {
-      catalog = (await load()).default;
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("catalog timed out")), CATALOG_WAIT_MS));
+      catalog = (await Promise.race([load(), timeout])).default;
     } catch {
       code = "en"; // a chunk that failed to load: the page still works, in English
     }

@@ -7,7 +7,7 @@ import { ParticipantConnection, type ServerFrame } from "./connection";
 import { AUDIO_ERROR_CODES } from "./uplink";
 import { VoiceController, type VoiceState } from "./voice";
 import { hasVisibleText } from "../../shared/text";
-import { applyLocale, ensureLocale, pickLocale, t, tn } from "./i18n";
+import { applyLocale, ensureLocale, interviewLocale, t, tn } from "./i18n";
 
 const html = htm.bind(h);
 
@@ -128,7 +128,7 @@ function App({ token }: { token: string }) {
       });
       if (!j || cancelled) return;
       // The page speaks the interview's language (its questions are written in it), else the browser's.
-      await applyLocale(pickLocale([j.language, ...navigator.languages]));
+      await applyLocale(interviewLocale(j.language, navigator.languages));
       if (cancelled) return;
       setJoined(j);
       dispatch({ type: "joined", joined: j });

@@ -51,7 +51,9 @@ participantRoutes.post(
     const settings = parseSettings(campaign.settings);
     const participantToken = randomSecret(192, "pt_");
     const tokenHash = await sha256Hex(participantToken);
-    const reply = (sessionId: string, status: string, resumed: boolean, totalQuestions: number, consentRequired: boolean, consentText: string | null) =>
+    // A reopened link answers with what its session recorded (consent text, language), not with
+    // what the campaign says now.
+    const reply = (sessionId: string, status: string, resumed: boolean, totalQuestions: number, consentRequired: boolean, consentText: string | null, language: string | null) =>
       c.json(
         {
           sessionId,
@@ -64,7 +66,7 @@ participantRoutes.post(
           mode: settings.mode,
           campaignName: campaign.name,
           browserTranscription: settings.browserTranscription ?? false,
-          language: settings.language ?? null,
+          language,
         },
         201,
       );
@@ -73,7 +75,7 @@ participantRoutes.post(
       const stub = c.env.SESSION.get(c.env.SESSION.idFromName(invite.session_id));
       const r = await stub.addToken(tokenHash);
       if (r.ok && !isTerminal(r.value.status)) {
-        return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required, r.value.consentText);
+        return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required, r.value.consentText, r.value.language);
       }
     }
     const now = Date.now();
@@ -117,7 +119,7 @@ participantRoutes.post(
       await db.prepare("DELETE FROM sessions WHERE id = ?").bind(sessionId).run().catch(() => undefined);
       throw err;
     }
-    return reply(sessionId, view.status, false, view.totalQuestions, view.consent.required, meta.consentText);
+    return reply(sessionId, view.status, false, view.totalQuestions, view.consent.required, meta.consentText, meta.language);
   },
 );
 
