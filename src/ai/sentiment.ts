@@ -4,6 +4,7 @@ import { generateText } from "ai";
 import Sentiment from "sentiment";
 import { createWorkersAI } from "workers-ai-provider";
 import { z } from "zod";
+import { looksEnglish } from "./language";
 
 export type Label = "positive" | "neutral" | "negative";
 export interface SentimentResult {
@@ -81,13 +82,10 @@ export class WorkersAILlmSentimentProvider implements SentimentProvider {
   }
 }
 
-// Letters of any script but Latin: text the English classifier cannot read.
-const NON_LATIN_LETTER = /(?![\p{Script=Latin}])\p{L}/u;
-
-/** Whether the English classifier can read `text`: an English interview, or (language unknown) Latin letters only. */
+/** Whether the English classifier can read `text`: an English interview, or (language unknown) a text that reads as English. */
 export function englishClassifierFits(language: string | null | undefined, text: string): boolean {
   if (language) return /^en\b/i.test(language);
-  return !NON_LATIN_LETTER.test(text);
+  return looksEnglish(text);
 }
 
 /** The provider for an interview in `language` (BCP 47, or null when the campaign names none). */

@@ -1,6 +1,7 @@
 // Speech behind small interfaces: transcription (Whisper in production; the browser's own
 // transcript offline, never an invented one) and synthesis of the AI's questions.
 import { levels, samplesOf, wavHeader, concat } from "../audio/pcm";
+import { looksEnglish } from "./language";
 
 
 export interface TranscriptionInput {
@@ -86,13 +87,13 @@ export const TTS_MODEL = "@cf/deepgram/aura-1";
  * Aura speaks straight into raw 16 kHz PCM, so the AI track is stored and assembled like the
  * participant's. Its voices speak English only: a question in another language gets no server
  * audio, and the page reads it with the browser's own voice for that language instead of an
- * English voice mangling it.
+ * English voice mangling it. With no language named, the question's own words decide.
  */
 export class WorkersAITextToSpeech implements TextToSpeech {
   readonly name = "workers-ai";
   constructor(private readonly ai: Ai) {}
   async synthesize(text: string, language: string | null): Promise<Uint8Array | null> {
-    if (language && !/^en\b/i.test(language)) return null;
+    if (language ? !/^en\b/i.test(language) : !looksEnglish(text)) return null;
     const out = (await this.ai.run(TTS_MODEL as Parameters<Ai["run"]>[0], { text, encoding: "linear16", container: "none", sample_rate: 16_000 } as never)) as unknown;
     if (out instanceof ReadableStream) return new Uint8Array(await new Response(out).arrayBuffer());
     if (out instanceof Uint8Array) return out;

@@ -82,8 +82,11 @@ describe("sentiment providers", () => {
     // English, by language or (none given) by its letters: the classifier, as before.
     expect(await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, "en-GB").classify("Lovely")).toEqual({ label: "positive", score: 0.8 });
     expect(run.mock.calls.at(-1)![0]).toBe(SENTIMENT_MODEL);
-    await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, null).classify("Lovely");
+    await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, null).classify("I loved how quick the checkout was");
     expect(run.mock.calls.at(-1)![0]).toBe(SENTIMENT_MODEL);
+    // Latin letters are not enough: a Spanish answer with no language named is not English.
+    await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, null).classify("Me encantó lo rápido que fue el pago");
+    expect(run.mock.calls.at(-1)![0]).toBe(MULTILINGUAL_SENTIMENT_MODEL);
     // A reply that is not the JSON asked for falls back to the lexicon instead of inventing a label.
     run.mockResolvedValue({ response: "I think it is rather negative" } as never);
     expect(await sentimentProvider({ AI_MODE: "workers-ai", AI: env.AI }, "es").classify("Me encanta")).toEqual(await new LocalSentimentProvider().classify("Me encanta"));
@@ -148,10 +151,12 @@ describe("speech providers", () => {
     const pcm = await new WorkersAITextToSpeech(env.AI).synthesize("How did you hear about us?", "en-US");
     expect(Array.from(pcm!)).toEqual([1, 0, 2, 0]);
     expect(run).toHaveBeenCalledWith(TTS_MODEL, { text: "How did you hear about us?", encoding: "linear16", container: "none", sample_rate: 16000 });
-    expect(await new WorkersAITextToSpeech(env.AI).synthesize("Same question, no language", null)).not.toBeNull();
+    expect(await new WorkersAITextToSpeech(env.AI).synthesize("How did you hear about us, and what did you think?", null)).not.toBeNull();
     // Aura speaks English only: a Spanish question is left to the browser's Spanish voice.
     run.mockClear();
     expect(await new WorkersAITextToSpeech(env.AI).synthesize("¿Cómo nos conociste?", "es")).toBeNull();
+    // No language named: the question's own words decide.
+    expect(await new WorkersAITextToSpeech(env.AI).synthesize("¿Cómo nos conociste y qué te pareció la tienda?", null)).toBeNull();
     expect(run).not.toHaveBeenCalled();
   });
 

@@ -1,0 +1,24 @@
+// Which texts the English-only models (sentiment classifier, Aura voice) may be given when a
+// campaign names no language.
+import { describe, expect, it } from "vitest";
+import { looksEnglish } from "../../src/ai/language";
+
+describe("looksEnglish", () => {
+  it("reads ordinary English answers as English, short ones included", () => {
+    for (const t of ["The price was too high for what we got.", "I don't know", "Mostly the onboarding emails, and the team's dashboard.", "It was fine"]) expect(looksEnglish(t), t).toBe(true);
+  });
+
+  it("does not take other Latin-script languages, other scripts or bare words for English", () => {
+    for (const t of [
+      "Me encantó lo rápido que fue el pago, pero no encontré la factura.",
+      "Le prix était trop élevé pour ce que nous avons reçu.",
+      "Der Preis war zu hoch, und die Rechnung war schwer zu finden.",
+      "O preço era alto demais e a fatura difícil de achar.",
+      "請求書が分かりにくかった",
+      "كانت الفواتير صعبة",
+      "Pricing",
+      "123",
+    ])
+      expect(looksEnglish(t), t).toBe(false);
+  });
+});
