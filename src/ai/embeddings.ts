@@ -9,6 +9,8 @@ import { staggered } from "../shared/turns";
 export interface Embedder {
   /** Names the vector space: clusters are only compared with vectors of the same space. */
   readonly model: string;
+  /** Spaces this embedder replaced: their clusters are read until the new space has some. */
+  readonly previousModels?: readonly string[];
   /** Cosine similarity from which an answer joins a cluster in this space. */
   readonly threshold: number;
   embed(texts: string[]): Promise<number[][]>;
@@ -22,6 +24,7 @@ const BgeOutput = z.object({ data: z.array(z.array(z.number())).min(1) });
 
 export class WorkersAIEmbedder implements Embedder {
   readonly model = EMBEDDING_MODEL;
+  readonly previousModels = ["@cf/baai/bge-base-en-v1.5"];
   // bge vectors of unrelated sentences already sit around 0.5-0.7; paraphrases above 0.8. 0.75 is
   // where bge-m3 starts: nothing reachable from here can measure it, so tune it on real answers.
   readonly threshold = 0.75;
@@ -71,6 +74,9 @@ export function normalise(v: number[]): number[] {
   const n = Math.hypot(...v);
   return n > 0 ? v.map((x) => x / n) : v;
 }
+
+/** The spaces whose clusters a reader looks in, newest first. */
+export const spacesOf = (e: Embedder): string[] => [e.model, ...(e.previousModels ?? [])];
 
 export function embedder(env: { AI_MODE?: string; AI?: Ai }): Embedder {
   if (env.AI_MODE === "local" || !env.AI) return new LocalEmbedder();

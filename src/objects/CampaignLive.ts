@@ -82,9 +82,14 @@ export class CampaignLive extends DurableObject<Env> {
     return this.patternStore.foldMany(answers);
   }
 
-  /** The response patterns of every question, in the given embedding space. */
-  async patterns(model: string, totalQuestions: number): Promise<{ questionIndex: number; clusters: PatternCluster[] }[]> {
-    return this.patternStore.read(model, totalQuestions);
+  /**
+   * The response patterns of every question from the first of `models` (embedding spaces, newest
+   * first) that has clusters for it: after a change of embedding model, a question keeps showing
+   * its old patterns until answers embedded by the new model arrive.
+   */
+  async patterns(models: string[], totalQuestions: number): Promise<{ questionIndex: number; clusters: PatternCluster[] }[]> {
+    const spaces = models.map((m) => this.patternStore.read(m, totalQuestions));
+    return Array.from({ length: totalQuestions }, (_, qi) => spaces.map((sp) => sp[qi]!).find((q) => q.clusters.length) ?? { questionIndex: qi, clusters: [] });
   }
 
   override async fetch(request: Request): Promise<Response> {

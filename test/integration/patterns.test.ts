@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { keywords } from "../../src/ai/clusters";
-import { EMBEDDING_MODEL, embedder, LocalEmbedder, WorkersAIEmbedder } from "../../src/ai/embeddings";
+import { EMBEDDING_MODEL, embedder, LocalEmbedder, spacesOf, WorkersAIEmbedder } from "../../src/ai/embeddings";
 import { campaignAnalytics, foldAnswers, foldOnce, foldSession, quoteOf, type AnswerFold } from "../../src/db/analytics";
 import { unique } from "../helpers/api";
 
@@ -47,13 +47,27 @@ describe("Workers AI embeddings", () => {
       expect(await hub.foldPattern(fold)).toBe(false); // a redelivered job changes nothing
     }
     expect(run).toHaveBeenCalledTimes(3);
-    const [q0] = await hub.patterns(EMBEDDING_MODEL, 1);
+    const [q0] = await hub.patterns([EMBEDDING_MODEL], 1);
     expect(q0!.clusters.map((c) => [c.count, c.examples])).toEqual([
       [2, ["Too expensive for us", "The price is far too high"]],
       [1, ["Pages load slowly"]],
     ]);
     // Another vector space (the local one) does not see these clusters.
-    expect((await hub.patterns("local-hashed-terms-v1", 1))[0]!.clusters).toEqual([]);
+    expect((await hub.patterns(["local-hashed-terms-v1"], 1))[0]!.clusters).toEqual([]);
+  });
+
+  it("after a change of embedding model, each question shows its old clusters until the new model has some", async () => {
+    const campaignId = `cmp_${unique("m").replace(/[^a-z0-9]/g, "")}`;
+    const hub = env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(campaignId));
+    const old = "@cf/baai/bge-base-en-v1.5";
+    const fold = (model: string, questionIndex: number, sessionId: string, quote: string) =>
+      hub.foldPattern({ sessionId, answerId: "a0", questionIndex, model, threshold: 0.8, vector: [1, 0, 0], terms: ["price"], quote });
+    await fold(old, 0, "ses_old0", "Old answer to the first question");
+    await fold(old, 1, "ses_old1", "Old answer to the second question");
+    await fold(EMBEDDING_MODEL, 1, "ses_new1", "New answer to the second question");
+    const [q0, q1] = await hub.patterns(spacesOf(new WorkersAIEmbedder(env.AI)), 2);
+    expect(q0!.clusters.flatMap((c) => c.examples)).toEqual(["Old answer to the first question"]);
+    expect(q1!.clusters.flatMap((c) => c.examples)).toEqual(["New answer to the second question"]);
   });
 
   it("an object evicted between answers, or given them in batches, clusters them exactly as one that stayed in memory, quotes and erasures included", async () => {
@@ -76,7 +90,7 @@ describe("Workers AI embeddings", () => {
       expect(await hubs[2]!.foldPatterns([...batch, ...copy])).toEqual([...batch.map(() => true), ...copy.map(() => false)]);
       if (at + 7 === 21) await hubs[2]!.forget("ses_3");
     }
-    const [kept, evicted, batched] = await Promise.all(hubs.map((hub) => hub.patterns(e.model, 2)));
+    const [kept, evicted, batched] = await Promise.all(hubs.map((hub) => hub.patterns([e.model], 2)));
     expect(evicted).toEqual(kept);
     expect(batched).toEqual(kept);
     const clusters = kept!.flatMap((q) => q.clusters);

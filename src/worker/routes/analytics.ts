@@ -3,7 +3,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { typedText } from "../../shared/text";
-import { embedder } from "../../ai/embeddings";
+import { embedder, spacesOf } from "../../ai/embeddings";
 import { campaignAnalytics } from "../../db/analytics";
 import { keysetPage } from "../../db/cursor";
 import { ownedCampaigns, ReportDefinition, reportCsv, runReport } from "../../db/reports";
@@ -67,7 +67,7 @@ analyticsRoutes.get(
     const campaign = await campaignFromPath(c);
     const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
     // The object's patterns and D1's aggregates are read at the same time.
-    const a = await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, hub.patterns(embedder(c.env).model, campaign.total_questions));
+    const a = await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, hub.patterns(spacesOf(embedder(c.env)), campaign.total_questions));
     if (seesQuotes(c)) return c.json({ campaignId: campaign.id, ...a });
     return c.json({
       campaignId: campaign.id,
