@@ -30,7 +30,7 @@ const DEFAULT_CONSENT_BY_LANGUAGE: Record<string, string> = {
   es: "Esta entrevista la graba y analiza el equipo de investigación que te ha invitado. Tus respuestas se guardan de forma segura, se usan solo para esta investigación y se eliminan si lo solicitas.",
   fr: "Cet entretien est enregistré et analysé par l'équipe de recherche qui vous a invité. Vos réponses sont conservées en sécurité, utilisées uniquement pour cette recherche et supprimées sur demande.",
   de: "Dieses Interview wird vom Forschungsteam, das Sie eingeladen hat, aufgezeichnet und ausgewertet. Ihre Antworten werden sicher gespeichert, nur für diese Forschung verwendet und auf Wunsch gelöscht.",
-  pt: "Esta entrevista é gravada e analisada pela equipe de pesquisa que convidou você. As suas respostas são armazenadas com segurança, usadas apenas nesta pesquisa e excluídas mediante solicitação.",
+  pt: "Esta entrevista é gravada e analisada pela equipe de pesquisa que convidou você. Suas respostas são armazenadas com segurança, usadas apenas nesta pesquisa e excluídas mediante solicitação.",
   ja: "このインタビューは、あなたを招待した調査チームによって録音・分析されます。回答は安全に保管され、この調査のためだけに使用され、ご要望に応じて削除されます。",
   zh: "本次访谈将由邀请您的研究团队录制和分析。您的回答将被安全存储，仅用于本研究，并可应您的要求删除。",
   ar: "تُسجَّل هذه المقابلة ويحلّلها فريق البحث الذي دعاك. تُحفظ إجاباتك بأمان، وتُستخدم لهذا البحث فقط، وتُحذف عند الطلب.",
