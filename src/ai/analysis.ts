@@ -3,7 +3,7 @@
 import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
 import { z } from "zod";
-import { words } from "./followup";
+import { words } from "./words";
 import type { SentimentResult } from "./sentiment";
 
 export interface ThemeResult {

@@ -2,6 +2,8 @@
 // (leader clustering over unit vectors). Pure: the campaign's object keeps the clusters and
 // calls these; the vectors come from an Embedder (Workers AI or the local hashed terms).
 
+import { UNSPACED, words } from "./words";
+
 export interface ClusterState {
   id: number;
   count: number;
@@ -24,10 +26,18 @@ const STOP = new Set(
     "because if as by im i'm it's don't dont didn't isn't").split(" "),
 );
 
+// In Chinese and Japanese the content words carry Han or katakana; hiragana-only words are mostly particles.
+const CONTENT_UNSPACED = /[\p{Script=Han}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
 /** The words of an answer that carry meaning: lower case, stop words out, plural -s folded. */
 export function keywords(text: string): string[] {
   const out: string[] = [];
-  for (const raw of text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []) {
+  for (const raw of words(text)) {
+    if (UNSPACED.test(raw)) {
+      // Chinese, Japanese, Thai: ICU's dictionary words; two characters already make a word.
+      if (raw.length >= 2 && CONTENT_UNSPACED.test(raw)) out.push(raw);
+      continue;
+    }
     const w = raw.replace(/'s?$/, "");
     if (w.length < 3 || STOP.has(w) || /^\d+$/.test(w)) continue;
     out.push(w.length > 4 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w);

@@ -3,6 +3,7 @@
 import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
 import type { Probe } from "../objects/machine";
+import { words } from "./words";
 
 export interface FollowUpInput {
   question: string;
@@ -23,21 +24,6 @@ const STOPWORDS = new Set(
     " ",
   ),
 );
-
-// Scripts written without spaces between words: a run of them is many words, which the runtime's
-// ICU word breaker (dictionary based for Chinese, Japanese and Thai) finds.
-const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
-let segmenter: Intl.Segmenter | null | undefined;
-
-/** Lower-cased words: counted by ICU's word breaker where words are not separated by spaces. */
-export const words = (text: string): string[] => {
-  const lower = text.toLowerCase();
-  if (UNSPACED.test(lower)) {
-    segmenter ??= typeof Intl.Segmenter === "function" ? new Intl.Segmenter(undefined, { granularity: "word" }) : null;
-    if (segmenter) return [...segmenter.segment(lower)].filter((s) => s.isWordLike).map((s) => s.segment);
-  }
-  return lower.match(/[\p{L}\p{N}']+/gu) ?? [];
-};
 
 /** Short answers earn a follow-up: light probing below 12 words, deep probing below 25. */
 export const SHORT_ANSWER_WORDS: Record<Probe, number> = { none: 0, light: 12, deep: 25 };

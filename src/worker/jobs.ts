@@ -3,7 +3,7 @@
 import { answerAnalyzer, engagement } from "../ai/analysis";
 import { keywords } from "../ai/clusters";
 import { embedder } from "../ai/embeddings";
-import { words } from "../ai/followup";
+import { words } from "../ai/words";
 import { sentimentProvider } from "../ai/sentiment";
 import { LOW_CONFIDENCE, speechProviders } from "../ai/speech";
 import { aligned, applyGain, concat, levels, normalisationGain, samplesOf, silences } from "../audio/pcm";

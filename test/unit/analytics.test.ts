@@ -150,6 +150,15 @@ describe("clusters", () => {
     expect(keywords("The reports are SLOW and it's loading forever!")).toEqual(["report", "slow", "loading", "forever"]);
   });
 
+  it("keywords of Japanese and Chinese answers are their content words, not whole sentences", () => {
+    const ja = keywords("請求書が分かりにくかったです。");
+    expect(ja.length).toBeGreaterThan(0);
+    expect(ja.every((w) => w.length < 6)).toBe(true); // before: the whole sentence was one keyword
+    expect(ja.join("")).toContain("請求");
+    expect(ja.some((w) => /^[\p{Script=Hiragana}]+$/u.test(w))).toBe(false); // particles and endings are not keywords
+    expect(keywords("发票很难找到").join("|")).toMatch(/发票/);
+  });
+
   it("labels name what a cluster's answers share", () => {
     expect(labelOf({ pricing: 3, price: 2, expensive: 1 }, 3)).toBe("pricing · price");
     expect(labelOf({ slow: 1, laggy: 1 }, 1)).toBe("slow");
