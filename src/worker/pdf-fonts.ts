@@ -39,10 +39,12 @@ export type FaceChoice = { face: FaceSpec; ifLoaded?: boolean };
  * character cannot load 24 MB of fonts: CJK characters to the CJK faces (the session's language
  * first), Arabic, Hebrew, Devanagari and Thai to theirs, everything else to Noto Sans, and then
  * to a CJK face the document already has (circled numbers and arrows in a Japanese answer).
- * Emoji have no face: they become "?" without loading anything.
+ * Emoji and other pictographs load nothing: they use a face already loaded, else become "?".
  */
 export function chainFor(ch: string, language: string | null | undefined): FaceChoice[] {
-  if (/\p{Extended_Pictographic}/u.test(ch)) return [];
+  // Symbols such as ♥ ▶ ⚠ ☎ (Extended_Pictographic, like emoji) are drawn if a face the document
+  // loads anyway has them (the CJK faces have most), but never load one themselves.
+  if (/\p{Extended_Pictographic}/u.test(ch)) return [BASE[0]!, ...cjkOrder(language)].map((face) => ({ face, ifLoaded: true }));
   if (CJK_CHAR.test(ch)) return cjkOrder(language).map((face) => ({ face }));
   const own = OWN_FACE.find(([re]) => re.test(ch))?.[1];
   if (own) return [{ face: own }];

@@ -202,14 +202,20 @@ export class Typesetter {
       order.splice(start, end - start + 1, ...order.slice(start, end + 1).reverse());
     }
     const mirrored = bidi.getMirroredCharactersMap(proxy, levels.levels);
+    // Fonts are chosen in logical order, so a combining mark takes its base's font (as measured),
+    // then the characters are taken in visual order.
+    const picked: { ch: string; font: PDFFont }[] = [];
+    chars.forEach((c, i) => {
+      let ch = mirrored.get(i) ?? c;
+      let font = this.withBase(ch, picked[i - 1]?.font) ?? this.fontFor(ch, weight);
+      if (!font) (font = this.helvetica[weight]), (ch = "?");
+      picked.push({ ch, font });
+    });
     const runs: { chars: string[]; font: PDFFont; odd: boolean }[] = [];
     for (const i of order) {
-      let ch = mirrored.get(i) ?? chars[i]!;
+      const { ch, font } = picked[i]!;
       const odd = levels.levels[i]! % 2 === 1;
       const last = runs[runs.length - 1];
-      // In a right-to-left run the mark is met before its base: it joins the run that follows.
-      let font = (odd ? null : this.withBase(ch, last?.odd ? undefined : last?.font)) ?? this.fontFor(ch, weight);
-      if (!font) (font = this.helvetica[weight]), (ch = "?");
       if (last && last.font === font && last.odd === odd) last.chars.push(ch);
       else runs.push({ chars: [ch], font, odd });
     }

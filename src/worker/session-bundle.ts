@@ -193,15 +193,47 @@ const PAGE = { w: 595.28, h: 841.89, margin: 56 };
 
 let segmenters: { word: Intl.Segmenter; grapheme: Intl.Segmenter } | undefined; // made on a PDF's first line, not at every cold start
 
+// Where a line may break. After white space that is not a no-break space; between two words of
+// a script written without spaces (Chinese, Japanese, Thai...); never before closing or other
+// punctuation ("world," "、" "。") nor after opening punctuation ("(" "「").
+const BREAKING_SPACE = /^[ \t\u1680\u2000-\u2006\u2008-\u200a\u205f\u3000]+$/;
+const UNSPACED_WORD = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+const NO_BREAK_BEFORE = /^[\p{Pe}\p{Pf}\p{Po}\p{Pd}ー々ゝゞヽヾ]/u;
+const NO_BREAK_AFTER = /[\p{Ps}\p{Pi}]$/u;
+
+/** A word of an unspaced script, or punctuation: between two of them (one a word) a line may break. */
+const unspacedSide = (seg: string) => UNSPACED_WORD.test(seg) || /^\p{P}+$/u.test(seg);
+
+/** A paragraph cut where a line may break: each chunk must stay whole on its line. */
+function chunksOf(text: string, words: Intl.Segmenter): string[] {
+  const chunks: string[] = [];
+  let chunk = "";
+  let prev = "";
+  for (const { segment } of words.segment(text)) {
+    const mayBreak =
+      chunk !== "" &&
+      !NO_BREAK_BEFORE.test(segment) &&
+      !NO_BREAK_AFTER.test(prev) &&
+      (BREAKING_SPACE.test(prev) || (unspacedSide(segment) && unspacedSide(prev) && (UNSPACED_WORD.test(segment) || UNSPACED_WORD.test(prev))));
+    if (mayBreak) chunks.push(chunk), (chunk = "");
+    chunk += segment;
+    prev = segment;
+  }
+  if (chunk) chunks.push(chunk);
+  return chunks;
+}
+
 /**
- * Greedy wrap of one paragraph at `width`. Breaks fall between the runtime's word segments (ICU:
- * spaces, and dictionary word boundaries in Chinese, Japanese and Thai, which have no spaces); a
- * segment wider than a line is broken between graphemes, so a cluster (a Thai vowel, a Devanagari
- * conjunct, a surrogate pair) never splits. Each segment is measured once and widths are summed,
- * so a line costs linear time however long the paragraph (measuring ever-shorter prefixes of a
- * 2,000-character Japanese answer took tens of seconds).
+ * Greedy wrap of one paragraph at `width`, at the break opportunities of `chunksOf` (ICU word
+ * segments, so dictionary word boundaries in Chinese, Japanese and Thai). A chunk wider than a
+ * line is broken between graphemes, so a cluster (a Thai vowel, a Devanagari conjunct, a
+ * surrogate pair) never splits. Segments are measured once and widths summed: linear time,
+ * however long the paragraph (measuring ever-shorter prefixes of a 2,000-character Japanese
+ * answer took tens of seconds).
  */
 export function wrap(text: string, width: number, measure: (s: string) => number): string[] {
+  segmenters ??= { word: new Intl.Segmenter(undefined, { granularity: "word" }), grapheme: new Intl.Segmenter(undefined, { granularity: "grapheme" }) };
+  const { word, grapheme } = segmenters;
   const lines: string[] = [];
   let line = "";
   let lineWidth = 0;
@@ -216,28 +248,32 @@ export function wrap(text: string, width: number, measure: (s: string) => number
     line = "";
     lineWidth = 0;
   };
-  segmenters ??= { word: new Intl.Segmenter(undefined, { granularity: "word" }), grapheme: new Intl.Segmenter(undefined, { granularity: "grapheme" }) };
-  for (const { segment } of segmenters.word.segment(text)) {
-    const blank = !segment.trim();
-    if (blank && !line) continue; // no line starts with white space
-    const w = widthOf(segment);
-    if (lineWidth + w <= width || blank) {
-      line += segment;
-      lineWidth += w;
+  for (let chunk of chunksOf(text, word)) {
+    if (!line) chunk = chunk.replace(/^[ \t\u1680\u2000-\u2006\u2008-\u200a\u205f\u3000]+/, ""); // no line starts with white space
+    if (!chunk) continue;
+    const trailing = /[ \t\u1680\u2000-\u2006\u2008-\u200a\u205f\u3000]+$/.exec(chunk)?.[0] ?? "";
+    const body = chunk.slice(0, chunk.length - trailing.length);
+    const w = widthOf(body);
+    // Trailing spaces never push a chunk onto the next line: a line may end in them.
+    if (lineWidth + w <= width || !body) {
+      line += chunk;
+      lineWidth += w + (trailing ? widthOf(trailing) : 0);
       continue;
     }
     if (line) push();
     if (w <= width) {
-      line = segment;
-      lineWidth = w;
+      line = chunk;
+      lineWidth = w + (trailing ? widthOf(trailing) : 0);
       continue;
     }
-    for (const { segment: g } of segmenters.grapheme.segment(segment)) {
+    for (const { segment: g } of grapheme.segment(body)) {
       const gw = widthOf(g);
-      if (line && lineWidth + gw > width) push();
+      // Closing punctuation hangs past the margin rather than start a line.
+      if (line && lineWidth + gw > width && !NO_BREAK_BEFORE.test(g)) push();
       line += g;
       lineWidth += gw;
     }
+    if (trailing) (line += trailing), (lineWidth += widthOf(trailing));
   }
   if (line || !lines.length) lines.push(line.trimEnd());
   return lines;
@@ -350,12 +386,15 @@ export async function sessionPdf(b: SessionExport, campaignName: string, fonts: 
   const pages = doc.getPages();
   // The footer's title keeps clear of the page label (a long or right-to-left title ran into it):
   // it gets the width the widest label leaves, and a title longer than that is cut with "…".
+  // A long campaign name is shortened, never the session id.
   const footWidth = contentWidth - ts.width(`Page ${pages.length} of ${pages.length}`, "regular", 8) - 16;
-  let title = ts.clean(`${campaignName} · ${s.id}`, "regular").replace(/\n/g, " ");
-  if (ts.width(title, "regular", 8) > footWidth) {
-    const cut = wrap(title, footWidth - ts.width("…", "regular", 8), (t) => ts.width(t, "regular", 8))[0] ?? "";
-    title = `${cut}…`;
+  const idPart = ` · ${s.id}`;
+  let name = ts.clean(campaignName, "regular").replace(/\n/g, " ");
+  const nameRoom = footWidth - ts.width(idPart, "regular", 8);
+  if (ts.width(name, "regular", 8) > nameRoom) {
+    name = `${wrap(name, Math.max(0, nameRoom - ts.width("…", "regular", 8)), (t) => ts.width(t, "regular", 8))[0] ?? ""}…`;
   }
+  const title = `${name}${idPart}`;
   const titleRtl = Typesetter.rtlParagraph(title);
   pages.forEach((p, i) => {
     const label = `Page ${i + 1} of ${pages.length}`;

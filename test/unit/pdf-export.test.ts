@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FONT_FILES, type FontLoader } from "../../src/worker/pdf-fonts";
-import { sessionPdf, type SessionExport } from "../../src/worker/session-bundle";
+import { sessionPdf, wrap, type SessionExport } from "../../src/worker/session-bundle";
 
 // The Noto packages as scripts/build-ui.mjs copies them into public/fonts/.
 const PKG: Record<string, string> = { NotoSans: "noto-sans", NotoSansArabic: "noto-sans-arabic", NotoSansHebrew: "noto-sans-hebrew", NotoSansDevanagari: "noto-sans-devanagari", NotoSansThai: "noto-sans-thai", NotoSansJP: "noto-sans-jp", NotoSansKR: "noto-sans-kr", NotoSansSC: "noto-sans-sc" };
@@ -87,6 +87,40 @@ function read(pdf: Uint8Array) {
   });
   return { text, fonts, words, inkless };
 }
+
+describe("line breaking", () => {
+  const mono = (s: string) => [...s].length * 5; // every character 5 wide
+
+  it("breaks at spaces, keeps punctuation with its word and no-break spaces unbroken", () => {
+    expect(wrap("Hello, world", 30, mono)).toEqual(["Hello,", "world"]);
+    expect(wrap("See (this) now", 30, mono)).toEqual(["See", "(this)", "now"]);
+    expect(wrap("We had 10\u00a0000 items", 50, mono)).toEqual(["We had", "10\u00a0000", "items"]);
+    expect(wrap("", 50, mono)).toEqual([""]);
+    expect(wrap("   ", 50, mono)).toEqual([""]);
+  });
+
+  it("breaks Japanese between words, never before 、 or 。 nor after 「", () => {
+    const text = "請求書がとても分かりにくく、住所を「二回」も入力しなければならなかったので、次からはもっと簡単にしてほしいです。";
+    for (const width of [20, 35, 50, 65, 80]) {
+      const lines = wrap(text, width, mono);
+      expect(lines.join("")).toBe(text);
+      for (const l of lines) {
+        expect(l, `width ${width}: ${lines.join(" | ")}`).not.toMatch(/^[、。」]/);
+        expect(l, `width ${width}: ${lines.join(" | ")}`).not.toMatch(/「$/);
+        expect(mono(l.replace(/[、。」]$/, ""))).toBeLessThanOrEqual(width); // closing punctuation may hang
+      }
+    }
+  });
+
+  it("a word wider than the line breaks between graphemes, never inside one", () => {
+    const thai = "หาใบแจ้งหนี้ยากมาก";
+    const lines = wrap("x".repeat(30) + " " + thai, 25, mono);
+    expect(lines.slice(0, 6)).toEqual(["xxxxx", "xxxxx", "xxxxx", "xxxxx", "xxxxx", "xxxxx"]);
+    const graphemes = [...new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(thai)].map((g) => g.segment);
+    for (const l of lines.slice(6)) expect(graphemes.some((g) => l.startsWith(g))).toBe(true);
+    expect(lines.slice(6).join("")).toBe(thai);
+  });
+});
 
 describe("PDF export text in any script", () => {
   it("Latin-only sessions stay in Helvetica and load no font file", async () => {
@@ -179,6 +213,20 @@ describe("PDF export text in any script", () => {
     const others = footer.filter((w) => !["Page", "of", "1"].includes(w.text));
     expect(others.length).toBeGreaterThan(0);
     expect(Math.max(...others.map((w) => w.xMax))).toBeLessThan(page.xMin);
+    // The name is shortened; the session id stays.
+    expect(footer.map((w) => w.text)).toContain("ses_pdf0000001");
+  });
+
+  it("symbols such as ♥ and ▶ use a face the document has anyway, and load none on their own", async () => {
+    const loaded: string[] = [];
+    const ja = read(await sessionPdf(bundle("ja", ["とても良かったです♥ ▶次へ"]), "調査", nodeFonts(loaded)));
+    expect(ja.text).toContain("♥");
+    expect(ja.text).toContain("▶");
+    expect(loaded).toEqual(["NotoSansJP-Regular.ttf"]);
+    const enLoaded: string[] = [];
+    const en = read(await sessionPdf(bundle("en", ["Loved it ♥"]), "Study", nodeFonts(enLoaded)));
+    expect(en.text).toContain("Loved it ?");
+    expect(enLoaded).toEqual([]);
   });
 
   it("with no fonts available (no assets binding) non-Latin text degrades to ? instead of failing", async () => {
