@@ -84,16 +84,25 @@ export class LocalTextToSpeech implements TextToSpeech {
 export const TTS_MODEL = "@cf/deepgram/aura-1";
 
 /**
+ * The language an interview's questions are spoken in: the campaign's, else (none named) "en" when
+ * its script reads as English and "und" otherwise. Decided once for the whole script, so a short
+ * question ("Anything else?") is not voiced differently from the rest.
+ */
+export function spokenLanguage(language: string | null, questions: readonly string[]): string {
+  return language ?? (looksEnglish(questions.join("\n")) ? "en" : "und");
+}
+
+/**
  * Aura speaks straight into raw 16 kHz PCM, so the AI track is stored and assembled like the
  * participant's. Its voices speak English only: a question in another language gets no server
  * audio, and the page reads it with the browser's own voice for that language instead of an
- * English voice mangling it. With no language named, the question's own words decide.
+ * English voice mangling it.
  */
 export class WorkersAITextToSpeech implements TextToSpeech {
   readonly name = "workers-ai";
   constructor(private readonly ai: Ai) {}
   async synthesize(text: string, language: string | null): Promise<Uint8Array | null> {
-    if (language ? !/^en\b/i.test(language) : !looksEnglish(text)) return null;
+    if (language ? !/^en\b/i.test(language) : !looksEnglish(text)) return null; // callers pass spokenLanguage()
     const out = (await this.ai.run(TTS_MODEL as Parameters<Ai["run"]>[0], { text, encoding: "linear16", container: "none", sample_rate: 16_000 } as never)) as unknown;
     if (out instanceof ReadableStream) return new Uint8Array(await new Response(out).arrayBuffer());
     if (out instanceof Uint8Array) return out;

@@ -1,7 +1,7 @@
 // Spoken answers and the AI voice, as seen from the session object's RPC: the queue consumer
 // fetches a job by reference and hands back the transcript; routes get the audio manifest.
 import { z } from "zod";
-import { speechProviders } from "../ai/speech";
+import { speechProviders, spokenLanguage } from "../ai/speech";
 import { concat, wavHeader } from "../audio/pcm";
 import type { Env } from "../env";
 import { openObject } from "../shared/audio-crypto";
@@ -159,7 +159,8 @@ export async function promptAudio(s: InterviewSession, env: Env, seq: number, to
     }
     pcm = concat(parts);
   } else {
-    const spoken = await speechProviders(env).tts.synthesize(frame.text, s.meta.language);
+    const language = spokenLanguage(s.meta.language, s.state?.questions.map((q) => q.text) ?? [frame.text]);
+    const spoken = await speechProviders(env).tts.synthesize(frame.text, language);
     if (!spoken) return { ok: false, error: { code: "TTS_UNAVAILABLE", message: "no speech synthesis here; the page reads the question with the browser's voice" } };
     pcm = spoken;
     await s.audio().storePrompt(id, frame.index, pcm, dek, Date.now());

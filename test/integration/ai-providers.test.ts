@@ -155,9 +155,15 @@ describe("speech providers", () => {
     // Aura speaks English only: a Spanish question is left to the browser's Spanish voice.
     run.mockClear();
     expect(await new WorkersAITextToSpeech(env.AI).synthesize("¿Cómo nos conociste?", "es")).toBeNull();
-    // No language named: the question's own words decide.
-    expect(await new WorkersAITextToSpeech(env.AI).synthesize("¿Cómo nos conociste y qué te pareció la tienda?", null)).toBeNull();
+    // No language named: the script decides once, so a short English question is voiced like the rest.
+    const { spokenLanguage } = await import("../../src/ai/speech");
+    const english = ["How did you hear about us?", "What would you change first, and why?", "Anything else?"];
+    expect(spokenLanguage(null, english)).toBe("en");
+    expect(spokenLanguage(null, ["¿Cómo nos conociste?", "¿Qué cambiarías primero y por qué?"])).toBe("und");
+    expect(spokenLanguage("pt-BR", english)).toBe("pt-BR");
+    expect(await new WorkersAITextToSpeech(env.AI).synthesize("¿Qué cambiarías primero?", spokenLanguage(null, ["¿Cómo nos conociste?", "¿Qué cambiarías primero y por qué?"]))).toBeNull();
     expect(run).not.toHaveBeenCalled();
+    expect(await new WorkersAITextToSpeech(env.AI).synthesize("Anything else?", spokenLanguage(null, english))).not.toBeNull();
   });
 
   it("local speech-to-text uses the browser's transcript and never invents one", async () => {

@@ -5,7 +5,7 @@ import { looksEnglish } from "../../src/ai/language";
 
 describe("looksEnglish", () => {
   it("reads ordinary English answers as English, short ones included", () => {
-    for (const t of ["The price was too high for what we got.", "I don't know", "Mostly the onboarding emails, and the team's dashboard.", "It was fine"]) expect(looksEnglish(t), t).toBe(true);
+    for (const t of ["The price was too high for what we got.", "I don't know", "Mostly the onboarding emails, and the team's dashboard.", "Not bad", "Anything else you would like the team to hear?"]) expect(looksEnglish(t), t).toBe(true);
   });
 
   it("does not take other Latin-script languages, other scripts or bare words for English", () => {
@@ -18,6 +18,13 @@ describe("looksEnglish", () => {
       "كانت الفواتير صعبة",
       "Pricing",
       "123",
+      // Polish, Italian, Danish, Croatian, Czech: "to", "i", "at", "for", "je" are words there too.
+      "To jest super",
+      "Szybko i tanio",
+      "Mi piacciono i colori",
+      "Jeg synes at det er for dyrt",
+      "Cena je bila visoka i dostava spora",
+      "To je moc drahé a faktura chyběla",
     ])
       expect(looksEnglish(t), t).toBe(false);
   });
