@@ -557,6 +557,17 @@ describe("dashboard and participant page in Chromium", () => {
     expect(card.x + card.width - (start.x + start.width)).toBeLessThan(start.x - card.x);
     await screenshot(arPage, "16d-participant-arabic");
     expect(errors).toEqual([]);
+
+    // A catalog that takes longer than 3 s: the page goes on in English, then switches when it arrives.
+    const slow = await ctx.newPage();
+    await slow.route("**/app/chunks/es-*.js", async (route) => {
+      await new Promise((r) => setTimeout(r, 4_500));
+      await route.continue();
+    });
+    await slow.goto((await createInvite(es.id, "Sergio Slow")).url);
+    await slow.getByRole("heading", { name: "Before we begin" }).waitFor({ timeout: 10_000 });
+    await slow.getByRole("heading", { name: "Antes de empezar" }).waitFor({ timeout: 10_000 });
+    expect(await slow.evaluate(() => document.documentElement.lang)).toBe("es");
     const de = await ctx.newPage();
     await de.goto(`${server.base}/i/not-a-real-token-${Date.now()}`);
     await de.getByRole("heading", { name: "Dieses Interview kann nicht geöffnet werden" }).waitFor({ timeout: 10_000 });

@@ -41,24 +41,58 @@ export function interviewLocale(campaignLanguage: string | null | undefined, bro
 /** A catalog that has not arrived after this long is given up on: the page goes on in English. */
 const CATALOG_WAIT_MS = 3_000;
 
-/** Loads and switches to `code`'s catalog (English if it cannot be loaded) and marks the document. */
-export async function applyLocale(code: string): Promise<string> {
-  let catalog: Partial<Catalog> = en;
-  const load = LOADERS[code];
-  if (code !== "en" && load) {
-    try {
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("catalog timed out")), CATALOG_WAIT_MS));
-      catalog = (await Promise.race([load(), timeout])).default;
-    } catch {
-      code = "en"; // a chunk that failed to load: the page still works, in English
-    }
-  } else code = "en";
+let wanted = "en";
+let onLate: (() => void) | null = null;
+
+/** Called when a catalog that missed its wait arrives and the page switches to it. */
+export function onLocaleChange(fn: () => void): void {
+  onLate = fn;
+}
+
+function use(code: string, catalog: Partial<Catalog>) {
   current = { code, catalog };
   applied = true;
   document.documentElement.lang = code;
   document.documentElement.dir = RTL.has(code) ? "rtl" : "ltr";
   document.title = t("pageTitle");
-  return code;
+}
+
+/**
+ * Loads and switches to `code`'s catalog and marks the document. A catalog that fails to load
+ * leaves the page in English; one that takes longer than CATALOG_WAIT_MS lets the page go on in
+ * English and is switched to when it arrives (a slow phone still gets its language).
+ */
+export async function applyLocale(code: string): Promise<string> {
+  wanted = code;
+  const load = LOADERS[code];
+  if (code === "en" || !load) {
+    use("en", en);
+    return "en";
+  }
+  const loading = load().then((m) => m.default);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), CATALOG_WAIT_MS)));
+  try {
+    const catalog = await Promise.race([loading, late]);
+    if (catalog) {
+      use(code, catalog);
+      return code;
+    }
+    use("en", en);
+    void loading
+      .then((c) => {
+        if (wanted !== code) return; // another language was chosen meanwhile
+        use(code, c);
+        onLate?.();
+      })
+      .catch(() => undefined);
+    return "en";
+  } catch {
+    use("en", en); // a chunk that failed to load: the page still works, in English
+    return "en";
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** applyLocale, unless a language was chosen already (a later failure keeps the interview's language). */

@@ -7,7 +7,7 @@ import { ParticipantConnection, type ServerFrame } from "./connection";
 import { AUDIO_ERROR_CODES } from "./uplink";
 import { VoiceController, type VoiceState } from "./voice";
 import { hasVisibleText } from "../../shared/text";
-import { applyLocale, ensureLocale, interviewLocale, t, tn } from "./i18n";
+import { applyLocale, ensureLocale, interviewLocale, onLocaleChange, t, tn } from "./i18n";
 
 const html = htm.bind(h);
 
@@ -107,6 +107,9 @@ function App({ token }: { token: string }) {
   const [answerBy, setAnswerBy] = useState<"voice" | "text" | null>(null);
   /** The participant agreed (or pressed Start) and the microphone step comes next. */
   const [micStepFor, setMicStepFor] = useState<"consent" | "start" | null>(null);
+  // A catalog that arrived after the page went on in English: render again in its language.
+  const [, setLocaleTick] = useState(0);
+  useEffect(() => onLocaleChange(() => setLocaleTick((n) => n + 1)), []);
 
   useEffect(() => {
     let cancelled = false;
