@@ -26,6 +26,13 @@ const STOP = new Set(
     "because if as by im i'm it's don't dont didn't isn't").split(" "),
 );
 
+// Frequent Chinese and Japanese words that say nothing about the topic (pronouns, connectives,
+// "think", "very", "this time"...): without them a cluster's label is its answers' filler.
+const STOP_CJK = new Set(
+  ("我们 你们 他们 她们 我的 你的 觉得 认为 因为 所以 但是 可是 不过 然后 还是 就是 没有 什么 这个 那个 这些 那些 一个 一些 非常 特别 比较 真的 已经 如果 时候 可以 应该 可能 需要 知道 现在 其实 还有 " +
+    "私 自分 今回 場合 本当 思い 感じ 特に 少し 全部 一番 時間 今日 最初 最後 以外 以上").split(" "),
+);
+
 // In Chinese and Japanese the content words carry Han or katakana; hiragana-only words are mostly particles.
 const CONTENT_UNSPACED = /[\p{Script=Han}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 
@@ -35,7 +42,7 @@ export function keywords(text: string): string[] {
   for (const raw of words(text)) {
     if (UNSPACED.test(raw)) {
       // Chinese, Japanese, Thai: ICU's dictionary words; two characters already make a word.
-      if (raw.length >= 2 && CONTENT_UNSPACED.test(raw)) out.push(raw);
+      if (raw.length >= 2 && CONTENT_UNSPACED.test(raw) && !STOP_CJK.has(raw)) out.push(raw);
       continue;
     }
     const w = raw.replace(/'s?$/, "");

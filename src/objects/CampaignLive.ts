@@ -88,8 +88,14 @@ export class CampaignLive extends DurableObject<Env> {
    * its old patterns until answers embedded by the new model arrive.
    */
   async patterns(models: string[], totalQuestions: number): Promise<{ questionIndex: number; clusters: PatternCluster[] }[]> {
-    const spaces = models.map((m) => this.patternStore.read(m, totalQuestions));
-    return Array.from({ length: totalQuestions }, (_, qi) => spaces.map((sp) => sp[qi]!).find((q) => q.clusters.length) ?? { questionIndex: qi, clusters: [] });
+    let out = Array.from({ length: totalQuestions }, (_, qi) => ({ questionIndex: qi, clusters: [] as PatternCluster[] }));
+    for (const model of models) {
+      // An older space is read only while some question has nothing in the newer ones.
+      if (out.every((q) => q.clusters.length)) break;
+      const space = this.patternStore.read(model, totalQuestions);
+      out = out.map((q, qi) => (q.clusters.length ? q : space[qi]!));
+    }
+    return out;
   }
 
   override async fetch(request: Request): Promise<Response> {

@@ -157,6 +157,9 @@ describe("clusters", () => {
     expect(ja.join("")).toContain("請求");
     expect(ja.some((w) => /^[\p{Script=Hiragana}]+$/u.test(w))).toBe(false); // particles and endings are not keywords
     expect(keywords("发票很难找到").join("|")).toMatch(/发票/);
+    // Filler (we, think, because, don't have, what) does not become a cluster's label.
+    expect(keywords("我们觉得价格太贵，因为没有什么优惠")).toEqual(["价格", "优惠"]);
+    expect(keywords("私は料金が高いと思いましたが、サポートはとても親切でした")).toEqual(["料金", "高い", "サポート", "親切"]);
   });
 
   it("labels name what a cluster's answers share", () => {
