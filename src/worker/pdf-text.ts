@@ -62,17 +62,15 @@ type Run = { text: string; font: PDFFont; width: number };
 export class Typesetter {
   private readonly pick = new Map<string, PDFFont | null>();
   /** Faces embedded in this document, by file (a CJK face serves regular and bold text once). */
-  private readonly loaded = new Map<string, { font: PDFFont; chars: Set<number> } | null>();
+  private readonly loaded = new Map<string, PDFFont | null>();
   private readonly charsOf = new Map<PDFFont, Set<number>>();
-  private readonly helvetica: Record<Weight, PDFFont>;
+  private readonly rtlFonts = new Set<PDFFont>();
   private readonly winAnsi: Set<number>;
 
   private constructor(
     private readonly doc: PDFDocument,
-    helvetica: Record<Weight, PDFFont>,
-    private readonly rtlFonts: Set<PDFFont>,
+    private readonly helvetica: Record<Weight, PDFFont>,
   ) {
-    this.helvetica = helvetica;
     this.winAnsi = new Set(helvetica.regular.getCharacterSet());
   }
 
@@ -82,58 +80,57 @@ export class Typesetter {
    */
   static async create(doc: PDFDocument, load: FontLoader, language: string | null | undefined, texts: string, boldTexts = ""): Promise<Typesetter> {
     doc.registerFontkit(fontkitForPdfLib as unknown as Parameters<PDFDocument["registerFontkit"]>[0]);
-    const helvetica = { regular: await doc.embedFont(StandardFonts.Helvetica), bold: await doc.embedFont(StandardFonts.HelveticaBold) };
-    const t = new Typesetter(doc, helvetica, new Set());
+    const t = new Typesetter(doc, { regular: await doc.embedFont(StandardFonts.Helvetica), bold: await doc.embedFont(StandardFonts.HelveticaBold) });
     await t.prepare(load, language, texts, "regular");
     await t.prepare(load, language, boldTexts, "bold");
     return t;
   }
 
+  private fileOf(face: FaceSpec, weight: Weight): string {
+    return weight === "bold" && face.bold ? face.bold : face.regular;
+  }
+
+  /** The face embedded in this document, loading and embedding it on first use (null when it cannot be). */
+  private async open(face: FaceSpec, weight: Weight, load: FontLoader): Promise<PDFFont | null> {
+    const file = this.fileOf(face, weight);
+    if (!this.loaded.has(file)) {
+      let font: PDFFont | null = null;
+      const bytes = await load(file).catch(() => null);
+      if (bytes) {
+        try {
+          font = await this.doc.embedFont(bytes, { subset: true });
+          this.charsOf.set(font, new Set(font.getCharacterSet()));
+          if (face.rtl) this.rtlFonts.add(font);
+        } catch {
+          font = null; // a damaged file: its characters fall to the next face
+        }
+      }
+      this.loaded.set(file, font);
+    }
+    return this.loaded.get(file) ?? null;
+  }
+
   private async prepare(load: FontLoader, language: string | null | undefined, text: string, weight: Weight) {
-    const open = async (spec: FaceSpec, onlyIfLoaded: boolean) => {
-      const file = weight === "bold" && spec.bold ? spec.bold : spec.regular;
-      if (!this.loaded.has(file)) {
-        if (onlyIfLoaded) return null;
-        const bytes = await load(file).catch(() => null);
-        let entry: { font: PDFFont; chars: Set<number> } | null = null;
-        if (bytes) {
-          try {
-            const font = await this.doc.embedFont(bytes, { subset: true });
-            if (spec.rtl) this.rtlFonts.add(font);
-            entry = { font, chars: new Set(font.getCharacterSet()) };
-            this.charsOf.set(font, entry.chars);
-          } catch {
-            entry = null; // a damaged file: its characters fall to the next face
-          }
-        }
-        this.loaded.set(file, entry);
-      }
-      return this.loaded.get(file) ?? null;
-    };
-    const seen = new Set<string>();
+    const has = (font: PDFFont | null | undefined, cp: number) => (font && this.charsOf.get(font)?.has(cp) ? font : null);
+    // Each character first tries the faces of its script, loading them; a character that also
+    // takes a face only if the document has it waits until every script's faces are in.
     const later: string[] = [];
-    // Faces a script needs first; then characters that take a face only if the document has it.
-    for (const pass of [0, 1]) {
-      for (const ch of pass === 0 ? text.normalize("NFC") : later) {
-        const cp = ch.codePointAt(0)!;
-        if (pass === 0 && (seen.has(ch) || this.winAnsi.has(cp) || cp < 0x20)) continue;
-        seen.add(ch);
-        let chosen: PDFFont | null = null;
-        let deferred = false;
-        for (const { face, ifLoaded } of chainFor(ch, language)) {
-          if (ifLoaded && pass === 0) {
-            deferred = true;
-            break;
-          }
-          const entry = await open(face, ifLoaded === true);
-          if (entry?.chars.has(cp)) {
-            chosen = entry.font;
-            break;
-          }
-        }
-        if (deferred) later.push(ch);
-        else this.pick.set(`${weight}:${ch}`, chosen);
-      }
+    for (const ch of new Set(text.normalize("NFC"))) {
+      const cp = ch.codePointAt(0)!;
+      if (this.winAnsi.has(cp) || cp < 0x20) continue;
+      const chain = chainFor(ch, language);
+      let chosen: PDFFont | null = null;
+      for (const { face } of chain.filter((c) => !c.ifLoaded)) if ((chosen = has(await this.open(face, weight, load), cp))) break;
+      if (!chosen && chain.some((c) => c.ifLoaded)) later.push(ch);
+      else this.pick.set(`${weight}:${ch}`, chosen);
+    }
+    for (const ch of later) {
+      const cp = ch.codePointAt(0)!;
+      const font = chainFor(ch, language)
+        .filter((c) => c.ifLoaded)
+        .map(({ face }) => has(this.loaded.get(this.fileOf(face, weight)), cp))
+        .find(Boolean);
+      this.pick.set(`${weight}:${ch}`, font ?? null);
     }
   }
 
@@ -161,13 +158,25 @@ export class Typesetter {
     return out;
   }
 
+  /**
+   * Each character with its font, in logical order: a combining mark takes its base's font, and
+   * a character nothing can draw becomes "?".
+   */
+  private fonted(chars: readonly string[], weight: Weight): { ch: string; font: PDFFont }[] {
+    const out: { ch: string; font: PDFFont }[] = [];
+    for (let ch of chars) {
+      let font = this.withBase(ch, out[out.length - 1]?.font) ?? this.fontFor(ch, weight);
+      if (!font) (font = this.helvetica[weight]), (ch = "?");
+      out.push({ ch, font });
+    }
+    return out;
+  }
+
   /** Logical runs of one font (for measuring). */
   private logicalRuns(text: string, weight: Weight): { text: string; font: PDFFont }[] {
     const runs: { text: string; font: PDFFont }[] = [];
-    for (let ch of text) {
+    for (const { ch, font } of this.fonted([...text], weight)) {
       const last = runs[runs.length - 1];
-      let font = this.withBase(ch, last?.font) ?? this.fontFor(ch, weight);
-      if (!font) (font = this.helvetica[weight]), (ch = "?");
       if (last && last.font === font) last.text += ch;
       else runs.push({ text: ch, font });
     }
@@ -204,13 +213,10 @@ export class Typesetter {
     const mirrored = bidi.getMirroredCharactersMap(proxy, levels.levels);
     // Fonts are chosen in logical order, so a combining mark takes its base's font (as measured),
     // then the characters are taken in visual order.
-    const picked: { ch: string; font: PDFFont }[] = [];
-    chars.forEach((c, i) => {
-      let ch = mirrored.get(i) ?? c;
-      let font = this.withBase(ch, picked[i - 1]?.font) ?? this.fontFor(ch, weight);
-      if (!font) (font = this.helvetica[weight]), (ch = "?");
-      picked.push({ ch, font });
-    });
+    const picked = this.fonted(
+      chars.map((c, i) => mirrored.get(i) ?? c),
+      weight,
+    );
     const runs: { chars: string[]; font: PDFFont; odd: boolean }[] = [];
     for (const i of order) {
       const { ch, font } = picked[i]!;
