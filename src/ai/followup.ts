@@ -4,6 +4,7 @@ import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
 import type { Probe } from "../objects/machine";
 import { words } from "./words";
+import { primaryLanguage } from "../shared/language-tag";
 
 export interface FollowUpInput {
   question: string;
@@ -56,7 +57,7 @@ export class LocalFollowUpProvider implements FollowUpProvider {
     const content = all.filter(telling);
     const han = (w: string) => (/\p{Script=Han}/u.test(w) ? 1 : 0);
     const anchor = content.sort((a, b) => han(b) - han(a) || b.length - a.length || a.localeCompare(b))[0];
-    const phrasing = FOLLOW_UPS[(language ?? "").toLowerCase().split(/[-_]/)[0] ?? ""] ?? FOLLOW_UPS.en!;
+    const phrasing = FOLLOW_UPS[primaryLanguage(language)] ?? FOLLOW_UPS.en!;
     const [about, plain] = phrasing[followUpsAsked === 0 ? 0 : 1];
     return anchor ? about.replace("{a}", anchor) : plain;
   }

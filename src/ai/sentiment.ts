@@ -5,6 +5,7 @@ import Sentiment from "sentiment";
 import { createWorkersAI } from "workers-ai-provider";
 import { z } from "zod";
 import { looksEnglish } from "./language";
+import { isEnglishTag } from "../shared/language-tag";
 
 export type Label = "positive" | "neutral" | "negative";
 export interface SentimentResult {
@@ -84,7 +85,7 @@ export class WorkersAILlmSentimentProvider implements SentimentProvider {
 
 /** Whether the English classifier can read `text`: an English interview, or (language unknown) a text that reads as English. */
 export function englishClassifierFits(language: string | null | undefined, text: string): boolean {
-  if (language) return /^en\b/i.test(language);
+  if (language) return isEnglishTag(language);
   return looksEnglish(text);
 }
 

@@ -2,6 +2,7 @@
 // transcript offline, never an invented one) and synthesis of the AI's questions.
 import { levels, samplesOf, wavHeader, concat } from "../audio/pcm";
 import { looksEnglish } from "./language";
+import { isEnglishTag } from "../shared/language-tag";
 
 
 export interface TranscriptionInput {
@@ -102,7 +103,7 @@ export class WorkersAITextToSpeech implements TextToSpeech {
   readonly name = "workers-ai";
   constructor(private readonly ai: Ai) {}
   async synthesize(text: string, language: string | null): Promise<Uint8Array | null> {
-    if (language ? !/^en\b/i.test(language) : !looksEnglish(text)) return null; // callers pass spokenLanguage()
+    if (language ? !isEnglishTag(language) : !looksEnglish(text)) return null; // callers pass spokenLanguage()
     const out = (await this.ai.run(TTS_MODEL as Parameters<Ai["run"]>[0], { text, encoding: "linear16", container: "none", sample_rate: 16_000 } as never)) as unknown;
     if (out instanceof ReadableStream) return new Uint8Array(await new Response(out).arrayBuffer());
     if (out instanceof Uint8Array) return out;

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Question } from "../objects/machine";
 import type { CampaignRow, InviteRow } from "./schema";
+import { primaryLanguage } from "../shared/language-tag";
 
 const StoredSettings = z.object({
   consentRequired: z.boolean(),
@@ -20,7 +21,7 @@ export const parseQuestions = (text: string): Question[] => StoredQuestions.pars
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-export const DEFAULT_CONSENT_TEXT =
+const DEFAULT_CONSENT_TEXT =
   "This interview is recorded and analysed by the research team that invited you. Your answers are stored securely, used only for this research, and deleted on request.";
 
 // The default consent wording in the languages the participant page speaks: a participant agrees
@@ -40,8 +41,7 @@ const DEFAULT_CONSENT_BY_LANGUAGE: Record<string, string> = {
 export function consentTextFor(settings: { consentRequired: boolean; consentText?: string | undefined; language?: string | undefined }): string | null {
   if (!settings.consentRequired) return null;
   if (settings.consentText) return settings.consentText;
-  const lang = (settings.language ?? "").toLowerCase().split("-")[0] ?? "";
-  return DEFAULT_CONSENT_BY_LANGUAGE[lang] ?? DEFAULT_CONSENT_TEXT;
+  return DEFAULT_CONSENT_BY_LANGUAGE[primaryLanguage(settings.language)] ?? DEFAULT_CONSENT_TEXT;
 }
 
 export function campaignJson(row: CampaignRow, questions: Question[]) {

@@ -125,8 +125,10 @@ export class InterviewSession extends DurableObject<Env> {
     return sessionView(this.meta, this.state, Date.now());
   }
 
-  /** A reopened invite gets a fresh participant token for the same session. */
-  /** Reopening the link: the consent text is the one this session records, whatever the campaign says now. */
+  /**
+   * A reopened invite gets a fresh participant token for the same session, and the consent text
+   * this session records, whatever the campaign says now.
+   */
   async addToken(tokenHash: string): Promise<RpcResult<SessionView & { consentText: string | null }>> {
     if (!this.state || !this.meta) return notFound();
     if (!isTerminal(this.state.status)) this.store.addToken(tokenHash, Date.now());

@@ -1,6 +1,8 @@
 // The fonts the PDF export may need and where the Worker gets them. Kept apart from the
 // typesetter (src/worker/pdf-text.ts), which pulls in fontkit and is imported only when a PDF is
 // made, so that cold starts of every other request do not evaluate it.
+import { primaryLanguage } from "../shared/language-tag";
+
 /** Font files by name (e.g. "NotoSans-Regular.ttf"); null when one is missing. */
 export type FontLoader = (file: string) => Promise<Uint8Array | null>;
 
@@ -16,7 +18,7 @@ const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script
 
 /** Han characters look different in each language: the session's language picks the CJK face tried first. */
 export function cjkOrder(language: string | null | undefined): FaceSpec[] {
-  const lang = (language ?? "").toLowerCase().slice(0, 2);
+  const lang = primaryLanguage(language);
   if (lang === "ja") return [CJK.ja, CJK.zh, CJK.ko];
   if (lang === "ko") return [CJK.ko, CJK.zh, CJK.ja];
   return [CJK.zh, CJK.ja, CJK.ko];

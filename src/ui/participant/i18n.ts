@@ -3,6 +3,7 @@
 // in; other catalogs are separate chunks loaded only by the pages that need them. Arabic turns
 // the page right to left. A missing key falls back to English, so a page never shows a key name.
 import { en, type Catalog, type Key } from "./locales/en";
+import { primaryLanguage } from "../../shared/language-tag";
 
 const LOADERS: Record<string, () => Promise<{ default: Catalog }>> = {
   ar: () => import("./locales/ar"),
@@ -19,12 +20,10 @@ const RTL = new Set(["ar", "fa", "he", "ur"]);
 let current: { code: string; catalog: Partial<Catalog> } = { code: "en", catalog: en };
 let applied = false;
 
-const primaryOf = (tag: string) => tag.trim().toLowerCase().split(/[-_]/)[0] ?? "";
-
 /** The first of `wanted` (BCP 47 tags, best first) that we have a catalog for, else English. */
 export function pickLocale(wanted: readonly (string | null | undefined)[]): string {
   for (const tag of wanted) {
-    const primary = primaryOf(tag ?? "");
+    const primary = primaryLanguage(tag);
     if (LOCALES.includes(primary)) return primary;
   }
   return "en";
