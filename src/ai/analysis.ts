@@ -3,6 +3,7 @@
 import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
 import { z } from "zod";
+import { jsonReply } from "./llm-json";
 import { words } from "./words";
 import type { SentimentResult } from "./sentiment";
 
@@ -61,10 +62,9 @@ export class WorkersAIAnswerAnalyzer implements AnswerAnalyzer {
       maxOutputTokens: 120,
       temperature: 0,
     });
-    const json = /\{[\s\S]*\}/.exec(text)?.[0];
-    const parsed = json ? LlmResult.safeParse(JSON.parse(json)) : null;
-    if (!parsed?.success) return new LocalAnswerAnalyzer().analyze(question, answer);
-    return { themes: parsed.data.themes.map((t) => t.toLowerCase()), relevance: parsed.data.relevance };
+    const parsed = jsonReply(text, LlmResult);
+    if (!parsed) return new LocalAnswerAnalyzer().analyze(question, answer);
+    return { themes: parsed.themes.map((t) => t.toLowerCase()), relevance: parsed.relevance };
   }
 }
 

@@ -5,6 +5,7 @@ import Sentiment from "sentiment";
 import { createWorkersAI } from "workers-ai-provider";
 import { z } from "zod";
 import { looksEnglish } from "./language";
+import { jsonReply } from "./llm-json";
 import { isEnglishTag } from "../shared/language-tag";
 
 export type Label = "positive" | "neutral" | "negative";
@@ -70,14 +71,7 @@ export class WorkersAILlmSentimentProvider implements SentimentProvider {
       maxOutputTokens: 40,
       temperature: 0,
     });
-    const json = /\{[\s\S]*\}/.exec(reply)?.[0];
-    let parsed: z.infer<typeof LlmSentiment> | null = null;
-    try {
-      const r = json ? LlmSentiment.safeParse(JSON.parse(json)) : null;
-      parsed = r?.success ? r.data : null;
-    } catch {
-      parsed = null;
-    }
+    const parsed = jsonReply(reply, LlmSentiment);
     if (!parsed) return new LocalSentimentProvider().classify(text);
     return { label: parsed.label, score: Math.round(parsed.score * 1000) / 1000 };
   }
