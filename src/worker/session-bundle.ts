@@ -15,6 +15,7 @@ import type { FontLoader } from "./pdf-fonts";
 import type { Weight } from "./pdf-text";
 import { canRead, type Role } from "./policy";
 import { Segment, Session } from "./schemas";
+import { UNSPACED } from "../ai/words";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 
@@ -196,13 +197,15 @@ let segmenters: { word: Intl.Segmenter; grapheme: Intl.Segmenter } | undefined; 
 // Where a line may break. After white space that is not a no-break space; between two words of
 // a script written without spaces (Chinese, Japanese, Thai...); never before closing or other
 // punctuation ("world," "、" "。") nor after opening punctuation ("(" "「").
-const BREAKING_SPACE = /^[ \t\u1680\u2000-\u2006\u2008-\u200a\u205f\u3000]+$/;
-const UNSPACED_WORD = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+const SPACE = "[ \\t\\u1680\\u2000-\\u2006\\u2008-\\u200a\\u205f\\u3000]+"; // white space a line may break at (no no-break spaces)
+const BREAKING_SPACE = new RegExp(`^${SPACE}$`);
+const LEADING_SPACE = new RegExp(`^${SPACE}`);
+const TRAILING_SPACE = new RegExp(`${SPACE}$`);
 const NO_BREAK_BEFORE = /^[\p{Pe}\p{Pf}\p{Po}\p{Pd}ー々ゝゞヽヾ]/u;
 const NO_BREAK_AFTER = /[\p{Ps}\p{Pi}]$/u;
 
 /** A word of an unspaced script, or punctuation: between two of them (one a word) a line may break. */
-const unspacedSide = (seg: string) => UNSPACED_WORD.test(seg) || /^\p{P}+$/u.test(seg);
+const unspacedSide = (seg: string) => UNSPACED.test(seg) || /^\p{P}+$/u.test(seg);
 
 /** A paragraph cut where a line may break: each chunk must stay whole on its line. */
 function chunksOf(text: string, words: Intl.Segmenter): string[] {
@@ -214,7 +217,7 @@ function chunksOf(text: string, words: Intl.Segmenter): string[] {
       chunk !== "" &&
       !NO_BREAK_BEFORE.test(segment) &&
       !NO_BREAK_AFTER.test(prev) &&
-      (BREAKING_SPACE.test(prev) || (unspacedSide(segment) && unspacedSide(prev) && (UNSPACED_WORD.test(segment) || UNSPACED_WORD.test(prev))));
+      (BREAKING_SPACE.test(prev) || (unspacedSide(segment) && unspacedSide(prev) && (UNSPACED.test(segment) || UNSPACED.test(prev))));
     if (mayBreak) chunks.push(chunk), (chunk = "");
     chunk += segment;
     prev = segment;
@@ -249,9 +252,9 @@ export function wrap(text: string, width: number, measure: (s: string) => number
     lineWidth = 0;
   };
   for (let chunk of chunksOf(text, word)) {
-    if (!line) chunk = chunk.replace(/^[ \t\u1680\u2000-\u2006\u2008-\u200a\u205f\u3000]+/, ""); // no line starts with white space
+    if (!line) chunk = chunk.replace(LEADING_SPACE, ""); // no line starts with white space
     if (!chunk) continue;
-    const trailing = /[ \t\u1680\u2000-\u2006\u2008-\u200a\u205f\u3000]+$/.exec(chunk)?.[0] ?? "";
+    const trailing = TRAILING_SPACE.exec(chunk)?.[0] ?? "";
     const body = chunk.slice(0, chunk.length - trailing.length);
     const w = widthOf(body);
     // Trailing spaces never push a chunk onto the next line: a line may end in them.
