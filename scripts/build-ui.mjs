@@ -48,16 +48,8 @@ if (over) {
 // from the pinned @expo-google-fonts packages, under the SIL Open Font License (copied beside them).
 const fontsOut = join(root, "public", "fonts");
 mkdirSync(fontsOut, { recursive: true });
-const faces = [
-  ["noto-sans", "NotoSans", true],
-  ["noto-sans-arabic", "NotoSansArabic", true],
-  ["noto-sans-hebrew", "NotoSansHebrew", true],
-  ["noto-sans-devanagari", "NotoSansDevanagari", true],
-  ["noto-sans-thai", "NotoSansThai", true],
-  ["noto-sans-jp", "NotoSansJP", false],
-  ["noto-sans-kr", "NotoSansKR", false],
-  ["noto-sans-sc", "NotoSansSC", false],
-];
+// The list is src/worker/pdf-faces.json, which the PDF typesetter picks faces from.
+const faces = JSON.parse(readFileSync(join(root, "src", "worker", "pdf-faces.json"), "utf8")).map((f) => [f.pkg, f.name, f.bold]);
 let fontBytes = 0;
 for (const [pkg, name, bold] of faces) {
   const dir = join(root, "node_modules", "@expo-google-fonts", pkg);

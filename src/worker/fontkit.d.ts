@@ -13,6 +13,7 @@ declare module "fontkit" {
     characterSet: number[];
     hasGlyphForCodePoint(codePoint: number): boolean;
     layout(text: string, features?: Record<string, boolean> | string[]): { glyphs: Glyph[] };
+    glyphsForString(text: string): Glyph[];
     createSubset(): Subset;
   }
   export function create(buffer: Uint8Array, postscriptName?: string): Font;

@@ -48,11 +48,47 @@ const fontkitForPdfLib = {
       const f = fontkit.create(bytes);
       const createSubset = f.createSubset.bind(f);
       f.createSubset = () => Object.assign(createSubset(), { encodeStream(this: fontkit.Subset) { return subsetStream(this); } });
+      const layout = f.layout.bind(f);
+      // A shaping failure in fontkit must not fail the export: the text is then drawn unshaped,
+      // glyph by glyph from the cmap (still every character, in order).
+      f.layout = (text, features) => {
+        try {
+          return layout(text, features);
+        } catch {
+          return { glyphs: f.glyphsForString(text) };
+        }
+      };
+      tolerateNullAnchors(f);
       parsed.set(bytes, (font = f));
     }
     return font;
   },
 };
+
+/**
+ * fontkit 2.0.4 reads a NULL anchor in a mark-attachment lookup (allowed by OpenType: "this base
+ * takes no mark of this class"; Noto Sans Malayalam has them) as an object and throws. HarfBuzz
+ * leaves such a mark unattached, and so does this: the positioning class is shared by every font,
+ * reached through the first font's layout engine, and wrapped once.
+ */
+let anchorsTolerated = false;
+function tolerateNullAnchors(f: fontkit.Font) {
+  if (anchorsTolerated) return;
+  try {
+    f.layout(" ");
+    const gpos = (f as unknown as { _layoutEngine?: { engine?: { GPOSProcessor?: object } } })._layoutEngine?.engine?.GPOSProcessor;
+    if (!gpos) return; // this face has no GPOS table: try again with the next one
+    const proto = Object.getPrototypeOf(gpos) as { applyAnchor?: (mark: { markAnchor?: unknown }, base: unknown, index: number) => void };
+    const apply = proto.applyAnchor;
+    if (typeof apply !== "function") return;
+    proto.applyAnchor = function (mark, base, index) {
+      if (base && mark?.markAnchor) apply.call(this, mark, base, index);
+    };
+    anchorsTolerated = true;
+  } catch {
+    // a fontkit without these internals: the layout fallback above still keeps exports working
+  }
+}
 
 const RTL_SCRIPT = /[\p{Script=Arabic}\p{Script=Hebrew}]/u;
 const bidi = bidiFactory();
@@ -120,16 +156,19 @@ export class Typesetter {
       if (this.winAnsi.has(cp) || cp < 0x20) continue;
       const chain = chainFor(ch, language);
       let chosen: PDFFont | null = null;
-      for (const { face } of chain.filter((c) => !c.ifLoaded)) if ((chosen = has(await this.open(face, weight, load), cp))) break;
+      if (!chain[0]?.ifLoaded) for (const { face } of chain.filter((c) => !c.ifLoaded)) if ((chosen = has(await this.open(face, weight, load), cp))) break;
       if (!chosen && chain.some((c) => c.ifLoaded)) later.push(ch);
       else this.pick.set(`${weight}:${ch}`, chosen);
     }
     for (const ch of later) {
       const cp = ch.codePointAt(0)!;
-      const font = chainFor(ch, language)
+      const chain = chainFor(ch, language);
+      let font = chain
         .filter((c) => c.ifLoaded)
         .map(({ face }) => has(this.loaded.get(this.fileOf(face, weight)), cp))
         .find(Boolean);
+      // A shared character none of whose faces the document has loads its first (see chainFor).
+      if (!font && chain[0]?.ifLoaded) for (const { face } of chain.filter((c) => !c.ifLoaded)) if ((font = has(await this.open(face, weight, load), cp))) break;
       this.pick.set(`${weight}:${ch}`, font ?? null);
     }
   }

@@ -5,11 +5,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import FACES from "../../src/worker/pdf-faces.json";
 import { FONT_FILES, type FontLoader } from "../../src/worker/pdf-fonts";
 import { sessionPdf, wrap, type SessionExport } from "../../src/worker/session-bundle";
 
 // The Noto packages as scripts/build-ui.mjs copies them into public/fonts/.
-const PKG: Record<string, string> = { NotoSans: "noto-sans", NotoSansArabic: "noto-sans-arabic", NotoSansHebrew: "noto-sans-hebrew", NotoSansDevanagari: "noto-sans-devanagari", NotoSansThai: "noto-sans-thai", NotoSansJP: "noto-sans-jp", NotoSansKR: "noto-sans-kr", NotoSansSC: "noto-sans-sc" };
+const PKG: Record<string, string> = Object.fromEntries(FACES.map((f) => [f.name, f.pkg]));
 function nodeFonts(loaded: string[] = []): FontLoader {
   return async (file) => {
     const m = /^(\w+)-(Regular|Bold)\.ttf$/.exec(file);
@@ -147,6 +148,34 @@ describe("PDF export text in any script", () => {
     expect(loaded).not.toContain("NotoSansArabic-Regular.ttf");
   });
 
+  it("the scripts of South and Southeast Asia, Ethiopia and the Caucasus are drawn in their own faces", async () => {
+    const loaded: string[] = [];
+    // Bengali, Tamil, Telugu, Gujarati, Punjabi, Kannada, Malayalam, Odia, Sinhala, Lao, Khmer,
+    // Burmese, Amharic, Georgian, Armenian: "the bill was hard to find" or near it.
+    const answers = ["বিলটি খুঁজে পাওয়া কঠিন ছিল।", "பில்லைக் கண்டுபிடிப்பது கடினம்", "బిల్లు కనుగొనడం కష్టం", "બિલ શોધવું મુશ્કેલ હતું", "ਬਿੱਲ ਲੱਭਣਾ ਔਖਾ ਸੀ", "ಬಿಲ್ ಹುಡುಕುವುದು ಕಷ್ಟ", "ബില്ല് കണ്ടെത്താൻ പ്രയാസം", "ବିଲ୍ ଖୋଜିବା କଷ୍ଟକର", "බිල්පත සොයා ගැනීම අපහසුයි", "ຊອກຫາໃບບິນຍາກ", "ពិបាករកវិក្កយបត្រ", "ငွေတောင်းခံလွှာ ရှာရခက်တယ်", "ደረሰኙን ማግኘት ከባድ ነበር", "ანგარიშის პოვნა რთული იყო", "Հաշիվը գտնելը դժվար էր"];
+    const r = read(await sessionPdf(bundle(null, answers), "Billing", nodeFonts(loaded)));
+    expect(r.inkless).toEqual([]);
+    expect(r.text.replace(/Question \d+\?/g, "")).not.toContain("?");
+    for (const name of ["Bengali", "Tamil", "Telugu", "Gujarati", "Gurmukhi", "Kannada", "Malayalam", "Oriya", "Sinhala", "Lao", "Khmer", "Myanmar", "Ethiopic", "Georgian", "Armenian"]) expect(r.fonts).toMatch(new RegExp(`NotoSans${name}`));
+    // Scripts whose letters are not reordered when shaped read back exactly as typed.
+    for (const a of answers.slice(-3)) expect(r.text).toContain(a);
+    // The danda that ends the Bengali sentence is Bengali's too: no Devanagari face for it.
+    expect(loaded).not.toContain("NotoSansDevanagari-Regular.ttf");
+    expect(loaded).not.toContain("NotoSansJP-Regular.ttf");
+  }, 60_000);
+
+  it("a danda in a document with no Indic face loads one face for it, and Hindi keeps its own", async () => {
+    const loaded: string[] = [];
+    const r = read(await sessionPdf(bundle("hi", ["बिल ढूँढना मुश्किल था।", "OK।"]), "Billing", nodeFonts(loaded)));
+    expect(r.inkless).toEqual([]);
+    expect(r.text.replace(/Question \d+\?/g, "")).not.toContain("?");
+    expect(loaded.filter((f) => /Regular/.test(f))).toEqual(["NotoSansDevanagari-Regular.ttf"]);
+    const lone: string[] = [];
+    const only = read(await sessionPdf(bundle("en", ["Done।"]), "Billing", nodeFonts(lone)));
+    expect(only.text).toContain("Done।");
+    expect(lone).toEqual(["NotoSansDevanagari-Regular.ttf"]);
+  });
+
   it("Han characters use the session language's face: Chinese sessions get the Chinese face", async () => {
     const loaded: string[] = [];
     const r = read(await sessionPdf(bundle("zh-CN", ["发票很难找到。"]), "Billing", nodeFonts(loaded)));
@@ -181,9 +210,9 @@ describe("PDF export text in any script", () => {
 
   it("characters no face has become ? and the document still renders, without loading faces of other scripts", async () => {
     const loaded: string[] = [];
-    const r = read(await sessionPdf(bundle("en", ["Loved it 🎉 ሰላም"]), "Billing", nodeFonts(loaded)));
+    const r = read(await sessionPdf(bundle("en", ["Loved it 🎉 ᏣᎳᎩ"]), "Billing", nodeFonts(loaded)));
     expect(r.text).toContain("Loved it ? ???");
-    // An emoji loads nothing; an Ethiopic word tries Noto Sans only, not the 24 MB of CJK faces.
+    // An emoji loads nothing; a Cherokee word tries Noto Sans only, not the 24 MB of CJK faces.
     expect(loaded).toEqual(["NotoSans-Regular.ttf"]);
   });
 
