@@ -13,6 +13,8 @@ export const words = (text: string): string[] => {
     segmenter ??= typeof Intl.Segmenter === "function" ? new Intl.Segmenter(undefined, { granularity: "word" }) : null;
     if (segmenter) return [...segmenter.segment(lower)].filter((s) => s.isWordLike).map((s) => s.segment);
   }
-  return lower.match(/[\p{L}\p{N}']+/gu) ?? [];
+  // Marks belong to their word: Devanagari, Bengali or Tamil vowel signs are marks, not letters
+  // (without them "उलझा" was cut to "उलझ"), and so are the joiners Indic and Persian spelling uses.
+  return lower.match(/[\p{L}\p{M}\p{N}'\u200c\u200d]+/gu) ?? [];
 };
 

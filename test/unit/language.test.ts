@@ -2,6 +2,7 @@
 // campaign names no language.
 import { describe, expect, it } from "vitest";
 import { looksEnglish } from "../../src/ai/language";
+import { words } from "../../src/ai/words";
 
 describe("looksEnglish", () => {
   it("reads ordinary English answers as English, short ones included", () => {
@@ -27,5 +28,18 @@ describe("looksEnglish", () => {
       "To je moc drahé a faktura chyběla",
     ])
       expect(looksEnglish(t), t).toBe(false);
+  });
+});
+
+describe("words", () => {
+  it("keeps the vowel signs of Indic scripts inside their words", () => {
+    expect(words("ज़्यादातर स्वागत ईमेल उलझा देते थे")).toEqual(["ज़्यादातर", "स्वागत", "ईमेल", "उलझा", "देते", "थे"]);
+    expect(words("বিলটি খুঁজে পাওয়া কঠিন ছিল।")).toEqual(["বিলটি", "খুঁজে", "পাওয়া", "কঠিন", "ছিল"]);
+    expect(words("பில்லைக் கண்டுபிடிப்பது கடினம்")).toHaveLength(3);
+  });
+
+  it("counts English and unspaced scripts as before", () => {
+    expect(words("The team's dashboard, mostly!")).toEqual(["the", "team's", "dashboard", "mostly"]);
+    expect(words("请求书很难找到").length).toBeGreaterThan(1);
   });
 });
