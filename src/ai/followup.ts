@@ -40,6 +40,14 @@ const FOLLOW_UPS: Record<string, [[string, string], [string, string]]> = {
   ja: [["「{a}」とおっしゃいましたね。もう少し詳しく教えていただけますか？", "もう少し詳しく教えていただけますか？"], ["「{a}」があなたにとって大切なのはなぜですか？具体的な例があると助かります。", "具体的な例を教えていただけますか？"]],
   zh: [["您提到了“{a}”。能再多说一些吗？", "能再多说一些吗？"], ["为什么“{a}”对您很重要？举个例子会很有帮助。", "能举一个具体的例子吗？"]],
   ar: [["ذكرتَ «{a}». هل يمكنك أن تخبرني المزيد عن ذلك؟", "هل يمكنك أن تخبرني المزيد عن ذلك؟"], ["لماذا يهمّك «{a}»؟ سيساعدنا مثال.", "هل يمكنك أن تعطيني مثالًا محددًا؟"]],
+  hi: [[`आपने "{a}" का ज़िक्र किया। क्या आप इसके बारे में और बता सकते हैं?`, "क्या आप इसके बारे में थोड़ा और बता सकते हैं?"], [`"{a}" आपके लिए क्यों मायने रखता है? एक उदाहरण से मदद मिलेगी।`, "क्या आप कोई ठोस उदाहरण दे सकते हैं?"]],
+  it: [["Hai menzionato «{a}». Potresti dirmi qualcosa di più?", "Potresti dirmi qualcosa di più al riguardo?"], ["Perché «{a}» è importante per te? Un esempio sarebbe utile.", "Potresti farmi un esempio concreto?"]],
+  nl: [["Je noemde ‘{a}’. Kun je daar meer over vertellen?", "Kun je daar iets meer over vertellen?"], ["Waarom is ‘{a}’ belangrijk voor je? Een voorbeeld zou helpen.", "Kun je een concreet voorbeeld geven?"]],
+  ru: [["Вы упомянули «{a}». Не могли бы вы рассказать об этом подробнее?", "Не могли бы вы рассказать об этом чуть подробнее?"], ["Почему для вас важно то, что вы назвали «{a}»? Пример очень помог бы.", "Не могли бы вы привести конкретный пример?"]],
+  ko: [["‘{a}’에 대해 말씀하셨는데요. 좀 더 자세히 말씀해 주시겠어요?", "그 부분을 조금 더 자세히 말씀해 주시겠어요?"], ["‘{a}’의 어떤 점이 중요하다고 느끼시나요? 예를 하나 들어 주시면 도움이 됩니다.", "구체적인 예를 하나 들어 주시겠어요?"]],
+  tr: [["“{a}” dediniz. Bunu biraz daha anlatabilir misiniz?", "Bunu biraz daha anlatabilir misiniz?"], ["“{a}” sizin için neden önemli? Bir örnek vermeniz yardımcı olur.", "Somut bir örnek verebilir misiniz?"]],
+  pl: [["Padło słowo „{a}”. Czy możesz powiedzieć o tym coś więcej?", "Czy możesz powiedzieć o tym trochę więcej?"], ["Dlaczego kwestia „{a}” jest dla Ciebie ważna? Przykład bardzo by pomógł.", "Czy możesz podać konkretny przykład?"]],
+  id: [[`Anda menyebut "{a}". Bisakah Anda menceritakan lebih lanjut?`, "Bisakah Anda menceritakan sedikit lebih banyak tentang hal itu?"], [`Mengapa "{a}" penting bagi Anda? Sebuah contoh akan sangat membantu.`, "Bisakah Anda memberikan contoh yang konkret?"]],
 };
 
 /**

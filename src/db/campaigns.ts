@@ -35,6 +35,14 @@ const DEFAULT_CONSENT_BY_LANGUAGE: Record<string, string> = {
   ja: "このインタビューは、あなたを招待した調査チームによって録音・分析されます。回答は安全に保管され、この調査のためだけに使用され、ご要望に応じて削除されます。",
   zh: "本次访谈将由邀请您的研究团队录制和分析。您的回答将被安全存储，仅用于本研究，并可应您的要求删除。",
   ar: "تُسجَّل هذه المقابلة ويحلّلها فريق البحث الذي دعاك. تُحفظ إجاباتك بأمان، وتُستخدم لهذا البحث فقط، وتُحذف عند الطلب.",
+  hi: "यह इंटरव्यू आपको आमंत्रित करने वाली शोध टीम द्वारा रिकॉर्ड किया जाता है और उसका विश्लेषण किया जाता है। आपके जवाब सुरक्षित रूप से रखे जाते हैं, केवल इसी शोध के लिए इस्तेमाल किए जाते हैं, और आपके अनुरोध पर हटा दिए जाते हैं।",
+  it: "Questa intervista viene registrata e analizzata dal team di ricerca che ti ha invitato. Le tue risposte vengono conservate in modo sicuro, usate solo per questa ricerca ed eliminate su richiesta.",
+  nl: "Dit interview wordt opgenomen en geanalyseerd door het onderzoeksteam dat je heeft uitgenodigd. Je antwoorden worden veilig opgeslagen, alleen voor dit onderzoek gebruikt en op verzoek verwijderd.",
+  ru: "Это интервью записывается и анализируется командой исследователей, которая вас пригласила. Ваши ответы надёжно хранятся, используются только для этого исследования и удаляются по вашему запросу.",
+  ko: "이 인터뷰는 귀하를 초대한 연구팀이 녹음하고 분석합니다. 귀하의 답변은 안전하게 저장되며, 이 연구에만 사용되고, 요청 시 삭제됩니다.",
+  tr: "Bu görüşme, sizi davet eden araştırma ekibi tarafından kayda alınır ve analiz edilir. Yanıtlarınız güvenli bir şekilde saklanır, yalnızca bu araştırma için kullanılır ve talep etmeniz hâlinde silinir.",
+  pl: "Ten wywiad jest nagrywany i analizowany przez zespół badawczy, który Cię zaprosił. Twoje odpowiedzi są bezpiecznie przechowywane, wykorzystywane wyłącznie na potrzeby tego badania i usuwane na Twoją prośbę.",
+  id: "Wawancara ini direkam dan dianalisis oleh tim peneliti yang mengundang Anda. Jawaban Anda disimpan dengan aman, hanya digunakan untuk penelitian ini, dan dihapus jika Anda memintanya.",
 };
 
 /** The consent text a participant is shown: the campaign's own, else the default in the campaign's language (English otherwise). */

@@ -57,6 +57,10 @@ describe("follow-up providers", () => {
     const longJa = "友人に勧められて登録しましたが、請求書がとても分かりにくく、住所を二回も入力しなければならなかったので、次からはもっと簡単にしてほしいです。";
     expect(await p.followUp({ question: "Q", answer: longJa, probe: "light", followUpsAsked: 0, language: "ja" })).toBeNull();
     expect(await p.followUp({ question: "Q", answer: "发票很难找。", probe: "light", followUpsAsked: 1, language: "zh-CN" })).toMatch(/^为什么“发票”对您很重要？/);
+    // Each language quotes the answer's word its own way.
+    expect(await p.followUp({ question: "Q", answer: "Приветственные письма.", probe: "light", followUpsAsked: 0, language: "ru-RU" })).toBe("Вы упомянули «приветственные». Не могли бы вы рассказать об этом подробнее?");
+    expect(await p.followUp({ question: "Q", answer: "Głównie maile powitalne.", probe: "light", followUpsAsked: 1, language: "pl" })).toMatch(/^Dlaczego kwestia „powitalne” jest dla Ciebie ważna\?/);
+    expect(await p.followUp({ question: "Q", answer: "온보딩 과정.", probe: "light", followUpsAsked: 0, language: "ko" })).toBe("‘온보딩’에 대해 말씀하셨는데요. 좀 더 자세히 말씀해 주시겠어요?");
     // A language we have no phrasing for gets English.
     expect(await p.followUp({ question: "Q", answer: "Bei gusto.", probe: "light", followUpsAsked: 0, language: "tl" })).toBe('You mentioned "gusto". Could you tell me more about that?');
   });

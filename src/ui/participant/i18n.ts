@@ -10,8 +10,16 @@ const LOADERS: Record<string, () => Promise<{ default: Catalog }>> = {
   de: () => import("./locales/de"),
   es: () => import("./locales/es"),
   fr: () => import("./locales/fr"),
+  hi: () => import("./locales/hi"),
+  id: () => import("./locales/id"),
+  it: () => import("./locales/it"),
   ja: () => import("./locales/ja"),
+  ko: () => import("./locales/ko"),
+  nl: () => import("./locales/nl"),
+  pl: () => import("./locales/pl"),
   pt: () => import("./locales/pt"),
+  ru: () => import("./locales/ru"),
+  tr: () => import("./locales/tr"),
   zh: () => import("./locales/zh"),
 };
 export const LOCALES = ["en", ...Object.keys(LOADERS)];
@@ -31,7 +39,7 @@ export function pickLocale(wanted: readonly (string | null | undefined)[]): stri
 
 /**
  * The page's language for an interview: the campaign's when it names one (English when we have
- * no catalog for it: German buttons around Korean questions would help nobody), else the browser's.
+ * no catalog for it: German buttons around Swahili questions would help nobody), else the browser's.
  */
 export function interviewLocale(campaignLanguage: string | null | undefined, browser: readonly string[]): string {
   return campaignLanguage?.trim() ? pickLocale([campaignLanguage]) : pickLocale(browser);

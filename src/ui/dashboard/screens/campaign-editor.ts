@@ -7,6 +7,7 @@ import { can } from "../roles";
 import { navigate } from "../router";
 import { useRole } from "../session-context";
 import type { Campaign, CampaignSettings, Probe, Question } from "../types";
+import { PAGE_LANGUAGES } from "../../shared/locales";
 import { ErrorState, InlineError, Loading, PageHeader, toast } from "../ui";
 import { CampaignRetention } from "./campaign-retention";
 import { CampaignHead, rememberCampaign, useCampaign } from "./campaign-head";
@@ -153,8 +154,9 @@ export function CampaignEditor({ params }: { params: { id?: string } }) {
           </fieldset>
           <div class="stack">
             <label class="check"><input type="checkbox" name="recordAudio" checked=${draft.settings.recordAudio} onChange=${(e: Event) => setS({ recordAudio: (e.target as HTMLInputElement).checked })} /> Keep audio recordings (voice mode)</label>
-            <label class="field"><span>Language <span class="muted">(optional, e.g. en, de, pt-BR: the participant page speaks en, es, fr, de, pt, ja, zh and ar, others see English)</span></span>
-              <input name="language" value=${draft.settings.language ?? ""} maxlength="12" pattern="[a-z]{2,3}(-[A-Za-z0-9]{2,8})?" onInput=${(e: Event) => setS({ language: (e.target as HTMLInputElement).value })} />
+            <label class="field"><span>Language <span class="muted">(optional, e.g. en, de, pt-BR: the participant page speaks the ${Object.keys(PAGE_LANGUAGES).length} languages listed; others see English)</span></span>
+              <input name="language" list="page-languages" value=${draft.settings.language ?? ""} maxlength="12" pattern="[a-z]{2,3}(-[A-Za-z0-9]{2,8})?" onInput=${(e: Event) => setS({ language: (e.target as HTMLInputElement).value })} />
+              <datalist id="page-languages">${Object.entries(PAGE_LANGUAGES).map(([code, name]) => html`<option value=${code}>${name}</option>`)}</datalist>
             </label>
           </div>
         </div>
