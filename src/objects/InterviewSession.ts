@@ -127,10 +127,13 @@ export class InterviewSession extends DurableObject<Env> {
 
   /**
    * A reopened invite gets a fresh participant token for the same session, and the consent text
-   * this session records, whatever the campaign says now.
+   * this session records, whatever the campaign says now. With `proof` (a shared link), only a
+   * browser holding one of this session's participant tokens for that invite does.
    */
-  async addToken(tokenHash: string): Promise<RpcResult<SessionView & { consentText: string | null }>> {
+  async addToken(tokenHash: string, proof?: { token: string; inviteId: string }): Promise<RpcResult<SessionView & { consentText: string | null }>> {
     if (!this.state || !this.meta) return notFound();
+    // Resuming from a shared link: only with a token this session issued, for the invite opened.
+    if (proof && (proof.inviteId !== this.meta.inviteId || !this.store.hasToken(await sha256Hex(proof.token)))) return notFound();
     if (!isTerminal(this.state.status)) this.store.addToken(tokenHash, Date.now());
     return { ok: true, value: { ...sessionView(this.meta, this.state, Date.now()), consentText: this.meta.consentText } };
   }

@@ -147,6 +147,14 @@ export const Join = z.strictObject({
       deviceType: z.string().max(50).optional(),
     })
     .optional(),
+  // A shared link (maxUses > 1) reopens a session only for the browser that holds its participant
+  // token (the page keeps it); everyone else who opens the link gets an interview of their own.
+  resume: z
+    .strictObject({
+      sessionId: idParam("ses"),
+      participantToken: z.string().min(1).max(200),
+    })
+    .optional(),
 });
 export const Joined = z.object({
   sessionId: z.string(),

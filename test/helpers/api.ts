@@ -55,7 +55,7 @@ export async function createInvite(key: string, campaignId: string, body: Record
   return r.json as { id: string; token: string; url: string; expiresAt: string };
 }
 
-export async function join(token: string) {
-  const r = await call("POST", "/v1/join", { body: { token, device: { browser: "Firefox", os: "Linux", deviceType: "desktop" } } });
+export async function join(token: string, resume?: { sessionId: string; participantToken: string }) {
+  const r = await call("POST", "/v1/join", { body: { token, device: { browser: "Firefox", os: "Linux", deviceType: "desktop" }, ...(resume ? { resume } : {}) } });
   return r;
 }

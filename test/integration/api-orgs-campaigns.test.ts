@@ -346,6 +346,38 @@ describe("invites", () => {
     expect(inviteRow!.uses).toBe(1);
   });
 
+  it("a shared link gives each person their own session; only the browser holding a session's token resumes it", async () => {
+    const { apiKey } = await createOrg();
+    const c = await createCampaign(apiKey.key, { settings: { consentRequired: false } });
+    const panel = await createInvite(apiKey.key, c.id, { maxUses: 3 });
+    const first = await join(panel.token);
+    const second = await join(panel.token);
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.json).toMatchObject({ resumed: false });
+    expect(second.json.sessionId).not.toBe(first.json.sessionId);
+    // The first person reloads: their page sends the session and token it kept.
+    const reload = await join(panel.token, { sessionId: first.json.sessionId, participantToken: first.json.participantToken });
+    expect(reload.json).toMatchObject({ sessionId: first.json.sessionId, resumed: true });
+    // A token that session never issued resumes nothing: that open is a new person (the third use).
+    const forged = await join(panel.token, { sessionId: first.json.sessionId, participantToken: second.json.participantToken });
+    expect(forged.status).toBe(201);
+    expect(forged.json.resumed).toBe(false);
+    expect([first.json.sessionId, second.json.sessionId]).not.toContain(forged.json.sessionId);
+    // Nor does another invite's session with its own valid token: the link is used up.
+    const other = await createInvite(apiKey.key, c.id, { maxUses: 1 });
+    const elsewhere = await join(other.token);
+    const full = await join(panel.token, { sessionId: elsewhere.json.sessionId, participantToken: elsewhere.json.participantToken });
+    expect(full.status).toBe(409);
+    expect(errorCode(full)).toBe("INVITE_USED");
+    const row = await env.DB.prepare("SELECT uses FROM invites WHERE id = ?").bind(panel.id).first<{ uses: number }>();
+    expect(row!.uses).toBe(3);
+    const listed = await call("GET", `/v1/campaigns/${c.id}/sessions`, { key: apiKey.key });
+    expect(listed.json.data.filter((s: { inviteId: string }) => s.inviteId === panel.id)).toHaveLength(3);
+    // Every session keeps its own transcript: the second person's token opens only their session.
+    const onFirst = await call("GET", `/v1/sessions/${first.json.sessionId}/connect?token=${second.json.participantToken}`, { headers: { Upgrade: "websocket" } });
+    expect([401, 404]).toContain(onFirst.status);
+  });
+
   it("an unfinished session is resumed even after its invite expires", async () => {
     const { apiKey } = await createOrg();
     const c = await createCampaign(apiKey.key);

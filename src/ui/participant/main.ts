@@ -121,7 +121,9 @@ function App({ token }: { token: string }) {
         dispatch({ type: "failed", message: FAILURES[body?.error?.code ?? ""]?.() ?? body?.error?.message ?? t("somethingWrong") });
         return null;
       }
-      return body as unknown as Joined;
+      const joined = body as unknown as Joined;
+      keepSession(token, { sessionId: joined.sessionId, participantToken: joined.participantToken });
+      return joined;
     };
     (async () => {
       const j = await join().catch(async () => {
@@ -183,6 +185,10 @@ function App({ token }: { token: string }) {
     if (!voice || !speaking || view.phase !== "interview" || !q) return;
     voice.ask({ seq: q.seq, index: q.index, text: q.text, audio: q.audio }, view.lastAckSeq > q.seq);
   }, [voice, speaking, view.phase, q?.seq]);
+  // A finished interview is not resumed: the link then says whether it can be used again.
+  useEffect(() => {
+    if (view.phase === "ended") keepSession(token, null);
+  }, [view.phase, token]);
   useEffect(() => {
     if (!voice) return;
     if (view.phase === "paused") voice.hold();
@@ -501,6 +507,27 @@ function deviceInfo() {
   return { userAgent: ua.slice(0, 500), browser, os, deviceType };
 }
 
+// This browser's session of a link, so that a reload or a reopened tab resumes it. A shared link
+// (one panel link for many people) resumes only for the browser holding it; see POST /v1/join.
+type Resume = { sessionId: string; participantToken: string };
+const resumeKey = (token: string) => `interviewrelay:resume:${token}`;
+function keptSession(token: string): Resume | null {
+  try {
+    const r = JSON.parse(localStorage.getItem(resumeKey(token)) ?? "null") as Resume | null;
+    return r && typeof r.sessionId === "string" && typeof r.participantToken === "string" ? r : null;
+  } catch {
+    return null; // storage blocked (private mode) or damaged: the link still works as a new open
+  }
+}
+function keepSession(token: string, r: Resume | null) {
+  try {
+    if (r) localStorage.setItem(resumeKey(token), JSON.stringify(r));
+    else localStorage.removeItem(resumeKey(token));
+  } catch {
+    // storage blocked: nothing to keep
+  }
+}
+
 /** POST /v1/join; the first call starts as soon as the script runs, before the first render. */
 let early: Promise<Response> | null = null;
 function joinRequest(token: string): Promise<Response> {
@@ -509,7 +536,8 @@ function joinRequest(token: string): Promise<Response> {
     early = null;
     return p;
   }
-  return fetch("/v1/join", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token, device: deviceInfo() }) });
+  const resume = keptSession(token);
+  return fetch("/v1/join", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token, device: deviceInfo(), ...(resume ? { resume } : {}) }) });
 }
 
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");

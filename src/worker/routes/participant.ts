@@ -22,14 +22,14 @@ participantRoutes.post(
   op({
     summary: "Open an invite: creates the session, or resumes the invite's unfinished one",
     description:
-      "Unknown token 404 INVITE_NOT_FOUND; expired 410 INVITE_EXPIRED; used up 409 INVITE_USED. An unfinished session is resumed even after the invite expires, so a participant mid-interview can reload the page.",
+      "Unknown token 404 INVITE_NOT_FOUND; expired 410 INVITE_EXPIRED; used up 409 INVITE_USED. An unfinished session is resumed even after the invite expires, so a participant mid-interview can reload the page. A personal invite (maxUses 1) resumes its unfinished session for whoever opens it; a shared invite (maxUses > 1) resumes one only when `resume` carries that session's id and a participant token it issued (the participant page keeps them), and otherwise starts a new session, using up one use.",
     tags: ["participant"],
     auth: "participant",
     responses: { 201: { description: "the session to connect to", schema: Joined } },
   }),
   jsonBody(Join),
   async (c) => {
-    const { token, device } = c.req.valid("json");
+    const { token, device, resume } = c.req.valid("json");
     const db = c.env.DB;
     // The invite, its campaign and the campaign's current script in one read, alongside the rate limit.
     const [, row] = await Promise.all([
@@ -71,9 +71,16 @@ participantRoutes.post(
         201,
       );
 
-    if (invite.session_id) {
-      const stub = c.env.SESSION.get(c.env.SESSION.idFromName(invite.session_id));
-      const r = await stub.addToken(tokenHash);
+    // Which unfinished session this open may resume. A personal link (maxUses 1) reopens its
+    // session from any browser. A shared link (a panel link, maxUses > 1) reopens only the session
+    // whose participant token this browser kept: before, the next person to open it joined the
+    // first one's interview, and their answers were stored in it.
+    const candidates: { id: string; proof?: { token: string; inviteId: string } }[] = [];
+    if (resume) candidates.push({ id: resume.sessionId, proof: { token: resume.participantToken, inviteId: invite.id } });
+    if (invite.max_uses === 1 && invite.session_id && invite.session_id !== resume?.sessionId) candidates.push({ id: invite.session_id });
+    for (const { id, proof } of candidates) {
+      const stub = c.env.SESSION.get(c.env.SESSION.idFromName(id));
+      const r = await stub.addToken(tokenHash, proof);
       if (r.ok && !isTerminal(r.value.status)) {
         return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required, r.value.consentText, r.value.language);
       }
