@@ -66,8 +66,9 @@ export const SettingsIn = z.strictObject({
   language: language.optional(),
   browserTranscription: settingsFields.browserTranscription.default(false),
 });
-// No defaults here: a PATCH changes only the settings it names.
-const SettingsPatch = z.strictObject(settingsFields).partial();
+// No defaults here: a PATCH changes only the settings it names. The optional ones (consent text,
+// language) are cleared with null, back to the default wording and "any language".
+const SettingsPatch = z.strictObject({ ...settingsFields, consentText: settingsFields.consentText.nullable(), language: language.nullable() }).partial();
 export type Settings = z.output<typeof SettingsIn>;
 export const CreateCampaign = z.strictObject({
   name: typedText(200),
@@ -155,6 +156,9 @@ export const Join = z.strictObject({
       participantToken: z.string().min(1).max(200),
     })
     .optional(),
+  // Only resume `resume`'s session, never start one: the page asks this when its socket keeps
+  // failing, to learn whether its interview still exists (410 SESSION_ENDED when it is over).
+  resumeOnly: z.boolean().optional(),
 });
 export const Joined = z.object({
   sessionId: z.string(),

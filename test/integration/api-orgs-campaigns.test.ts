@@ -176,6 +176,15 @@ describe("campaigns", () => {
     expect(same.json.scriptVersion).toBe(1);
     const renamed = await call("PATCH", `/v1/campaigns/${c.id}`, { key: apiKey.key, body: { name: "Renamed" } });
     expect(renamed.json).toMatchObject({ name: "Renamed", scriptVersion: 1 });
+    // Optional settings are set, kept when not named, and cleared with null.
+    const set = await call("PATCH", `/v1/campaigns/${c.id}`, { key: apiKey.key, body: { settings: { language: "fr", consentText: "Nous enregistrons." } } });
+    expect(set.json.settings).toMatchObject({ language: "fr", consentText: "Nous enregistrons.", consentRequired: false });
+    const cleared = await call("PATCH", `/v1/campaigns/${c.id}`, { key: apiKey.key, body: { settings: { language: null, consentText: null } } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json.settings).not.toHaveProperty("language");
+    expect(cleared.json.settings).not.toHaveProperty("consentText");
+    expect((await call("GET", `/v1/campaigns/${c.id}`, { key: apiKey.key })).json.settings).toEqual(cleared.json.settings);
+    expect((await call("PATCH", `/v1/campaigns/${c.id}`, { key: apiKey.key, body: { settings: { mode: null } } })).status).toBe(400);
 
     const empty = await call("PATCH", `/v1/campaigns/${c.id}`, { key: apiKey.key, body: {} });
     expect(empty.status).toBe(400);
@@ -322,6 +331,8 @@ describe("invites", () => {
     const used = await join(once.token);
     expect(used.status).toBe(409);
     expect(errorCode(used)).toBe("INVITE_USED");
+    // It says how the interview ended, so that the page does not thank someone who declined.
+    expect(used.json.error.details).toMatchObject({ sessionStatus: "completed" });
     const inviteRow = await env.DB.prepare("SELECT uses FROM invites WHERE id = ?").bind(once.id).first<{ uses: number }>();
     expect(inviteRow!.uses).toBe(1);
   });
@@ -373,6 +384,15 @@ describe("invites", () => {
     expect(row!.uses).toBe(3);
     const listed = await call("GET", `/v1/campaigns/${c.id}/sessions`, { key: apiKey.key });
     expect(listed.json.data.filter((s: { inviteId: string }) => s.inviteId === panel.id)).toHaveLength(3);
+    // The page's "does my interview still exist?" check never starts a session: it learns it ended.
+    expect((await call("POST", `/v1/sessions/${first.json.sessionId}/end`, { key: apiKey.key })).status).toBe(200);
+    const check = (participantToken: string) => call("POST", "/v1/join", { body: { token: panel.token, resume: { sessionId: first.json.sessionId, participantToken }, resumeOnly: true } });
+    const over = await check(reload.json.participantToken);
+    expect(over.status).toBe(410);
+    expect(over.json.error).toMatchObject({ code: "SESSION_ENDED", details: { sessionStatus: "completed", endReason: "ended_by_admin" } });
+    const unknown = await check(second.json.participantToken);
+    expect(unknown.status).toBe(404);
+    expect(errorCode(unknown)).toBe("SESSION_NOT_FOUND");
     // Every session keeps its own transcript: the second person's token opens only their session.
     const onFirst = await call("GET", `/v1/sessions/${first.json.sessionId}/connect?token=${second.json.participantToken}`, { headers: { Upgrade: "websocket" } });
     expect([401, 404]).toContain(onFirst.status);

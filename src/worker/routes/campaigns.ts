@@ -114,7 +114,9 @@ campaignRoutes.patch(
     const questionsChanged = body.questions !== undefined && JSON.stringify(body.questions) !== JSON.stringify(current);
     const questions = questionsChanged ? body.questions! : current;
     const version = questionsChanged ? row.script_version + 1 : row.script_version;
-    const settings = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
+    const merged: Record<string, unknown> = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
+    for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k]; // null clears
+    const settings = merged;
     const next: CampaignRow = {
       ...row,
       name: body.name ?? row.name,

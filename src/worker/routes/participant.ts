@@ -22,14 +22,15 @@ participantRoutes.post(
   op({
     summary: "Open an invite: creates the session, or resumes the invite's unfinished one",
     description:
-      "Unknown token 404 INVITE_NOT_FOUND; expired 410 INVITE_EXPIRED; used up 409 INVITE_USED. An unfinished session is resumed even after the invite expires, so a participant mid-interview can reload the page. A personal invite (maxUses 1) resumes its unfinished session for whoever opens it; a shared invite (maxUses > 1) resumes one only when `resume` carries that session's id and a participant token it issued (the participant page keeps them), and otherwise starts a new session, using up one use.",
+      "Unknown token 404 INVITE_NOT_FOUND; expired 410 INVITE_EXPIRED; used up 409 INVITE_USED. An unfinished session is resumed even after the invite expires, so a participant mid-interview can reload the page. A personal invite (maxUses 1) resumes its unfinished session for whoever opens it; a shared invite (maxUses > 1) resumes one only when `resume` carries that session's id and a participant token it issued (the participant page keeps them), and otherwise starts a new session, using up one use. With resumeOnly it never starts one: 410 SESSION_ENDED (details: sessionStatus, endReason) when that session is over, 404 SESSION_NOT_FOUND when it cannot be resumed. A 409 INVITE_USED for a personal link carries the same details.",
     tags: ["participant"],
     auth: "participant",
     responses: { 201: { description: "the session to connect to", schema: Joined } },
   }),
   jsonBody(Join),
   async (c) => {
-    const { token, device, resume } = c.req.valid("json");
+    const { token, device, resume, resumeOnly } = c.req.valid("json");
+    if (resumeOnly && !resume) throw new ApiError(400, "VALIDATION_FAILED", "resumeOnly needs resume", { fields: [{ path: "resume", message: "required with resumeOnly", code: "required" }] });
     const db = c.env.DB;
     // The invite, its campaign and the campaign's current script in one read, alongside the rate limit.
     const [, row] = await Promise.all([
@@ -78,16 +79,23 @@ participantRoutes.post(
     const candidates: { id: string; proof?: { token: string; inviteId: string } }[] = [];
     if (resume) candidates.push({ id: resume.sessionId, proof: { token: resume.participantToken, inviteId: invite.id } });
     if (invite.max_uses === 1 && invite.session_id && invite.session_id !== resume?.sessionId) candidates.push({ id: invite.session_id });
+    // How a finished session ended, so that the page can say so (declined, left, completed).
+    let ended: { sessionStatus: string; endReason: string | null } | undefined;
     for (const { id, proof } of candidates) {
       const stub = c.env.SESSION.get(c.env.SESSION.idFromName(id));
       const r = await stub.addToken(tokenHash, proof);
       if (r.ok && !isTerminal(r.value.status)) {
         return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required, r.value.consentText, r.value.language);
       }
+      if (r.ok) ended ??= { sessionStatus: r.value.status, endReason: r.value.endReason };
+    }
+    if (resumeOnly) {
+      if (ended) throw new ApiError(410, "SESSION_ENDED", "this interview has ended", ended);
+      throw new ApiError(404, "SESSION_NOT_FOUND", "this interview no longer exists");
     }
     const now = Date.now();
     if (invite.expires_at !== null && invite.expires_at <= now) throw new ApiError(410, "INVITE_EXPIRED", "this invite link has expired");
-    if (invite.uses >= invite.max_uses) throw new ApiError(409, "INVITE_USED", "this invite link has already been used");
+    if (invite.uses >= invite.max_uses) throw new ApiError(409, "INVITE_USED", "this invite link has already been used", ended);
 
     if (row.script_questions === null) throw new Error(`script ${campaign.id} v${campaign.script_version} is missing`);
     const questions = parseQuestions(row.script_questions);
