@@ -35,8 +35,9 @@ export function actorFromContext(c: Context<AppEnv>): AuditActor {
  * whole batches per org in one transaction. The entry's id is fixed here, so a redelivered batch
  * appends nothing twice. If the queue refuses the entry, it is appended directly: never dropped.
  */
-export function auditFromContext(c: Context<AppEnv>, entry: AuditEntry): Promise<void> {
-  const item: PendingAudit = { id: newId("aud"), actor: actorFromContext(c), entry, at: Date.now() };
+/** `actor` overrides who is recorded, for requests no principal makes (a signed download link). */
+export function auditFromContext(c: Context<AppEnv>, entry: AuditEntry, actor?: Partial<AuditActor>): Promise<void> {
+  const item: PendingAudit = { id: newId("aud"), actor: { ...actorFromContext(c), ...actor }, entry, at: Date.now() };
   // The send starts on a later turn, so serialising it is not on the response's path.
   return new Promise<void>((resolve) => setTimeout(resolve, 0))
     .then(() => c.env.AUDIT_QUEUE.send(item))

@@ -12,7 +12,7 @@ import type { InterviewSession } from "../../src/objects/InterviewSession";
 import { signDownload } from "../../src/worker/export-job";
 import { SessionExport } from "../../src/worker/session-bundle";
 import { BASE, randomClientIp, unique } from "../helpers/api";
-import { answer, begin, call, connect, createCampaign, createInvite, createOrg, keyWithRole, mirroredStatus, startedInterview, waitFor } from "../helpers/fixtures";
+import { answer, auditRows, begin, call, connect, createCampaign, createInvite, createOrg, keyWithRole, mirroredStatus, startedInterview, waitFor } from "../helpers/fixtures";
 import { parseCsv } from "../helpers/csv";
 import { speak, VOICE_SETTINGS } from "../helpers/privacy";
 import { sessionStub } from "../helpers/session";
@@ -268,6 +268,12 @@ describe("bulk export", () => {
     expect(expired.status).toBe(410);
     expect(expired.json.error.code).toBe("LINK_EXPIRED");
     expect((await call("GET", `${url.pathname}?expires=${past}`)).status).toBe(400);
+    // The link needs no credentials, so each use of it is audited under the person it was made
+    // for: the download, and the tampered and expired tries as denials.
+    const rows = await waitFor(() => auditRows("action = 'export.download' AND resource_id = ?", status.id), (r) => r.length >= 4, "the link's four uses audited");
+    expect(rows.map((r) => `${r.outcome}`).sort()).toEqual(["allow", "deny", "deny", "deny"]);
+    expect(new Set(rows.map((r) => r.actor_type))).toEqual(new Set(["signed_link"]));
+    expect(rows.every((r) => typeof r.actor_id === "string" && (r.actor_id as string).length > 0)).toBe(true);
 
     // The object is in R2 under exports/{id}.zip, and the requester was notified with the link.
     expect(await env.EXPORTS_BUCKET.head(`exports/${status.id}.zip`)).not.toBeNull();

@@ -9,6 +9,7 @@ import { filterSql } from "../../db/sessions";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
 import { ERASED_EXPORT } from "../erasure";
+import { auditFromContext } from "../audit";
 import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
 import { jsonBody, op, queryOf } from "../openapi";
 import { participantZip } from "../participant-zip";
@@ -266,14 +267,31 @@ exportRoutes.get(
     const row = await c.env.DB.prepare("SELECT * FROM exports WHERE id = ?").bind(id).first<ExportRow>();
     if (!row) throw notFound("export");
     const { expires, sig } = c.req.valid("query");
-    if (!(await verifyDownload(c.env, row.id, expires, sig))) throw new ApiError(403, "INVALID_SIGNATURE", "the download link is not valid");
+    // The link needs no credentials and can be forwarded, so every use of it is recorded: who the
+    // link was made for, from where, and whether it was honoured.
+    const audit = (outcome: "allow" | "deny", reason?: string) =>
+      c.executionCtx.waitUntil(
+        auditFromContext(
+          c,
+          { orgId: row.org_id, action: "export.download", outcome, resourceType: "export", resourceId: row.id, campaignId: row.campaign_id, ...(reason ? { details: { reason } } : {}) },
+          { type: "signed_link", id: row.requested_by, role: null },
+        ),
+      );
+    if (!(await verifyDownload(c.env, row.id, expires, sig))) {
+      audit("deny", "invalid_signature");
+      throw new ApiError(403, "INVALID_SIGNATURE", "the download link is not valid");
+    }
     // Withdrawn (its data was erased) or failed: a new link would not help, so say why instead.
     if (row.error === ERASED_EXPORT) throw new ApiError(410, "EXPORT_GONE", `the export was ${ERASED_EXPORT}`);
     const now = Date.now();
-    if (Number(expires) * 1000 <= now || (row.expires_at !== null && row.expires_at <= now)) throw new ApiError(410, "LINK_EXPIRED", "the download link has expired: get a new one from GET /v1/exports/{id}");
+    if (Number(expires) * 1000 <= now || (row.expires_at !== null && row.expires_at <= now)) {
+      audit("deny", "link_expired");
+      throw new ApiError(410, "LINK_EXPIRED", "the download link has expired: get a new one from GET /v1/exports/{id}");
+    }
     if (row.status !== "ready") throw new ApiError(409, "EXPORT_NOT_READY", `the export is ${row.status}`);
     const object = await c.env.EXPORTS_BUCKET.get(row.object_key ?? exportObjectKey(row.id));
     if (!object) throw new ApiError(410, "EXPORT_GONE", "the export's file no longer exists");
+    audit("allow");
     return c.body(object.body, 200, { ...ATTACHMENT_HEADERS("application/zip", `${row.id}.zip`), "Content-Length": String(object.size) });
   },
 );
