@@ -49,7 +49,12 @@ export function op(spec: OpSpec): MiddlewareHandler<AppEnv> {
       throw new ApiError(403, "FORBIDDEN", `the ${principal.role} role may not ${action.replace(".", " ")}`);
     }
     await next();
-    if (mustAudit(action) && c.res.status < 400) {
+    // An id the caller cannot see (another org's, or none at all) is a denied attempt too. It is
+    // recorded in the caller's own org, so no other tenant's log learns of it, and the 404 stays
+    // the same for both cases.
+    if (c.res.status === 404 && resourceId) {
+      c.executionCtx.waitUntil(auditFromContext(c, { orgId: principal.orgId, action, outcome: "deny", resourceType, resourceId, details: { reason: "not_found" } }));
+    } else if (mustAudit(action) && c.res.status < 400) {
       const r = c.get("auditResource");
       c.executionCtx.waitUntil(
         auditFromContext(c, {

@@ -446,6 +446,16 @@ describe("tenancy", () => {
       expect(errorCode(res)).toBe("NOT_FOUND");
     }
     expect(await tableCounts()).toEqual(before);
+    // Each attempt is a denial in org B's own audit log (the org that tried), none in org A's.
+    const bOrg = b.org.id;
+    const tried = await waitFor(
+      () => auditRows("org_id = ? AND outcome = 'deny' AND actor_id = ?", bOrg, b.apiKey.id),
+      (rows) => rows.length >= routes.length,
+      "a denial audited for every cross-org attempt",
+    );
+    expect(tried.every((r) => JSON.parse(String(r.details)).reason === "not_found")).toBe(true);
+    expect(tried.some((r) => r.resource_id === a.sessionId && r.resource_type === "session")).toBe(true);
+    expect(await auditRows("org_id = ? AND actor_id = ?", a.org!.org.id, b.apiKey.id)).toEqual([]);
     const s = await call("GET", `/v1/sessions/${a.sessionId}?include=notes`, { key: a.key });
     expect(s.json).toMatchObject({ status: "in_progress", campaignId: a.campaign.id, flagged: false, notes: [{ text: "org A's note" }] });
     expect((await call("GET", `/v1/campaigns/${a.campaign.id}`, { key: a.key })).json.name).not.toBe("Renamed by sample");

@@ -316,8 +316,11 @@ async function runCell(w: World, r: RouteInfo, caller: Caller): Promise<Cell> {
     let verdict = judge(expected, got);
     let note: string | undefined;
     if (verdict === "ok" && kind === "other-org" && expected.kind === "allow") {
-      // Routes without an id answer with the other org's own data only.
-      const leaked = w.aIds.filter((id) => got.text.includes(id));
+      // Routes without an id answer with the other org's own data only. Its audit log lists its own
+      // denied tries on org A's ids (the ids it sent itself): those rows tell it nothing new.
+      const own = (e: { outcome?: string; details?: { reason?: string } | null }) => e.outcome === "deny" && e.details?.reason === "not_found";
+      const text = r.path === "/audit-log" && Array.isArray(got.json?.data) ? JSON.stringify(got.json.data.filter((e: Parameters<typeof own>[0]) => !own(e))) : got.text;
+      const leaked = w.aIds.filter((id) => text.includes(id));
       if (leaked.length) [verdict, note] = ["unexpected allow", `org A's ids in org B's answer: ${leaked.join(", ")}`];
       const made = typeof got.json?.id === "string" ? await orgOfId(got.json.id) : null;
       if (made && made !== w.b.org.id) [verdict, note] = ["unexpected allow", `${got.json.id} was made in ${made}, not the caller's org`];

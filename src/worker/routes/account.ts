@@ -73,7 +73,7 @@ accountRoutes.post(
 
 accountRoutes.get(
   "/auth/me",
-  op({ summary: "Who the caller is: member or API key, role and org", tags: ["auth"], auth: "key", action: "org.read", responses: { 200: { description: "the caller", schema: Me } } }),
+  op({ summary: "Who the caller is: member or API key, role and org", tags: ["auth"], auth: "key", resource: "org", action: "org.read", responses: { 200: { description: "the caller", schema: Me } } }),
   async (c) => {
     const p = c.get("principal")!;
     const org = (await c.env.DB.prepare("SELECT id, name, plan FROM orgs WHERE id = ?").bind(p.orgId).first<{ id: string; name: string; plan: string }>())!;

@@ -58,6 +58,7 @@ auditRoutes.get(
     summary: "The org's audit log, newest first, filtered by resource, actor, action, outcome and time",
     tags: ["audit"],
     auth: "key",
+    resource: "audit_log",
     action: "audit.read",
     responses: { 200: { description: "a page of events", schema: z.object({ data: z.array(AuditEvent), nextCursor: z.string().nullable() }) } },
   }),
@@ -90,6 +91,7 @@ auditRoutes.get(
     summary: "Verify the org's audit chain; reports the first broken link",
     tags: ["audit"],
     auth: "key",
+    resource: "audit_log",
     action: "audit.read",
     responses: {
       200: {

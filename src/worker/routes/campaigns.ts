@@ -75,7 +75,7 @@ campaignRoutes.post(
 
 campaignRoutes.get(
   "/campaigns",
-  op({ summary: "List campaigns, newest first", tags: ["campaigns"], auth: "key", action: "campaign.read", responses: { 200: { description: "a page", schema: page(Campaign) } } }),
+  op({ summary: "List campaigns, newest first", tags: ["campaigns"], auth: "key", resource: "campaign", action: "campaign.read", responses: { 200: { description: "a page", schema: page(Campaign) } } }),
   queryOf(ListQuery),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
@@ -87,7 +87,7 @@ campaignRoutes.get(
 
 campaignRoutes.get(
   "/campaigns/:id",
-  op({ summary: "Get a campaign", tags: ["campaigns"], auth: "key", action: "campaign.read", responses: { 200: { description: "the campaign", schema: Campaign } } }),
+  op({ summary: "Get a campaign", tags: ["campaigns"], auth: "key", resource: "campaign", action: "campaign.read", responses: { 200: { description: "the campaign", schema: Campaign } } }),
   async (c) => {
     const row = await campaignFromPath(c);
     return c.json(campaignJson(row, await scriptQuestions(c.env.DB, row.id, row.script_version)));
@@ -101,6 +101,7 @@ campaignRoutes.patch(
     description: "Sessions keep the script version they started with.",
     tags: ["campaigns"],
     auth: "key",
+    resource: "campaign",
     action: "campaign.write",
     responses: { 200: { description: "the campaign", schema: Campaign } },
   }),
@@ -201,7 +202,7 @@ campaignRoutes.post(
 
 campaignRoutes.get(
   "/campaigns/:id/invites",
-  op({ summary: "List a campaign's invites (tokens are never shown again)", tags: ["invites"], auth: "key", action: "invite.read", responses: { 200: { description: "a page", schema: page(Invite) } } }),
+  op({ summary: "List a campaign's invites (tokens are never shown again)", tags: ["invites"], auth: "key", resource: "campaign", action: "invite.read", responses: { 200: { description: "a page", schema: page(Invite) } } }),
   queryOf(ListQuery),
   async (c) => {
     const campaign = await campaignFromPath(c);

@@ -87,6 +87,7 @@ sessionRoutes.get(
       "Newest first. `from`/`to` filter on startedAt. With format=csv the next page's cursor is in the X-Next-Cursor header. include=transcript adds each session's segments (roles that read transcripts); include=notes its notes; include=analytics its analytics as GET /sessions/{id}/analytics returns them, without the AI summary (in CSV: distribution, engagement, response rate and length, pauses, drop-off and themes as columns). Each included transcript or analytics read is audited.",
     tags: ["sessions"],
     auth: "key",
+    resource: "campaign",
     action: "session.read",
     responses: { 200: { description: "a page of sessions", schema: page(Session) } },
   }),
@@ -146,6 +147,7 @@ sessionRoutes.get(
     description: "include=transcript,analytics,notes adds those parts (analytics as GET /sessions/{id}/analytics returns them); each is subject to the role table, and transcript and analytics reads are audited.",
     tags: ["sessions"],
     auth: "key",
+    resource: "session",
     action: "session.read",
     responses: { 200: { description: "the session", schema: Session } },
   }),
@@ -248,7 +250,7 @@ sessionRoutes.post(
 
 sessionRoutes.get(
   "/sessions/:id/notes",
-  op({ summary: "A session's notes, oldest first", tags: ["sessions"], auth: "key", action: "note.read", responses: { 200: { description: "a page of notes", schema: page(Note) } } }),
+  op({ summary: "A session's notes, oldest first", tags: ["sessions"], auth: "key", resource: "session", action: "note.read", responses: { 200: { description: "a page of notes", schema: page(Note) } } }),
   queryOf(ListQuery),
   async (c) => {
     const row = await sessionFromPath(c);
