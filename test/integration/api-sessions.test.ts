@@ -254,6 +254,13 @@ describe("listing a campaign's sessions", () => {
     expect(trows[0]!.at(-1)).toBe("transcript");
     const t = trows.find((row) => row[0] === i.sessionId)!.at(-1)!;
     expect(t).toContain('I said "yes", then\nI said no, =SUM(1)');
+    // include=notes adds a notes column (it was silently dropped), formula-neutralised like the rest.
+    await call("POST", `/v1/sessions/${i.sessionId}/notes`, { key: i.key, body: { text: "=HYPERLINK(1) call back" } });
+    const withN = parseCsv((await call("GET", `/v1/campaigns/${i.campaign.id}/sessions?format=csv&include=notes,transcript&status=completed`, { key: i.key })).text);
+    expect(withN[0]!.slice(-2)).toEqual(["transcript", "notes"]);
+    const noteCell = withN.find((row) => row[0] === i.sessionId)!.at(-1)!;
+    expect(noteCell).toMatch(/^'?\[\d{4}-\d\d-\d\dT[^\]]+\] =HYPERLINK\(1\) call back$/);
+    expect(noteCell).not.toMatch(/^[=+\-@]/);
 
     const paged = await call("GET", `/v1/campaigns/${i.campaign.id}/sessions?format=csv&limit=2`, { key: i.key });
     expect(parseCsv(paged.text)).toHaveLength(3);

@@ -124,11 +124,13 @@ sessionRoutes.get(
     }
     if (q.format === "csv") {
       const columns = canRead(role, "participant") ? [...SESSION_CSV_COLUMNS] : SESSION_CSV_COLUMNS.filter((col) => col !== "participantEmail");
-      let body = csvLine([...columns, ...(withTranscript ? ["transcript"] : []), ...(withAnalytics ? ANALYTICS_CSV_COLUMNS : [])]);
+      let body = csvLine([...columns, ...(withTranscript ? ["transcript"] : []), ...(withNotes ? ["notes"] : []), ...(withAnalytics ? ANALYTICS_CSV_COLUMNS : [])]);
       for (const s of data) {
         const cells = sessionCsvCells(s).slice(0, columns.length);
         const transcript = s.transcript ? [s.transcript.map((t) => `[${t.speaker}] ${t.text}`).join("\n")] : [];
-        body += csvLine([...cells, ...transcript, ...(s.analytics ? analyticsCsvCells(s.analytics) : [])]);
+        // One cell of the session's notes, oldest first, each with its time (include=notes was dropped before).
+        const notes = s.notes ? [s.notes.map((n) => `[${n.createdAt}] ${n.text}`).join("\n")] : [];
+        body += csvLine([...cells, ...transcript, ...notes, ...(s.analytics ? analyticsCsvCells(s.analytics) : [])]);
       }
       return c.body(body, 200, {
         "Content-Type": "text/csv; charset=utf-8",
