@@ -5,7 +5,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { validator } from "hono/validator";
 import { z } from "zod";
 import { issueMessage, issuePath } from "../shared/issues";
-import { protoKeyPath } from "../shared/json";
+import { badJsonField } from "../shared/json";
 import { auditFromContext } from "./audit";
 import { requireOperator, resolvePrincipal } from "./auth";
 import { ApiError } from "./errors";
@@ -103,8 +103,12 @@ export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: bool
     if (!r.success) throw validationError(r.error, "body");
     // Only a body the schema accepted is walked (strict objects refuse the key themselves; a
     // record would drop it): garbage costs no more than its validation.
-    const proto = protoKeyPath(value);
-    if (proto !== null) throw new ApiError(400, "VALIDATION_FAILED", `invalid body: ${proto.slice(0, 200)}: __proto__ is not a field name`, { fields: [{ path: proto.slice(0, 200), message: "__proto__ is not a field name", code: "invalid_key" }] });
+    const bad = badJsonField(value);
+    if (bad) {
+      const path = bad.path.slice(0, 200) || "body";
+      const [message, code] = bad.problem === "proto_key" ? ["__proto__ is not a field name", "invalid_key"] : ["is not valid Unicode text (a lone surrogate)", "invalid_text"];
+      throw new ApiError(400, "VALIDATION_FAILED", `invalid body: ${path}: ${message}`, { fields: [{ path, message, code }] });
+    }
     return r.data as z.output<S>;
   };
   const parseJson = validator("json", (value) => parse(value));

@@ -148,6 +148,19 @@ describe("bad bodies on every route with a body", () => {
       expectClientError(invite, `attributes ${attrs}`, 400, "VALIDATION_FAILED");
       if (attrs.includes("__proto__")) expect(invite.json.error.details.fields[0].path).toBe("participant.attributes.__proto__");
     }
+    // A lone surrogate (escaped, since raw it is not UTF-8) is not text: D1 would store it as
+    // U+FFFD, so the 201 would echo one text and every later read another.
+    const camp = JSON.stringify(validRequest("POST", "/campaigns", { campaignId: w.ids.campaignId }).body);
+    for (const [path, body, field] of [
+      [`/sessions/${w.sessionId}/notes`, String.raw`{"text":"note \ud800"}`, "text"],
+      ["/campaigns", camp.replace(/"name":"[^"]*"/, String.raw`"name":"Bad \udc00 name"`), "name"],
+      [`/campaigns/${w.ids.campaignId}/invites`, String.raw`{"participant":{"attributes":{"k\ud83d":"v"}}}`, null],
+    ] as const) {
+      const r = await send("POST", path, { key: w.key, headers: { "Content-Type": "application/json" }, body });
+      expectClientError(r, `${path} with a lone surrogate`, 400, "VALIDATION_FAILED");
+      expect(r.json.error.details.fields[0]).toMatchObject({ code: "invalid_text" });
+      if (field) expect(r.json.error.details.fields[0].path).toBe(field);
+    }
     expect(stable(await w.snapshot())).toEqual(stable(before));
     // Text with something visible in it is kept as typed (trimmed).
     const ok = await call("POST", `/v1/sessions/${w.sessionId}/notes`, { key: w.key, body: { text: " \u200bnote " } });
