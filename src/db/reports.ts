@@ -2,6 +2,7 @@
 // invite attribute. One query over the session index and the answer analyses; session metrics
 // are taken over distinct sessions, answer metrics over answers.
 import { z } from "zod";
+import { ordered } from "../shared/ordered";
 import { csvLine } from "./sessions";
 
 const CampaignId = z.string().regex(/^cmp_[a-z0-9]{8,64}$/, "expected an id like cmp_…");
@@ -17,7 +18,7 @@ export const ReportDefinition = z.strictObject({
   /** The invite attribute that names a participant's segment (groupBy=segment); "segment" by default. */
   segmentAttribute: z.string().min(1).max(64).refine((s) => !/["\\]/.test(s), "may not contain quotes or backslashes").optional(),
   format: z.enum(["json", "csv"]).default("json"),
-});
+}).superRefine(ordered([["from", "to"]]));
 export type ReportDefinition = z.output<typeof ReportDefinition>;
 export type ReportRow = Record<string, string | number | null>;
 

@@ -2,6 +2,7 @@
 // Request objects are strict: unknown and server-owned fields are refused, never ignored.
 import { z } from "zod";
 import { hasVisibleText, typedText } from "../shared/text";
+import { ordered, RANGE_PAIRS } from "../shared/ordered";
 import { STATUSES } from "../objects/machine";
 import { ROLES } from "./policy";
 
@@ -196,7 +197,7 @@ export const SessionFilters = z.strictObject({
   flagged: bool.optional(),
   include: csv(["transcript", "analytics", "notes"] as const).optional(),
   format: z.enum(["json", "csv"]).default("json"),
-});
+}).superRefine(ordered(RANGE_PAIRS));
 export type SessionFilters = z.output<typeof SessionFilters>;
 export const SessionInclude = z.strictObject({ include: csv(["transcript", "analytics", "notes"] as const).optional() });
 

@@ -280,6 +280,27 @@ describe("ids, queries, credentials and unknown routes", () => {
     w.ws.close();
   });
 
+  it("ranges given both ways round are 400 naming the upper bound, not an empty page", async () => {
+    const w = await world();
+    const key = w.key;
+    const list = `/v1/campaigns/${w.ids.campaignId}/sessions`;
+    for (const [url, field] of [
+      [`${list}?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, "to"],
+      [`${list}?minCompletion=80&maxCompletion=20`, "maxCompletion"],
+      [`${list}?minDuration=600&maxDuration=60`, "maxDuration"],
+      ["/v1/audit-log?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to"],
+    ] as const) {
+      const r = await call("GET", url, { key });
+      expectClientError(r, url, 400, "VALIDATION_FAILED");
+      expect(r.json.error.details.fields.map((f: { path: string }) => f.path)).toContain(field);
+    }
+    const report = await call("POST", "/v1/reports", { key, body: { campaignIds: [w.ids.campaignId], metrics: ["sessions"], groupBy: "campaign", from: "2027-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } });
+    expectClientError(report, "a report from after to", 400, "VALIDATION_FAILED");
+    // Equal bounds are a range of one instant or value, and fine.
+    expect((await call("GET", `${list}?minCompletion=50&maxCompletion=50&from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, { key })).status).toBe(200);
+    w.ws.close();
+  });
+
   it("every key route without credentials or with bad ones is 401 and changes nothing", async () => {
     const w = await world();
     const before = await w.snapshot();

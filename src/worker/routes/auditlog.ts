@@ -1,6 +1,7 @@
 // Reading the audit log and verifying its hash chain (owners and admins).
 import { Hono } from "hono";
 import { z } from "zod";
+import { ordered } from "../../shared/ordered";
 import type { AuditRecord } from "../../db/audit-chain";
 import { decodeCursor, encodeCursor, listScope } from "../../db/cursor";
 import { verifyAuditChain } from "../audit";
@@ -19,7 +20,7 @@ const AuditFilters = z.strictObject({
   outcome: z.enum(["allow", "deny"]).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
-});
+}).superRefine(ordered([["from", "to"]]));
 
 const AuditEvent = z.object({
   id: z.string(),

@@ -9,6 +9,7 @@ import { filterSql } from "../../db/sessions";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
 import { ERASED_EXPORT } from "../erasure";
+import { ordered, RANGE_PAIRS } from "../../shared/ordered";
 import { auditFromContext } from "../audit";
 import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
 import { jsonBody, op, queryOf } from "../openapi";
@@ -125,7 +126,7 @@ const BulkFilter = z.strictObject({
   language: z.string().min(2).max(35).optional(),
   sentiment: z.array(z.enum(["positive", "neutral", "negative"])).min(1).optional(),
   flagged: z.boolean().optional(),
-});
+}).superRefine(ordered(RANGE_PAIRS));
 const BulkExportIn = z
   .strictObject({
     sessionIds: z.array(sesId).min(1).max(MAX_EXPORT_SESSIONS).optional(),
