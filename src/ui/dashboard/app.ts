@@ -1,13 +1,13 @@
 // The dashboard shell: sign-in gate, navigation that follows the role table, and the routes.
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, me as fetchMe, onUnauthorized, post } from "./api";
+import { ApiError, me as fetchMe, onAccessChanged, onUnauthorized, post } from "./api";
 import { html } from "./html";
 import { can, ROLE_LABEL } from "./roles";
 import { match, navigate, useLocation, type Loc } from "./router";
 import { MeContext } from "./session-context";
 import type { Me } from "./types";
-import { ErrorState, Loading, Toasts } from "./ui";
+import { ErrorState, Loading, toast, Toasts } from "./ui";
 import { SignIn } from "./screens/signin";
 import { CampaignList } from "./screens/campaigns";
 import { CampaignEditor } from "./screens/campaign-editor";
@@ -21,6 +21,8 @@ import { AuditLog } from "./screens/audit";
 import { CampaignAnalyticsScreen } from "./screens/campaign-analytics";
 import { Reports } from "./screens/reports";
 import { PrivacySettings } from "./screens/privacy";
+import { OrgSettings } from "./screens/org";
+import { Webhooks } from "./screens/webhooks";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Screen = (props: any) => unknown;
@@ -45,6 +47,8 @@ const ROUTES: RouteDef[] = [
   { pattern: "/live", screen: LiveView, title: "Live", allowed: (m) => can(role(m), "watchLive") },
   { pattern: "/settings/members", screen: Members, title: "Members", allowed: (m) => can(role(m), "manageOrg") },
   { pattern: "/settings/api-keys", screen: ApiKeys, title: "API keys", allowed: (m) => can(role(m), "manageOrg") },
+  { pattern: "/settings/org", screen: OrgSettings, title: "Organisation", allowed: (m) => can(role(m), "manageOrg") },
+  { pattern: "/settings/webhooks", screen: Webhooks, title: "Webhooks", allowed: (m) => can(role(m), "manageOrg") },
   { pattern: "/settings/audit", screen: AuditLog, title: "Audit log", allowed: (m) => can(role(m), "readAudit") },
   // Retention for everyone who sees Settings; the deletion flow inside is for owners only.
   { pattern: "/settings/privacy", screen: PrivacySettings, title: "Privacy", allowed: (m) => can(role(m), "readAudit") },
@@ -81,6 +85,20 @@ export function App() {
         setExpired(true);
         setState("signed-out");
       }),
+    [],
+  );
+
+  // A live socket found that our access changed but the sign-in still holds: adopt the new role
+  // (every screen follows it; a page the role may not open says so).
+  useEffect(
+    () =>
+      onAccessChanged((m) =>
+        setMe((cur) => {
+          if (cur && JSON.stringify(cur) === JSON.stringify(m)) return cur;
+          if (cur && cur.principal.role !== m.principal.role) toast(`Your access changed: you are now ${ROLE_LABEL[m.principal.role].toLowerCase()}.`, "error");
+          return m;
+        }),
+      ),
     [],
   );
 
@@ -163,6 +181,8 @@ function Shell({ me, loc, onSignOut, children }: { me: Me; loc: Loc; onSignOut: 
           ? html`<div class="subnav">
               ${can(r, "manageOrg") ? html`<a href="/settings/members" class=${loc.path === "/settings/members" ? "active" : ""}>Members</a>` : null}
               ${can(r, "manageOrg") ? html`<a href="/settings/api-keys" class=${loc.path === "/settings/api-keys" ? "active" : ""}>API keys</a>` : null}
+              ${can(r, "manageOrg") ? html`<a href="/settings/webhooks" class=${loc.path === "/settings/webhooks" ? "active" : ""}>Webhooks</a>` : null}
+              ${can(r, "manageOrg") ? html`<a href="/settings/org" class=${loc.path === "/settings/org" ? "active" : ""}>Organisation</a>` : null}
               <a href="/settings/audit" class=${loc.path === "/settings/audit" ? "active" : ""}>Audit log</a>
               <a href="/settings/privacy" class=${loc.path === "/settings/privacy" ? "active" : ""}>Privacy</a>
             </div>`

@@ -76,6 +76,8 @@ export function Progress({ value, label }: { value: number; label?: string }) {
 export function LinkBadge({ state }: { state: string }) {
   if (state === "open") return html`<span class="badge live-ok" title="Live updates connected"><span class="pulse" aria-hidden="true"></span>Live</span>`;
   if (state === "closed") return null;
+  if (state === "denied") return html`<span class="badge status-abandoned" role="status" data-testid="link-denied" title="Your access to live updates ended">No live access</span>`;
+  if (state === "gone") return html`<span class="badge status-abandoned" role="status">Deleted</span>`;
   return html`<span class="badge warn" role="status">${state === "connecting" ? "Connecting…" : "Reconnecting…"}</span>`;
 }
 

@@ -6,18 +6,20 @@ import { CountBars, fmtSeconds, Funnel, Histogram, SentimentTrend } from "../cha
 import { html } from "../html";
 import type { Campaign } from "../types";
 import { Empty, ErrorState, Loading, useAsync } from "../ui";
-import { CampaignHead, useCampaign } from "./campaign-head";
+import { CampaignHead, CampaignMissing, useCampaign } from "./campaign-head";
 
 export function CampaignAnalyticsScreen({ params }: { params: { id: string } }) {
-  const { campaign, error: campaignError } = useCampaign(params.id);
+  const { campaign, error: campaignError, notFound } = useCampaign(params.id);
   const a = useAsync((signal) => get<CampaignAnalytics>(`/v1/campaigns/${encodeURIComponent(params.id)}/analytics`, signal), [params.id]);
   const body = a.error && !a.data ? html`<${ErrorState} error=${a.error} retry=${a.reload} />` : !a.data || !campaign ? html`<${Loading} label="Adding up the campaign…" />` : html`<${Charts} a=${a.data} campaign=${campaign} />`;
   return html`<div class="page" data-testid="campaign-analytics">
     <${CampaignHead} id=${params.id} campaign=${campaign} tab="analytics">
-      <a class="btn" href=${`/reports?campaign=${encodeURIComponent(params.id)}`}>Custom report</a>
-      <button class="btn" onClick=${a.reload} disabled=${a.loading}>${a.loading ? "Refreshing…" : "Refresh"}</button>
+      ${notFound
+        ? null
+        : html`<a class="btn" href=${`/reports?campaign=${encodeURIComponent(params.id)}`}>Custom report</a>
+            <button class="btn" onClick=${a.reload} disabled=${a.loading}>${a.loading ? "Refreshing…" : "Refresh"}</button>`}
     <//>
-    ${campaignError ? html`<${ErrorState} error=${campaignError} />` : body}
+    ${notFound ? html`<${CampaignMissing} />` : campaignError ? html`<${ErrorState} error=${campaignError} />` : body}
   </div>`;
 }
 

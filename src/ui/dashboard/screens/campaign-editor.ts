@@ -10,7 +10,7 @@ import type { Campaign, CampaignSettings, Probe, Question } from "../types";
 import { PAGE_LANGUAGES } from "../../shared/locales";
 import { ErrorState, InlineError, Loading, PageHeader, toast } from "../ui";
 import { CampaignRetention } from "./campaign-retention";
-import { CampaignHead, rememberCampaign, useCampaign } from "./campaign-head";
+import { CampaignHead, CampaignMissing, rememberCampaign, useCampaign } from "./campaign-head";
 
 const PROBES: { value: Probe; label: string }[] = [
   { value: "none", label: "No follow-up" },
@@ -39,7 +39,7 @@ const fromCampaign = (c: Campaign): Draft => ({
 export function CampaignEditor({ params }: { params: { id?: string } }) {
   const role = useRole();
   const editable = can(role, "editCampaigns");
-  const { campaign, error, reload } = useCampaign(params.id);
+  const { campaign, error, notFound, reload } = useCampaign(params.id);
   const [draft, setDraft] = useState<Draft | null>(params.id ? null : blank());
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
@@ -53,6 +53,7 @@ export function CampaignEditor({ params }: { params: { id?: string } }) {
     ? html`<${PageHeader} crumbs=${html`<a href="/campaigns">Campaigns</a>`} title="New campaign" sub="Write the questions the AI interviewer asks, one at a time." />`
     : html`<${CampaignHead} id=${params.id!} campaign=${campaign} tab="settings" />`;
 
+  if (!isNew && notFound) return html`<div class="page">${head}<${CampaignMissing} /></div>`;
   if (!isNew && error && !campaign) return html`<div class="page">${head}<${ErrorState} error=${error} retry=${reload} /></div>`;
   if (!draft) return html`<div class="page">${head}<${Loading} label="Loading the script…" /></div>`;
 
@@ -80,8 +81,14 @@ export function CampaignEditor({ params }: { params: { id?: string } }) {
     setSaving(true);
     setSaveError(null);
     const settings: Record<string, unknown> = { consentRequired: draft.settings.consentRequired, mode: draft.settings.mode, recordAudio: draft.settings.recordAudio };
-    if (draft.settings.consentText?.trim()) settings.consentText = draft.settings.consentText.trim();
-    if (draft.settings.language?.trim()) settings.language = draft.settings.language.trim();
+    // An emptied field clears the value (null): the server merges settings, so leaving the key out
+    // would keep the old language or consent wording. A new campaign simply leaves them out.
+    const consentText = draft.settings.consentText?.trim() ?? "";
+    const language = draft.settings.language?.trim() ?? "";
+    if (consentText) settings.consentText = consentText;
+    else if (!isNew && campaign?.settings.consentText) settings.consentText = null;
+    if (language) settings.language = language;
+    else if (!isNew && campaign?.settings.language) settings.language = null;
     const body = { name: draft.name.trim(), questions: draft.questions.map((q) => ({ text: q.text.trim(), probe: q.probe })), settings };
     try {
       if (isNew) {
@@ -170,7 +177,13 @@ export function CampaignEditor({ params }: { params: { id?: string } }) {
 
       <div class="form-foot">
         <${InlineError} error=${saveError} />
-        ${!questionsValid ? html`<span class="muted small">Every question needs some text.</span>` : null}
+        ${!valid
+          ? html`<span class="muted small" data-testid="form-hint">${!draft.name.trim() && !questionsValid
+              ? "Give the campaign a name, and every question some text."
+              : !draft.name.trim()
+                ? "Give the campaign a name to save it."
+                : "Every question needs some text."}</span>`
+          : null}
         <span class="spacer"></span>
         ${isNew ? html`<a class="btn" href="/campaigns">Cancel</a>` : null}
         <button class="btn btn-primary" type="submit" disabled=${!valid || saving}>${saving ? "Saving…" : isNew ? "Create campaign" : "Save changes"}</button>

@@ -1,17 +1,21 @@
 // The header every campaign tab shares: the campaign's name and the tabs the role may open.
 import { useEffect, useState } from "preact/hooks";
-import { get } from "../api";
+import { ApiError, get } from "../api";
 import { html } from "../html";
 import { can } from "../roles";
 import { useRole } from "../session-context";
 import type { Campaign } from "../types";
-import { PageHeader, Tabs } from "../ui";
+import { Empty, PageHeader, Tabs } from "../ui";
 
 const cache = new Map<string, Campaign>();
 export const rememberCampaign = (c: Campaign) => void cache.set(c.id, c);
 
+/** Campaigns the server answered 404 for (unknown, deleted, or another org's). */
+const missing = new Set<string>();
+export const isMissingCampaign = (error: unknown) => error instanceof ApiError && error.status === 404;
+
 /** The campaign, from the cache at once when known, refreshed from the server every mount. */
-export function useCampaign(id: string | undefined): { campaign: Campaign | null; error: unknown; reload: () => void } {
+export function useCampaign(id: string | undefined): { campaign: Campaign | null; error: unknown; notFound: boolean; reload: () => void } {
   const [campaign, setCampaign] = useState<Campaign | null>(id ? (cache.get(id) ?? null) : null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
@@ -19,12 +23,20 @@ export function useCampaign(id: string | undefined): { campaign: Campaign | null
     if (!id) return;
     const ctrl = new AbortController();
     get<Campaign>(`/v1/campaigns/${encodeURIComponent(id)}`, ctrl.signal).then(
-      (c) => (rememberCampaign(c), setCampaign(c), setError(null)),
-      (e) => !ctrl.signal.aborted && setError(e),
+      (c) => (missing.delete(c.id), rememberCampaign(c), setCampaign(c), setError(null)),
+      (e) => {
+        if (ctrl.signal.aborted) return;
+        if (isMissingCampaign(e)) {
+          missing.add(id);
+          cache.delete(id);
+          setCampaign(null);
+        }
+        setError(e);
+      },
     );
     return () => ctrl.abort();
   }, [id, tick]);
-  return { campaign, error, reload: () => setTick((t) => t + 1) };
+  return { campaign, error, notFound: !campaign && isMissingCampaign(error), reload: () => setTick((t) => t + 1) };
 }
 
 /** Every campaign of the org (first 100), for pickers such as reassign and the live view. */
@@ -47,9 +59,14 @@ export function CampaignHead({ id, campaign, tab, children }: { id: string; camp
   return html`<div>
     <${PageHeader}
       crumbs=${html`<a href="/campaigns">Campaigns</a>`}
-      title=${campaign?.name ?? html`<span class="skeleton-text">Loading campaign…</span>`}
-      sub=${campaign ? `${campaign.totalQuestions} questions · ${campaign.settings.mode === "voice" ? "voice" : "text"} interviews · script v${campaign.scriptVersion}` : null}
+      title=${campaign?.name ?? (missing.has(id) ? "Campaign not found" : html`<span class="skeleton-text">Loading campaign…</span>`)}
+      sub=${campaign ? `${campaign.totalQuestions} question${campaign.totalQuestions === 1 ? "" : "s"} · ${campaign.settings.mode === "voice" ? "voice" : "text"} interviews · script v${campaign.scriptVersion}` : null}
     >${children}<//>
     <${Tabs} items=${items} active=${tab} />
   </div>`;
+}
+
+/** The state every campaign tab shows for an unknown, deleted or other org's campaign. */
+export function CampaignMissing() {
+  return html`<div data-testid="campaign-not-found"><${Empty} title="Campaign not found">It may have been deleted, or it belongs to another organisation. <div class="mt"><a class="btn" href="/campaigns">Back to campaigns</a></div><//></div>`;
 }

@@ -5,10 +5,10 @@ import { fmtDate, fmtDateTime, participantLabel } from "../format";
 import { html } from "../html";
 import type { Invite } from "../types";
 import { CopyField, Empty, ErrorState, InlineError, Loading, usePaged } from "../ui";
-import { CampaignHead, useCampaign } from "./campaign-head";
+import { CampaignHead, CampaignMissing, useCampaign } from "./campaign-head";
 
 export function Invites({ params }: { params: { id: string } }) {
-  const { campaign } = useCampaign(params.id);
+  const { campaign, notFound } = useCampaign(params.id);
   const list = usePaged<Invite>(`/v1/campaigns/${encodeURIComponent(params.id)}/invites?limit=100`);
   const [created, setCreated] = useState<Invite[]>([]);
   const [form, setForm] = useState({ name: "", email: "", expires: "", maxUses: "1" });
@@ -38,6 +38,7 @@ export function Invites({ params }: { params: { id: string } }) {
   const field = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
   const now = Date.now();
 
+  if (notFound) return html`<div class="page"><${CampaignHead} id=${params.id} campaign=${null} tab="invites" /><${CampaignMissing} /></div>`;
   return html`<div class="page">
     <${CampaignHead} id=${params.id} campaign=${campaign} tab="invites" />
     <section class="panel">

@@ -111,7 +111,15 @@ export function LiveView({ loc }: { loc: Loc }) {
   const active = list.filter((c) => !c.endedAt);
   const ended = list.filter((c) => c.endedAt);
   const linkValues = Object.values(links);
-  const overall: LinkState = !linkValues.length ? "connecting" : linkValues.every((l) => l === "open") ? "open" : linkValues.some((l) => l === "reconnecting") ? "reconnecting" : "connecting";
+  const overall: LinkState = !linkValues.length
+    ? "connecting"
+    : linkValues.some((l) => l === "denied")
+      ? "denied"
+      : linkValues.every((l) => l === "open")
+        ? "open"
+        : linkValues.some((l) => l === "reconnecting")
+          ? "reconnecting"
+          : "connecting";
   const tooMany = !only && (campaigns.data?.length ?? 0) > MAX_WATCHED;
 
   return html`<div class="page live-page">
@@ -148,7 +156,7 @@ function LiveCard({ card, campaign, selected }: { card: Card; campaign?: Campaig
   return html`<button class=${`live-card${selected ? " selected" : ""}${card.endedAt ? " ended" : ""}`} data-session=${s.id} aria-pressed=${selected}
     onClick=${() => setQuery({ session: s.id })}>
     <span class="live-card-top"><span class="strong">${participantLabel(s.participant, s.id)}</span><${StatusBadge} status=${s.status} live /></span>
-    <span class="muted small">${campaign?.name ?? s.campaignId} · ${questionLabel(card.question ?? s.lastQuestionIndex, s, card.followUp)} · started ${fmtAgo(s.startedAt ?? s.createdAt)}</span>
+    <span class="muted small">${campaign?.name ?? s.campaignId} · ${questionLabel(card.question, s, card.followUp)} · ${s.startedAt ? `started ${fmtAgo(s.startedAt)}` : `opened ${fmtAgo(s.createdAt)}`}</span>
     ${card.lastLine ? html`<span class="last-line">${card.lastLine}</span>` : null}
   </button>`;
 }
@@ -158,7 +166,9 @@ const cap = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 function questionLabel(index: number | null | undefined, s: Session, followUp?: boolean): string {
   if (s.status === "created") return "not started";
   if (!isLive(s.status)) return `${s.questionsAnswered} of ${s.totalQuestions} answered`;
-  const i = index ?? Math.min(s.questionsAnswered, s.totalQuestions - 1);
+  // Without an interviewer line seen here, the furthest of what the session says: its last question
+  // (a snapshot's copy can lag behind) and the next one after its answers.
+  const i = index ?? Math.max(s.lastQuestionIndex ?? 0, Math.min(s.questionsAnswered, s.totalQuestions - 1));
   return `question ${i + 1} of ${s.totalQuestions}${followUp ? " (follow-up)" : ""}`;
 }
 

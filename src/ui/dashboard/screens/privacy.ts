@@ -2,7 +2,7 @@
 // and what the sweep deletes next), and — for owners — the deletion flow for a participant's
 // data: email, scope (everything or one session), confirm, then the deletion receipt.
 import { useState } from "preact/hooks";
-import { del, get, qs } from "../api";
+import { del, describeError, download, get, qs } from "../api";
 import { fmtDate, fmtDateTime, shortId } from "../format";
 import { html } from "../html";
 import { can } from "../roles";
@@ -46,17 +46,18 @@ export function PrivacySettings() {
   const me = useMe();
   const r = useAsync((signal) => get<Retention>("/v1/retention", signal), []);
   return html`<div class="page">
-    <${PageHeader} crumbs=${html`<span>Settings</span>`} title="Privacy" sub="How long interview data is kept, what is deleted next, and participants' requests to delete their data." />
+    <${PageHeader} crumbs=${html`<span>Settings</span>`} title="Privacy" sub="How long interview data is kept, what is deleted next, and participants' requests to see or delete their data." />
     ${r.loading && !r.data ? html`<${Loading} label="Loading retention…" />` : null}
     ${r.error ? html`<${ErrorState} error=${r.error} retry=${r.reload} />` : null}
     ${r.data ? html`<${RetentionPanel} r=${r.data} />` : null}
     ${can(me.principal.role, "deleteData")
-      ? html`<${DeletionFlow} onDeleted=${r.reload} />`
-      : html`<section class="panel" data-testid="deletion-owner-only"><h2 class="panel-title">Delete a participant's data</h2><p class="muted">Only owners can delete participants' data. Ask an owner of this organisation.</p></section>`}
+      ? html`<${AccessRequest} /><${DeletionFlow} onDeleted=${r.reload} />`
+      : html`<section class="panel" data-testid="deletion-owner-only"><h2 class="panel-title">Participants' data requests</h2><p class="muted">Only owners can export or delete a participant's data. Ask an owner of this organisation.</p></section>`}
   </div>`;
 }
 
 function RetentionPanel({ r }: { r: Retention }) {
+  const owner = can(useMe().principal.role, "manageOrg");
   const next = [...r.upcoming].filter((u) => u.nextDueAt).sort((a, b) => Date.parse(a.nextDueAt!) - Date.parse(b.nextDueAt!));
   return html`<section class="panel flush" data-testid="retention">
     <div class="panel-head pad"><h2 class="panel-title">Retention</h2>
@@ -77,7 +78,7 @@ function RetentionPanel({ r }: { r: Retention }) {
       <p class="small" data-testid="retention-next">${next.length
         ? html`Next: <strong>${TYPE_LABEL[next[0]!.type].toLowerCase()}</strong> of ${next[0]!.dueWithinHorizon} session${next[0]!.dueWithinHorizon === 1 ? "" : "s"}, from ${fmtDateTime(next[0]!.nextDueAt)}.`
         : html`<span class="muted">Nothing will be deleted in the next ${r.horizonDays} days.</span>`}</p>
-      <p class="muted small">Deleting the session record removes everything left of that session. Custom values are available on the Enterprise plan (PATCH /v1/org).</p>
+      <p class="muted small">Deleting the session record removes everything left of that session. Custom values are available on the Enterprise plan${owner ? html`: set them in <a href="/settings/org">Settings → Organisation</a>` : " (an owner sets them)"}.</p>
       ${r.campaigns.length
         ? html`<h3 class="small strong">Campaigns with shorter retention</h3><ul class="small" data-testid="campaign-overrides">${r.campaigns.map(
             (c) => html`<li key=${c.id}><a href=${`/campaigns/${c.id}/sessions`}>${c.name}</a>: ${TYPES.filter((t) => c.retention[t] !== undefined)
@@ -86,6 +87,43 @@ function RetentionPanel({ r }: { r: Retention }) {
           )}</ul>`
         : html`<p class="muted small">No campaign shortens these values (a campaign may, in its settings or with PATCH /v1/campaigns/{id}/retention).</p>`}
     </div>
+  </section>`;
+}
+
+/** Right of access and portability: everything the org holds about one participant, as a file. */
+function AccessRequest() {
+  const [email, setEmail] = useState("");
+  const [busy, setBusy] = useState<"json" | "zip" | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const valid = /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim());
+  const go = async (format: "json" | "zip") => {
+    setBusy(format);
+    setErr(null);
+    setDone(null);
+    try {
+      const name = await download(`/v1/participants/data${qs({ email: email.trim(), format: format === "zip" ? "zip" : undefined })}`, format === "zip" ? "participant-data.zip" : "participant-data.json");
+      setDone(name);
+      toast("Participant data downloaded");
+    } catch (x) {
+      setErr(x);
+      toast(`Export failed: ${describeError(x)}`, "error");
+    } finally {
+      setBusy(null);
+    }
+  };
+  return html`<section class="panel" data-testid="access-request">
+    <h2 class="panel-title">Export a participant's data</h2>
+    <p class="muted small">Right of access and portability: every session of this participant in your organisation. JSON holds each session's metadata, transcript, analytics and notes; the ZIP adds the recordings and a CSV per session, with a manifest of checksums. Every export is recorded in the audit log.</p>
+    <form class="inline-form" style=${{ gridTemplateColumns: "minmax(0, 1fr) auto" }} onSubmit=${(e: Event) => (e.preventDefault(), valid && void go("json"))}>
+      <label class="field"><span>Participant's email</span><input type="email" required name="access-email" value=${email} onInput=${(e: Event) => (setEmail((e.target as HTMLInputElement).value), setDone(null))} /></label>
+      <div class="actions-bar">
+        <button class="btn" type="submit" disabled=${busy !== null || !valid} data-testid="access-json">${busy === "json" ? "Preparing…" : "⤓ JSON"}</button>
+        <button class="btn" type="button" disabled=${busy !== null || !valid} data-testid="access-zip" onClick=${() => go("zip")}>${busy === "zip" ? "Preparing…" : "⤓ ZIP with recordings"}</button>
+      </div>
+    </form>
+    <${InlineError} error=${err} />
+    ${done ? html`<p class="small mt" role="status">Downloaded <span class="mono">${done}</span>. Send it to the participant through a secure channel.</p>` : null}
   </section>`;
 }
 

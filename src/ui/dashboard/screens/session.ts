@@ -16,6 +16,7 @@ import { RetentionPanel } from "./retention-panel";
 import { hasVisibleText } from "../../../shared/text";
 import { AudioPanel, type PlayerHandle } from "./audio-player";
 import { InsightsPanel } from "./insights";
+import { SessionExport } from "./exports";
 
 export function SessionDetail({ params }: { params: { id: string } }) {
   const me = useMe();
@@ -84,7 +85,11 @@ export function SessionDetail({ params }: { params: { id: string } }) {
             }, 300);
           }
         },
-        setLink,
+        (state: LinkState) => {
+          setLink(state);
+          // The session's data was deleted meanwhile: the page shows "Session not found".
+          if (state === "gone") void refreshSession();
+        },
       ).start();
       return () => {
         sock.stop();
@@ -129,6 +134,7 @@ export function SessionDetail({ params }: { params: { id: string } }) {
       </div>
       <aside class="detail-side">
         <${Overview} session=${session} showParticipant=${canTranscript} />
+        ${can(role, "export") ? html`<${SessionExport} sessionId=${session.id} />` : null}
         <${InsightsPanel} sessionId=${session.id} status=${session.status} />
         ${can(role, "readAudio") && campaign?.settings.mode === "voice" ? html`<${AudioPanel} session=${session} segments=${segments} onPlaying=${setPlayingSeq} onReady=${setPlayer} />` : null}
         ${can(role, "annotate") ? html`<${Notes} sessionId=${session.id} />` : null}
@@ -193,7 +199,7 @@ function SessionActions({ session, campaign, onChange }: { session: Session; cam
     ${dialog === "flag" ? html`<${FlagDialog} session=${session} onClose=${() => setDialog(null)} onDone=${onChange} />` : null}
     ${dialog === "reassign" ? html`<${ReassignDialog} session=${session} current=${campaign} onClose=${() => setDialog(null)} onDone=${onChange} />` : null}
     ${dialog === "delete"
-      ? html`<${Confirm} title="Delete this session's data permanently?" action="Delete permanently" danger requireText="delete" onClose=${() => setDialog(null)}
+      ? html`<${Confirm} title="Delete this session's data permanently?" action="Delete permanently" danger requireText="DELETE" onClose=${() => setDialog(null)}
           body=${html`<p>This removes the transcript, audio, analytics, notes and the session itself. It cannot be undone; the audit log keeps a record of the deletion without personal data.</p>`}
           onConfirm=${async () => {
             await del(`/v1/sessions/${session.id}/data`, { "X-Confirm-Delete": "true" });
@@ -401,7 +407,14 @@ function Notes({ sessionId }: { sessionId: string }) {
   const me = useMe();
   // Oldest first, 100 a page; a note added here joins the list once its end is loaded.
   const notes = usePaged<Note>(`/v1/sessions/${encodeURIComponent(sessionId)}/notes?limit=100`);
-  const [text, setText] = useState("");
+  // The note being typed survives a sign-in that ends meanwhile (the page comes back after signing
+  // in again) and a reload: it is kept in this tab's sessionStorage until it is added.
+  const draftKey = `ir:note-draft:${sessionId}`;
+  const [text, setTextState] = useState(() => readDraft(draftKey));
+  const setText = (v: string) => {
+    setTextState(v);
+    writeDraft(draftKey, v);
+  };
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<unknown>(null);
   const add = async (e: Event) => {
@@ -437,4 +450,21 @@ function Notes({ sessionId }: { sessionId: string }) {
       <button class="btn" type="submit" disabled=${busy || !hasVisibleText(text)}>${busy ? "Adding…" : "Add note"}</button>
     </form>
   </section>`;
+}
+
+function readDraft(key: string): string {
+  try {
+    return sessionStorage.getItem(key) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+function writeDraft(key: string, value: string) {
+  try {
+    if (value) sessionStorage.setItem(key, value);
+    else sessionStorage.removeItem(key);
+  } catch {
+    // storage unavailable (private mode, quota): the draft lives only in the page
+  }
 }

@@ -2,7 +2,7 @@
 // filtered view can be bookmarked and shared; the list follows live changes without a reload.
 import { Component } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { get, qs } from "../api";
+import { describeError, get, qs } from "../api";
 import { fmtDateTime, fmtDuration, fmtShort, participantLabel, SENTIMENTS, STATUS_LABEL, STATUSES } from "../format";
 import { html } from "../html";
 import { LiveSocket, type LinkState } from "../live";
@@ -10,8 +10,9 @@ import { can } from "../roles";
 import { setQuery, type Loc } from "../router";
 import { useRole } from "../session-context";
 import type { LiveFrame, Page, Session, Status } from "../types";
-import { Empty, ErrorState, LinkBadge, Loading, Progress, StatusBadge } from "../ui";
-import { CampaignHead, useCampaign } from "./campaign-head";
+import { Empty, ErrorState, LinkBadge, Loading, Progress, StatusBadge, toast } from "../ui";
+import { CampaignHead, CampaignMissing, useCampaign } from "./campaign-head";
+import { BulkExportDialog, downloadSessionsCsv, exportFilter } from "./exports";
 
 /** Rows loaded automatically; beyond this the user asks for more. */
 const AUTO_LOAD = 1000;
@@ -97,7 +98,10 @@ function cacheList(key: string, value: { rows: Session[]; next: string | null })
 
 export function SessionList({ params, loc }: { params: { id: string }; loc: Loc }) {
   const role = useRole();
-  const { campaign } = useCampaign(params.id);
+  const { campaign, notFound } = useCampaign(params.id);
+  const campaignKnown = campaign !== null;
+  const [exporting, setExporting] = useState(false);
+  const [csvBusy, setCsvBusy] = useState<number | null>(null);
   const filters = filtersFrom(loc.query);
   const apiQs = qs({ ...apiQuery(filters), limit: PAGE });
   const cacheKey = `${params.id}${apiQs}`;
@@ -199,6 +203,8 @@ export function SessionList({ params, loc }: { params: { id: string }; loc: Loc 
           if (again) fetchOne(id);
         });
     };
+    // Only once the campaign is known to exist: a socket to an unknown campaign would retry a 404.
+    if (!campaignKnown) return;
     if (can(role, "watchLive")) {
       const sock = new LiveSocket(
         `/v1/campaigns/${encodeURIComponent(params.id)}/live`,
@@ -230,7 +236,7 @@ export function SessionList({ params, loc }: { params: { id: string }; loc: Loc 
       get<Page<Session>>(`/v1/campaigns/${encodeURIComponent(params.id)}/sessions${apiQs}`).then((p) => [...p.data].reverse().forEach(upsert), () => undefined);
     }, 15_000);
     return () => clearInterval(timer);
-  }, [params.id, apiQs, role]);
+  }, [params.id, apiQs, role, campaignKnown]);
 
   // Render timing for the performance budget (1,000 rows < 500 ms): from the moment the rows are
   // handed to Preact until after the browser has painted them.
@@ -248,10 +254,32 @@ export function SessionList({ params, loc }: { params: { id: string }; loc: Loc 
   }, [rows, more]);
 
   const n = activeCount(filters);
+  if (notFound) return html`<div class="page"><${CampaignHead} id=${params.id} campaign=${null} tab="sessions" /><${CampaignMissing} /></div>`;
+  const canExport = can(role, "export");
+  const downloadCsv = async () => {
+    setCsvBusy(0);
+    try {
+      const count = await downloadSessionsCsv(params.id, apiQuery(filters), setCsvBusy);
+      toast(`Downloaded ${count.toLocaleString()} session${count === 1 ? "" : "s"} as CSV.`);
+    } catch (err) {
+      toast(`Download failed: ${describeError(err)}`, "error");
+    } finally {
+      setCsvBusy(null);
+    }
+  };
   return html`<div class="page">
     <${CampaignHead} id=${params.id} campaign=${campaign} tab="sessions">
       ${can(role, "watchLive") ? html`<${LinkBadge} state=${link} />` : null}
+      ${canExport
+        ? html`<button class="btn" type="button" data-testid="download-csv" disabled=${csvBusy !== null || (!loading && !rows.length)} onClick=${downloadCsv}
+              title=${n ? "The sessions matching the current filters, as CSV" : "Every session of this campaign, as CSV"}>${csvBusy !== null ? `Downloading… ${csvBusy || ""}` : "⤓ Download CSV"}</button>
+            <button class="btn" type="button" data-testid="bulk-export" disabled=${!loading && !rows.length} onClick=${() => setExporting(true)}>Bulk export…</button>`
+        : null}
     <//>
+    ${exporting
+      ? html`<${BulkExportDialog} campaignId=${params.id} filtered=${n > 0} matching=${`${rows.length.toLocaleString()}${next ? "+" : ""}`}
+          filter=${exportFilter({ ...filters, from: apiQuery(filters).from, to: apiQuery(filters).to })} onClose=${() => setExporting(false)} />`
+      : null}
     <${FilterBar} filters=${filters} count=${n} />
     <div class="list-meta">
       <span data-testid="session-count">${loading && !rows.length ? "Loading…" : `${rows.length.toLocaleString()}${next ? "+" : ""} session${rows.length === 1 ? "" : "s"}${n ? " match these filters" : ""}`}</span>
