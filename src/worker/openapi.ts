@@ -22,15 +22,18 @@ export interface OpSpec {
   action?: Action;
   /** Resource type named in audit rows; the path's `id` is the resource id unless the handler says otherwise. */
   resource?: string;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; contentTypes?: string[] }>;
   description?: string;
+  /** Request headers the route reads (documented as header parameters). */
+  headers?: { name: string; required: boolean; description: string; schema?: Record<string, unknown> }[];
 }
 
 const OP = Symbol.for("interviewrelay.op");
 const BODY = Symbol.for("interviewrelay.body");
+const BODY_OPTIONAL = Symbol.for("interviewrelay.bodyOptional");
 const QUERY = Symbol.for("interviewrelay.query");
 
-type Tagged = { [OP]?: OpSpec; [BODY]?: z.ZodType; [QUERY]?: z.ZodType };
+type Tagged = { [OP]?: OpSpec; [BODY]?: z.ZodType; [BODY_OPTIONAL]?: boolean; [QUERY]?: z.ZodType };
 
 export function op(spec: OpSpec): MiddlewareHandler<AppEnv> {
   const mw: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -135,6 +138,7 @@ export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: bool
       }
     : validate;
   (mw as Tagged)[BODY] = schema;
+  if (opts.optional) (mw as Tagged)[BODY_OPTIONAL] = true;
   return mw;
 }
 
@@ -152,6 +156,8 @@ export interface RouteInfo {
   method: string;
   path: string;
   spec: OpSpec | null;
+  /** The body may be left out (jsonBody(…, { optional: true })). */
+  bodyOptional?: boolean;
   body: z.ZodType | null;
   query: z.ZodType | null;
 }
@@ -165,6 +171,7 @@ export function routeTable(app: Hono<AppEnv>): RouteInfo[] {
     const info = byKey.get(key) ?? { method: r.method, path: r.path, spec: null, body: null, query: null };
     const h = r.handler as Tagged;
     info.spec ??= h[OP] ?? null;
+    if (h[BODY]) info.bodyOptional = h[BODY_OPTIONAL] === true;
     info.body ??= h[BODY] ?? null;
     info.query ??= h[QUERY] ?? null;
     byKey.set(key, info);
@@ -184,6 +191,29 @@ const toJsonSchema = (schema: z.ZodType, io: "input" | "output") =>
     },
   }) as Record<string, unknown>;
 
+const ERROR_DESCRIPTIONS: Record<string, string> = {
+  "400": "bad input: details.fields names each failing field",
+  "401": "no or invalid credentials",
+  "403": "the caller's role may not do this",
+  "404": "not found, or in another org",
+  "413": "the body is over 1 MiB",
+  "415": "the body is not application/json (UTF-8)",
+  "429": "rate limited: see Retry-After",
+};
+
+/**
+ * Responses are documented open: the contract lets every response gain fields ("extend freely"),
+ * so a client generated from this document must keep working when one appears. zod marks its
+ * output objects closed (additionalProperties: false); that is dropped here, for responses only.
+ */
+function openForExtension<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(openForExtension) as T;
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) if (!(k === "additionalProperties" && v === false)) out[k] = openForExtension(v);
+  return out as T;
+}
+
 const ERROR_SCHEMA = {
   type: "object",
   required: ["error"],
@@ -201,22 +231,31 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string) {
   for (const r of routeTable(app)) {
     if (!r.spec) continue;
     const path = r.path.replace(/:(\w+)/g, "{$1}");
-    const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const params: { name: string | undefined; in: string; required: boolean; description?: string; schema: { type: string } }[] = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
     if (r.query) {
       const qs = toJsonSchema(r.query, "input") as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, schema] of Object.entries(qs.properties ?? {})) {
         params.push({ name, in: "query", required: (qs.required ?? []).includes(name), schema: schema as { type: string } });
       }
     }
+    for (const h of r.spec.headers ?? []) params.push({ name: h.name, in: "header", required: h.required, description: h.description, schema: (h.schema ?? { type: "string" }) as { type: string } });
     const responses: Record<string, unknown> = {};
     const errorContent = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
     for (const [status, res] of Object.entries(r.spec.responses)) {
       // An error a route names (409, 503, …) without a schema of its own is the shared envelope.
-      const content = res.schema ? { [res.contentType ?? "application/json"]: { schema: toJsonSchema(res.schema, "output") } } : Number(status) >= 400 ? errorContent : null;
+      const types = res.contentTypes ?? (res.contentType ? [res.contentType] : []);
+      const content = res.schema
+        ? { [res.contentType ?? "application/json"]: { schema: openForExtension(toJsonSchema(res.schema, "output")) }, ...Object.fromEntries(types.filter((t) => t !== (res.contentType ?? "application/json")).map((t) => [t, {}])) }
+        : types.length
+          ? Object.fromEntries(types.map((t) => [t, {}]))
+          : Number(status) >= 400
+            ? errorContent
+            : null;
       responses[status] = { description: res.description, ...(content ? { content } : {}) };
     }
-    for (const status of ["400", "401", "403", "404", "429"]) {
-      responses[status] ??= { description: "error", content: errorContent };
+    // The errors every route can answer; a body adds 413 (over 1 MiB) and 415 (not JSON).
+    for (const status of ["400", "401", "403", "404", "429", ...(r.body ? ["413", "415"] : [])]) {
+      responses[status] ??= { description: ERROR_DESCRIPTIONS[status]!, content: errorContent };
     }
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       summary: r.spec.summary,
@@ -225,7 +264,7 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string) {
       ...(r.spec.action ? { "x-policy-action": r.spec.action } : {}),
       security: r.spec.auth === "key" ? [{ apiKey: [] }] : r.spec.auth === "operator" ? [{ operatorToken: [] }] : [],
       parameters: params,
-      ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: toJsonSchema(r.body, "input") } } } } : {}),
+      ...(r.body ? { requestBody: { required: !r.bodyOptional, content: { "application/json": { schema: toJsonSchema(r.body, "input") } } } } : {}),
       responses,
     };
   }

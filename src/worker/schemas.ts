@@ -209,6 +209,8 @@ export const Segment = z.object({
   followUp: z.boolean(),
   startMs: z.number().int(),
   endMs: z.number().int(),
+  // A spoken answer: how it was transcribed (engine, confidence, the browser's hint).
+  speech: z.record(z.string(), z.unknown()).optional(),
 });
 export const Session = z.object({
   id: z.string(),
@@ -230,7 +232,65 @@ export const Session = z.object({
   endReason: z.string().nullable(),
   lastQuestionIndex: z.number().int().nullable(),
   pausedReason: z.string().nullable(),
+  scriptVersion: z.number().int(),
+  endedAt: z.string().nullable(),
+  pausedBy: z.enum(["participant", "admin"]).nullable(),
+  flagReason: z.string().nullable(),
+  // Only for roles that may read participants' personal data (not viewers).
+  participant: z.object({ email: z.string().nullable(), name: z.string().nullable() }).optional(),
   transcript: z.array(Segment).optional(),
+  notes: z.array(z.lazy(() => Note)).optional(),
+  analytics: z.lazy(() => SessionAnalytics).optional(),
+});
+
+const Label = z.enum(["positive", "neutral", "negative"]);
+// A session's analytics (GET /sessions/{id}/analytics, include=analytics, the export). Roles that
+// may not read transcripts get no quotes (quotesHidden); lists leave out the AI summary.
+export const SessionAnalytics = z.object({
+  sessionId: z.string(),
+  status: z.string(),
+  partial: z.boolean(),
+  duration: z.number(),
+  sentiment: z.object({ overall: Label.nullable(), distribution: z.object({ positive: z.number().int(), neutral: z.number().int(), negative: z.number().int() }) }),
+  answers: z.array(
+    z.object({
+      answerId: z.string(),
+      questionIndex: z.number().int(),
+      followUp: z.boolean(),
+      sentiment: z.object({ label: Label, score: z.number() }).nullable(),
+      themes: z.array(z.string()),
+      wordCount: z.number().int(),
+      relevance: z.number().nullable(),
+      engagement: z.number().nullable(),
+      lowConfidence: z.boolean(),
+    }),
+  ),
+  themes: z.array(z.object({ theme: z.string(), count: z.number().int() })),
+  quotes: z.array(z.object({ text: z.string(), questionIndex: z.number().int() })),
+  quotesHidden: z.boolean().optional(),
+  engagementScore: z.number(),
+  responseRate: z.number(),
+  averageResponseLength: z.number(),
+  timePerQuestion: z.array(z.object({ questionIndex: z.number().int(), seconds: z.number() })),
+  pauseCount: z.number().int(),
+  longPauses: z.number().int(),
+  dropOffQuestion: z.number().int().nullable(),
+  analysed: z.boolean(),
+  summary: z.unknown().optional(),
+});
+export const CampaignAnalytics = z.object({
+  sessions: z.object({ total: z.number().int(), completed: z.number().int(), abandoned: z.number().int() }),
+  funnel: z.array(z.object({ questionIndex: z.number().int(), reached: z.number().int(), answered: z.number().int() })),
+  duration: z.object({ mean: z.number().nullable(), median: z.number().nullable(), histogram: z.array(z.object({ from: z.number(), to: z.number(), count: z.number().int() })) }),
+  sentimentTrend: z.array(z.object({ questionIndex: z.number().int(), positive: z.number(), neutral: z.number(), negative: z.number() })),
+  topThemes: z.array(z.object({ theme: z.string(), count: z.number().int(), quotes: z.array(z.unknown()) })),
+  responsePatterns: z.array(z.object({ questionIndex: z.number().int(), clusters: z.array(z.object({ label: z.string(), count: z.number().int(), examples: z.array(z.unknown()) })) })),
+});
+export const Transcript = z.object({
+  sessionId: z.string(),
+  segments: z.array(Segment),
+  // Lifecycle events (consent, pauses, the end) with their times.
+  events: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
 export const Reason = z.strictObject({ reason: z.string().trim().max(500).optional() });

@@ -14,7 +14,7 @@ import type { SessionView } from "../objects/view";
 import type { FontLoader } from "./pdf-fonts";
 import type { Weight } from "./pdf-text";
 import { canRead, type Role } from "./policy";
-import { Segment, Session } from "./schemas";
+import { Note, Segment, Session, SessionAnalytics } from "./schemas";
 import { UNSPACED } from "../ai/words";
 
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -85,49 +85,11 @@ export async function notesOf(db: D1Database, sessionId: string) {
 
 // ---- the bundle and its schema ----
 
-const Label = z.enum(["positive", "neutral", "negative"]);
-const ExportAnalytics = z.object({
-  sessionId: z.string(),
-  status: z.string(),
-  partial: z.boolean(),
-  duration: z.number(),
-  sentiment: z.object({ overall: Label.nullable(), distribution: z.object({ positive: z.number().int(), neutral: z.number().int(), negative: z.number().int() }) }),
-  answers: z.array(
-    z.object({
-      answerId: z.string(),
-      questionIndex: z.number().int(),
-      followUp: z.boolean(),
-      sentiment: z.object({ label: Label, score: z.number() }).nullable(),
-      themes: z.array(z.string()),
-      wordCount: z.number().int(),
-      relevance: z.number().nullable(),
-      engagement: z.number().nullable(),
-      lowConfidence: z.boolean(),
-    }),
-  ),
-  themes: z.array(z.object({ theme: z.string(), count: z.number().int() })),
-  quotes: z.array(z.object({ text: z.string(), questionIndex: z.number().int() })),
-  engagementScore: z.number(),
-  responseRate: z.number(),
-  averageResponseLength: z.number(),
-  timePerQuestion: z.array(z.object({ questionIndex: z.number().int(), seconds: z.number() })),
-  pauseCount: z.number().int(),
-  longPauses: z.number().int(),
-  dropOffQuestion: z.number().int().nullable(),
-  analysed: z.boolean(),
-  summary: z.unknown(),
-});
 
 // The contract's session JSON (one schema for the API and the export) with what the object adds.
-const ExportSession = Session.omit({ transcript: true, pausedReason: true }).extend({
-  scriptVersion: z.number().int(),
-  endedAt: z.string().nullable(),
-  flagReason: z.string().nullable(),
-  sentiment: Label.nullable(),
-  participant: z.object({ email: z.string().nullable(), name: z.string().nullable() }).optional(),
-});
-
-const ExportNote = z.object({ id: z.string(), sessionId: z.string(), text: z.string(), author: z.object({ type: z.string(), id: z.string() }), createdAt: z.string() });
+// The session's own JSON, less what the export carries beside it (transcript, notes, analytics)
+// and the live-only pause fields: the published schema stays as it was.
+const ExportSession = Session.omit({ transcript: true, pausedReason: true, pausedBy: true, notes: true, analytics: true });
 
 /** The single-session export (format=json), published as JSON Schema at /v1/schemas/session-export.json. */
 export const SessionExport = z
@@ -136,8 +98,8 @@ export const SessionExport = z
     exportedAt: z.iso.datetime(),
     session: ExportSession,
     transcript: z.array(Segment.extend({ speech: z.unknown().optional() })),
-    analytics: ExportAnalytics.nullable(),
-    notes: z.array(ExportNote),
+    analytics: SessionAnalytics.nullable(),
+    notes: z.array(Note),
   })
   .meta({ title: "InterviewRelay session export", description: "One interview session: metadata, transcript segments in order, analytics and notes." });
 export type SessionExport = z.infer<typeof SessionExport>;

@@ -6,6 +6,8 @@ import { api, app } from "../../src/worker/app";
 import { routeTable } from "../../src/worker/openapi";
 import { POLICY } from "../../src/worker/policy";
 import { call } from "../helpers/api";
+import { answer, startedInterview } from "../helpers/fixtures";
+import { validate } from "../helpers/json-schema";
 
 const toOpenApiPath = (p: string) => p.replace(/:(\w+)/g, "{$1}");
 
@@ -197,5 +199,48 @@ describe("GET /docs", () => {
     expect(csp).not.toMatch(/https?:/);
     const doc = await document();
     for (const path of Object.keys(doc.paths)) expect(html, path).toContain(path.replace(/&/g, "&#38;"));
+  });
+});
+
+describe("the document describes what the server sends", () => {
+  it("real responses of the main read routes match their documented schemas, and responses are open to new fields", async () => {
+    const doc = await document();
+    const i = await startedInterview({ participant: { email: "schema.check@example.com" } });
+    await answer(i, "a1", "The invoices were hard to find, honestly.");
+    await call("POST", `/v1/sessions/${i.sessionId}/notes`, { key: i.key, body: { text: "Follow up on invoices." } });
+    await call("POST", `/v1/sessions/${i.sessionId}/flag`, { key: i.key, body: { flagged: true, reason: "check" } });
+    const cases: [string, string][] = [
+      ["/sessions/{id}", `/v1/sessions/${i.sessionId}?include=transcript,notes,analytics`],
+      ["/sessions/{id}/transcript", `/v1/sessions/${i.sessionId}/transcript`],
+      ["/sessions/{id}/analytics", `/v1/sessions/${i.sessionId}/analytics`],
+      ["/sessions/{id}/notes", `/v1/sessions/${i.sessionId}/notes`],
+      ["/campaigns/{id}/sessions", `/v1/campaigns/${i.campaign.id}/sessions?include=transcript,notes`],
+      ["/campaigns/{id}/analytics", `/v1/campaigns/${i.campaign.id}/analytics`],
+      ["/participants/data", "/v1/participants/data?email=schema.check@example.com"],
+    ];
+    for (const [docPath, url] of cases) {
+      const res = await call("GET", url, { key: i.key });
+      expect(res.status, url).toBe(200);
+      const schema = doc.paths[docPath]?.get?.responses?.["200"]?.content?.["application/json"]?.schema;
+      expect(schema, `${docPath} has a response schema`).toBeTruthy();
+      expect(validate(schema, res.json), url).toEqual([]);
+    }
+    // Every response may gain fields (the contract's "extend freely"): none is documented closed.
+    expect(JSON.stringify(Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.responses)))).not.toContain('"additionalProperties":false');
+    i.ws.close();
+  });
+
+  it("names the statuses, headers and media types the routes really use", async () => {
+    const doc = await document();
+    const post = doc.paths["/campaigns"]!.post;
+    for (const s of ["400", "401", "403", "404", "413", "415", "429"]) expect(post.responses[s], `POST /campaigns ${s}`).toBeTruthy();
+    expect(Object.keys(doc.paths["/join"]!.post.responses)).toEqual(expect.arrayContaining(["201", "409", "410"]));
+    for (const action of ["pause", "resume", "end", "reassign"]) expect(doc.paths[`/sessions/{id}/${action}`]!.post.responses["409"], action).toBeTruthy();
+    // An optional body is documented as optional; the deletion's confirmation is a header.
+    expect(doc.paths["/sessions/{id}/resume"]!.post.requestBody.required).toBe(false);
+    const del = doc.paths["/sessions/{id}/data"]!.delete;
+    expect(del.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "X-Confirm-Delete", in: "header", required: true })]));
+    expect(Object.keys(doc.paths["/sessions/{id}/export"]!.get.responses["200"].content)).toEqual(expect.arrayContaining(["application/json", "text/csv", "application/pdf"]));
+    expect(Object.keys(doc.paths["/campaigns/{id}/sessions"]!.get.responses["200"].content)).toEqual(expect.arrayContaining(["application/json", "text/csv"]));
   });
 });

@@ -13,7 +13,7 @@ import { parseJson } from "../../shared/json";
 import { notFound } from "../errors";
 import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { canRead } from "../policy";
-import { idParam, listQuery } from "../schemas";
+import { idParam, listQuery, CampaignAnalytics, SessionAnalytics } from "../schemas";
 import { analyticsForRole } from "../session-bundle";
 import type { AppEnv } from "../types";
 import { badCursor, campaignFromPath } from "./campaigns";
@@ -35,7 +35,7 @@ analyticsRoutes.get(
     auth: "key",
     action: "analytics.read",
     resource: "session",
-    responses: { 200: { description: "the session's analytics" } },
+    responses: { 200: { description: "the session's analytics", schema: SessionAnalytics } },
   }),
   async (c) => {
     const id = c.req.param("id");
@@ -61,7 +61,7 @@ analyticsRoutes.get(
     auth: "key",
     action: "analytics.read",
     resource: "campaign",
-    responses: { 200: { description: "the campaign's analytics" } },
+    responses: { 200: { description: "the campaign's analytics", schema: CampaignAnalytics } },
   }),
   async (c) => {
     const campaign = await campaignFromPath(c);

@@ -66,7 +66,8 @@ audioRoutes.get(
     auth: "key",
     action: "audio.read",
     resource: "session",
-    responses: { 200: { description: "audio", contentType: "audio/wav" }, 206: { description: "a byte range" } },
+    headers: [{ name: "Range", required: false, description: "bytes=start-end: one byte range (206 Partial Content; 416 when unsatisfiable)" }],
+    responses: { 200: { description: "audio (audio/mpeg with format=mp3)", contentTypes: ["audio/wav", "audio/mpeg"] }, 206: { description: "a byte range" }, 416: { description: "the range is outside the audio" } },
   }),
   queryOf(AudioQuery),
   async (c) => {

@@ -54,7 +54,7 @@ exportRoutes.get(
     action: "export.create",
     resource: "session",
     responses: {
-      200: { description: "the export, as an attachment", schema: SessionExport },
+      200: { description: "the export, as an attachment: JSON, or text/csv (format=csv) or application/pdf (format=pdf)", schema: SessionExport, contentTypes: ["application/json", "text/csv", "application/pdf"] },
     },
   }),
   queryOf(ExportQuery),
@@ -90,7 +90,7 @@ exportRoutes.get(
     auth: "key",
     action: "gdpr.manage",
     resource: "participant",
-    responses: { 200: { description: "the participant's data (application/zip with format=zip)", schema: z.object({ email: z.string(), sessions: z.array(SessionExport) }) } },
+    responses: { 200: { description: "the participant's data (application/zip with format=zip)", schema: z.object({ email: z.string(), exportedAt: z.string(), sessions: z.array(SessionExport) }), contentTypes: ["application/json", "application/zip"] } },
   }),
   queryOf(ParticipantQuery),
   async (c) => {

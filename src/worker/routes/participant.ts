@@ -25,7 +25,11 @@ participantRoutes.post(
       "Unknown token 404 INVITE_NOT_FOUND; expired 410 INVITE_EXPIRED; used up 409 INVITE_USED. An unfinished session is resumed even after the invite expires, so a participant mid-interview can reload the page. A personal invite (maxUses 1) resumes its unfinished session for whoever opens it; a shared invite (maxUses > 1) resumes one only when `resume` carries that session's id and a participant token it issued (the participant page keeps them), and otherwise starts a new session, using up one use. With resumeOnly it never starts one: 410 SESSION_ENDED (details: sessionStatus, endReason) when that session is over, 404 SESSION_NOT_FOUND when it cannot be resumed. A 409 INVITE_USED for a personal link carries the same details.",
     tags: ["participant"],
     auth: "participant",
-    responses: { 201: { description: "the session to connect to", schema: Joined } },
+    responses: {
+      201: { description: "the session to connect to", schema: Joined },
+      409: { description: "INVITE_USED: the link has no uses left (details: how its session ended)" },
+      410: { description: "INVITE_EXPIRED; or SESSION_ENDED with resumeOnly" },
+    },
   }),
   jsonBody(Join),
   async (c) => {
@@ -145,7 +149,7 @@ participantRoutes.get(
     description: "A wrong token is refused before the upgrade (401/404); a finished session refuses new connections (410).",
     tags: ["participant"],
     auth: "participant",
-    responses: { 101: { description: "switching protocols" } },
+    responses: { 101: { description: "switching protocols" }, 410: { description: "the session is finished" }, 426: { description: "UPGRADE_REQUIRED: connect with a WebSocket" } },
   }),
   async (c) => {
     const id = c.req.param("id");

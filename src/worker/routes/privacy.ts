@@ -23,6 +23,7 @@ privacyRoutes.delete(
     auth: "key",
     action: "gdpr.manage",
     resource: "participant",
+    headers: [{ name: "X-Confirm-Delete", required: true, description: "must be true: deletion is permanent (400 CONFIRMATION_REQUIRED without it)", schema: { type: "string", const: "true" } }],
     responses: { 200: { description: "a deletion receipt" } },
   }),
   emptyBody(),

@@ -15,7 +15,7 @@ import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
 import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { canRead, isAllowed, type Role } from "../policy";
-import { FlagIn, ListQuery, Note, NoteIn, Reason, Reassign, Segment, Session, SessionFilters, SessionInclude, idParam, page } from "../schemas";
+import { FlagIn, ListQuery, Note, NoteIn, Reason, Reassign, Session, SessionFilters, SessionInclude, Transcript, idParam, page } from "../schemas";
 import type { AppEnv } from "../types";
 import { badCursor, campaignFromPath, campaignStatement, ownCampaign } from "./campaigns";
 import { z } from "zod";
@@ -89,7 +89,7 @@ sessionRoutes.get(
     auth: "key",
     resource: "campaign",
     action: "session.read",
-    responses: { 200: { description: "a page of sessions", schema: page(Session) } },
+    responses: { 200: { description: "a page of sessions; with format=csv a text/csv page whose X-Next-Cursor header carries the next cursor", schema: page(Session), contentTypes: ["application/json", "text/csv"] } },
   }),
   queryOf(SessionFilters),
   async (c) => {
@@ -185,7 +185,7 @@ sessionRoutes.get(
     auth: "key",
     action: "transcript.read",
     resource: "session",
-    responses: { 200: { description: "segments in order", schema: z.object({ segments: z.array(Segment) }) } },
+    responses: { 200: { description: "segments in order, and the session's lifecycle events", schema: Transcript } },
   }),
   async (c) => {
     const row = await sessionFromPath(c);
@@ -197,7 +197,7 @@ sessionRoutes.get(
 function control(path: string, summary: string, toAction: (body: { reason?: string }) => ControlAction) {
   sessionRoutes.post(
     `/sessions/:id/${path}`,
-    op({ summary, tags: ["sessions"], auth: "key", action: "session.control", resource: "session", responses: { 200: { description: "the session after the change", schema: Session } } }),
+    op({ summary, tags: ["sessions"], auth: "key", action: "session.control", resource: "session", responses: { 200: { description: "the session after the change", schema: Session }, 409: { description: "INVALID_TRANSITION: not possible in the session's status" } } }),
     jsonBody(Reason, { optional: true }),
     async (c) => {
       const row = await sessionFromPath(c);
@@ -220,7 +220,7 @@ sessionRoutes.post(
     auth: "key",
     action: "session.control",
     resource: "session",
-    responses: { 200: { description: "the session after the change", schema: Session } },
+    responses: { 200: { description: "the session after the change", schema: Session }, 409: { description: "INVALID_TRANSITION: the session is finished, or already in that campaign" } },
   }),
   jsonBody(Reassign),
   async (c) => {
@@ -284,6 +284,7 @@ sessionRoutes.delete(
     auth: "key",
     action: "gdpr.manage",
     resource: "session",
+    headers: [{ name: "X-Confirm-Delete", required: true, description: "must be true: deletion is permanent (400 CONFIRMATION_REQUIRED without it)", schema: { type: "string", const: "true" } }],
     responses: { 200: { description: "a deletion receipt" } },
   }),
   emptyBody(),

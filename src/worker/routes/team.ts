@@ -99,7 +99,7 @@ teamRoutes.get(
 
 teamRoutes.post(
   "/members",
-  op({ summary: "Add a member with a role and an initial password", tags: ["team"], auth: "key", action: "org.manage", resource: "member", responses: { 201: { description: "created", schema: Member } } }),
+  op({ summary: "Add a member with a role and an initial password", tags: ["team"], auth: "key", action: "org.manage", resource: "member", responses: { 201: { description: "created", schema: Member }, 409: { description: "EMAIL_TAKEN: the email already signs in to InterviewRelay (sign-in is by email, so an address belongs to one member)" } } }),
   jsonBody(CreateMember),
   async (c) => {
     const body = c.req.valid("json");
@@ -116,7 +116,7 @@ teamRoutes.post(
 
 teamRoutes.patch(
   "/members/:id",
-  op({ summary: "Change a member's name, email, role or password", tags: ["team"], auth: "key", action: "org.manage", resource: "member", responses: { 200: { description: "the member", schema: Member } } }),
+  op({ summary: "Change a member's name, email, role or password", tags: ["team"], auth: "key", action: "org.manage", resource: "member", responses: { 200: { description: "the member", schema: Member }, 409: { description: "EMAIL_TAKEN; or LAST_OWNER: an org keeps at least one owner" } } }),
   jsonBody(PatchMember),
   async (c) => {
     const row = await memberFromPath(c);
@@ -141,7 +141,7 @@ teamRoutes.patch(
 
 teamRoutes.delete(
   "/members/:id",
-  op({ summary: "Remove a member; their sign-ins end at once", tags: ["team"], auth: "key", action: "org.manage", resource: "member", responses: { 200: { description: "the removed member", schema: Member } } }),
+  op({ summary: "Remove a member; their sign-ins end at once", tags: ["team"], auth: "key", action: "org.manage", resource: "member", responses: { 200: { description: "the removed member", schema: Member }, 409: { description: "LAST_OWNER: an org keeps at least one owner" } } }),
   emptyBody(),
   async (c) => {
     const row = await memberFromPath(c);
