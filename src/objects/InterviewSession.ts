@@ -15,7 +15,7 @@ import { controlEvent, type ControlAction } from "./control";
 import { Outbox } from "./outbox";
 import { parseClientFrame, PONG, PING, type NumberedFrame, type Segment, type WatchFrame } from "./protocol";
 import { SessionStore, type SegmentSpeech, type SessionEvent } from "./store";
-import { admitWatcher, closeWatchersOf, greetedParticipants, openWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
+import { admitWatcher, audioError, closeWatchersOf, greetedParticipants, openWatchersOf, safeClose, safeSend, sendError, watcherMessage, watcherTags } from "./sockets";
 import { endedFacts, sessionView, type EndedFacts, type SessionMeta, type SessionView } from "./view";
 import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
@@ -189,6 +189,7 @@ export class InterviewSession extends DurableObject<Env> {
   /** Removes the recordings and/or transcript but keeps the session (retention, consent withdrawal). */
   async purge(kinds: PurgeKind[], reason: string) {
     if (kinds.includes("audio")) this.dek = null;
+    if (kinds.includes("transcript")) this.questionSeqCache = undefined;
     return purge(this, this.env, kinds, reason);
   }
 
@@ -200,6 +201,7 @@ export class InterviewSession extends DurableObject<Env> {
     this.state = null;
     this.meta = null;
     this.intake = null;
+    this.questionSeqCache = undefined;
     this.alarmAt = null;
     this.dek = null;
     // A mirror write in flight must land before the caller deletes the index row, or it would bring the row back.
@@ -262,7 +264,8 @@ export class InterviewSession extends DurableObject<Env> {
     }
     if (message.length > MAX_TEXT_FRAME) return sendError(ws, "FRAME_TOO_LARGE", "text frames are at most 64 KiB");
     const parsed = parseClientFrame(message);
-    if (!parsed.ok) return sendError(ws, parsed.code, parsed.message);
+    // A refused answer names its id, so the page drops it instead of resending it forever.
+    if (!parsed.ok) return parsed.answerId !== undefined ? audioError(ws, parsed.answerId, parsed.code, parsed.message) : sendError(ws, parsed.code, parsed.message);
     const frame = parsed.frame;
     if (frame.type === "ping") {
       ws.send(PONG);
@@ -289,6 +292,8 @@ export class InterviewSession extends DurableObject<Env> {
       case "answer": {
         const acked = this.store.ackSeqFor(frame.id);
         if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id: frame.id, seq: acked }));
+        // An answer to a question that is no longer on screen (another tab answered it) is not filed under the next one.
+        if (this.staleQuestion(frame.questionSeq)) return staleAnswer(ws, frame.id, frame.questionSeq!);
         // A typed answer while a spoken one is open would take its question from under it.
         const open = this.meta?.mode === "voice" ? this.audio().openAnswer() : null;
         if (open) return sendError(ws, "ANSWER_IN_PROGRESS", `finish spoken answer ${open} first (answer_end)`);
@@ -296,6 +301,9 @@ export class InterviewSession extends DurableObject<Env> {
         break;
       }
       case "answer_start":
+        // Nothing is open yet, so a spoken answer to an earlier question can be refused here too
+        // (after the idempotent ack: a stored answer is acknowledged again whatever the question now).
+        if (this.staleQuestion(frame.questionSeq) && this.store.ackSeqFor(frame.id) === null) return staleAnswer(ws, frame.id, frame.questionSeq!);
         return voice.audioStart(this, this.env, ws, att, frame.id);
       case "answer_end":
         return voice.audioEnd(this, ws, frame.id, frame.text?.trim() || null);
@@ -319,6 +327,28 @@ export class InterviewSession extends DurableObject<Env> {
     }
     const r = this.apply(event);
     if (!r.ok) sendError(ws, r.error.code, r.error.message);
+  }
+
+  /** The seq of the question frame on screen now (the last question sent), cached; undefined: not read yet. */
+  private questionSeqCache: number | null | undefined = undefined;
+
+  currentQuestionSeq(): number | null {
+    if (this.questionSeqCache === undefined) {
+      const row = this.store.rawSql.exec<{ seq: number }>("SELECT seq FROM frames WHERE json_extract(body, '$.type') = 'question' ORDER BY seq DESC LIMIT 1").toArray()[0];
+      this.questionSeqCache = row ? Number(row.seq) : null;
+    }
+    return this.questionSeqCache;
+  }
+
+  /**
+   * An answer naming a question (`questionSeq`) that is not the open one: the interview moved on
+   * (another tab answered, or the follow-up decision is pending). Outside in_progress/paused the
+   * machine refuses answers on its own terms.
+   */
+  private staleQuestion(questionSeq: number | undefined): boolean {
+    const s = this.state;
+    if (questionSeq === undefined || !s || (s.status !== "in_progress" && s.status !== "paused")) return false;
+    return !s.prompt || this.currentQuestionSeq() !== questionSeq;
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -432,6 +462,7 @@ export class InterviewSession extends DurableObject<Env> {
       this.store.saveStateAndMirror(r.state, { ...mark, version: mark.version + 1, urgent: mark.urgent || movesIndex });
     });
     this.state = r.state;
+    for (const f of frames) if (f.type === "question") this.questionSeqCache = f.seq;
 
     // Storage writes above are confirmed before these frames leave the object (output gate),
     // so an ack always means the answer is durable.
@@ -458,6 +489,10 @@ export class InterviewSession extends DurableObject<Env> {
   recordSpeech(answerId: string, speech: SegmentSpeech, lateText?: string) {
     this.store.setSegmentSpeech(answerId, speech, lateText);
   }
+}
+
+function staleAnswer(ws: WebSocket, id: string, questionSeq: number) {
+  audioError(ws, id, "STALE_ANSWER", `question ${questionSeq} is no longer the open question (the interview moved on); the answer was not stored`);
 }
 
 export function notFound(): { ok: false; error: { code: "SESSION_NOT_FOUND"; message: string } } {

@@ -5,14 +5,16 @@ import { typedText } from "../shared/text";
 import type { OutFrame, Status } from "./machine";
 
 const answerId = z.string().min(1).max(128);
+/** The seq of the question frame an answer is for (optional: older pages do not send it). */
+const questionSeq = z.number().int().min(0).optional();
 
 export const ClientFrame = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("hello"), lastSeq: z.number().int().min(0).optional() }),
   z.strictObject({ type: z.literal("consent"), granted: z.boolean() }),
   z.strictObject({ type: z.literal("start") }),
-  z.strictObject({ type: z.literal("answer"), id: answerId, text: typedText(20_000) }),
-  z.strictObject({ type: z.literal("answer_start"), id: answerId }),
-  z.strictObject({ type: z.literal("answer_end"), id: answerId, text: z.string().max(20_000).optional() }),
+  z.strictObject({ type: z.literal("answer"), id: answerId, text: typedText(20_000), questionSeq }),
+  z.strictObject({ type: z.literal("answer_start"), id: answerId, questionSeq }),
+  z.strictObject({ type: z.literal("answer_end"), id: answerId, text: z.string().max(20_000).optional(), questionSeq }),
   z.strictObject({ type: z.literal("pause"), reason: z.string().max(500).optional() }),
   z.strictObject({ type: z.literal("resume") }),
   z.strictObject({ type: z.literal("ping") }),
@@ -20,7 +22,16 @@ export const ClientFrame = z.discriminatedUnion("type", [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
-export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; code: string; message: string };
+/** A refused frame that names an answer (a well-formed `id`) says which one, so the page can drop it. */
+export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; code: string; message: string; answerId?: string };
+
+const ANSWER_TYPES = new Set(["answer", "answer_start", "answer_end"]);
+function answerIdOf(data: unknown): string | undefined {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
+  const d = data as { type?: unknown; id?: unknown };
+  if (typeof d.type !== "string" || !ANSWER_TYPES.has(d.type)) return undefined;
+  return answerId.safeParse(d.id).success ? (d.id as string) : undefined;
+}
 
 export function parseClientFrame(raw: string): ParsedFrame {
   let data: unknown;
@@ -33,13 +44,17 @@ export function parseClientFrame(raw: string): ParsedFrame {
   if (parsed.success) return { ok: true, frame: parsed.data };
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length ? ` at ${issuePath(issue)}` : "";
-  return { ok: false, code: "INVALID_FRAME", message: `${issue ? issueMessage(issue) : "invalid frame"}${where}` };
+  const id = answerIdOf(data);
+  return { ok: false, code: "INVALID_FRAME", message: `${issue ? issueMessage(issue) : "invalid frame"}${where}`, ...(id !== undefined ? { answerId: id } : {}) };
 }
 
 /** A numbered server frame as sent and replayed. */
 export type NumberedFrame = OutFrame & { seq: number; audio?: string };
 
-/** `answerId` (an extension) names the spoken answer an audio error is about. */
+/**
+ * `answerId` (an extension) names the answer an error is about: a spoken answer's audio errors,
+ * STALE_ANSWER, and INVALID_FRAME for an answer frame with a well-formed id.
+ */
 export type ErrorFrame = { type: "error"; code: string; message: string; answerId?: string };
 
 export interface Segment {

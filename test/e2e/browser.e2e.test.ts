@@ -3,7 +3,7 @@
 // in the URL with 1,000 sessions, what each role's session page shows, and a dropped connection.
 // Screenshots of every screen go to SCREENSHOT_DIR (default: the OS temp dir's screens/).
 import { cpus, loadavg } from "node:os";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, d1Execute, instrumentSockets, launchBrowser, recordFirstHeading, screenshot, SCREEN_DIR, sessionRowsSql, signIn, type SeedSession } from "./helpers/browser";
 import { api, eventually, expectStatus, Socket, startServer, type TestServer } from "./helpers/server";
@@ -594,6 +594,202 @@ describe("dashboard and participant page in Chromium", () => {
     expect(await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length)).toBe(sockets);
     expect(await page.getByText("Reconnecting…").count()).toBe(0);
     await ctx.close();
+  }, 60_000);
+
+  it("a stale tab's answer to an earlier question is refused and said so, never filed under the next question", async () => {
+    const questions = ["What do you do for a living?", "Tell me about the last time the product helped you.", "What should we build next?"];
+    const campaign = await createCampaign("Two tabs study", questions, { consentRequired: false });
+    const invite = await createInvite(campaign.id, "Tess Tabs");
+    const ctx = await newContext();
+    const a = await ctx.newPage();
+    const aErrors = collectErrors(a);
+    await a.goto(invite.url);
+    await a.getByRole("button", { name: "Start the interview" }).click();
+    await expect.poll(() => question(a).textContent(), { timeout: 10_000 }).toBe(questions[0]);
+
+    // Tab B (same browser, so the same session) loses its connection and cannot get it back for now.
+    const b = await ctx.newPage();
+    let refuse = false;
+    const routes: WebSocketRoute[] = [];
+    await b.routeWebSocket(/\/connect/, (ws) => {
+      if (refuse) return void ws.close({ code: 4000, reason: "network down" }).catch(() => undefined);
+      ws.connectToServer();
+      routes.push(ws);
+    });
+    await b.goto(invite.url);
+    await expect.poll(() => question(b).textContent(), { timeout: 10_000 }).toBe(questions[0]);
+    refuse = true;
+    for (const r of routes) await r.close({ code: 4001, reason: "network drop" }).catch(() => undefined);
+    await b.getByText("Reconnecting…").waitFor({ timeout: 5_000 });
+
+    // A answers question 1; B, still showing question 1, answers it too.
+    await answer(a, "Tab A: I run logistics for a small shop.");
+    await expect.poll(() => question(a).textContent(), { timeout: 10_000 }).toBe(questions[1]);
+    await answer(b, "Tab B: my answer to what I do, typed in the stale tab.");
+    await b.getByRole("button", { name: "Sending…" }).waitFor();
+    refuse = false;
+    // B reconnects, catches up with question 2 and says its answer was not saved.
+    await b.getByText("The interview moved on in another window; your answer to the earlier question was not saved.").waitFor({ timeout: 30_000 });
+    await expect.poll(() => question(b).textContent(), { timeout: 5_000 }).toBe(questions[1]);
+    expect(await b.locator("p.notice.error[role=alert]").count()).toBe(1);
+    expect(await b.locator("textarea#answer").isEnabled()).toBe(true);
+    await screenshot(b, "16e-participant-stale-answer");
+    // Nothing else comes back: the refused answer is not resent after later state frames.
+    await answer(a, "Tab A: the import saved me a day.");
+    await expect.poll(() => question(b).textContent(), { timeout: 10_000 }).toBe(questions[2]);
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
+    expect(sessions.data).toHaveLength(1);
+    expect(await participantAnswers(sessions.data[0].id as string)).toEqual(["Tab A: I run logistics for a small shop.", "Tab A: the import saved me a day."]);
+    expect(aErrors).toEqual([]);
+  }, 90_000);
+
+  it("a connection that goes silent (no pong) or a browser that goes offline shows Reconnecting… and recovers", async () => {
+    const questions = ["What do you do?", "What else?", "Anything more?"];
+    const campaign = await createCampaign("Silent network study", questions, { consentRequired: false });
+    const invite = await createInvite(campaign.id, "Sid Silent");
+    const ctx = await newContext({ mobile: true });
+    const page = await ctx.newPage();
+    const errors = collectErrors(page);
+    // The first socket goes silent on demand: nothing passes either way, and nothing closes it.
+    let silent = false;
+    let first = true;
+    await page.routeWebSocket(/\/connect/, (ws) => {
+      if (!first) return void ws.connectToServer();
+      first = false;
+      const server = ws.connectToServer();
+      ws.onMessage((m) => !silent && server.send(m));
+      server.onMessage((m) => !silent && ws.send(m));
+    });
+    await page.goto(invite.url);
+    await page.getByRole("button", { name: "Start the interview" }).click();
+    await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe(questions[0]);
+    silent = true;
+    const sentAt = Date.now();
+    await answer(page, "An answer sent into a dead connection.");
+    await page.getByText("Reconnecting…").waitFor({ timeout: 12_000 });
+    figures["dead socket noticed after an answer"] = `${Date.now() - sentAt} ms`;
+    await expect.poll(() => question(page).textContent(), { timeout: 20_000 }).toBe(questions[1]);
+    // The browser going offline shows it at once; online reconnects without waiting for the backoff.
+    await ctx.setOffline(true);
+    await page.getByText("Reconnecting…").waitFor({ timeout: 3_000 });
+    await page.waitForTimeout(4_000);
+    await ctx.setOffline(false);
+    await expect.poll(() => page.getByText("Reconnecting…").count(), { timeout: 3_000 }).toBe(0);
+    await answer(page, "And one after the network came back.");
+    await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe(questions[2]);
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
+    expect(await participantAnswers(sessions.data[0].id as string)).toEqual(["An answer sent into a dead connection.", "And one after the network came back."]);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it("a shared link's session ended while the page was offline: the page says it ended and makes no new session", async () => {
+    const campaign = await createCampaign("Shared link study", ["What brought you here?", "What else?"], { consentRequired: false });
+    const invite = expectStatus(await api(server, "POST", `/v1/campaigns/${campaign.id}/invites`, { key, body: { maxUses: 3 } }), 201, "POST shared invite") as { url: string };
+    const ctx = await newContext({ mobile: true });
+    await instrumentSockets(ctx);
+    const page = await ctx.newPage();
+    let refuse = false;
+    const routes: WebSocketRoute[] = [];
+    await page.routeWebSocket(/\/connect/, (ws) => {
+      if (refuse) return void ws.close({ code: 4000, reason: "network down" }).catch(() => undefined);
+      ws.connectToServer();
+      routes.push(ws);
+    });
+    await page.goto(invite.url);
+    await page.getByRole("button", { name: "Start the interview" }).click();
+    await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe("What brought you here?");
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
+    const sessionId = sessions.data[0].id as string;
+    refuse = true;
+    for (const r of routes) await r.close({ code: 4001, reason: "network drop" }).catch(() => undefined);
+    await page.getByText("Reconnecting…").waitFor({ timeout: 5_000 });
+    expectStatus(await api(server, "POST", `/v1/sessions/${sessionId}/end`, { key }), 200, "end the session");
+    // The background re-join (resumeOnly) learns the session ended: the thank-you screen, and no more reconnecting.
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 30_000 });
+    expect(await page.getByText("Reconnecting…").count()).toBe(0);
+    const sockets = await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length);
+    await page.waitForTimeout(3_000);
+    expect(await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length)).toBe(sockets);
+    const after = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
+    expect(after.data.map((x: { id: string }) => x.id)).toEqual([sessionId]);
+  }, 60_000);
+
+  it("the participant page keeps a half-typed answer over pauses and a reload, ignores IME Enter, caps answers, and moves focus", async () => {
+    const longUrl = `https://research.example.com/very/long/path/${"segment".repeat(30)}?ref=${"x".repeat(60)}`;
+    const questions = [`Have a look at ${longUrl} first: what do you see?`, "What would you change?"];
+    const campaign = await createCampaign("Drafts study", questions, { consentRequired: false });
+    const invite = await createInvite(campaign.id, "Dana Draft");
+    const ctx = await newContext({ mobile: true });
+    const page = await ctx.newPage();
+    const errors = collectErrors(page);
+    await page.goto(invite.url);
+    // Ready screen: its button has the focus (by ref, not autofocus).
+    await page.getByRole("button", { name: "Start the interview" }).waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("Start the interview");
+    await page.getByRole("button", { name: "Start the interview" }).click();
+    await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe(questions[0]);
+    // A question with a long URL wraps on a phone instead of widening the page.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+
+    const box = page.locator("textarea#answer");
+    await box.fill("half-typed answer before a break");
+    // Enter that confirms an IME conversion does not send.
+    await box.evaluate((el) => {
+      el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", isComposing: true, bubbles: true, cancelable: true }));
+      el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", keyCode: 229, bubbles: true, cancelable: true }));
+    });
+    await page.waitForTimeout(500);
+    expect(await page.getByRole("button", { name: "Sending…" }).count()).toBe(0);
+    expect(await box.inputValue()).toBe("half-typed answer before a break");
+
+    // The participant pauses: focus lands on Resume; resuming brings the draft back.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("heading", { name: "Interview paused" }).waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("Resume the interview");
+    await page.getByRole("button", { name: "Resume the interview" }).click();
+    await expect.poll(() => box.inputValue(), { timeout: 10_000 }).toBe("half-typed answer before a break");
+    // The team pauses and resumes: the draft is still there.
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
+    const sessionId = sessions.data[0].id as string;
+    expectStatus(await api(server, "POST", `/v1/sessions/${sessionId}/pause`, { key, body: { reason: "check" } }), 200, "admin pause");
+    await page.getByText("The research team has paused this interview", { exact: false }).waitFor({ timeout: 10_000 });
+    expectStatus(await api(server, "POST", `/v1/sessions/${sessionId}/resume`, { key }), 200, "admin resume");
+    await expect.poll(() => box.inputValue(), { timeout: 10_000 }).toBe("half-typed answer before a break");
+    // And a reload.
+    await page.reload();
+    await expect.poll(() => question(page).textContent(), { timeout: 15_000 }).toBe(questions[0]);
+    await expect.poll(() => box.inputValue(), { timeout: 5_000 }).toBe("half-typed answer before a break");
+
+    // Answers stop at 20,000 characters, with a counter near the limit.
+    await box.fill("y".repeat(20_050));
+    expect((await box.inputValue()).length).toBe(20_000);
+    expect(await page.locator(".char-count").textContent()).toBe("20,000 / 20,000");
+    await page.getByRole("button", { name: "Send answer" }).click();
+    await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe(questions[1]);
+    expect(await box.inputValue()).toBe("");
+    expect(await page.locator(".char-count").count()).toBe(0);
+    // Saved drafts go once acked: a reload shows the next question with an empty box.
+    await page.reload();
+    await expect.poll(() => question(page).textContent(), { timeout: 15_000 }).toBe(questions[1]);
+    expect(await box.inputValue()).toBe("");
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it("a malformed link says it is not valid; a declined or left interview is not called completed", async () => {
+    const ctx = await newContext({ mobile: true });
+    const page = await ctx.newPage();
+    await page.goto(`${server.base}/i/%E0%A4%A`);
+    await page.getByRole("heading", { name: "We can't open this interview" }).waitFor({ timeout: 10_000 });
+    await page.getByText("This interview link is not valid.", { exact: false }).waitFor();
+
+    const campaign = await createCampaign("Declined study", ["What brought you here?"]);
+    const invite = await createInvite(campaign.id, "Nora Nothanks");
+    await page.goto(invite.url);
+    await page.getByRole("button", { name: "No, thanks" }).click();
+    await page.getByRole("heading", { name: "No problem" }).waitFor({ timeout: 10_000 });
+    await page.reload();
+    await page.getByRole("heading", { name: "No problem" }).waitFor({ timeout: 10_000 });
+    expect(await page.getByText("already been completed").count()).toBe(0);
   }, 60_000);
 
   it("screens: campaign editor, invites, members, API keys, audit log (owner)", async () => {

@@ -92,6 +92,41 @@ describe("eviction", () => {
   });
 });
 
+describe("answers naming their question (questionSeq)", () => {
+  it("after an eviction the open question is read back from the stored frames: its seq is taken, an earlier one refused", async () => {
+    const s = await startedSession();
+    const a1 = await answer(s.ws, "a1", "Research ops.");
+    const q1 = a1.next;
+    await evictDurableObject(s.stub);
+    let from = s.ws.frames.length;
+    s.ws.send({ type: "answer", id: "stale", text: "An answer to the first question.", questionSeq: s.q0.seq });
+    const err = await s.ws.next((f) => f.type === "error", "STALE_ANSWER", from);
+    expect(err).toMatchObject({ code: "STALE_ANSWER", answerId: "stale" });
+    expect(await runInDurableObject(s.stub, (i) => internals(i).store.ackSeqFor("stale"))).toBeNull();
+    // The idempotent ack comes first, for a stored answer whose question has passed.
+    await evictDurableObject(s.stub);
+    from = s.ws.frames.length;
+    s.ws.send({ type: "answer", id: "a1", text: "Research ops.", questionSeq: s.q0.seq });
+    expect(await s.ws.next((f) => f.type === "ack" && f.id === "a1", "the same ack", from)).toEqual(a1.ack);
+    from = s.ws.frames.length;
+    s.ws.send({ type: "answer", id: "a2", text: "Speed.", questionSeq: q1.seq });
+    await s.ws.next((f) => f.type === "ack" && f.id === "a2", "ack a2", from);
+    expect((await storedState(s.stub)).questionsAnswered).toBe(2);
+    s.ws.close();
+  });
+
+  it("while the next step is being decided no question is open: an answer naming the answered one is stale", async () => {
+    const s = await startedSession({ questions: [{ text: "What almost stopped you?", probe: "light" }, { text: "Anything else?" }] });
+    await patchState(s.stub, () => ({ prompt: null, deciding: { questionIndex: 0, answer: "The price." }, questionsAnswered: 1 }));
+    await evictDurableObject(s.stub);
+    const from = s.ws.frames.length;
+    s.ws.send({ type: "answer", id: "late", text: "Another answer to the first question.", questionSeq: s.q0.seq });
+    const err = await s.ws.next((f) => f.type === "error", "STALE_ANSWER", from);
+    expect(err).toMatchObject({ code: "STALE_ANSWER", answerId: "late" });
+    s.ws.close();
+  });
+});
+
 describe("follow-up decisions", () => {
   const PROBED = [{ text: "What almost stopped you?", probe: "light" }, { text: "Anything else?" }];
 

@@ -21,10 +21,15 @@ async function expectError(i: Interview, frame: unknown, code?: string | RegExp)
   if (frame instanceof ArrayBuffer) i.ws.ws.send(frame);
   else i.ws.send(frame);
   const err = await i.ws.next((f) => f.type === "error", `an error frame for ${String(typeof frame === "string" ? frame : JSON.stringify(frame)).slice(0, 80)}`, from);
-  // The contract's error frame; errors about a spoken answer also name it (answerId, an extension).
-  const spokenId = typeof frame === "object" && frame !== null && !(frame instanceof ArrayBuffer) && "id" in frame && /^answer_(start|end)$/.test(String((frame as { type?: unknown }).type)) ? (frame as { id: unknown }).id : undefined;
-  expect(Object.keys(err).sort()).toEqual(spokenId === undefined ? ["code", "message", "type"] : ["answerId", "code", "message", "type"]);
-  if (spokenId !== undefined) expect(err.answerId).toBe(spokenId);
+  // The contract's error frame; errors about a spoken answer also name it (answerId, an extension),
+  // and so do a typed answer's STALE_ANSWER and INVALID_FRAME when its id is well-formed.
+  const sent = namedFrame(frame);
+  const answerType = typeof sent?.type === "string" ? sent.type : "";
+  const wellFormedId = typeof sent?.id === "string" && sent.id.length >= 1 && sent.id.length <= 128;
+  const namedId =
+    sent && "id" in sent && /^answer_(start|end)$/.test(answerType) ? sent.id : answerType === "answer" && wellFormedId && (err.code === "INVALID_FRAME" || err.code === "STALE_ANSWER") ? sent!.id : undefined;
+  expect(Object.keys(err).sort()).toEqual(namedId === undefined ? ["code", "message", "type"] : ["answerId", "code", "message", "type"]);
+  if (namedId !== undefined) expect(err.answerId).toBe(namedId);
   expect(err.code).toMatch(/^[A-Z][A-Z0-9_]*$/);
   expect(typeof err.message).toBe("string");
   expect(err.message.length).toBeGreaterThan(0);
@@ -34,6 +39,19 @@ async function expectError(i: Interview, frame: unknown, code?: string | RegExp)
   const others = i.ws.frames.slice(from).filter((f) => f.type !== "error" && f.type !== "pong");
   expect(others, `frames besides the error for ${JSON.stringify(frame).slice(0, 80)}`).toEqual([]);
   return err;
+}
+
+/** The frame as an object (parsed when it was sent as text), or null. */
+function namedFrame(frame: unknown): Record<string, unknown> | null {
+  let f = frame;
+  if (typeof f === "string") {
+    try {
+      f = JSON.parse(f);
+    } catch {
+      return null;
+    }
+  }
+  return typeof f === "object" && f !== null && !(f instanceof ArrayBuffer) && !Array.isArray(f) ? (f as Record<string, unknown>) : null;
 }
 
 const MALFORMED: [unknown, string][] = [
@@ -72,6 +90,9 @@ const MALFORMED: [unknown, string][] = [
   [{ type: "answer", id: "m5c", text: "\u0000\u0007" }, "INVALID_FRAME"],
   [{ type: "answer", id: "x".repeat(129), text: "an answer" }, "INVALID_FRAME"],
   [{ type: "answer", id: "m6", text: "y".repeat(20_001) }, "INVALID_FRAME"],
+  [{ type: "answer", id: "m7", text: "an answer", questionSeq: -1 }, "INVALID_FRAME"],
+  [{ type: "answer", id: "m8", text: "an answer", questionSeq: "3" }, "INVALID_FRAME"],
+  [{ type: "answer", id: "m9", text: "an answer", questionSeq: 1.5 }, "INVALID_FRAME"],
   [{ type: "consent", granted: "yes" }, "INVALID_FRAME"],
   [{ type: "consent", granted: null }, "INVALID_FRAME"],
   [{ type: "hello", lastSeq: "1" }, "INVALID_FRAME"],
@@ -170,6 +191,57 @@ describe("participant socket: illegal transitions", () => {
     const adminPaused = await snapshot(i, key);
     await expectError(i, { type: "resume" }, "FORBIDDEN");
     expect(await snapshot(i, key)).toEqual(adminPaused);
+    i.ws.close();
+  });
+});
+
+describe("participant socket: answers name their question (questionSeq)", () => {
+  it("an answer to a question no longer open is refused with STALE_ANSWER naming it, and nothing is stored", async () => {
+    const { key, invite } = await setup({ consentRequired: false });
+    const i = await connect(invite.token);
+    keepAlive(i.ws);
+    let from = i.ws.frames.length;
+    i.ws.send({ type: "start" });
+    const q0 = await i.ws.next((f) => f.type === "question" && f.index === 0, "question 0", from);
+    // Tab A answers question 0, naming it.
+    from = i.ws.frames.length;
+    i.ws.send({ type: "answer", id: "tabA-0", text: "Tab A answers the first question.", questionSeq: q0.seq });
+    const ackA = await i.ws.next((f) => f.type === "ack" && f.id === "tabA-0", "ack tabA-0", from);
+    const q1 = await i.ws.next((f) => f.type === "question" && f.index === 1, "question 1", from);
+    const before = await snapshot(i, key);
+    // A stale tab B still shows question 0: its answer must not be filed under question 1.
+    const err = await expectError(i, { type: "answer", id: "tabB-0", text: "Tab B's answer to the first question.", questionSeq: q0.seq }, "STALE_ANSWER");
+    expect(err.answerId).toBe("tabB-0");
+    // A seq that never was a question (or is not yet one) is stale too.
+    await expectError(i, { type: "answer", id: "tabB-x", text: "An answer to nothing.", questionSeq: q1.seq + 50 }, "STALE_ANSWER");
+    expect(await snapshot(i, key)).toEqual(before);
+    // Tab A's retry of its stored answer still gets the same ack, though the question moved on.
+    from = i.ws.frames.length;
+    i.ws.send({ type: "answer", id: "tabA-0", text: "Tab A answers the first question.", questionSeq: q0.seq });
+    const again = await i.ws.next((f) => f.type === "ack" && f.id === "tabA-0", "repeated ack", from);
+    expect(again.seq).toBe(ackA.seq);
+    expect(await snapshot(i, key)).toEqual(before);
+    // While paused the open question keeps its seq: a stale answer is still named stale.
+    from = i.ws.frames.length;
+    i.ws.send({ type: "pause" });
+    await i.ws.next((f) => f.type === "state" && f.status === "paused", "state paused", from);
+    await expectError(i, { type: "answer", id: "tabB-p", text: "Stale while paused.", questionSeq: q0.seq }, "STALE_ANSWER");
+    from = i.ws.frames.length;
+    i.ws.send({ type: "resume" });
+    await i.ws.next((f) => f.type === "resumed", "resumed", from);
+    // The open question's seq is accepted; an answer without questionSeq (an older page) still works.
+    from = i.ws.frames.length;
+    i.ws.send({ type: "answer", id: "tabA-1", text: "The second answer, for the second question.", questionSeq: q1.seq });
+    await i.ws.next((f) => f.type === "ack" && f.id === "tabA-1", "ack tabA-1", from);
+    await i.ws.next((f) => f.type === "question" && f.index === 2, "question 2", from);
+    const q2 = await answer(i, "old-client", "An answer from a page that names no question.");
+    expect(q2).toMatchObject({ type: "ended" });
+    const transcript = (await call("GET", `/v1/sessions/${i.sessionId}/transcript`, { key })).json.segments as { speaker: string; text: string; questionIndex: number }[];
+    expect(transcript.filter((t) => t.speaker === "participant").map((t) => [t.questionIndex, t.text])).toEqual([
+      [0, "Tab A answers the first question."],
+      [1, "The second answer, for the second question."],
+      [2, "An answer from a page that names no question."],
+    ]);
     i.ws.close();
   });
 });

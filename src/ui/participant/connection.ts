@@ -1,5 +1,6 @@
 // The participant's socket: reconnects with backoff, replays from lastSeq, resends answers that
-// were not acknowledged, and keeps the session alive with pings. No UI in here.
+// were not acknowledged, and keeps the session alive with pings. A ping without a pong in time,
+// or the browser going offline, counts as a dead socket: it is dropped and reconnected. No UI in here.
 import { parseFrame } from "../shared/frames";
 import { SESSION_DELETED_CODE } from "../../shared/close-codes";
 
@@ -12,7 +13,8 @@ export type ServerFrame =
   | { type: "paused"; seq: number; by: "participant" | "admin"; reason: string | null }
   | { type: "resumed"; seq: number }
   | { type: "ended"; seq: number; status: "completed" | "abandoned"; reason: string }
-  | { type: "error"; code: string; message: string }
+  /** `answerId` (an extension) names the answer the error is about. */
+  | { type: "error"; code: string; message: string; answerId?: string }
   | { type: "audio_ack"; id: string; bytes: number }
   | { type: "pong" };
 
@@ -27,7 +29,12 @@ export interface ConnectionOptions {
   /** Frames already seen (from a previous page load), so replay starts after them. */
   lastSeq?: number;
   pingMs?: number;
+  /** A socket that answers no ping within this long is dead (network gone without a close). */
+  pongTimeoutMs?: number;
 }
+
+/** Errors after which an answer is not resent: it was refused for good (the page tells the participant). */
+export const DROPPED_ANSWER_CODES: ReadonlySet<string> = new Set(["STALE_ANSWER", "INVALID_FRAME"]);
 
 const PING = JSON.stringify({ type: "ping" });
 
@@ -36,6 +43,7 @@ export class ParticipantConnection {
   private lastSeq: number;
   private attempt = 0;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private pongTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private ended = false;
   /** Answers sent but not yet acknowledged, in order; resent after every reconnect. */
@@ -52,20 +60,71 @@ export class ParticipantConnection {
   }
 
   connect() {
+    if (this.ended) return;
+    this.retryTimer = null;
     this.opts.onStatus(this.attempt === 0 ? "connecting" : "reconnecting", this.attempt);
     const ws = new WebSocket(this.opts.url);
     this.ws = ws;
+    // Events of a socket given up on (dead, replaced) are ignored.
     ws.addEventListener("open", () => {
+      if (this.ws !== ws) return;
       this.attempt = 0;
       ws.send(JSON.stringify({ type: "hello", lastSeq: this.lastSeq }));
       for (const body of this.queued.splice(0)) ws.send(body);
       this.opts.onStatus("open", 0);
       this.opts.onOpen?.();
-      this.pingTimer = setInterval(() => this.raw(PING), this.opts.pingMs ?? 20_000);
+      this.pingTimer = setInterval(() => this.ping(), this.opts.pingMs ?? 20_000);
     });
     ws.binaryType = "arraybuffer";
-    ws.addEventListener("message", (e) => typeof e.data === "string" && this.receive(e.data));
-    ws.addEventListener("close", (e) => this.closed(e.code));
+    ws.addEventListener("message", (e) => {
+      if (this.ws !== ws) return;
+      this.alive();
+      if (typeof e.data === "string") this.receive(e.data);
+    });
+    ws.addEventListener("close", (e) => {
+      if (this.ws === ws) this.closed(e.code);
+    });
+  }
+
+  /** A ping that must be answered within pongTimeoutMs (any frame counts as an answer). */
+  private ping() {
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    this.ws.send(PING);
+    this.pongTimer ??= setTimeout(() => this.dead(), this.opts.pongTimeoutMs ?? 8_000);
+  }
+
+  private alive() {
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
+  }
+
+  /** The socket says nothing back (the network went away without a close): give it up and reconnect. */
+  private dead() {
+    this.pongTimer = null;
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    try {
+      ws.close(4000, "no pong");
+    } catch {
+      // already closing
+    }
+    this.closed(4000);
+  }
+
+  /** The browser lost the network: the socket cannot be trusted, so it is given up at once. */
+  offline() {
+    if (this.ended || !this.ws) return;
+    this.dead();
+  }
+
+  /** The browser is back online: reconnect now rather than after the backoff, or check an open socket. */
+  online() {
+    if (this.ended) return;
+    if (this.ws?.readyState === WebSocket.OPEN) return this.ping();
+    if (this.ws) return; // a connection attempt is under way
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.connect();
   }
 
   private receive(data: string) {
@@ -78,6 +137,8 @@ export class ParticipantConnection {
       this.lastSeq = Math.max(this.lastSeq, f.seq);
     }
     if (f.type === "ack") this.pending.delete(f.id);
+    // An answer refused for good (stale, or not valid) is not resent after every state frame.
+    if (f.type === "error" && f.answerId !== undefined && DROPPED_ANSWER_CODES.has(f.code)) this.pending.delete(f.answerId);
     if (f.type === "state") this.resendPending();
     if (f.type === "ended") this.ended = true;
     this.opts.onFrame(f);
@@ -90,6 +151,7 @@ export class ParticipantConnection {
   private closed(code: number) {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    this.alive();
     this.ws = null;
     // A session whose data was deleted is gone for good: nothing to reconnect to.
     if (code === SESSION_DELETED_CODE) this.ended = true;
@@ -137,11 +199,16 @@ export class ParticipantConnection {
     else if (!this.ended) this.queued.push(body);
   }
 
-  /** Sends an answer that is kept until acknowledged, surviving reconnects. */
-  answer(id: string, text: string) {
-    const frame = { type: "answer", id, text };
+  /**
+   * Sends an answer that is kept until acknowledged, surviving reconnects. `questionSeq` (the seq
+   * of the question frame it answers) lets the server refuse it once the interview moved on.
+   * A ping goes with it, so a dead socket is found within pongTimeoutMs rather than at the next ping.
+   */
+  answer(id: string, text: string, questionSeq?: number) {
+    const frame = questionSeq === undefined ? { type: "answer", id, text } : { type: "answer", id, text, questionSeq };
     this.pending.set(id, frame);
     this.raw(JSON.stringify(frame));
+    this.ping();
   }
 
   /** For tests and fault drills: drop the socket as a network would. */
@@ -156,6 +223,9 @@ export class ParticipantConnection {
   stop() {
     this.ended = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.ws?.close(1000, "done");
+    this.retryTimer = null;
+    this.alive();
+    if (this.ws) this.ws.close(1000, "done");
+    else this.opts.onStatus("closed", 0);
   }
 }

@@ -7,6 +7,8 @@ import { ParticipantConnection, type ServerFrame } from "./connection";
 import { AUDIO_ERROR_CODES } from "./uplink";
 import { VoiceController, type VoiceState } from "./voice";
 import { hasVisibleText } from "../../shared/text";
+import { answerIdFor, clearDraftOf, loadDraft, saveDraft } from "./drafts";
+import { joinOutcome, type JoinError } from "./outcome";
 import { applyLocale, ensureLocale, interviewLocale, onLocaleChange, t, tn } from "./i18n";
 
 const html = htm.bind(h);
@@ -40,16 +42,45 @@ interface View {
   endedReason?: string;
   endedStatus?: string;
   notice?: string;
+  /** An error notice reads as one (colour, role="alert"); "Saved" does not. */
+  noticeError?: boolean;
   link: "connecting" | "open" | "reconnecting" | "closed";
 }
 
-type Action = { type: "joined"; joined: Joined } | { type: "failed"; message: string } | { type: "frame"; frame: ServerFrame } | { type: "link"; link: View["link"] } | { type: "sent" } | { type: "notice"; text?: string };
+/** The longest typed answer the session object takes (src/objects/protocol.ts). */
+const MAX_ANSWER = 20_000;
+/** The counter appears this close to the limit. */
+const COUNT_FROM = 18_000;
+
+type Action =
+  | { type: "joined"; joined: Joined }
+  | { type: "failed"; message: string }
+  | { type: "over"; status?: string; reason?: string }
+  | { type: "frame"; frame: ServerFrame }
+  | { type: "link"; link: View["link"] }
+  | { type: "sent" }
+  | { type: "notice"; text?: string };
 
 const FAILURES: Record<string, () => string> = {
   INVITE_NOT_FOUND: () => t("linkInvalid"),
   INVITE_EXPIRED: () => t("linkExpired"),
   INVITE_USED: () => t("linkUsed"),
+  SESSION_NOT_FOUND: () => t("linkInvalid"),
+  SESSION_ENDED: () => t("linkUsed"),
 };
+
+/** A refused join as the screen to show: a declined or abandoned interview says so, a completed one that the link was used. */
+function refused(err: JoinError | null | undefined): Action {
+  const o = joinOutcome(err);
+  return o.kind === "ended" ? { type: "over", status: o.status, reason: o.reason } : { type: "failed", message: FAILURES[o.code]?.() ?? t("somethingWrong") };
+}
+
+/** The words for an error frame: never the server's own (English, technical) message. */
+function errorNotice(f: { code: string; answerId?: string }): string {
+  if (f.code === "STALE_ANSWER") return t("staleAnswer");
+  if (f.answerId !== undefined || f.code === "INVALID_FRAME") return t("answerRefused");
+  return t("somethingWrong");
+}
 
 function reducer(v: View, a: Action): View {
   switch (a.type) {
@@ -59,12 +90,14 @@ function reducer(v: View, a: Action): View {
     }
     case "failed":
       return { ...v, phase: "failed", failure: a.message };
+    case "over":
+      return { ...v, phase: "ended", waiting: false, endedStatus: a.status, endedReason: a.reason };
     case "link":
       return { ...v, link: a.link };
     case "sent":
-      return { ...v, waiting: true, notice: undefined };
+      return { ...v, waiting: true, notice: undefined, noticeError: false };
     case "notice":
-      return { ...v, notice: a.text };
+      return { ...v, notice: a.text, noticeError: false };
     case "frame": {
       const f = a.frame;
       switch (f.type) {
@@ -76,9 +109,10 @@ function reducer(v: View, a: Action): View {
           return next;
         }
         case "question":
-          return { ...v, question: { index: f.index, text: f.text, followUp: f.followUp, seq: f.seq, audio: f.audio }, questionIndex: f.index, waiting: false, phase: v.phase === "paused" ? "paused" : "interview" };
+          // A new question clears the last one's notice (a refusal named the question it was about).
+          return { ...v, question: { index: f.index, text: f.text, followUp: f.followUp, seq: f.seq, audio: f.audio }, questionIndex: f.index, waiting: false, notice: v.question?.seq === f.seq ? v.notice : undefined, noticeError: v.question?.seq === f.seq ? v.noticeError : false, phase: v.phase === "paused" ? "paused" : "interview" };
         case "ack":
-          return { ...v, notice: t("saved"), lastAckSeq: Math.max(v.lastAckSeq, f.seq) };
+          return { ...v, notice: t("saved"), noticeError: false, lastAckSeq: Math.max(v.lastAckSeq, f.seq) };
         case "paused":
           return { ...v, phase: "paused", pausedBy: f.by };
         case "resumed":
@@ -89,7 +123,7 @@ function reducer(v: View, a: Action): View {
           // Spoken answers handle their own errors (resend, back off, record again).
           if (AUDIO_ERROR_CODES.has(f.code)) return v;
           if (f.code === "SESSION_DELETED") return { ...v, phase: "ended", waiting: false, endedReason: "data_deleted", endedStatus: undefined };
-          return { ...v, waiting: false, notice: f.message };
+          return { ...v, waiting: false, notice: errorNotice(f), noticeError: true };
         default:
           return v;
       }
@@ -115,10 +149,10 @@ function App({ token }: { token: string }) {
     let cancelled = false;
     const join = async (): Promise<Joined | null> => {
       const res = await joinRequest(token);
-      const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+      const body = (await res.json().catch(() => null)) as { error?: JoinError } | null;
       if (res.status !== 201) {
         await ensureLocale(navigator.languages); // no interview (yet), so no language of its own
-        dispatch({ type: "failed", message: FAILURES[body?.error?.code ?? ""]?.() ?? body?.error?.message ?? t("somethingWrong") });
+        dispatch(refused(body?.error));
         return null;
       }
       const joined = body as unknown as Joined;
@@ -152,24 +186,59 @@ function App({ token }: { token: string }) {
         url: `${proto}//${location.host}/v1/sessions/${j.sessionId}/connect?token=${encodeURIComponent(j.participantToken)}`,
         // A fresh page replays every frame from the start and rebuilds the screen from them.
         lastSeq: 0,
-        onFrame: (frame) => dispatch({ type: "frame", frame }),
         onRaw: (frame) => voiceRef.current?.onFrame(frame),
         onOpen: () => voiceRef.current?.linkUp(),
         onStatus: (link, attempt) => {
           dispatch({ type: "link", link });
           if (link === "reconnecting" || link === "closed") voiceRef.current?.linkDown();
-          // After repeated failures, ask the service whether the session still exists.
-          if (link === "reconnecting" && attempt === 4) void join();
+          // After repeated failures (and about every minute after that), ask the service whether
+          // the session still exists; resumeOnly, so that no new session is ever made behind the page.
+          if (link === "reconnecting" && attempt >= 4 && attempt % 6 === 4) void stillThere(j);
+        },
+        onFrame: (frame) => {
+          // An acknowledged answer's draft is not needed any more.
+          if (frame.type === "ack") clearDraftOf(j.sessionId, frame.id);
+          dispatch({ type: "frame", frame });
         },
       });
       conn.current = c;
       c.connect();
     })();
+    /** The re-join check: 201 keeps reconnecting; an ended or unknown session stops it and says so. */
+    const stillThere = async (j: Joined) => {
+      const kept = keptSession(token) ?? { sessionId: j.sessionId, participantToken: j.participantToken };
+      let res: Response;
+      try {
+        res = await fetch("/v1/join", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token, device: deviceInfo(), resume: kept, resumeOnly: true }) });
+      } catch {
+        return; // still offline: the socket keeps trying
+      }
+      if (cancelled) return;
+      const body = (await res.json().catch(() => null)) as ({ error?: JoinError } & Partial<Joined>) | null;
+      if (res.status === 201) {
+        if (body?.sessionId === kept.sessionId && typeof body.participantToken === "string") keepSession(token, { sessionId: kept.sessionId, participantToken: body.participantToken });
+        return;
+      }
+      const code = body?.error?.code;
+      // Rate limits and server trouble are passing: keep reconnecting.
+      if (res.status !== 404 && res.status !== 409 && res.status !== 410) return;
+      if (res.status === 404 && code !== "SESSION_NOT_FOUND" && code !== "INVITE_NOT_FOUND") return;
+      conn.current?.stop();
+      keepSession(token, null);
+      dispatch(refused(body?.error));
+    };
     const onHide = () => conn.current?.leave();
+    // The browser knows the network went away before the socket does: reconnect when it is back.
+    const onOffline = () => conn.current?.offline();
+    const onOnline = () => conn.current?.online();
     window.addEventListener("pagehide", onHide);
+    window.addEventListener("offline", onOffline);
+    window.addEventListener("online", onOnline);
     return () => {
       cancelled = true;
       window.removeEventListener("pagehide", onHide);
+      window.removeEventListener("offline", onOffline);
+      window.removeEventListener("online", onOnline);
       conn.current?.stop();
       voiceRef.current?.close();
     };
@@ -235,9 +304,11 @@ function App({ token }: { token: string }) {
             c?.send({ type: "pause", reason: "participant break" });
           }} />`
       : null}
-    ${view.phase === "interview" && view.question && !micStep && !speaking ? html`<${Question} view=${view} onAnswer=${(text: string) => {
-      const id = `ans-${view.question!.seq}-${Math.random().toString(36).slice(2, 8)}`;
-      c?.answer(id, text);
+    ${view.phase === "interview" && view.question && !micStep && !speaking ? html`<${Question} view=${view} sessionId=${joined?.sessionId ?? ""} onAnswer=${(text: string) => {
+      const seq = view.question!.seq;
+      const id = answerIdFor(seq);
+      // The question's seq goes with the answer: if the interview moved on (another tab), it is refused, not misfiled.
+      c?.answer(id, text, seq);
       dispatch({ type: "sent" });
     }} onPause=${() => c?.send({ type: "pause", reason: "participant break" })}
       onListen=${isVoice ? () => voice!.listen({ seq: view.question!.seq, index: view.question!.index, text: view.question!.text, audio: view.question!.audio }) : undefined}
@@ -270,15 +341,18 @@ function Consent({ text, voice, onAnswer }: { text: string; voice?: boolean; onA
 }
 
 function Ready({ total, voice, onStart }: { total: number; voice?: boolean; onStart: () => void }) {
+  // A ref, not autofocus: Chromium honours autofocus once per document (the consent button may have used it).
+  const primary = useFocus<HTMLButtonElement>("ready");
   return html`<section>
     <h1>${t("welcome")}</h1>
     <p>${tn("questionsCount", total)} ${voice ? t("answerAloudOwnWords") : t("answerOwnWords")}</p>
-    <div class="actions"><button class="primary" onClick=${onStart} autofocus>${t("startInterview")}</button></div>
+    <div class="actions"><button class="primary" ref=${primary} onClick=${onStart}>${t("startInterview")}</button></div>
   </section>`;
 }
 
 function Question({
   view,
+  sessionId,
   onAnswer,
   onPause,
   onListen,
@@ -286,17 +360,21 @@ function Question({
   voiceNote,
 }: {
   view: View;
+  sessionId: string;
   onAnswer: (t: string) => void;
   onPause: () => void;
   onListen?: () => void;
   onUseMic?: () => void;
   voiceNote?: string | null;
 }) {
-  const [text, setText] = useState("");
-  const box = useRef<HTMLTextAreaElement>(null);
   const q = view.question!;
+  // The half-typed answer survives a pause (this component unmounts), a resume and a reload.
+  const [text, setText] = useState(() => loadDraft(sessionId, q.seq));
+  const box = useRef<HTMLTextAreaElement>(null);
+  const shown = useRef(q.seq);
   useEffect(() => {
-    setText("");
+    if (shown.current !== q.seq) setText(loadDraft(sessionId, q.seq));
+    shown.current = q.seq;
     box.current?.focus();
   }, [q.seq]);
   const submit = (e?: Event) => {
@@ -305,6 +383,7 @@ function Question({
     onAnswer(text.trim());
   };
   const pct = Math.round((Math.min(q.index, view.total) / Math.max(1, view.total)) * 100);
+  const counting = text.length >= COUNT_FROM;
   return html`<section>
     <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${view.total} aria-valuenow=${q.index + 1} aria-label=${t("progress")}>
       <div class="bar" style=${`width:${pct}%`}></div>
@@ -320,17 +399,29 @@ function Question({
       : null}
     <form onSubmit=${submit}>
       <label for="answer" class="sr">${t("yourAnswer")}</label>
-      <textarea id="answer" dir="auto" ref=${box} rows="5" aria-describedby="q hint" value=${text} disabled=${view.waiting}
-        onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}
+      <textarea id="answer" dir="auto" ref=${box} rows="5" aria-describedby=${counting ? "q hint count" : "q hint"} value=${text} disabled=${view.waiting} maxlength=${MAX_ANSWER}
+        onInput=${(e: Event) => {
+          const value = (e.target as HTMLTextAreaElement).value;
+          setText(value);
+          saveDraft(sessionId, q.seq, value);
+        }}
         onKeyDown=${(e: KeyboardEvent) => {
-          if (e.key === "Enter" && !e.shiftKey) submit(e);
+          // Enter that confirms an IME composition (Japanese, Chinese, Korean…) is not "send".
+          if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) submit(e);
         }}></textarea>
-      <p id="hint" class="muted small">${t("enterHint")}</p>
+      <div class="answer-foot">
+        <p id="hint" class="muted small">${t("enterHint")}</p>
+        ${counting ? html`<p id="count" class=${`small char-count${text.length >= MAX_ANSWER ? " at-limit" : ""}`} aria-live="polite">${count(text.length)} / ${count(MAX_ANSWER)}</p>` : null}
+      </div>
       <div class="actions">
         <button class="primary" type="submit" disabled=${!hasVisibleText(text) || view.waiting}>${view.waiting ? t("sending") : t("sendAnswer")}</button>
         <button class="ghost" type="button" onClick=${onPause}>${t("pause")}</button>
       </div>
-      ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : null}
+      ${view.notice
+        ? view.noticeError
+          ? html`<p class="notice error" role="alert">${view.notice}</p>`
+          : html`<p class="notice" role="status">${view.notice}</p>`
+        : null}
     </form>
   </section>`;
 }
@@ -478,11 +569,15 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
 }
 
 function Paused({ by, onResume }: { by?: "participant" | "admin"; onResume: () => void }) {
+  // Focus moves to Resume (or to the heading when only the team can resume), by ref: autofocus
+  // works once per document in Chromium, and the consent button has usually used it.
+  const primary = useFocus<HTMLButtonElement>(by);
+  const heading = useFocus<HTMLHeadingElement>(by);
   return html`<section>
-    <h1>${t("pausedTitle")}</h1>
+    <h1 tabindex="-1" ref=${by === "admin" ? heading : undefined}>${t("pausedTitle")}</h1>
     ${by === "admin"
       ? html`<p>${t("pausedByTeam")}</p>`
-      : html`<p>${t("takeYourTime")}</p><div class="actions"><button class="primary" onClick=${onResume} autofocus>${t("resumeInterview")}</button></div>`}
+      : html`<p>${t("takeYourTime")}</p><div class="actions"><button class="primary" ref=${primary} onClick=${onResume}>${t("resumeInterview")}</button></div>`}
   </section>`;
 }
 
@@ -498,6 +593,8 @@ function Ended({ status, reason }: { status?: string; reason?: string }) {
   }
   return html`<section><h1>${t("thanksTitle")}</h1><p>${t("thanksText")}</p></section>`;
 }
+
+const count = (n: number) => new Intl.NumberFormat(document.documentElement.lang || undefined).format(n);
 
 function deviceInfo() {
   const ua = navigator.userAgent;
@@ -530,17 +627,27 @@ function keepSession(token: string, r: Resume | null) {
 
 /** POST /v1/join; the first call starts as soon as the script runs, before the first render. */
 let early: Promise<Response> | null = null;
-function joinRequest(token: string): Promise<Response> {
+function joinRequest(token: string | null): Promise<Response> {
   if (early) {
     const p = early;
     early = null;
     return p;
   }
+  // A link cut off mid-escape (%E0%A4%A) is no token at all: it is answered as an unknown one.
+  if (token === null) return Promise.resolve(new Response(JSON.stringify({ error: { code: "INVITE_NOT_FOUND", message: "malformed link" } }), { status: 404, headers: { "Content-Type": "application/json" } }));
   const resume = keptSession(token);
   return fetch("/v1/join", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token, device: deviceInfo(), ...(resume ? { resume } : {}) }) });
 }
 
-const token = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
+/** The link's token, or null when its percent-escapes are malformed. */
+function linkToken(): string | null {
+  try {
+    return decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
+  } catch {
+    return null;
+  }
+}
+const token = linkToken();
 early = joinRequest(token);
 early.catch(() => undefined); // handled where it is awaited
-render(html`<${App} token=${token} />`, document.getElementById("app")!);
+render(html`<${App} token=${token ?? ""} />`, document.getElementById("app")!);

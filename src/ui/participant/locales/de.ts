@@ -98,5 +98,7 @@ const de: Catalog = {
   micBusy: "Ihr Mikrofon wird von einer anderen App verwendet oder konnte nicht gestartet werden.",
   micUnsupported: "Dieser Browser kann hier keinen Ton aufnehmen.",
   micFailed: "Das Mikrofon konnte nicht gestartet werden.",
+  staleAnswer: "Das Interview ist in einem anderen Fenster weitergegangen; Ihre Antwort auf die vorherige Frage wurde nicht gespeichert.",
+  answerRefused: "Ihre Antwort konnte nicht gespeichert werden. Bitte prüfen Sie sie und senden Sie sie erneut.",
 };
 export default de;

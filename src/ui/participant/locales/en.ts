@@ -98,6 +98,8 @@ export const en = {
   micBusy: "Your microphone is being used by another app, or could not be started.",
   micUnsupported: "This browser can't record audio here.",
   micFailed: "The microphone could not be started.",
+  staleAnswer: "The interview moved on in another window; your answer to the earlier question was not saved.",
+  answerRefused: "Your answer could not be saved. Please check it and send it again.",
 };
 
 export type Key = keyof typeof en;

@@ -98,5 +98,7 @@ const es: Catalog = {
   micBusy: "Otra aplicación está usando tu micrófono o no se ha podido iniciar.",
   micUnsupported: "Este navegador no puede grabar audio aquí.",
   micFailed: "No se ha podido iniciar el micrófono.",
+  staleAnswer: "La entrevista avanzó en otra ventana; tu respuesta a la pregunta anterior no se ha guardado.",
+  answerRefused: "No se ha podido guardar tu respuesta. Revísala y vuelve a enviarla.",
 };
 export default es;

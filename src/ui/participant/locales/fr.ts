@@ -98,5 +98,7 @@ const fr: Catalog = {
   micBusy: "Votre micro est utilisé par une autre application, ou n'a pas pu démarrer.",
   micUnsupported: "Ce navigateur ne peut pas enregistrer de son ici.",
   micFailed: "Le micro n'a pas pu démarrer.",
+  staleAnswer: "L'entretien s'est poursuivi dans une autre fenêtre ; votre réponse à la question précédente n'a pas été enregistrée.",
+  answerRefused: "Votre réponse n'a pas pu être enregistrée. Vérifiez-la et envoyez-la à nouveau.",
 };
 export default fr;

@@ -97,5 +97,7 @@ const id: Catalog = {
   micBusy: "Mikrofon Anda sedang digunakan oleh aplikasi lain, atau tidak dapat dijalankan.",
   micUnsupported: "Browser ini tidak dapat merekam audio di sini.",
   micFailed: "Mikrofon tidak dapat dijalankan.",
+  staleAnswer: "Wawancara sudah berlanjut di jendela lain; jawaban Anda untuk pertanyaan sebelumnya tidak disimpan.",
+  answerRefused: "Jawaban Anda tidak dapat disimpan. Periksa lalu kirim lagi.",
 };
 export default id;

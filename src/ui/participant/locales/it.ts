@@ -98,5 +98,7 @@ const it: Catalog = {
   micBusy: "Il microfono è in uso da parte di un'altra app, oppure non è stato possibile avviarlo.",
   micUnsupported: "Questo browser non può registrare audio qui.",
   micFailed: "Non è stato possibile avviare il microfono.",
+  staleAnswer: "L'intervista è andata avanti in un'altra finestra; la tua risposta alla domanda precedente non è stata salvata.",
+  answerRefused: "Non è stato possibile salvare la tua risposta. Controllala e inviala di nuovo.",
 };
 export default it;

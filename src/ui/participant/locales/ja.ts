@@ -97,5 +97,7 @@ const ja: Catalog = {
   micBusy: "マイクが他のアプリで使用中か、起動できませんでした。",
   micUnsupported: "このブラウザーでは、ここで音声を録音できません。",
   micFailed: "マイクを起動できませんでした。",
+  staleAnswer: "インタビューは別のウィンドウで先に進みました。前の質問へのあなたの回答は保存されていません。",
+  answerRefused: "回答を保存できませんでした。内容を確認して、もう一度送信してください。",
 };
 export default ja;

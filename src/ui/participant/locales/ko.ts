@@ -97,5 +97,7 @@ const ko: Catalog = {
   micBusy: "다른 앱에서 마이크를 사용 중이거나 마이크를 시작할 수 없습니다.",
   micUnsupported: "이 브라우저에서는 여기서 오디오를 녹음할 수 없습니다.",
   micFailed: "마이크를 시작할 수 없습니다.",
+  staleAnswer: "인터뷰가 다른 창에서 이미 다음으로 넘어갔습니다. 이전 질문에 대한 답변은 저장되지 않았습니다.",
+  answerRefused: "답변을 저장하지 못했습니다. 내용을 확인한 뒤 다시 보내 주세요.",
 };
 export default ko;

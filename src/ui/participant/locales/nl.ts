@@ -98,5 +98,7 @@ const nl: Catalog = {
   micBusy: "Je microfoon wordt door een andere app gebruikt of kon niet worden gestart.",
   micUnsupported: "Deze browser kan hier geen audio opnemen.",
   micFailed: "De microfoon kon niet worden gestart.",
+  staleAnswer: "Het interview is in een ander venster verdergegaan; je antwoord op de vorige vraag is niet opgeslagen.",
+  answerRefused: "Je antwoord kon niet worden opgeslagen. Controleer het en verstuur het opnieuw.",
 };
 export default nl;

@@ -100,5 +100,7 @@ const pl: Catalog = {
   micBusy: "Mikrofon jest używany przez inną aplikację lub nie udało się go uruchomić.",
   micUnsupported: "Ta przeglądarka nie może tutaj nagrywać dźwięku.",
   micFailed: "Nie udało się uruchomić mikrofonu.",
+  staleAnswer: "Wywiad przeszedł dalej w innym oknie; Twoja odpowiedź na poprzednie pytanie nie została zapisana.",
+  answerRefused: "Nie udało się zapisać Twojej odpowiedzi. Sprawdź ją i wyślij ponownie.",
 };
 export default pl;

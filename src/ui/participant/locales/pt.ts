@@ -98,5 +98,7 @@ const pt: Catalog = {
   micBusy: "Seu microfone está sendo usado por outro aplicativo ou não pôde ser iniciado.",
   micUnsupported: "Este navegador não consegue gravar áudio aqui.",
   micFailed: "Não foi possível iniciar o microfone.",
+  staleAnswer: "A entrevista avançou em outra janela; sua resposta à pergunta anterior não foi salva.",
+  answerRefused: "Não foi possível salvar sua resposta. Verifique-a e envie novamente.",
 };
 export default pt;

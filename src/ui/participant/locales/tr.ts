@@ -97,5 +97,7 @@ const tr: Catalog = {
   micBusy: "Mikrofonunuz başka bir uygulama tarafından kullanılıyor ya da başlatılamadı.",
   micUnsupported: "Bu tarayıcı burada ses kaydı yapamıyor.",
   micFailed: "Mikrofon başlatılamadı.",
+  staleAnswer: "Görüşme başka bir pencerede ilerledi; önceki soruya verdiğiniz yanıt kaydedilmedi.",
+  answerRefused: "Yanıtınız kaydedilemedi. Lütfen kontrol edip yeniden gönderin.",
 };
 export default tr;

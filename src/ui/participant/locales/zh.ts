@@ -97,5 +97,7 @@ const zh: Catalog = {
   micBusy: "您的麦克风正被其他应用使用，或无法启动。",
   micUnsupported: "此浏览器无法在此处录制音频。",
   micFailed: "无法启动麦克风。",
+  staleAnswer: "访谈已在另一个窗口中继续进行；您对上一个问题的回答未被保存。",
+  answerRefused: "无法保存您的回答。请检查后重新发送。",
 };
 export default zh;
