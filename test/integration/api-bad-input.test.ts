@@ -158,7 +158,7 @@ describe("bad bodies on every route with a body", () => {
     ] as const) {
       const r = await send("POST", path, { key: w.key, headers: { "Content-Type": "application/json" }, body });
       expectClientError(r, `${path} with a lone surrogate`, 400, "VALIDATION_FAILED");
-      expect(r.json.error.details.fields[0]).toMatchObject({ code: "invalid_text" });
+      expect(r.json.error.details.fields[0].message).toMatch(/lone surrogate/);
       if (field) expect(r.json.error.details.fields[0].path).toBe(field);
     }
     expect(stable(await w.snapshot())).toEqual(stable(before));

@@ -88,6 +88,8 @@ const MALFORMED: [unknown, string][] = [
   [{ type: "answer", id: "m5", text: "   " }, "INVALID_FRAME"],
   [{ type: "answer", id: "m5z", text: "\u200b\u200d \u2060" }, "INVALID_FRAME"],
   [{ type: "answer", id: "m5c", text: "\u0000\u0007" }, "INVALID_FRAME"],
+  // a lone surrogate is not text (SQLite would store U+FFFD in its place)
+  [{ type: "answer", id: "m5s", text: "an answer \ud800" }, "INVALID_FRAME"],
   [{ type: "answer", id: "x".repeat(129), text: "an answer" }, "INVALID_FRAME"],
   [{ type: "answer", id: "m6", text: "y".repeat(20_001) }, "INVALID_FRAME"],
   [{ type: "answer", id: "m7", text: "an answer", questionSeq: -1 }, "INVALID_FRAME"],
