@@ -91,9 +91,18 @@ export function sentimentProvider(env: { AI_MODE?: string; AI?: Ai }, language: 
   return { name: "workers-ai", classify: (text) => (englishClassifierFits(language, text) ? english : any).classify(text) };
 }
 
-/** The overall label of several answers: the sign of their mean score, with the same neutral band. */
-export function overall(results: SentimentResult[]): Label | null {
+/**
+ * The overall label of several answers: the label most of them have, as a reader counting them
+ * would say; a tie goes to the sign of their mean score, with the same neutral band. (The mean
+ * alone called one glowing answer beside two mildly negative ones "positive".)
+ */
+export function overall(results: Pick<SentimentResult, "label" | "score">[]): Label | null {
   if (results.length === 0) return null;
+  const counts = { positive: 0, neutral: 0, negative: 0 };
+  for (const r of results) counts[r.label] += 1;
+  const most = Math.max(counts.positive, counts.neutral, counts.negative);
+  const leaders = (Object.keys(counts) as Label[]).filter((l) => counts[l] === most);
+  if (leaders.length === 1) return leaders[0]!;
   const mean = results.reduce((a, r) => a + r.score, 0) / results.length;
   return mean > 0.025 ? "positive" : mean < -0.025 ? "negative" : "neutral";
 }

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { jsonRows } from "../shared/d1";
 import { parseJson } from "../shared/json";
+import { overall as overallLabel } from "../ai/sentiment";
 import type { Segment } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
 
@@ -51,8 +52,7 @@ export function sessionAnalytics(facts: SessionFacts, segments: Segment[], event
   const labelled = rows.filter((r) => r.sentiment_label !== null);
   const distribution = { positive: 0, neutral: 0, negative: 0 };
   for (const r of labelled) distribution[r.sentiment_label!] += 1;
-  const meanScore = mean(labelled.map((r) => r.sentiment_score ?? 0));
-  const overall: "positive" | "neutral" | "negative" | null = labelled.length === 0 ? null : meanScore > 0.025 ? "positive" : meanScore < -0.025 ? "negative" : "neutral";
+  const overall = overallLabel(labelled.map((r) => ({ label: r.sentiment_label!, score: r.sentiment_score ?? 0 })));
 
   const themeCounts = new Map<string, number>();
   for (const r of rows) for (const t of parseJson(Themes, r.themes)) themeCounts.set(t, (themeCounts.get(t) ?? 0) + 1);

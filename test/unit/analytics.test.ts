@@ -140,8 +140,23 @@ describe("sessionAnalytics", () => {
         expect(a.engagementScore).toBeGreaterThanOrEqual(0);
         expect(a.engagementScore).toBeLessThanOrEqual(100);
         expect(a.sentiment.overall === null).toBe(rows.every((r) => r.label === null));
+        // A label most answers have is the overall one.
+        const n = (l: string) => rows.filter((r) => r.label === l).length;
+        for (const l of ["positive", "neutral", "negative"] as const) if (n(l) > Math.max(...["positive", "neutral", "negative"].filter((o) => o !== l).map(n))) expect(a.sentiment.overall).toBe(l);
       }),
     );
+  });
+
+  it("the overall tone is what most answers say, not the mean pulled by one strong answer", () => {
+    const rows: AnswerRow[] = [
+      ["positive", 0.95],
+      ["negative", -0.1],
+      ["negative", -0.15],
+    ].map(([label, score], i) => ({ answer_id: `a${i}`, question_index: i, follow_up: 0, word_count: 5, sentiment_label: label as "positive" | "negative", sentiment_score: score as number, themes: "[]", relevance: 0.5, engagement: 0.5, low_confidence: 0 }));
+    const facts = { status: "completed", duration: 10, totalQuestions: 3, questionsAnswered: 3, pauseCount: 0, lastQuestionIndex: 2 };
+    expect(sessionAnalytics(facts, [], [], rows).sentiment.overall).toBe("negative");
+    // A tie goes to the sign of the mean.
+    expect(sessionAnalytics(facts, [], [], rows.slice(0, 2)).sentiment.overall).toBe("positive");
   });
 });
 
