@@ -114,6 +114,26 @@ async function answer(page: Page, text: string) {
   await page.getByRole("button", { name: "Send answer" }).click();
 }
 
+/** The page's participant sockets, which a test cuts (and keeps refused) until it restores them. */
+async function cuttableSockets(page: Page) {
+  let refuse = false;
+  const routes: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/connect/, (ws) => {
+    if (refuse) return void ws.close({ code: 4000, reason: "network down" }).catch(() => undefined);
+    ws.connectToServer();
+    routes.push(ws);
+  });
+  return {
+    async cut() {
+      refuse = true;
+      for (const r of routes.splice(0)) await r.close({ code: 4001, reason: "network drop" }).catch(() => undefined);
+    },
+    restore() {
+      refuse = false;
+    },
+  };
+}
+
 describe("dashboard and participant page in Chromium", () => {
   it("a participant completes an interview while a researcher watches it live, pausing and resuming it", async () => {
     const questions = ["What brought you to us this year?", "What almost made you give up?", "What should we build next?"];
@@ -609,17 +629,10 @@ describe("dashboard and participant page in Chromium", () => {
 
     // Tab B (same browser, so the same session) loses its connection and cannot get it back for now.
     const b = await ctx.newPage();
-    let refuse = false;
-    const routes: WebSocketRoute[] = [];
-    await b.routeWebSocket(/\/connect/, (ws) => {
-      if (refuse) return void ws.close({ code: 4000, reason: "network down" }).catch(() => undefined);
-      ws.connectToServer();
-      routes.push(ws);
-    });
+    const link = await cuttableSockets(b);
     await b.goto(invite.url);
     await expect.poll(() => question(b).textContent(), { timeout: 10_000 }).toBe(questions[0]);
-    refuse = true;
-    for (const r of routes) await r.close({ code: 4001, reason: "network drop" }).catch(() => undefined);
+    await link.cut();
     await b.getByText("Reconnecting…").waitFor({ timeout: 5_000 });
 
     // A answers question 1; B, still showing question 1, answers it too.
@@ -627,7 +640,7 @@ describe("dashboard and participant page in Chromium", () => {
     await expect.poll(() => question(a).textContent(), { timeout: 10_000 }).toBe(questions[1]);
     await answer(b, "Tab B: my answer to what I do, typed in the stale tab.");
     await b.getByRole("button", { name: "Sending…" }).waitFor();
-    refuse = false;
+    link.restore();
     // B reconnects, catches up with question 2 and says its answer was not saved.
     await b.getByText("The interview moved on in another window; your answer to the earlier question was not saved.").waitFor({ timeout: 30_000 });
     await expect.poll(() => question(b).textContent(), { timeout: 5_000 }).toBe(questions[1]);
@@ -688,20 +701,13 @@ describe("dashboard and participant page in Chromium", () => {
     const ctx = await newContext({ mobile: true });
     await instrumentSockets(ctx);
     const page = await ctx.newPage();
-    let refuse = false;
-    const routes: WebSocketRoute[] = [];
-    await page.routeWebSocket(/\/connect/, (ws) => {
-      if (refuse) return void ws.close({ code: 4000, reason: "network down" }).catch(() => undefined);
-      ws.connectToServer();
-      routes.push(ws);
-    });
+    const link = await cuttableSockets(page);
     await page.goto(invite.url);
     await page.getByRole("button", { name: "Start the interview" }).click();
     await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe("What brought you here?");
     const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
     const sessionId = sessions.data[0].id as string;
-    refuse = true;
-    for (const r of routes) await r.close({ code: 4001, reason: "network drop" }).catch(() => undefined);
+    await link.cut();
     await page.getByText("Reconnecting…").waitFor({ timeout: 5_000 });
     expectStatus(await api(server, "POST", `/v1/sessions/${sessionId}/end`, { key }), 200, "end the session");
     // The background re-join (resumeOnly) learns the session ended: the thank-you screen, and no more reconnecting.
