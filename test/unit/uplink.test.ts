@@ -408,6 +408,16 @@ describe("spoken answer uplink", () => {
     same(t.server.stored("a1"), t.captured());
   });
 
+  it("names its question in answer_start, and a STALE_ANSWER refusal (another tab answered) stops it", () => {
+    const json: Record<string, unknown>[] = [];
+    const events: UplinkEvent[] = [];
+    const up = new AnswerUplink("v1", { link: { isOpen: () => true, sendJson: (f) => void json.push(f as Record<string, unknown>), sendBinary: () => undefined, buffered: () => 0 }, questionSeq: 7, onEvent: (e) => events.push(e) });
+    up.open();
+    expect(json[0]).toEqual({ type: "answer_start", id: "v1", questionSeq: 7 });
+    expect(up.onFrame({ type: "error", code: "STALE_ANSWER", message: "moved on", answerId: "v1" })).toBe(true);
+    expect(events).toContainEqual({ type: "refused", code: "STALE_ANSWER", message: "moved on", during: "start" });
+  });
+
   it("sends live audio a few worklet frames to a message, and everything at the end", () => {
     const t = setup();
     t.up.open();

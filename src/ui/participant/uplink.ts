@@ -30,6 +30,8 @@ export type UplinkEvent =
 
 export interface UplinkOptions {
   link: Link;
+  /** The seq of the question answered: the session refuses the answer if it is no longer open (STALE_ANSWER). */
+  questionSeq?: number;
   clock?: Clock;
   onEvent?: (e: UplinkEvent) => void;
   /** Client-side pacing, kept under the server's cap (4× real time, 30 s burst). */
@@ -165,7 +167,7 @@ export class AnswerUplink {
     }
     this.handshake = "waiting";
     this.stats.starts += 1;
-    this.link.sendJson({ type: "answer_start", id: this.id });
+    this.link.sendJson({ type: "answer_start", id: this.id, ...(this.opts.questionSeq !== undefined ? { questionSeq: this.opts.questionSeq } : {}) });
   }
 
   /** Adds captured PCM (16-bit LE, 16 kHz, mono); large blocks are split to ≤ 64 KiB frames. */
@@ -309,6 +311,7 @@ export class AnswerUplink {
       case "VOICE_NOT_AVAILABLE":
       case "AUDIO_UNAVAILABLE":
       case "NO_OPEN_QUESTION":
+      case "STALE_ANSWER":
       case "INVALID_TRANSITION":
       {
         if (this.handshake !== "waiting" && !(this.endSent && code === "INVALID_TRANSITION")) return false;

@@ -255,7 +255,7 @@ export class VoiceController {
     const q = this.question;
     if (!q || !this.mic) return;
     if (!this.uplink) {
-      this.uplink = new AnswerUplink(this.answerId(q.seq), { link: this.link, onEvent: (e) => this.onUplink(e) });
+      this.uplink = new AnswerUplink(this.answerId(q.seq), { link: this.link, questionSeq: q.seq, onEvent: (e) => this.onUplink(e) });
       this.uplink.open();
     }
     void this.mic.resume();
@@ -350,6 +350,14 @@ export class VoiceController {
       } else if (e.code === "NO_OPEN_QUESTION" || e.code === "ANSWER_ENDED") {
         this.capturing = false;
         this.set({ stage: "saved" });
+      } else if (e.code === "STALE_ANSWER") {
+        // Another tab answered this question: nothing of this recording is kept; the next
+        // question's frame (already on its way) starts the next answer.
+        this.capturing = false;
+        this.uplink?.cancel();
+        this.uplink = null;
+        this.forgetAnswerId();
+        this.set({ stage: "idle" });
       } else this.fail(e.message);
     }
   }
