@@ -1,7 +1,8 @@
 // The dashboard's editing, export, webhook and access-change flows in a real browser (Chromium via
 // playwright-core) against the real local server: clearing a campaign's language and consent text
 // sticks; an owner downloads a session as PDF, CSV and JSON, the list as CSV and a bulk export,
-// while an analyst sees none of it; an owner adds a webhook (its secret shown once), tests and
+// while an analyst sees none of it; the bell counts the ready export as unread and its panel links
+// the download; an owner adds a webhook (its secret shown once), tests and
 // deletes it, and edits the org; a member whose role changes while a live page is open is sent to
 // sign in (not "Reconnecting…" forever) and finds the note they were typing. Screenshots go to
 // SCREEN_DIR.
@@ -189,6 +190,66 @@ describe("dashboard: campaign editor, exports, webhooks and access changes", () 
     expect(await analyst.page.locator("[data-testid=download-csv], [data-testid=bulk-export]").count()).toBe(0);
     expect(analyst.errors).toEqual([]);
   });
+
+  it("the bell counts a ready bulk export as unread, its panel links the download, and opening it clears the count", async () => {
+    const { page, errors } = await open(emails.owner);
+    const bell = page.getByTestId("notif-bell");
+    const panel = page.getByTestId("notif-panel");
+    await bell.waitFor({ timeout: 15_000 });
+    // Whatever the owner already has (an earlier test's export) is marked seen by opening the panel once;
+    // focus moves into it, and Escape closes it and gives focus back to the bell.
+    await bell.click();
+    await panel.locator(".notif-list, .notif-empty:not([role=status])").first().waitFor({ timeout: 15_000 });
+    expect(await bell.getAttribute("aria-expanded")).toBe("true");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("notif-panel");
+    await page.keyboard.press("Escape");
+    await panel.waitFor({ state: "detached" });
+    expect(await bell.getAttribute("aria-expanded")).toBe("false");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-testid"))).toBe("notif-bell");
+    expect(await bell.getAttribute("data-unread")).toBe("0");
+    expect(await page.getByTestId("notif-count").count()).toBe(0);
+
+    await page.goto(`${server.base}/campaigns/${campaignId}/sessions?status=completed`);
+    await page.locator(`tr[data-session="${sessionId}"]`).waitFor({ timeout: 15_000 });
+    await page.getByTestId("bulk-export").click();
+    await page.getByRole("button", { name: "Start export" }).click();
+    await page.getByTestId("bulk-export-download").waitFor({ timeout: 60_000 });
+    await page.keyboard.press("Escape");
+    // The bell polls every 30 s while the tab is visible and at once when the window gains focus.
+    await eventually(
+      async () => (await page.getByTestId("notif-count").textContent().catch(() => null)) === "1" || (await page.evaluate(() => window.dispatchEvent(new Event("focus"))), false),
+      "the bell's badge to count 1 unread",
+      40_000,
+      4_000,
+    );
+    expect(await bell.getAttribute("aria-label")).toBe("Notifications, 1 unread");
+    await screenshot(page, "dash-06a-notifications-badge");
+
+    await bell.click();
+    const item = panel.locator("li.notif-item").first();
+    await item.waitFor({ timeout: 15_000 });
+    expect(await item.getAttribute("data-kind")).toBe("export.ready");
+    expect(await item.getAttribute("class")).toContain("new");
+    expect((await item.textContent())!.toLowerCase()).toContain("export");
+    expect(await item.textContent()).toContain("Link expires");
+    const href = (await item.getByTestId("notif-download").getAttribute("href"))!;
+    const zip = await fetch(href.startsWith("http") ? href : `${server.base}${href}`);
+    expect(zip.status).toBe(200);
+    expect(Buffer.from(await zip.arrayBuffer()).subarray(0, 2).toString("latin1")).toBe("PK");
+    await eventually(async () => (await page.getByTestId("notif-count").count()) === 0, "the badge to clear once the panel is open", 5_000);
+    expect(await bell.getAttribute("aria-label")).toBe("Notifications");
+    await screenshot(page, "dash-06b-notifications-open");
+
+    // A click outside closes the panel; the count stays cleared after a reload (kept per member).
+    await page.mouse.click(1100, 700);
+    await panel.waitFor({ state: "detached" });
+    const listed = page.waitForResponse((r) => new URL(r.url()).pathname === "/v1/notifications" && r.ok(), { timeout: 15_000 });
+    await page.reload();
+    await listed;
+    await bell.waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId("notif-count").count()).toBe(0);
+    expect(errors).toEqual([]);
+  }, 150_000);
 
   it("an owner adds a webhook and sees its secret once, sends a test, deletes it, and edits the org", async () => {
     const { page, errors } = await open(emails.owner);

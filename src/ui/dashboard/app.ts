@@ -8,6 +8,7 @@ import { match, navigate, useLocation, type Loc } from "./router";
 import { MeContext } from "./session-context";
 import type { Me } from "./types";
 import { ErrorState, Loading, toast, Toasts } from "./ui";
+import { NotificationBell } from "./notifications";
 import { SignIn } from "./screens/signin";
 import { CampaignList } from "./screens/campaigns";
 import { CampaignEditor } from "./screens/campaign-editor";
@@ -170,7 +171,10 @@ function Shell({ me, loc, onSignOut, children }: { me: Me; loc: Loc; onSignOut: 
     <aside class=${menu ? "side open" : "side"}>
       <div class="side-top">
         <a class="logo" href="/campaigns" aria-label="InterviewRelay home"><span class="logo-mark" aria-hidden="true">IR</span><span>InterviewRelay</span></a>
-        <button class="icon-btn menu-btn" aria-label="Menu" aria-expanded=${menu} onClick=${() => setMenu(!menu)}>☰</button>
+        <div class="side-tools">
+          <${NotificationBell} key=${me.principal.id} memberId=${me.principal.id} />
+          <button class="icon-btn menu-btn" aria-label="Menu" aria-expanded=${menu} onClick=${() => setMenu(!menu)}>☰</button>
+        </div>
       </div>
       <nav class="nav" aria-label="Main">
         ${item("campaigns", "/campaigns", "Campaigns")}

@@ -153,3 +153,13 @@ export type LiveFrame =
   | { type: "segment"; sessionId: string; segment: Segment }
   | { type: "status"; sessionId: string; status: Status; questionIndex: number; totalQuestions: number; questionsAnswered: number; at: string }
   | { type: "pong" };
+
+/** GET /v1/notifications: the caller's own outbox, newest first (no read flag: "unread" is the dashboard's). */
+export interface Notification {
+  id: string;
+  kind: string;
+  subject: string;
+  body: string;
+  data: unknown;
+  createdAt: string;
+}
