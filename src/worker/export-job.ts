@@ -246,7 +246,7 @@ async function notifyReady(env: Env, row: ExportRow, sessions: number) {
       row.requested_by_type,
       row.requested_by,
       `Your export ${row.id} is ready`,
-      `The ${row.format.toUpperCase()} export of ${sessions} session(s) is ready. Download it before ${link.expiresAt}: ${link.url}`,
+      `The ${row.format.toUpperCase()} export of ${sessions === 1 ? "1 session" : `${sessions} sessions`} is ready. Download it before ${link.expiresAt}: ${link.url}`,
       JSON.stringify({ exportId: row.id, campaignId: row.campaign_id, downloadUrl: link.url, linkExpiresAt: link.expiresAt }),
       Date.now(),
     )

@@ -250,6 +250,7 @@ describe("bulk export", () => {
     const note = n.json.data.find((x: { data: { exportId?: string } }) => x.data?.exportId === status.id);
     expect(note).toMatchObject({ kind: "export.ready" });
     expect(note.body).toContain(`/v1/exports/${status.id}/download?expires=`);
+    expect(note.body).toContain(`export of ${status.sessionCount} ${status.sessionCount === 1 ? "session" : "sessions"} is ready`);
     expect((await fetchBytes(note.data.downloadUrl)).status).toBe(200);
     // Another member of the org does not see the requester's notifications.
     const admin = await keyWithRole(w.orgId, "admin");
