@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, d1Execute, launchBrowser, screenshot, SCREEN_DIR, signIn } from "./helpers/browser";
-import { api, eventually, expectStatus, Socket, startServer, type TestServer } from "./helpers/server";
+import { api, eventually, expectStatus, Socket, startServer, type TestServer, orgWithMember } from "./helpers/server";
 
 const PASSWORD = "correct horse battery staple";
 let server: TestServer;
@@ -29,16 +29,10 @@ const INTERVIEWS: { answers: string[]; leaveAt?: number }[] = [
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([startServer({ vars: { RATE_LIMIT_LOGIN_PER_MINUTE: "200", RATE_LIMIT_JOIN_PER_MINUTE: "200" } }), launchBrowser()]);
-  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  emails.owner = `owner-${suffix}@analytics.example`;
-  emails.viewer = `viewer-${suffix}@analytics.example`;
-  const org = expectStatus(
-    await api(server, "POST", "/v1/orgs", { key: server.vars.OPERATOR_TOKEN, body: { name: "Analytics Research", plan: "professional", owner: { email: emails.owner, name: "Olivia Owner", password: PASSWORD } } }),
-    201,
-    "POST /v1/orgs",
-  );
-  key = org.apiKey.key;
-  expectStatus(await api(server, "POST", "/v1/members", { key, body: { email: emails.viewer, name: "Vic Viewer", role: "viewer", password: PASSWORD } }), 201, "POST /v1/members");
+  const seeded = await orgWithMember(server, { name: "Analytics Research", plan: "professional", domain: "analytics.example", password: PASSWORD, member: { role: "viewer", name: "Vic Viewer" } });
+  key = seeded.key;
+  emails.owner = seeded.ownerEmail;
+  emails.viewer = seeded.memberEmail;
   const c = expectStatus(await api(server, "POST", "/v1/campaigns", { key, body: { name: "Onboarding study", questions: QUESTIONS.map((text) => ({ text })), settings: { consentRequired: false } } }), 201, "POST /v1/campaigns");
   campaign = { id: c.id, questions: QUESTIONS };
   for (const [n, iv] of INTERVIEWS.entries()) sessions.push(await interview(iv.answers, iv.leaveAt, { segment: n % 2 ? "agency" : "studio" }));

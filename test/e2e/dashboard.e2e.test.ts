@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, launchBrowser, screenshot, SCREEN_DIR, signIn } from "./helpers/browser";
-import { api, eventually, expectStatus, Socket, startServer, type TestServer } from "./helpers/server";
+import { api, eventually, expectStatus, Socket, startServer, type TestServer, orgWithMember } from "./helpers/server";
 
 const PASSWORD = "correct horse battery staple";
 let server: TestServer;
@@ -27,16 +27,11 @@ beforeAll(async () => {
     startServer({ vars: { RATE_LIMIT_LOGIN_PER_MINUTE: "200", RATE_LIMIT_JOIN_PER_MINUTE: "200", WEBHOOK_DNS_CHECK: "off", HEARTBEAT_TIMEOUT_SECONDS: "600" } }),
     launchBrowser(),
   ]);
-  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  emails.owner = `owner-${suffix}@dashboard.example`;
-  emails.analyst = `analyst-${suffix}@dashboard.example`;
-  const org = expectStatus(
-    await api(server, "POST", "/v1/orgs", { key: server.vars.OPERATOR_TOKEN, body: { name: "Dashboard Research", plan: "professional", owner: { email: emails.owner, name: "Olivia Owner", password: PASSWORD } } }),
-    201,
-    "POST /v1/orgs",
-  );
-  key = org.apiKey.key;
-  analystId = expectStatus(await api(server, "POST", "/v1/members", { key, body: { email: emails.analyst, name: "Andy Analyst", role: "analyst", password: PASSWORD } }), 201, "POST /v1/members").id;
+  const seeded = await orgWithMember(server, { name: "Dashboard Research", plan: "professional", domain: "dashboard.example", password: PASSWORD, member: { role: "analyst", name: "Andy Analyst" } });
+  key = seeded.key;
+  emails.owner = seeded.ownerEmail;
+  emails.analyst = seeded.memberEmail;
+  analystId = seeded.memberId;
   const c = expectStatus(
     await api(server, "POST", "/v1/campaigns", {
       key,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, launchBrowser, screenshot, signIn } from "./helpers/browser";
-import { api, eventually, expectStatus, Socket, startServer, type TestServer } from "./helpers/server";
+import { api, eventually, expectStatus, Socket, startServer, type TestServer, orgWithMember } from "./helpers/server";
 
 const PASSWORD = "correct horse battery staple";
 let server: TestServer;
@@ -20,16 +20,10 @@ const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([startServer({ vars: { RATE_LIMIT_LOGIN_PER_MINUTE: "200", RATE_LIMIT_JOIN_PER_MINUTE: "200" } }), launchBrowser()]);
-  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  emails.owner = `owner-${suffix}@privacy.example`;
-  emails.admin = `admin-${suffix}@privacy.example`;
-  const org = expectStatus(
-    await api(server, "POST", "/v1/orgs", { key: server.vars.OPERATOR_TOKEN, body: { name: "Privacy Research", plan: "starter", owner: { email: emails.owner, name: "Olivia Owner", password: PASSWORD } } }),
-    201,
-    "POST /v1/orgs",
-  );
-  key = org.apiKey.key;
-  expectStatus(await api(server, "POST", "/v1/members", { key, body: { email: emails.admin, name: "Adam Admin", role: "admin", password: PASSWORD } }), 201, "POST /v1/members");
+  const seeded = await orgWithMember(server, { name: "Privacy Research", plan: "starter", domain: "privacy.example", password: PASSWORD, member: { role: "admin", name: "Adam Admin" } });
+  key = seeded.key;
+  emails.owner = seeded.ownerEmail;
+  emails.admin = seeded.memberEmail;
 }, 180_000);
 
 afterEach(async () => {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, instrumentSockets, launchBrowser, signIn } from "./helpers/browser";
-import { api, eventually, expectStatus, startServer, type TestServer } from "./helpers/server";
+import { api, eventually, expectStatus, startServer, type TestServer, orgWithMember } from "./helpers/server";
 import { DEMO_VOICE_SETTINGS, seedDemo } from "../../scripts/demo-seed.mjs";
 
 const PASSWORD = "correct horse battery staple";
@@ -50,16 +50,10 @@ beforeAll(async () => {
     // A microphone exists but the permission prompt is refused.
     launchBrowser(["--use-fake-device-for-media-stream", "--deny-permission-prompts"]),
   ]);
-  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  emails.owner = `owner-${suffix}@voice.example`;
-  emails.analyst = `analyst-${suffix}@voice.example`;
-  const org = expectStatus(
-    await api(server, "POST", "/v1/orgs", { key: server.vars.OPERATOR_TOKEN, body: { name: "Voice Research", plan: "professional", owner: { email: emails.owner, name: "Olivia Owner", password: PASSWORD } } }),
-    201,
-    "POST /v1/orgs",
-  );
-  key = org.apiKey.key;
-  expectStatus(await api(server, "POST", "/v1/members", { key, body: { email: emails.analyst, name: "Ana Analyst", role: "analyst", password: PASSWORD } }), 201, "POST /v1/members");
+  const seeded = await orgWithMember(server, { name: "Voice Research", plan: "professional", domain: "voice.example", password: PASSWORD, member: { role: "analyst", name: "Ana Analyst" } });
+  key = seeded.key;
+  emails.owner = seeded.ownerEmail;
+  emails.analyst = seeded.memberEmail;
 }, 180_000);
 
 let logMark = 0;

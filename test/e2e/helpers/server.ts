@@ -271,6 +271,24 @@ export function expectStatus(r: ApiResponse, status: number, what: string): any 
   return r.json;
 }
 
+/**
+ * A test file's org: its owner (fresh email, "Olivia Owner") with an owner API key, and one more
+ * member of `member.role`, both signing in with `password`.
+ */
+export async function orgWithMember(server: TestServer, opts: { name: string; plan: string; domain: string; password: string; member: { role: string; name: string } }) {
+  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const owner = `owner-${suffix}@${opts.domain}`;
+  const memberEmail = `${opts.member.role}-${suffix}@${opts.domain}`;
+  const org = expectStatus(
+    await api(server, "POST", "/v1/orgs", { key: server.vars.OPERATOR_TOKEN, body: { name: opts.name, plan: opts.plan, owner: { email: owner, name: "Olivia Owner", password: opts.password } } }),
+    201,
+    "POST /v1/orgs",
+  );
+  const key = org.apiKey.key as string;
+  const member = expectStatus(await api(server, "POST", "/v1/members", { key, body: { email: memberEmail, name: opts.member.name, role: opts.member.role, password: opts.password } }), 201, "POST /v1/members");
+  return { key, orgId: org.org.id as string, ownerEmail: owner, memberEmail, memberId: member.id as string };
+}
+
 /** Polls `probe` until it returns a truthy value, or fails after `timeoutMs` describing what it waited for. */
 export async function eventually<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 5_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
