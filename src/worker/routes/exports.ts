@@ -148,6 +148,8 @@ const ExportStatus = z.object({
   sessionsDone: z.number().int(),
   createdAt: z.string(),
   downloadUrl: z.string().optional(),
+  // When downloadUrl stops working (a link lives a day at most; GET this again for a new one).
+  linkExpiresAt: z.string().optional(),
   expiresAt: z.string().optional(),
   error: z.string().optional(),
 });
@@ -241,7 +243,11 @@ exportRoutes.get(
     };
     if (row.status === "ready" && row.expires_at !== null) {
       out.expiresAt = new Date(row.expires_at).toISOString();
-      if (row.expires_at > Date.now()) out.downloadUrl = (await downloadUrl(c.env, origin(c), row)).url;
+      if (row.expires_at > Date.now()) {
+        const link = await downloadUrl(c.env, origin(c), row);
+        out.downloadUrl = link.url;
+        out.linkExpiresAt = link.expiresAt;
+      }
     }
     if (row.status === "failed" && row.error) out.error = row.error === ERASED_EXPORT ? ERASED_EXPORT : "the export could not be built; request it again";
     return c.json(out);

@@ -139,6 +139,8 @@ interface ExportStatus {
   sessionsDone?: number;
   downloadUrl?: string;
   expiresAt?: string;
+  /** When the download link stops working (at most a day; the export itself lives longer). */
+  linkExpiresAt?: string;
   error?: string;
 }
 
@@ -199,7 +201,7 @@ export function BulkExportDialog({ campaignId, filter, matching, filtered, onClo
             ? html`<p><strong>Your export is ready</strong>: ${job.sessionCount} session${job.sessionCount === 1 ? "" : "s"}, one ZIP.</p>
                 ${job.downloadUrl
                   ? html`<p><a class="btn btn-primary" href=${job.downloadUrl} download rel="external" data-testid="bulk-export-download">⤓ Download ZIP</a></p>
-                      <p class="muted small">The link works without signing in, so share it with care. It expires ${fmtDateTime(job.expiresAt ?? null)}.</p>`
+                      <p class="muted small">The link works without signing in, so share it with care. It expires ${fmtDateTime(job.linkExpiresAt ?? job.expiresAt ?? null)}.</p>`
                   : html`<p class="muted">The download link has expired. Start a new export.</p>`}`
             : job.status === "failed"
               ? html`<p class="form-error" role="alert">The export failed${job.error ? `: ${job.error}` : ""}. Start it again.</p>`

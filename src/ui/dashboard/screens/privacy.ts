@@ -96,12 +96,17 @@ function AccessRequest() {
   const [busy, setBusy] = useState<"json" | "zip" | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
+  /** The address had no sessions: a typo must not look like an export. */
+  const [none, setNone] = useState<string | null>(null);
   const valid = /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim());
   const go = async (format: "json" | "zip") => {
     setBusy(format);
     setErr(null);
     setDone(null);
+    setNone(null);
     try {
+      const found = await get<{ sessions: unknown[] }>(`/v1/participants/data${qs({ email: email.trim() })}`);
+      if (found.sessions.length === 0) return setNone(email.trim());
       const name = await download(`/v1/participants/data${qs({ email: email.trim(), format: format === "zip" ? "zip" : undefined })}`, format === "zip" ? "participant-data.zip" : "participant-data.json");
       setDone(name);
       toast("Participant data downloaded");
@@ -116,7 +121,7 @@ function AccessRequest() {
     <h2 class="panel-title">Export a participant's data</h2>
     <p class="muted small">Right of access and portability: every session of this participant in your organisation. JSON holds each session's metadata, transcript, analytics and notes; the ZIP adds the recordings and a CSV per session, with a manifest of checksums. Every export is recorded in the audit log.</p>
     <form class="inline-form" style=${{ gridTemplateColumns: "minmax(0, 1fr) auto" }} onSubmit=${(e: Event) => (e.preventDefault(), valid && void go("json"))}>
-      <label class="field"><span>Participant's email</span><input type="email" required name="access-email" value=${email} onInput=${(e: Event) => (setEmail((e.target as HTMLInputElement).value), setDone(null))} /></label>
+      <label class="field"><span>Participant's email</span><input type="email" required name="access-email" value=${email} onInput=${(e: Event) => (setEmail((e.target as HTMLInputElement).value), setDone(null), setNone(null))} /></label>
       <div class="actions-bar">
         <button class="btn" type="submit" disabled=${busy !== null || !valid} data-testid="access-json">${busy === "json" ? "Preparing…" : "⤓ JSON"}</button>
         <button class="btn" type="button" disabled=${busy !== null || !valid} data-testid="access-zip" onClick=${() => go("zip")}>${busy === "zip" ? "Preparing…" : "⤓ ZIP with recordings"}</button>
@@ -124,6 +129,7 @@ function AccessRequest() {
     </form>
     <${InlineError} error=${err} />
     ${done ? html`<p class="small mt" role="status">Downloaded <span class="mono">${done}</span>. Send it to the participant through a secure channel.</p>` : null}
+    ${none ? html`<p class="small mt" role="status" data-testid="access-none">This organisation holds no sessions for <strong>${none}</strong>: nothing was exported. Check the address for typos.</p>` : null}
   </section>`;
 }
 
