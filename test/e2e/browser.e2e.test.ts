@@ -697,7 +697,7 @@ describe("dashboard and participant page in Chromium", () => {
 
   it("a shared link's session ended while the page was offline: the page says it ended and makes no new session", async () => {
     const campaign = await createCampaign("Shared link study", ["What brought you here?", "What else?"], { consentRequired: false });
-    const invite = expectStatus(await api(server, "POST", `/v1/campaigns/${campaign.id}/invites`, { key, body: { maxUses: 3 } }), 201, "POST shared invite") as { url: string };
+    const invite = expectStatus(await api(server, "POST", `/v1/campaigns/${campaign.id}/invites`, { key, body: { maxUses: 2 } }), 201, "POST shared invite") as { url: string };
     const ctx = await newContext({ mobile: true });
     await instrumentSockets(ctx);
     const page = await ctx.newPage();
@@ -718,7 +718,25 @@ describe("dashboard and participant page in Chromium", () => {
     expect(await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length)).toBe(sockets);
     const after = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions");
     expect(after.data.map((x: { id: string }) => x.id)).toEqual([sessionId]);
-  }, 60_000);
+    // Reopening the link in this browser says it ended (no new session); the page offers a new
+    // interview for the next person at this device, and a link with no places left says so.
+    link.restore();
+    await page.reload();
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 10_000 });
+    expect(expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions").data).toHaveLength(1);
+    await Promise.all([page.waitForEvent("load"), page.getByRole("button", { name: "Start the interview" }).click()]);
+    await page.getByRole("button", { name: "Start the interview" }).click();
+    await expect.poll(() => question(page).textContent(), { timeout: 10_000 }).toBe("What brought you here?");
+    expect(expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "list sessions").data).toHaveLength(2);
+    // On a phone, Return adds a line (there is no Shift+Enter); the button sends.
+    const box = page.locator("textarea#answer");
+    await box.fill("First line");
+    await box.press("Enter");
+    expect(await box.inputValue()).toBe("First line\n");
+    const late = await (await newContext()).newPage();
+    await late.goto(invite.url);
+    await late.getByText("already had all the participants it allows").waitFor({ timeout: 10_000 });
+  }, 90_000);
 
   it("the participant page keeps a half-typed answer over pauses and a reload, ignores IME Enter, caps answers, and moves focus", async () => {
     const longUrl = `https://research.example.com/very/long/path/${"segment".repeat(30)}?ref=${"x".repeat(60)}`;

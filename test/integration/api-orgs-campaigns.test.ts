@@ -393,6 +393,14 @@ describe("invites", () => {
     const unknown = await check(second.json.participantToken);
     expect(unknown.status).toBe(404);
     expect(errorCode(unknown)).toBe("SESSION_NOT_FOUND");
+    // Reopening the link in the browser whose interview ended says so and starts nothing (a reload
+    // of the thank-you page used to take a place); anyone else meets a link that is full.
+    const reopened = await join(panel.token, { sessionId: first.json.sessionId, participantToken: reload.json.participantToken });
+    expect(reopened.status).toBe(410);
+    expect(reopened.json.error).toMatchObject({ code: "SESSION_ENDED", details: { sessionStatus: "completed", shared: true } });
+    const stranger = await join(panel.token);
+    expect(stranger.status).toBe(409);
+    expect(stranger.json.error).toMatchObject({ code: "INVITE_USED", details: { linkFull: true } });
     // Every session keeps its own transcript: the second person's token opens only their session.
     const onFirst = await call("GET", `/v1/sessions/${first.json.sessionId}/connect?token=${second.json.participantToken}`, { headers: { Upgrade: "websocket" } });
     expect([401, 404]).toContain(onFirst.status);

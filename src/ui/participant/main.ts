@@ -41,6 +41,8 @@ interface View {
   pausedBy?: "participant" | "admin";
   endedReason?: string;
   endedStatus?: string;
+  /** Ended through a shared link reopened in this browser: a new interview may be started here. */
+  endedShared?: boolean;
   notice?: string;
   /** An error notice reads as one (colour, role="alert"); "Saved" does not. */
   noticeError?: boolean;
@@ -55,7 +57,7 @@ const COUNT_FROM = 18_000;
 type Action =
   | { type: "joined"; joined: Joined }
   | { type: "failed"; message: string }
-  | { type: "over"; status?: string; reason?: string }
+  | { type: "over"; status?: string; reason?: string; shared?: boolean }
   | { type: "frame"; frame: ServerFrame }
   | { type: "link"; link: View["link"] }
   | { type: "sent" }
@@ -65,6 +67,7 @@ const FAILURES: Record<string, () => string> = {
   INVITE_NOT_FOUND: () => t("linkInvalid"),
   INVITE_EXPIRED: () => t("linkExpired"),
   INVITE_USED: () => t("linkUsed"),
+  LINK_FULL: () => t("linkFull"),
   SESSION_NOT_FOUND: () => t("linkInvalid"),
   SESSION_ENDED: () => t("linkUsed"),
 };
@@ -72,7 +75,7 @@ const FAILURES: Record<string, () => string> = {
 /** A refused join as the screen to show: a declined or abandoned interview says so, a completed one that the link was used. */
 function refused(err: JoinError | null | undefined): Action {
   const o = joinOutcome(err);
-  return o.kind === "ended" ? { type: "over", status: o.status, reason: o.reason } : { type: "failed", message: FAILURES[o.code]?.() ?? t("somethingWrong") };
+  return o.kind === "ended" ? { type: "over", status: o.status, reason: o.reason, shared: o.shared } : { type: "failed", message: FAILURES[o.code]?.() ?? t("somethingWrong") };
 }
 
 /** The words for an error frame: never the server's own (English, technical) message. */
@@ -91,7 +94,7 @@ function reducer(v: View, a: Action): View {
     case "failed":
       return { ...v, phase: "failed", failure: a.message };
     case "over":
-      return { ...v, phase: "ended", waiting: false, endedStatus: a.status, endedReason: a.reason };
+      return { ...v, phase: "ended", waiting: false, endedStatus: a.status, endedReason: a.reason, endedShared: a.shared };
     case "link":
       return { ...v, link: a.link };
     case "sent":
@@ -151,7 +154,9 @@ function App({ token }: { token: string }) {
       const res = await joinRequest(token);
       const body = (await res.json().catch(() => null)) as { error?: JoinError } | null;
       if (res.status !== 201) {
-        await ensureLocale(navigator.languages); // no interview (yet), so no language of its own
+        // A finished interview's refusal speaks its language; otherwise there is no interview (yet).
+        const language = body?.error?.details?.language;
+        await (language ? applyLocale(interviewLocale(language, navigator.languages)) : ensureLocale(navigator.languages));
         dispatch(refused(body?.error));
         return null;
       }
@@ -224,7 +229,8 @@ function App({ token }: { token: string }) {
       if (res.status !== 404 && res.status !== 409 && res.status !== 410) return;
       if (res.status === 404 && code !== "SESSION_NOT_FOUND" && code !== "INVITE_NOT_FOUND") return;
       conn.current?.stop();
-      keepSession(token, null);
+      // An unknown session is forgotten; an ended one is kept, so reopening the link says it ended.
+      if (res.status === 404) keepSession(token, null);
       dispatch(refused(body?.error));
     };
     const onHide = () => conn.current?.leave();
@@ -254,10 +260,6 @@ function App({ token }: { token: string }) {
     if (!voice || !speaking || view.phase !== "interview" || !q) return;
     voice.ask({ seq: q.seq, index: q.index, text: q.text, audio: q.audio }, view.lastAckSeq > q.seq);
   }, [voice, speaking, view.phase, q?.seq]);
-  // A finished interview is not resumed: the link then says whether it can be used again.
-  useEffect(() => {
-    if (view.phase === "ended") keepSession(token, null);
-  }, [view.phase, token]);
   useEffect(() => {
     if (!voice) return;
     if (view.phase === "paused") voice.hold();
@@ -318,7 +320,12 @@ function App({ token }: { token: string }) {
       voiceNote=${isVoice ? voiceState?.micMessage ?? null : null} />` : null}
     ${view.phase === "interview" && !view.question && !micStep ? html`<p class="muted">${t("preparingFirst")}</p>` : null}
     ${view.phase === "paused" ? html`<${Paused} by=${view.pausedBy} onResume=${() => c?.send({ type: "resume" })} />` : null}
-    ${view.phase === "ended" ? html`<${Ended} status=${view.endedStatus} reason=${view.endedReason} />` : null}
+    ${view.phase === "ended"
+      ? html`<${Ended} status=${view.endedStatus} reason=${view.endedReason} />
+          ${view.endedShared
+            ? html`<div class="actions"><button class="primary" onClick=${() => (keepSession(token, null), location.reload())}>${t("startInterview")}</button></div>`
+            : null}`
+      : null}
   </main>`;
 }
 
@@ -407,10 +414,11 @@ function Question({
         }}
         onKeyDown=${(e: KeyboardEvent) => {
           // Enter that confirms an IME composition (Japanese, Chinese, Korean…) is not "send".
-          if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) submit(e);
+          // On a touch screen Return is the only way to a new line (no Shift): the button sends.
+          if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229 && !TOUCH()) submit(e);
         }}></textarea>
       <div class="answer-foot">
-        <p id="hint" class="muted small">${t("enterHint")}</p>
+        ${TOUCH() ? null : html`<p id="hint" class="muted small">${t("enterHint")}</p>`}
         ${counting ? html`<p id="count" class=${`small char-count${text.length >= MAX_ANSWER ? " at-limit" : ""}`} aria-live="polite">${count(text.length)} / ${count(MAX_ANSWER)}</p>` : null}
       </div>
       <div class="actions">
@@ -593,6 +601,9 @@ function Ended({ status, reason }: { status?: string; reason?: string }) {
   }
   return html`<section><h1>${t("thanksTitle")}</h1><p>${t("thanksText")}</p></section>`;
 }
+
+/** A touch screen without a fine pointer (a phone keyboard has no Shift+Enter). */
+const TOUCH = () => typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches && !matchMedia("(any-pointer: fine)").matches;
 
 const count = (n: number) => new Intl.NumberFormat(document.documentElement.lang || undefined).format(n);
 

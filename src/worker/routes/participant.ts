@@ -84,14 +84,18 @@ participantRoutes.post(
     if (resume) candidates.push({ id: resume.sessionId, proof: { token: resume.participantToken, inviteId: invite.id } });
     if (invite.max_uses === 1 && invite.session_id && invite.session_id !== resume?.sessionId) candidates.push({ id: invite.session_id });
     // How a finished session ended, so that the page can say so (declined, left, completed).
-    let ended: { sessionStatus: string; endReason: string | null } | undefined;
+    let ended: { sessionStatus: string; endReason: string | null; language: string | null } | undefined;
     for (const { id, proof } of candidates) {
       const stub = c.env.SESSION.get(c.env.SESSION.idFromName(id));
       const r = await stub.addToken(tokenHash, proof);
       if (r.ok && !isTerminal(r.value.status)) {
         return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required, r.value.consentText, r.value.language);
       }
-      if (r.ok) ended ??= { sessionStatus: r.value.status, endReason: r.value.endReason };
+      if (r.ok) ended ??= { sessionStatus: r.value.status, endReason: r.value.endReason, language: r.value.language };
+      // This browser's own interview through a shared link is over: reopening the link (a reload
+      // of the thank-you page) says so, instead of starting another interview and using up a
+      // place. The page offers to start a new one (a kiosk's next participant).
+      if (r.ok && proof && invite.max_uses > 1) throw new ApiError(410, "SESSION_ENDED", "this interview has ended", { ...ended, shared: true });
     }
     if (resumeOnly) {
       if (ended) throw new ApiError(410, "SESSION_ENDED", "this interview has ended", ended);
@@ -99,7 +103,11 @@ participantRoutes.post(
     }
     const now = Date.now();
     if (invite.expires_at !== null && invite.expires_at <= now) throw new ApiError(410, "INVITE_EXPIRED", "this invite link has expired");
-    if (invite.uses >= invite.max_uses) throw new ApiError(409, "INVITE_USED", "this invite link has already been used", ended);
+    if (invite.uses >= invite.max_uses) {
+      // A shared link that has had all its participants is not "your interview is completed".
+      if (invite.max_uses > 1 && !ended) throw new ApiError(409, "INVITE_USED", "this invite link has had all the participants it allows", { linkFull: true });
+      throw new ApiError(409, "INVITE_USED", "this invite link has already been used", ended);
+    }
 
     if (row.script_questions === null) throw new Error(`script ${campaign.id} v${campaign.script_version} is missing`);
     const questions = parseQuestions(row.script_questions);

@@ -5,6 +5,7 @@ const de: Catalog = {
   linkInvalid: "Dieser Interview-Link ist ungültig. Bitte prüfen Sie den Link, den Sie erhalten haben.",
   linkExpired: "Dieser Interview-Link ist abgelaufen. Bitte wenden Sie sich für einen neuen Link an das Forschungsteam.",
   linkUsed: "Dieses Interview wurde bereits abgeschlossen. Vielen Dank für Ihre Teilnahme!",
+  linkFull: "Über diesen Interview-Link haben bereits alle vorgesehenen Personen teilgenommen. Vielen Dank für Ihr Interesse!",
   somethingWrong: "Etwas ist schiefgelaufen. Bitte laden Sie die Seite neu.",
   unreachable: "Der Interview-Dienst ist nicht erreichbar. Prüfen Sie Ihre Verbindung und laden Sie die Seite neu.",
   opening: "Ihr Interview wird geöffnet…",

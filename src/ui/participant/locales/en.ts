@@ -5,6 +5,7 @@ export const en = {
   linkInvalid: "This interview link is not valid. Please check the link you were sent.",
   linkExpired: "This interview link has expired. Please contact the research team for a new one.",
   linkUsed: "This interview has already been completed. Thank you for taking part!",
+  linkFull: "This interview link has already had all the participants it allows. Thank you for your interest!",
   somethingWrong: "Something went wrong. Please reload the page.",
   unreachable: "We could not reach the interview service. Check your connection and reload the page.",
   opening: "Opening your interview…",

@@ -5,6 +5,7 @@ const es: Catalog = {
   linkInvalid: "Este enlace de entrevista no es válido. Comprueba el enlace que recibiste.",
   linkExpired: "Este enlace de entrevista ha caducado. Ponte en contacto con el equipo de investigación para recibir uno nuevo.",
   linkUsed: "Esta entrevista ya se ha completado. ¡Gracias por participar!",
+  linkFull: "Este enlace de entrevista ya ha tenido todos los participantes que admite. ¡Gracias por tu interés!",
   somethingWrong: "Algo ha salido mal. Vuelve a cargar la página.",
   unreachable: "No hemos podido conectar con el servicio de entrevistas. Comprueba tu conexión y vuelve a cargar la página.",
   opening: "Abriendo tu entrevista…",

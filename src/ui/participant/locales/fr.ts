@@ -5,6 +5,7 @@ const fr: Catalog = {
   linkInvalid: "Ce lien d'entretien n'est pas valide. Vérifiez le lien que vous avez reçu.",
   linkExpired: "Ce lien d'entretien a expiré. Contactez l'équipe de recherche pour en obtenir un nouveau.",
   linkUsed: "Cet entretien est déjà terminé. Merci de votre participation !",
+  linkFull: "Ce lien d'entretien a déjà atteint le nombre de participants prévu. Merci de votre intérêt !",
   somethingWrong: "Un problème est survenu. Veuillez recharger la page.",
   unreachable: "Impossible de joindre le service d'entretien. Vérifiez votre connexion et rechargez la page.",
   opening: "Ouverture de votre entretien…",

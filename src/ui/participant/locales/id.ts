@@ -5,6 +5,7 @@ const id: Catalog = {
   linkInvalid: "Tautan wawancara ini tidak valid. Periksa kembali tautan yang Anda terima.",
   linkExpired: "Tautan wawancara ini sudah kedaluwarsa. Silakan hubungi tim peneliti untuk mendapatkan tautan baru.",
   linkUsed: "Wawancara ini sudah selesai. Terima kasih atas partisipasi Anda!",
+  linkFull: "Tautan wawancara ini sudah mencapai jumlah peserta yang diizinkan. Terima kasih atas minat Anda!",
   somethingWrong: "Terjadi kesalahan. Silakan muat ulang halaman.",
   unreachable: "Kami tidak dapat terhubung ke layanan wawancara. Periksa koneksi Anda, lalu muat ulang halaman.",
   opening: "Membuka wawancara Anda…",

@@ -5,6 +5,7 @@ const it: Catalog = {
   linkInvalid: "Questo link all'intervista non è valido. Controlla il link che hai ricevuto.",
   linkExpired: "Questo link all'intervista è scaduto. Contatta il team di ricerca per riceverne uno nuovo.",
   linkUsed: "Questa intervista è già stata completata. Grazie per aver partecipato!",
+  linkFull: "Questo link all'intervista ha già raggiunto il numero di partecipanti previsto. Grazie per l'interesse!",
   somethingWrong: "Si è verificato un problema. Ricarica la pagina.",
   unreachable: "Non riusciamo a raggiungere il servizio di interviste. Controlla la connessione e ricarica la pagina.",
   opening: "Apertura dell'intervista…",

@@ -5,6 +5,7 @@ const nl: Catalog = {
   linkInvalid: "Deze interviewlink is niet geldig. Controleer de link die je hebt ontvangen.",
   linkExpired: "Deze interviewlink is verlopen. Neem contact op met het onderzoeksteam voor een nieuwe link.",
   linkUsed: "Dit interview is al afgerond. Bedankt voor je deelname!",
+  linkFull: "Via deze interviewlink hebben al alle toegestane deelnemers meegedaan. Bedankt voor je interesse!",
   somethingWrong: "Er is iets misgegaan. Laad de pagina opnieuw.",
   unreachable: "We kunnen de interviewservice niet bereiken. Controleer je verbinding en laad de pagina opnieuw.",
   opening: "Je interview wordt geopend…",

@@ -5,6 +5,7 @@ const pl: Catalog = {
   linkInvalid: "Ten link do wywiadu jest nieprawidłowy. Sprawdź otrzymany link.",
   linkExpired: "Ten link do wywiadu wygasł. Skontaktuj się z zespołem badawczym, aby otrzymać nowy.",
   linkUsed: "Ten wywiad został już zakończony. Dziękujemy za udział!",
+  linkFull: "Ten link do wywiadu wykorzystała już maksymalna liczba uczestników. Dziękujemy za zainteresowanie!",
   somethingWrong: "Coś poszło nie tak. Odśwież stronę.",
   unreachable: "Nie udało się połączyć z usługą wywiadów. Sprawdź połączenie i odśwież stronę.",
   opening: "Otwieramy Twój wywiad…",

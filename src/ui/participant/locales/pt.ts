@@ -5,6 +5,7 @@ const pt: Catalog = {
   linkInvalid: "Este link de entrevista não é válido. Verifique o link que recebeu.",
   linkExpired: "Este link de entrevista expirou. Entre em contato com a equipe de pesquisa para receber um novo.",
   linkUsed: "Esta entrevista já foi concluída. Obrigado pela sua participação!",
+  linkFull: "Este link de entrevista já recebeu todos os participantes que permite. Obrigado pelo seu interesse!",
   somethingWrong: "Algo deu errado. Recarregue a página.",
   unreachable: "Não foi possível acessar o serviço de entrevistas. Verifique sua conexão e recarregue a página.",
   opening: "Abrindo sua entrevista…",

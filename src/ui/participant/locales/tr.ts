@@ -5,6 +5,7 @@ const tr: Catalog = {
   linkInvalid: "Bu görüşme bağlantısı geçerli değil. Lütfen size gönderilen bağlantıyı kontrol edin.",
   linkExpired: "Bu görüşme bağlantısının süresi dolmuş. Yeni bir bağlantı için lütfen araştırma ekibiyle iletişime geçin.",
   linkUsed: "Bu görüşme zaten tamamlandı. Katıldığınız için teşekkür ederiz!",
+  linkFull: "Bu görüşme bağlantısı izin verilen katılımcı sayısına ulaştı. İlginiz için teşekkür ederiz!",
   somethingWrong: "Bir sorun oluştu. Lütfen sayfayı yeniden yükleyin.",
   unreachable: "Görüşme hizmetine ulaşılamadı. Bağlantınızı kontrol edip sayfayı yeniden yükleyin.",
   opening: "Görüşmeniz açılıyor…",

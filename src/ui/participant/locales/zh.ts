@@ -5,6 +5,7 @@ const zh: Catalog = {
   linkInvalid: "此访谈链接无效。请检查您收到的链接。",
   linkExpired: "此访谈链接已过期。请联系研究团队获取新链接。",
   linkUsed: "此访谈已完成。感谢您的参与！",
+  linkFull: "此访谈链接的参与人数已满。感谢您的关注！",
   somethingWrong: "出了点问题。请重新加载页面。",
   unreachable: "无法连接到访谈服务。请检查网络连接并重新加载页面。",
   opening: "正在打开您的访谈…",
