@@ -2,7 +2,7 @@
 // and what the sweep deletes next), and — for owners — the deletion flow for a participant's
 // data: email, scope (everything or one session), confirm, then the deletion receipt.
 import { useState } from "preact/hooks";
-import { del, describeError, download, get, qs } from "../api";
+import { del, describeError, download, get, qs, saveBlob } from "../api";
 import { fmtDate, fmtDateTime, shortId } from "../format";
 import { html } from "../html";
 import { can } from "../roles";
@@ -105,9 +105,13 @@ function AccessRequest() {
     setDone(null);
     setNone(null);
     try {
+      // The JSON answer is the export itself: it is saved as it is (one request, one audit entry);
+      // it also says whether there is anything to put in a ZIP.
       const found = await get<{ sessions: unknown[] }>(`/v1/participants/data${qs({ email: email.trim() })}`);
       if (found.sessions.length === 0) return setNone(email.trim());
-      const name = await download(`/v1/participants/data${qs({ email: email.trim(), format: format === "zip" ? "zip" : undefined })}`, format === "zip" ? "participant-data.zip" : "participant-data.json");
+      let name = "participant-data.json";
+      if (format === "zip") name = await download(`/v1/participants/data${qs({ email: email.trim(), format: "zip" })}`, "participant-data.zip");
+      else saveBlob(new Blob([JSON.stringify(found, null, 2)], { type: "application/json" }), name);
       setDone(name);
       toast("Participant data downloaded");
     } catch (x) {
