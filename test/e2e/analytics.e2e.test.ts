@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, d1Execute, launchBrowser, screenshot, SCREEN_DIR, signIn } from "./helpers/browser";
-import { api, eventually, expectStatus, Socket, startServer, type TestServer, orgWithMember } from "./helpers/server";
+import { api, eventually, expectStatus, startServer, type TestServer, orgWithMember, answerOverSocket } from "./helpers/server";
 
 const PASSWORD = "correct horse battery staple";
 let server: TestServer;
@@ -63,22 +63,14 @@ afterAll(async () => {
 
 async function interview(answers: string[], leaveAt: number | undefined, attributes: Record<string, string>): Promise<string> {
   const invite = expectStatus(await api(server, "POST", `/v1/campaigns/${campaign.id}/invites`, { key, body: { participant: { attributes } } }), 201, "invite");
-  const j = expectStatus(await api(server, "POST", "/v1/join", { body: { token: invite.token } }), 201, "join");
-  const p = await Socket.open(`${server.wsBase}/v1/sessions/${j.sessionId}/connect?token=${encodeURIComponent(j.participantToken)}`, "participant");
-  p.send({ type: "hello" });
-  p.send({ type: "start" });
-  for (const [i, text] of answers.entries()) {
-    await p.next((f) => f.type === "question" && f.index === i && !f.followUp, `question ${i}`, { timeoutMs: 15_000 });
-    p.send({ type: "answer", id: `a${i}`, text });
-    await p.next((f) => f.type === "ack" && f.id === `a${i}`, `ack ${i}`, { timeoutMs: 15_000 });
-  }
+  const { sessionId, socket: p } = await answerOverSocket(server, invite.token, answers);
   if (leaveAt !== undefined) {
     await p.next((f) => f.type === "question" && f.index === leaveAt && !f.followUp, "the question they leave at", { timeoutMs: 15_000 });
     p.send({ type: "consent", granted: false }); // withdrawing mid-interview ends it as abandoned
   }
   await p.next((f) => f.type === "ended", "ended", { timeoutMs: 15_000 });
   p.close();
-  return j.sessionId as string;
+  return sessionId;
 }
 
 async function page(email: string): Promise<{ page: Page; errors: string[] }> {

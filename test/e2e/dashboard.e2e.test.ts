@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, launchBrowser, screenshot, SCREEN_DIR, signIn } from "./helpers/browser";
-import { api, eventually, expectStatus, Socket, startServer, type TestServer, orgWithMember } from "./helpers/server";
+import { api, eventually, expectStatus, startServer, type TestServer, orgWithMember, answerOverSocket } from "./helpers/server";
 
 const PASSWORD = "correct horse battery staple";
 let server: TestServer;
@@ -56,18 +56,10 @@ afterAll(async () => {
 
 async function interview(answers: string[]): Promise<string> {
   const invite = expectStatus(await api(server, "POST", `/v1/campaigns/${campaignId}/invites`, { key, body: { participant: { name: "Pat Participant", email: "pat@dashboard.example" } } }), 201, "invite");
-  const j = expectStatus(await api(server, "POST", "/v1/join", { body: { token: invite.token } }), 201, "join");
-  const p = await Socket.open(`${server.wsBase}/v1/sessions/${j.sessionId}/connect?token=${encodeURIComponent(j.participantToken)}`, "participant");
-  p.send({ type: "hello" });
-  p.send({ type: "start" });
-  for (const [i, text] of answers.entries()) {
-    await p.next((f) => f.type === "question" && f.index === i && !f.followUp, `question ${i}`, { timeoutMs: 15_000 });
-    p.send({ type: "answer", id: `a${i}`, text });
-    await p.next((f) => f.type === "ack" && f.id === `a${i}`, `ack ${i}`, { timeoutMs: 15_000 });
-  }
+  const { sessionId, socket: p } = await answerOverSocket(server, invite.token, answers);
   await p.next((f) => f.type === "ended", "ended", { timeoutMs: 15_000 });
   p.close();
-  return j.sessionId as string;
+  return sessionId;
 }
 
 async function open(email: string): Promise<{ page: Page; errors: string[]; ctx: BrowserContext }> {

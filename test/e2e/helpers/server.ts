@@ -289,6 +289,23 @@ export async function orgWithMember(server: TestServer, opts: { name: string; pl
   return { key, orgId: org.org.id as string, ownerEmail: owner, memberEmail, memberId: member.id as string };
 }
 
+/**
+ * A participant of an invite (of a campaign without consent) over the socket: joins, starts and
+ * answers each main question, waiting for every ack. Returns the session and its open socket.
+ */
+export async function answerOverSocket(server: TestServer, inviteToken: string, answers: string[]): Promise<{ sessionId: string; socket: Socket }> {
+  const j = expectStatus(await api(server, "POST", "/v1/join", { body: { token: inviteToken } }), 201, "join");
+  const p = await Socket.open(`${server.wsBase}/v1/sessions/${j.sessionId}/connect?token=${encodeURIComponent(j.participantToken)}`, "participant");
+  p.send({ type: "hello" });
+  p.send({ type: "start" });
+  for (const [i, text] of answers.entries()) {
+    await p.next((f) => f.type === "question" && f.index === i && !f.followUp, `question ${i}`, { timeoutMs: 15_000 });
+    p.send({ type: "answer", id: `a${i}`, text });
+    await p.next((f) => f.type === "ack" && f.id === `a${i}`, `ack ${i}`, { timeoutMs: 15_000 });
+  }
+  return { sessionId: j.sessionId as string, socket: p };
+}
+
 /** Polls `probe` until it returns a truthy value, or fails after `timeoutMs` describing what it waited for. */
 export async function eventually<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 5_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
