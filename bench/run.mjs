@@ -197,6 +197,10 @@ try {
     results.groups.pacedEcho = await group(`baseline: WebSocket echo, paced (~${PACED_THINK_MS} ms between messages)`, () => startDev({ label: "baseline-echo-paced", config: BASELINE_CONFIG }), (s, cpu) =>
       echoBench(s.base, { clients: SIZES.clients, durationMs: SIZES.pacedMs, thinkMs: PACED_THINK_MS, cpu }),
     );
+    // The floor for a durable ack at this pace: the same echo, storing one row before it answers.
+    results.groups.pacedEchoWrite = await group(`baseline: WebSocket echo after one SQLite write, paced (informational)`, () => startDev({ label: "baseline-echo-paced-write", config: BASELINE_CONFIG }), (s, cpu) =>
+      echoBench(s.base, { clients: SIZES.clients, durationMs: SIZES.pacedMs, thinkMs: PACED_THINK_MS, write: true, cpu }),
+    );
     results.groups.pacedAnswers = await product("paced", () =>
       group(`product: participants answering, paced (~${PACED_THINK_MS} ms to answer)`, () => seededAppServer("paced", invites), (s, cpu) =>
         answersBench(s.base, s.setup, { participants: SIZES.clients, sessionsEach: 2, windowMs: SIZES.pacedMs, warmup: 10, thinkMs: PACED_THINK_MS, cpu, log }),
