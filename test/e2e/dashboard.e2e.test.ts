@@ -146,6 +146,9 @@ describe("dashboard: campaign editor, exports, webhooks and access changes", () 
     expect(lines[1]).toContain(sessionId);
     await page.getByTestId("bulk-export").click();
     await page.getByTestId("bulk-export-form").waitFor();
+    // A typed campaign has no recordings to export.
+    expect(await page.locator("input[name=bulk-format][value=audio]").isDisabled()).toBe(true);
+    expect(await page.locator("input[name=bulk-format][value=json]").isChecked()).toBe(true);
     await screenshot(page, "dash-04-bulk-export-form");
     await page.getByRole("button", { name: "Start export" }).click();
     const link = page.getByTestId("bulk-export-download");

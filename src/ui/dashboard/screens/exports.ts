@@ -145,7 +145,15 @@ interface ExportStatus {
 }
 
 /** Start a bulk export of the sessions matching the list's filters, then wait for its link. */
-export function BulkExportDialog({ campaignId, filter, matching, filtered, onClose }: { campaignId: string; filter: Record<string, unknown>; matching: string; filtered: boolean; onClose: () => void }) {
+export function BulkExportDialog({ campaignId, filter, matching, filtered, recordings = true, onClose }: {
+  campaignId: string;
+  filter: Record<string, unknown>;
+  matching: string;
+  filtered: boolean;
+  /** False for a typed campaign: its sessions have no recordings, so an audio export would be an empty ZIP. */
+  recordings?: boolean;
+  onClose: () => void;
+}) {
   const [format, setFormat] = useState<(typeof BULK_FORMATS)[number]["value"]>("json");
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<unknown>(null);
@@ -217,9 +225,10 @@ export function BulkExportDialog({ campaignId, filter, matching, filtered, onClo
           <div class="dialog-body">
             <p>Exports ${filtered ? html`the <strong>${matching}</strong> ${noun} matching the current filters` : html`${matching === "1" ? "the" : "all"} <strong>${matching}</strong> ${noun} of this campaign`} into one ZIP, built in the background.</p>
             <fieldset class="field"><legend>Format</legend>
-              ${BULK_FORMATS.map(
-                (f) => html`<label key=${f.value} class="check"><input type="radio" name="bulk-format" value=${f.value} checked=${format === f.value} onChange=${() => setFormat(f.value)} /> <span><strong>${f.label}</strong> <span class="muted small">· ${f.hint}</span></span></label>`,
-              )}
+              ${BULK_FORMATS.map((f) => {
+                const off = f.value === "audio" && !recordings;
+                return html`<label key=${f.value} class=${`check${off ? " muted" : ""}`}><input type="radio" name="bulk-format" value=${f.value} checked=${format === f.value} disabled=${off} onChange=${() => setFormat(f.value)} /> <span><strong>${f.label}</strong> <span class="muted small">· ${off ? "typed interviews have no recordings" : f.hint}</span></span></label>`;
+              })}
             </fieldset>
             <${InlineError} error=${err} />
           </div>

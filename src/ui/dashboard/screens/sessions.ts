@@ -277,7 +277,7 @@ export function SessionList({ params, loc }: { params: { id: string }; loc: Loc 
         : null}
     <//>
     ${exporting
-      ? html`<${BulkExportDialog} campaignId=${params.id} filtered=${n > 0} matching=${`${rows.length.toLocaleString()}${next ? "+" : ""}`}
+      ? html`<${BulkExportDialog} campaignId=${params.id} filtered=${n > 0} recordings=${campaign ? campaign.settings.mode === "voice" : true} matching=${`${rows.length.toLocaleString()}${next ? "+" : ""}`}
           filter=${exportFilter({ ...filters, from: apiQuery(filters).from, to: apiQuery(filters).to })} onClose=${() => setExporting(false)} />`
       : null}
     <${FilterBar} filters=${filters} count=${n} />
