@@ -60,3 +60,74 @@ export function insertIfClaimed(db: D1Database, row: MirrorRow, inviteId: string
     )
     .bind(...cols.map((c) => row[c]), inviteId, row.id);
 }
+
+/** The columns of a new session's index row that its invite and campaign decide, as SQL over the join's read. */
+const FROM_INVITE = {
+  org_id: "i.org_id",
+  campaign_id: "i.campaign_id",
+  invite_id: "i.id",
+  script_version: "c.script_version",
+  total_questions: "json_array_length(s.questions)",
+  language: "json_extract(c.settings, '$.language')",
+  consent_required: "CASE WHEN json_extract(c.settings, '$.consentRequired') THEN 1 ELSE 0 END",
+  participant_email: "i.participant_email",
+  participant_name: "i.participant_name",
+} satisfies Partial<Record<keyof MirrorRow, string>>;
+
+/**
+ * A fresh open's claim and first index row, for the same D1 batch as the invite's read, so that
+ * joining costs one round trip to D1. The claim takes a use of the invite with this token only if
+ * it is live and has uses left; the row is inserted only if this open won that claim, its invite
+ * and campaign columns read in SQL (`FROM_INVITE`), the others those of a session just created.
+ * The row carries mirror_version 0 and comes back whole (RETURNING): the caller compares it with
+ * the row the object would write (`sameIndexRow`) and, should they differ, has the object's
+ * outbox rewrite it (any version it writes is newer).
+ */
+export function claimAndIndex(
+  db: D1Database,
+  c: { inviteHash: string; sessionId: string; now: number; device: string | null },
+): [claim: D1PreparedStatement, insert: D1PreparedStatement] {
+  const own: Omit<MirrorRow, keyof typeof FROM_INVITE> = {
+    id: c.sessionId,
+    status: "created",
+    created_at: c.now,
+    started_at: null,
+    completed_at: null,
+    duration: 0,
+    questions_answered: 0,
+    completion: 0,
+    device: c.device,
+    consent_granted: null,
+    consent_at: null,
+    end_reason: null,
+    last_question_index: null,
+    paused_reason: null,
+    paused_by: null,
+    deadline_at: null,
+    mirror_version: 0,
+    updated_at: c.now,
+  };
+  const ownCols = Object.keys(own) as (keyof typeof own)[];
+  const inviteCols = Object.keys(FROM_INVITE) as (keyof typeof FROM_INVITE)[];
+  return [
+    db
+      .prepare("UPDATE invites SET uses = uses + 1, session_id = ? WHERE token_hash = ? AND uses < max_uses AND (expires_at IS NULL OR expires_at > ?)")
+      .bind(c.sessionId, c.inviteHash, c.now),
+    db
+      .prepare(
+        `INSERT INTO sessions (${[...ownCols, ...inviteCols].join(", ")}, flagged) ` +
+          `SELECT ${placeholders(ownCols.length)}, ${inviteCols.map((k) => FROM_INVITE[k]).join(", ")}, 0 ` +
+          "FROM invites i JOIN campaigns c ON c.id = i.campaign_id " +
+          "LEFT JOIN campaign_scripts s ON s.campaign_id = c.id AND s.version = c.script_version " +
+          "WHERE i.token_hash = ? AND i.session_id = ? " +
+          `RETURNING ${[...ownCols, ...inviteCols].join(", ")}`,
+      )
+      .bind(...ownCols.map((k) => own[k]), c.inviteHash, c.sessionId),
+  ];
+}
+
+/** Whether an index row read back from D1 holds what `expected` says (the version aside). */
+export function sameIndexRow(stored: Record<string, unknown> | undefined, expected: MirrorRow): boolean {
+  if (!stored) return false;
+  return (Object.keys(expected) as (keyof MirrorRow)[]).every((k) => k === "mirror_version" || stored[k] === expected[k]);
+}

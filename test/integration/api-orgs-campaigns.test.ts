@@ -1,6 +1,12 @@
 // Contract tests for orgs, campaigns and invites: shapes, defaults, strictness, pagination,
 // script versions, and the invite lifecycle (expired, used up, unknown, resumed).
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { limitsFrom } from "../../src/env";
+import type { InterviewSession } from "../../src/objects/InterviewSession";
+import { sameIndexRow } from "../../src/objects/mirror";
+import { mirrorRow } from "../../src/objects/view";
+import { internals, sessionStub } from "../helpers/session";
 import { describe, expect, it } from "vitest";
 import { randomSecret } from "../../src/shared/crypto";
 import { unique } from "../helpers/api";
@@ -350,11 +356,39 @@ describe("invites", () => {
       else expect(errorCode(r)).toBe("INVITE_USED");
     }
     const rows = await env.DB.prepare("SELECT id, status, mirror_version, total_questions FROM sessions WHERE invite_id = ?").bind(once.id).all();
-    expect(rows.results).toEqual([{ id: created[0]!.json.sessionId, status: "created", mirror_version: 1, total_questions: 3 }]);
+    // Written with the claim, before the object exists: version 0, which anything the object writes supersedes.
+    expect(rows.results).toEqual([{ id: created[0]!.json.sessionId, status: "created", mirror_version: 0, total_questions: 3 }]);
     const listed = await call("GET", `/v1/campaigns/${c.id}/sessions`, { key: apiKey.key });
     expect(listed.json.data.map((s: { id: string }) => s.id)).toEqual([created[0]!.json.sessionId]);
     const inviteRow = await env.DB.prepare("SELECT uses FROM invites WHERE id = ?").bind(once.id).first<{ uses: number }>();
     expect(inviteRow!.uses).toBe(1);
+  });
+
+  it("a fresh open writes, with its claim, the very index row its session would write", async () => {
+    // The row is built in SQL from the invite and campaign (one round trip to D1); the object
+    // builds its own from what it was given. Campaign settings and invite details that reach the
+    // row vary here, and every column must agree.
+    const { apiKey } = await createOrg();
+    const variants = [
+      { settings: { consentRequired: true }, invite: {} },
+      { settings: { consentRequired: false, language: "de-AT" }, invite: { participant: { email: "ana@example.org", name: "Ana Müller" } } },
+      { settings: { consentRequired: false, mode: "voice", recordAudio: false, language: "ja" }, invite: { participant: { name: "山田" } } },
+    ];
+    for (const v of variants) {
+      const c = await createCampaign(apiKey.key, { settings: v.settings, questions: [{ text: "One?" }, { text: "Two?", probe: "deep" }] });
+      const inv = await createInvite(apiKey.key, c.id, v.invite);
+      const opened = await join(inv.token);
+      expect(opened.status).toBe(201);
+      const id = opened.json.sessionId as string;
+      const stored = await env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(id).first<Record<string, unknown>>();
+      const own = await runInDurableObject(sessionStub(id), (o: InterviewSession) => {
+        const i = internals(o);
+        return mirrorRow(i.meta!, i.state!, i.state!.createdAt, limitsFrom(env), 0);
+      });
+      expect(stored).toMatchObject(own);
+      expect(sameIndexRow(stored!, own)).toBe(true);
+      expect(stored).toMatchObject({ total_questions: 2, participant_email: (v.invite as { participant?: { email?: string } }).participant?.email ?? null });
+    }
   });
 
   it("a shared link gives each person their own session; only the browser holding a session's token resumes it", async () => {
