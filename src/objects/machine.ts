@@ -154,7 +154,9 @@ export function nextDeadline(s: MachineState, limits: Limits): number | null {
   const candidates: number[] = [];
   if (s.status === "in_progress") candidates.push(s.lastSeenAt + limits.heartbeatMs);
   if (s.status === "paused" && s.pausedAt !== null) candidates.push(s.pausedAt + limits.pauseExpiryMs);
-  if (s.leftAt !== null) candidates.push(s.leftAt + limits.leaveGraceMs);
+  // A leave ends only an interview under way: one never started stays open to its link, and a
+  // pause keeps its own expiry (the page promised the participant they could come back).
+  if (s.leftAt !== null && s.status === "in_progress") candidates.push(s.leftAt + limits.leaveGraceMs);
   return candidates.length ? Math.min(...candidates) : null;
 }
 
@@ -394,7 +396,7 @@ function step(state: MachineState, event: MachineEvent, now: number, limits: Lim
         // A heartbeat after the leave: a tab is still open (another one, or this one restored).
         // Only the sockets' own heartbeats count, not the clock restarts the machine makes itself.
         b.set({ leftAt: null });
-      } else if (s.leftAt !== null && now - s.leftAt >= limits.leaveGraceMs) {
+      } else if (s.status === "in_progress" && s.leftAt !== null && now - s.leftAt >= limits.leaveGraceMs) {
         b.finish("abandoned", "participant_left", Math.max(s.leftAt, s.activeSince ?? s.leftAt));
       }
       return b.done();

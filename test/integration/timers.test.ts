@@ -168,6 +168,34 @@ describe("the alarm", () => {
     expect(row.end_reason).toBe("participant_left");
   });
 
+  it("a participant who closes the page before starting, or while paused, can come back: neither is abandoned", async () => {
+    // Opening an invite to look and closing the tab must not use it up; the pause screen promises
+    // that answers are kept for later.
+    const fresh = await newSession();
+    const look = await participant(fresh);
+    look.ws.send({ type: "leave" });
+    await until(async () => (await storedState(fresh.stub)).leftAt !== null, "leave recorded");
+    look.ws.close();
+    await sleep(LEAVE_GRACE_MS + 1000);
+    expect(await alarmAt(fresh.stub)).toBeNull();
+    expect((await storedState(fresh.stub)).status).toBe("created");
+    const reopened = await call("POST", "/v1/join", { body: { token: fresh.inviteToken } });
+    expect(reopened.json).toMatchObject({ sessionId: fresh.sessionId, resumed: true, status: "created" });
+
+    const s = await startedSession();
+    const from = s.ws.frames.length;
+    s.ws.send({ type: "pause", reason: "later" });
+    await s.ws.next((f) => f.type === "paused", "paused frame", from);
+    s.ws.send({ type: "leave" });
+    await until(async () => (await storedState(s.stub)).leftAt !== null, "leave recorded");
+    s.ws.close();
+    await sleep(LEAVE_GRACE_MS + 1000);
+    await runDurableObjectAlarm(s.stub);
+    expect(await storedState(s.stub)).toMatchObject({ status: "paused", endReason: null });
+    const { pausedAt } = await storedState(s.stub);
+    expect(await alarmAt(s.stub)).toBe(pausedAt! + PAUSE_EXPIRY_MS);
+  }, 20_000);
+
   it("keeps a session alive when the participant reconnects within the leave grace", async () => {
     const s = await startedSession();
     const from = s.ws.frames.length;

@@ -584,20 +584,26 @@ describe("timers", () => {
     expect(s.state).toMatchObject({ status: "abandoned", endReason: "participant_left" });
   });
 
-  it("leaving before the start abandons after the grace period too", () => {
-    const s = Session.of([q("Q1")]);
+  it("leaving before the start keeps the session open to its link", () => {
+    // Opening an invite to look, then closing the tab, must not use it up.
+    const s = Session.of([q("Q1")], { consentRequired: false });
     s.do(LEAVE);
     s.do(timer(), LIMITS.leaveGraceMs);
-    expect(s.state).toMatchObject({ status: "abandoned", endReason: "participant_left" });
-    expect(durationSeconds(s.state, s.now)).toBe(0);
+    s.do(timer(), 10 * LIMITS.heartbeatMs);
+    expect(s.state.status).toBe("created");
+    s.do(START);
+    expect(s.state).toMatchObject({ status: "in_progress", leftAt: null });
   });
 
-  it("leaving during a pause abandons after the grace period, without adding paused time", () => {
+  it("leaving during a pause keeps the pause, which expires as any pause does", () => {
+    // The pause screen tells the participant their answers are kept and they can come back.
     const s = Session.of([q("Q1")]).begin();
     s.do(pause("participant"), 7_000);
     s.do(LEAVE);
     s.do(timer(), LIMITS.leaveGraceMs);
-    expect(s.state).toMatchObject({ status: "abandoned", endReason: "participant_left" });
+    expect(s.state.status).toBe("paused");
+    s.at(s.state.pausedAt! + LIMITS.pauseExpiryMs, timer());
+    expect(s.state).toMatchObject({ status: "abandoned", endReason: "pause_expired" });
     expect(durationSeconds(s.state, s.now)).toBe(7);
   });
 
@@ -625,10 +631,10 @@ describe("nextDeadline", () => {
     expect(nextDeadline(Session.of([q("Q1")]).state, LIMITS)).toBeNull();
   });
 
-  it("is the end of the leave grace for a created session that was left", () => {
+  it("is null for a created session that was left: it waits for its link to be opened again", () => {
     const s = Session.of([q("Q1")]);
     s.do(LEAVE);
-    expect(nextDeadline(s.state, LIMITS)).toBe(s.now + LIMITS.leaveGraceMs);
+    expect(nextDeadline(s.state, LIMITS)).toBeNull();
   });
 
   it("is the heartbeat deadline while in progress", () => {
@@ -646,12 +652,13 @@ describe("nextDeadline", () => {
     expect(nextDeadline(s.state, LIMITS)).toBe(lastSeen + LIMITS.heartbeatMs);
   });
 
-  it("is the pause expiry while paused, or the leave grace if the participant left", () => {
+  it("is the pause expiry while paused, even after the participant left", () => {
     const s = Session.of([q("Q1")]).begin();
     s.do(pause("participant"));
-    expect(nextDeadline(s.state, LIMITS)).toBe(s.now + LIMITS.pauseExpiryMs);
+    const expiry = s.now + LIMITS.pauseExpiryMs;
+    expect(nextDeadline(s.state, LIMITS)).toBe(expiry);
     s.do(LEAVE);
-    expect(nextDeadline(s.state, LIMITS)).toBe(s.now + LIMITS.leaveGraceMs);
+    expect(nextDeadline(s.state, LIMITS)).toBe(expiry);
   });
 
   it("is null once the session is over", () => {
@@ -973,7 +980,8 @@ function advanceModelFor(m: Model, before: MachineState, next: MachineState, e: 
       if (m.status === "in_progress" && now - m.lastSign >= limits.heartbeatMs) endModel(m, "abandoned", m.lastSign);
       else if (m.status === "paused" && now - m.pausedAt! >= limits.pauseExpiryMs) endModel(m, "abandoned", now);
       else if (m.leftAt !== null && Math.min(e.lastSeenAt, now) > m.leftAt) m.leftAt = null; // a heartbeat after the leave
-      else if (m.leftAt !== null && now - m.leftAt >= limits.leaveGraceMs) endModel(m, "abandoned", Math.max(m.leftAt, m.activeFrom ?? m.leftAt));
+      // A leave ends only an interview under way (not one never started, nor a pause).
+      else if (m.status === "in_progress" && m.leftAt !== null && now - m.leftAt >= limits.leaveGraceMs) endModel(m, "abandoned", Math.max(m.leftAt, m.activeFrom ?? m.leftAt));
       return;
     case "reassign":
       m.answered = Math.min(m.answered, e.questions.length);
