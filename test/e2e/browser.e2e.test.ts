@@ -796,7 +796,24 @@ describe("dashboard and participant page in Chromium", () => {
     await page.reload();
     await expect.poll(() => question(page).textContent(), { timeout: 15_000 }).toBe(questions[1]);
     expect(await box.inputValue()).toBe("");
+
+    // The participant can stop part-way, after confirming; cancelling the confirmation changes nothing.
+    page.once("dialog", (d) => void d.dismiss());
+    await page.getByRole("button", { name: "Stop the interview" }).click();
+    await page.waitForTimeout(500);
+    expect(await question(page).textContent()).toBe(questions[1]);
+    page.once("dialog", (d) => void d.accept());
+    await page.getByRole("button", { name: "Stop the interview" }).click();
+    await page.getByRole("heading", { name: "You stopped the interview" }).waitFor({ timeout: 10_000 });
+    // The page says the answers so far were kept (they were: it does not claim nothing was recorded).
+    expect(await page.locator("main").textContent()).toContain("Your answers up to this point have been kept");
+    const stopped = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}`, { key }), 200, "stopped session");
+    expect(stopped).toMatchObject({ status: "abandoned", endReason: "consent_withdrawn" });
     expect(errors).toEqual([]);
+    // Reopened, the used personal link answers 409 with how its session ended, and the page says so.
+    await page.reload();
+    await page.getByRole("heading", { name: "You stopped the interview" }).waitFor({ timeout: 15_000 });
+    expect(errors.filter((e) => !e.includes("409 (Conflict)"))).toEqual([]);
   }, 90_000);
 
   it("a malformed link says it is not valid; a declined or left interview is not called completed", async () => {

@@ -271,6 +271,13 @@ function App({ token }: { token: string }) {
     if (what === "consent") c?.send({ type: "consent", granted: true });
     c?.send({ type: "start" });
   };
+  // Stopping part-way withdraws consent (the contract's consent {granted:false}): the session ends
+  // as consent_withdrawn, after the participant confirms it.
+  const stop = () => {
+    if (!window.confirm(t("stopConfirm"))) return;
+    voice?.stopMic();
+    c?.send({ type: "consent", granted: false });
+  };
   const chooseAnswers = (by: "voice" | "text") => {
     setAnswerBy(by);
     if (by === "text") voice?.stopMic();
@@ -312,14 +319,14 @@ function App({ token }: { token: string }) {
       // The question's seq goes with the answer: if the interview moved on (another tab), it is refused, not misfiled.
       c?.answer(id, text, seq);
       dispatch({ type: "sent" });
-    }} onPause=${() => c?.send({ type: "pause", reason: "participant break" })}
+    }} onPause=${() => c?.send({ type: "pause", reason: "participant break" })} onStop=${stop}
       onListen=${isVoice ? () => voice!.listen({ seq: view.question!.seq, index: view.question!.index, text: view.question!.text, audio: view.question!.audio }) : undefined}
       onUseMic=${isVoice ? async () => {
         if (await voice!.enableMic()) setAnswerBy("voice");
       } : undefined}
       voiceNote=${isVoice ? voiceState?.micMessage ?? null : null} />` : null}
     ${view.phase === "interview" && !view.question && !micStep ? html`<p class="muted">${t("preparingFirst")}</p>` : null}
-    ${view.phase === "paused" ? html`<${Paused} by=${view.pausedBy} onResume=${() => c?.send({ type: "resume" })} />` : null}
+    ${view.phase === "paused" ? html`<${Paused} by=${view.pausedBy} onResume=${() => c?.send({ type: "resume" })} onStop=${stop} />` : null}
     ${view.phase === "ended"
       ? html`<${Ended} status=${view.endedStatus} reason=${view.endedReason} />
           ${view.endedShared
@@ -362,6 +369,7 @@ function Question({
   sessionId,
   onAnswer,
   onPause,
+  onStop,
   onListen,
   onUseMic,
   voiceNote,
@@ -370,6 +378,7 @@ function Question({
   sessionId: string;
   onAnswer: (t: string) => void;
   onPause: () => void;
+  onStop: () => void;
   onListen?: () => void;
   onUseMic?: () => void;
   voiceNote?: string | null;
@@ -424,6 +433,7 @@ function Question({
       <div class="actions">
         <button class="primary" type="submit" disabled=${!hasVisibleText(text) || view.waiting}>${view.waiting ? t("sending") : t("sendAnswer")}</button>
         <button class="ghost" type="button" onClick=${onPause}>${t("pause")}</button>
+        <button class="ghost stop" type="button" data-testid="stop" onClick=${onStop}>${t("stopInterview")}</button>
       </div>
       ${view.notice
         ? view.noticeError
@@ -576,7 +586,7 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
   </section>`;
 }
 
-function Paused({ by, onResume }: { by?: "participant" | "admin"; onResume: () => void }) {
+function Paused({ by, onResume, onStop }: { by?: "participant" | "admin"; onResume: () => void; onStop: () => void }) {
   // Focus moves to Resume (or to the heading when only the team can resume), by ref: autofocus
   // works once per document in Chromium, and the consent button has usually used it.
   const primary = useFocus<HTMLButtonElement>(by);
@@ -585,7 +595,7 @@ function Paused({ by, onResume }: { by?: "participant" | "admin"; onResume: () =
     <h1 tabindex="-1" ref=${by === "admin" ? heading : undefined}>${t("pausedTitle")}</h1>
     ${by === "admin"
       ? html`<p>${t("pausedByTeam")}</p>`
-      : html`<p>${t("takeYourTime")}</p><div class="actions"><button class="primary" ref=${primary} onClick=${onResume}>${t("resumeInterview")}</button></div>`}
+      : html`<p>${t("takeYourTime")}</p><div class="actions"><button class="primary" ref=${primary} onClick=${onResume}>${t("resumeInterview")}</button><button class="ghost stop" type="button" data-testid="stop" onClick=${onStop}>${t("stopInterview")}</button></div>`}
   </section>`;
 }
 
@@ -593,7 +603,11 @@ function Ended({ status, reason }: { status?: string; reason?: string }) {
   if (reason === "data_deleted") {
     return html`<section><h1>${t("withdrawnTitle")}</h1><p>${t("withdrawnText")}</p></section>`;
   }
-  if (reason === "consent_declined" || reason === "consent_withdrawn") {
+  // Stopping part-way keeps what was said so far: the page must not claim nothing was recorded.
+  if (reason === "consent_withdrawn") {
+    return html`<section><h1>${t("stoppedTitle")}</h1><p>${t("stoppedText")}</p></section>`;
+  }
+  if (reason === "consent_declined") {
     return html`<section><h1>${t("declinedTitle")}</h1><p>${t("declinedText")}</p></section>`;
   }
   if (status === "abandoned") {

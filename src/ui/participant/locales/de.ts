@@ -101,5 +101,9 @@ const de: Catalog = {
   micFailed: "Das Mikrofon konnte nicht gestartet werden.",
   staleAnswer: "Das Interview ist in einem anderen Fenster weitergegangen; Ihre Antwort auf die vorherige Frage wurde nicht gespeichert.",
   answerRefused: "Ihre Antwort konnte nicht gespeichert werden. Bitte prüfen Sie sie und senden Sie sie erneut.",
+  stopInterview: "Interview beenden",
+  stopConfirm: "Das Interview jetzt beenden? Sie können es danach nicht fortsetzen.",
+  stoppedTitle: "Sie haben das Interview beendet",
+  stoppedText: "Ihre bisherigen Antworten wurden gespeichert. Wenn Sie möchten, dass sie gelöscht werden, wenden Sie sich bitte an das Forschungsteam, das Sie eingeladen hat. Sie können diese Seite schließen.",
 };
 export default de;

@@ -101,6 +101,10 @@ export const en = {
   micFailed: "The microphone could not be started.",
   staleAnswer: "The interview moved on in another window; your answer to the earlier question was not saved.",
   answerRefused: "Your answer could not be saved. Please check it and send it again.",
+  stopInterview: "Stop the interview",
+  stopConfirm: "Stop the interview now? You won't be able to continue it.",
+  stoppedTitle: "You stopped the interview",
+  stoppedText: "Your answers up to this point have been kept. If you want them deleted, please contact the research team that invited you. You can close this page.",
 };
 
 export type Key = keyof typeof en;

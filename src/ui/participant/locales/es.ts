@@ -101,5 +101,9 @@ const es: Catalog = {
   micFailed: "No se ha podido iniciar el micrófono.",
   staleAnswer: "La entrevista avanzó en otra ventana; tu respuesta a la pregunta anterior no se ha guardado.",
   answerRefused: "No se ha podido guardar tu respuesta. Revísala y vuelve a enviarla.",
+  stopInterview: "Terminar la entrevista",
+  stopConfirm: "¿Terminar la entrevista ahora? No podrás continuarla.",
+  stoppedTitle: "Has terminado la entrevista",
+  stoppedText: "Tus respuestas hasta este momento se han guardado. Si quieres que se eliminen, ponte en contacto con el equipo de investigación que te invitó. Puedes cerrar esta página.",
 };
 export default es;

@@ -101,5 +101,9 @@ const fr: Catalog = {
   micFailed: "Le micro n'a pas pu démarrer.",
   staleAnswer: "L'entretien s'est poursuivi dans une autre fenêtre ; votre réponse à la question précédente n'a pas été enregistrée.",
   answerRefused: "Votre réponse n'a pas pu être enregistrée. Vérifiez-la et envoyez-la à nouveau.",
+  stopInterview: "Arrêter l'entretien",
+  stopConfirm: "Arrêter l'entretien maintenant ? Vous ne pourrez pas le reprendre.",
+  stoppedTitle: "Vous avez arrêté l'entretien",
+  stoppedText: "Vos réponses jusqu'ici ont été conservées. Si vous souhaitez qu'elles soient supprimées, contactez l'équipe de recherche qui vous a invité. Vous pouvez fermer cette page.",
 };
 export default fr;

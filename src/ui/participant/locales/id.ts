@@ -100,5 +100,9 @@ const id: Catalog = {
   micFailed: "Mikrofon tidak dapat dijalankan.",
   staleAnswer: "Wawancara sudah berlanjut di jendela lain; jawaban Anda untuk pertanyaan sebelumnya tidak disimpan.",
   answerRefused: "Jawaban Anda tidak dapat disimpan. Periksa lalu kirim lagi.",
+  stopInterview: "Hentikan wawancara",
+  stopConfirm: "Hentikan wawancara sekarang? Anda tidak akan bisa melanjutkannya.",
+  stoppedTitle: "Anda telah menghentikan wawancara",
+  stoppedText: "Jawaban Anda sampai saat ini telah disimpan. Jika Anda ingin jawaban tersebut dihapus, hubungi tim peneliti yang mengundang Anda. Anda dapat menutup halaman ini.",
 };
 export default id;

@@ -101,5 +101,9 @@ const it: Catalog = {
   micFailed: "Non è stato possibile avviare il microfono.",
   staleAnswer: "L'intervista è andata avanti in un'altra finestra; la tua risposta alla domanda precedente non è stata salvata.",
   answerRefused: "Non è stato possibile salvare la tua risposta. Controllala e inviala di nuovo.",
+  stopInterview: "Interrompi l'intervista",
+  stopConfirm: "Interrompere l'intervista adesso? Non potrai riprenderla.",
+  stoppedTitle: "Hai interrotto l'intervista",
+  stoppedText: "Le tue risposte fin qui sono state conservate. Se vuoi che vengano cancellate, contatta il gruppo di ricerca che ti ha invitato. Puoi chiudere questa pagina.",
 };
 export default it;

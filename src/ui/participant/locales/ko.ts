@@ -100,5 +100,9 @@ const ko: Catalog = {
   micFailed: "마이크를 시작할 수 없습니다.",
   staleAnswer: "인터뷰가 다른 창에서 이미 다음으로 넘어갔습니다. 이전 질문에 대한 답변은 저장되지 않았습니다.",
   answerRefused: "답변을 저장하지 못했습니다. 내용을 확인한 뒤 다시 보내 주세요.",
+  stopInterview: "인터뷰 종료",
+  stopConfirm: "지금 인터뷰를 종료하시겠습니까? 종료하면 다시 이어갈 수 없습니다.",
+  stoppedTitle: "인터뷰를 종료하셨습니다",
+  stoppedText: "지금까지의 답변은 저장되었습니다. 삭제를 원하시면 초대한 연구팀에 문의해 주세요. 이 페이지를 닫으셔도 됩니다.",
 };
 export default ko;

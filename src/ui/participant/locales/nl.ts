@@ -101,5 +101,9 @@ const nl: Catalog = {
   micFailed: "De microfoon kon niet worden gestart.",
   staleAnswer: "Het interview is in een ander venster verdergegaan; je antwoord op de vorige vraag is niet opgeslagen.",
   answerRefused: "Je antwoord kon niet worden opgeslagen. Controleer het en verstuur het opnieuw.",
+  stopInterview: "Interview stoppen",
+  stopConfirm: "Het interview nu stoppen? Je kunt het daarna niet meer voortzetten.",
+  stoppedTitle: "Je hebt het interview gestopt",
+  stoppedText: "Je antwoorden tot nu toe zijn bewaard. Wil je dat ze worden verwijderd, neem dan contact op met het onderzoeksteam dat je heeft uitgenodigd. Je kunt deze pagina sluiten.",
 };
 export default nl;

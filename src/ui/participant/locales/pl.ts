@@ -103,5 +103,9 @@ const pl: Catalog = {
   micFailed: "Nie udało się uruchomić mikrofonu.",
   staleAnswer: "Wywiad przeszedł dalej w innym oknie; Twoja odpowiedź na poprzednie pytanie nie została zapisana.",
   answerRefused: "Nie udało się zapisać Twojej odpowiedzi. Sprawdź ją i wyślij ponownie.",
+  stopInterview: "Zakończ wywiad",
+  stopConfirm: "Zakończyć wywiad teraz? Nie będzie można go kontynuować.",
+  stoppedTitle: "Wywiad został przez Ciebie zakończony",
+  stoppedText: "Twoje dotychczasowe odpowiedzi zostały zachowane. Jeśli chcesz je usunąć, skontaktuj się z zespołem badawczym, który Cię zaprosił. Możesz zamknąć tę stronę.",
 };
 export default pl;

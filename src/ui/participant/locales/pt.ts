@@ -101,5 +101,9 @@ const pt: Catalog = {
   micFailed: "Não foi possível iniciar o microfone.",
   staleAnswer: "A entrevista avançou em outra janela; sua resposta à pergunta anterior não foi salva.",
   answerRefused: "Não foi possível salvar sua resposta. Verifique-a e envie novamente.",
+  stopInterview: "Encerrar a entrevista",
+  stopConfirm: "Encerrar a entrevista agora? Você não poderá continuá-la.",
+  stoppedTitle: "Você encerrou a entrevista",
+  stoppedText: "Suas respostas até aqui foram guardadas. Se quiser que sejam apagadas, entre em contato com a equipe de pesquisa que convidou você. Você pode fechar esta página.",
 };
 export default pt;

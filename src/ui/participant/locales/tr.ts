@@ -100,5 +100,9 @@ const tr: Catalog = {
   micFailed: "Mikrofon başlatılamadı.",
   staleAnswer: "Görüşme başka bir pencerede ilerledi; önceki soruya verdiğiniz yanıt kaydedilmedi.",
   answerRefused: "Yanıtınız kaydedilemedi. Lütfen kontrol edip yeniden gönderin.",
+  stopInterview: "Görüşmeyi bitir",
+  stopConfirm: "Görüşme şimdi bitirilsin mi? Daha sonra devam edemezsiniz.",
+  stoppedTitle: "Görüşmeyi bitirdiniz",
+  stoppedText: "Bu ana kadarki yanıtlarınız saklandı. Silinmelerini istiyorsanız sizi davet eden araştırma ekibiyle iletişime geçin. Bu sayfayı kapatabilirsiniz.",
 };
 export default tr;

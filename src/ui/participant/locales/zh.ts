@@ -100,5 +100,9 @@ const zh: Catalog = {
   micFailed: "无法启动麦克风。",
   staleAnswer: "访谈已在另一个窗口中继续进行；您对上一个问题的回答未被保存。",
   answerRefused: "无法保存您的回答。请检查后重新发送。",
+  stopInterview: "结束访谈",
+  stopConfirm: "现在结束访谈吗？结束后将无法继续。",
+  stoppedTitle: "您已结束访谈",
+  stoppedText: "您到目前为止的回答已保存。如需删除，请联系邀请您的研究团队。您可以关闭此页面。",
 };
 export default zh;
