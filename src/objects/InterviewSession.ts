@@ -436,6 +436,8 @@ export class InterviewSession extends DurableObject<Env> {
     // What watchers see, in the order the machine produced it ("status" marks a status change).
     const live: (Segment | "status")[] = [];
     let closeReason: string | null = null;
+    const ending = r.effects.some((e) => e.type === "status" && isTerminal(e.to));
+    let cut: { id: string; segment: Segment } | null = null;
     this.store.transaction(() => {
       for (const e of r.effects) {
         if (e.type === "send") {
@@ -445,9 +447,9 @@ export class InterviewSession extends DurableObject<Env> {
           if (e.frame.type === "ack") this.store.recordAnswer(e.frame.id, f.seq);
           frames.push(f);
         } else if (e.type === "segment") {
-          const { type: _t, answerId, ...seg } = e;
+          const { type: _t, answerId, awaitingTranscript, ...seg } = e;
           live.push(this.store.appendSegment(seg, answerId));
-          if (seg.speaker === "participant" && answerId) this.store.addOutbox({ type: "answer.analyze", sessionId: meta.id, answerId } satisfies QueueMessage);
+          if (seg.speaker === "participant" && answerId && !awaitingTranscript) this.store.addOutbox({ type: "answer.analyze", sessionId: meta.id, answerId } satisfies QueueMessage);
         } else if (e.type === "transcribe") {
           this.store.addOutbox({ type: "audio.process", sessionId: meta.id, answerId: e.answerId } satisfies QueueMessage);
         } else if (e.type === "event") this.store.appendEvent(now, e.name, e.data);
@@ -458,10 +460,18 @@ export class InterviewSession extends DurableObject<Env> {
         } else if (e.type === "close") closeReason = e.reason;
       }
       alsoInTransaction?.();
+      // A spoken answer the end cut off keeps what was received, filed before the status change.
+      if (ending && meta.mode === "voice") {
+        cut = voice.cutOffAnswer(this, before, now);
+        if (cut) live.splice(Math.max(0, live.indexOf("status")), 0, cut.segment);
+      }
       const mark = this.store.loadMirror();
       this.store.saveStateAndMirror(r.state, { ...mark, version: mark.version + 1, urgent: mark.urgent || movesIndex });
     });
     this.state = r.state;
+    // (Assigned inside the transaction's callback, which TypeScript's narrowing does not follow.)
+    const cutOff = cut as { id: string } | null;
+    if (cutOff) voice.writeCutOff(this, cutOff.id);
     for (const f of frames) if (f.type === "question") this.questionSeqCache = f.seq;
 
     // Storage writes above are confirmed before these frames leave the object (output gate),

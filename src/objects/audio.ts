@@ -199,6 +199,20 @@ export class AudioIntake {
     this.sql.exec("UPDATE audio_answers SET state = 'ended', ended_at = ?, hint = ? WHERE id = ?", now, hint, id);
   }
 
+  /**
+   * Ends an answer the session's end cut off. Its buffered bytes stay to be written (`flush`,
+   * then `release`): nothing more can arrive, since the session's sockets close with it.
+   */
+  cutOff(id: string, now: number) {
+    const st = this.streams.get(id);
+    if (st) st.owner = null;
+    this.sql.exec("UPDATE audio_answers SET state = 'ended', ended_at = ? WHERE id = ?", now, id);
+  }
+
+  release(id: string) {
+    this.streams.delete(id);
+  }
+
   /** Stores an AI prompt's synthesised audio (PCM) as one chunk of the AI track. */
   async storePrompt(id: string, questionIndex: number, pcm: Uint8Array, dek: CryptoKey, now: number) {
     this.sql.exec("INSERT OR IGNORE INTO audio_answers (id, track, question_index, state, bytes, started_at, ended_at) VALUES (?, 'ai', ?, 'recording', 0, ?, ?)", id, questionIndex, now, now);

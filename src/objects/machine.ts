@@ -92,7 +92,18 @@ export type EventData = Record<string, string | number | boolean | null>;
 
 export type Effect =
   | { type: "send"; frame: OutFrame }
-  | { type: "segment"; speaker: "ai" | "participant"; text: string; questionIndex: number; followUp: boolean; startMs: number; endMs: number; answerId?: string }
+  | {
+      type: "segment";
+      speaker: "ai" | "participant";
+      text: string;
+      questionIndex: number;
+      followUp: boolean;
+      startMs: number;
+      endMs: number;
+      answerId?: string;
+      /** A spoken answer filed before its transcript came: the transcript fills it in, and is analysed then. */
+      awaitingTranscript?: true;
+    }
   | { type: "decide"; questionIndex: number; question: string; answer: string; followUpsAsked: number; probe: Probe }
   | { type: "transcribe"; answerId: string; questionIndex: number }
   | { type: "event"; name: string; data?: EventData }
@@ -207,6 +218,12 @@ class Builder {
     this.stateFrame();
   }
   finish(status: "completed" | "abandoned", reason: string, clockStopsAt = this.now) {
+    // A spoken answer whose transcript is still on its way is filed now, without text: it was
+    // acknowledged, and the transcript fills it in when it comes (the session is over by then).
+    const t = this.s.deciding?.transcript;
+    if (t) {
+      this.emit({ type: "segment", speaker: "participant", text: "", questionIndex: this.s.deciding!.questionIndex, followUp: t.followUp, startMs: t.startMs, endMs: t.endMs, answerId: t.answerId, awaitingTranscript: true });
+    }
     this.stopClock(clockStopsAt);
     this.set({ endedAt: this.now, endReason: reason, prompt: null, deciding: null, leftAt: null });
     this.moveTo(status);

@@ -9,6 +9,8 @@ import { parseJson } from "../shared/json";
 import { notFound, type Attachment, type InterviewSession, type RpcResult } from "./InterviewSession";
 import { audioError, safeSend } from "./sockets";
 import type { QueueMessage } from "./messages";
+import type { MachineState } from "./machine";
+import type { Segment } from "./protocol";
 import type { SegmentSpeech } from "./store";
 
 export const TranscriptionResult = z.object({
@@ -28,8 +30,46 @@ const QuestionFrame = z.object({ type: z.literal("question"), text: z.string(), 
 
 const missing = (what: string) => ({ ok: false as const, error: { code: "NOT_FOUND" as const, message: `${what} not found` } });
 
+/**
+ * The spoken answer being recorded when the session ends (the team ended it, the participant left
+ * or stopped, the heartbeat or the pause ran out) keeps what was received: in the ending's own
+ * transaction it is closed, filed under its question without text and queued for transcription,
+ * like any spoken answer (the transcript fills the text in). Returns its segment, or null when no
+ * answer was open or none of it had arrived. Call `writeCutOff` once the transaction committed.
+ */
+export function cutOffAnswer(s: InterviewSession, before: MachineState, now: number): { id: string; segment: Segment } | null {
+  const intake = s.audio();
+  const id = intake.openAnswer();
+  if (!id) return null;
+  const a = intake.get(id)!;
+  if (a.bytes + intake.pending(id) === 0) return null;
+  intake.cutOff(id, now);
+  const since = (t: number) => Math.max(0, t - (before.startedAt ?? t));
+  const p = before.prompt?.index === a.questionIndex ? before.prompt : null;
+  const segment = s.store.appendSegment(
+    { speaker: "participant", text: "", questionIndex: a.questionIndex, followUp: p?.followUp ?? false, startMs: since(p?.askedAt ?? a.startedAt), endMs: since(now) },
+    id,
+  );
+  s.store.appendEvent(now, "answer_cut_off", { answerId: id, questionIndex: a.questionIndex });
+  s.store.addOutbox({ type: "audio.process", sessionId: s.meta!.id, answerId: id } satisfies QueueMessage);
+  return { id, segment };
+}
+
+/** Writes what a cut-off answer still had buffered; the transcription job waits for it (`audioJob`). */
+export function writeCutOff(s: InterviewSession, id: string) {
+  const intake = s.audio();
+  s.audioChain = s.audioChain
+    .then(async () => {
+      if (intake.pending(id) > 0) await intake.flush(id, await s.dataKey());
+    })
+    .catch((err: unknown) => console.warn("a cut-off answer's last audio was not written", { error: String(err) }))
+    .finally(() => intake.release(id));
+}
+
 export async function audioJob(s: InterviewSession, answerId: string): Promise<RpcResult<{ keys: string[]; wrappedKey: string; hint: string | null; language: string | null }>> {
   if (!s.state || !s.meta) return notFound();
+  // Writes under way (a cut-off answer's last bytes) belong to the job.
+  await s.audioChain;
   const a = s.audio().get(answerId);
   if (!a || a.state !== "ended") return missing("spoken answer");
   await s.dataKey();

@@ -146,6 +146,36 @@ describe("voice answers", () => {
     expect(Buffer.from(full.data).equals(Buffer.from(pcm))).toBe(true);
   }, 30_000);
 
+  it("keep what was received of an answer the session's end cut off: in the recording and the transcript", async () => {
+    const s = await voiceSession();
+    const pcm = concat([speechPcm(), speechPcm()]);
+    s.ws.send({ type: "answer_start", id: "v1" });
+    await s.ws.next((f) => f.type === "audio_ack", "audio_ack 0");
+    const sent = 160 * 1024; // more than one chunk: some of it is acknowledged, the rest still buffered
+    stream(s.ws, pcm.subarray(0, sent));
+    const acked = await s.ws.next((f) => f.type === "audio_ack" && f.bytes > 0, "a durable chunk");
+    expect(acked.bytes).toBeLessThan(sent);
+    // The team ends the interview while the participant is still speaking.
+    expect((await call("POST", `/v1/sessions/${s.sessionId}/end`, { key: s.key })).status).toBe(200);
+    await s.ws.next((f) => f.type === "ended", "ended");
+
+    // Everything received is in the recording, including what was still buffered.
+    const wav = await until(async () => {
+      const r = await fetchAudio(s.sessionId, s.key);
+      return r.status === 200 ? parseWav(new Uint8Array(await r.arrayBuffer())) : null;
+    }, "the recording");
+    expect(wav!.data.byteLength).toBe(sent);
+    expect(Buffer.from(wav!.data).equals(Buffer.from(pcm.subarray(0, sent)))).toBe(true);
+    // The transcript files it under its question, as a spoken answer whose transcription ran.
+    const seg = await until(async () => {
+      const t = await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key });
+      return t.json.segments.find((x: any) => x.speaker === "participant" && x.speech) ?? null;
+    }, "the cut-off answer's transcript segment", 10_000);
+    expect(seg).toMatchObject({ questionIndex: 0, followUp: false, speech: { spoken: true } });
+    const events = (await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key })).json.events;
+    expect(events.map((e: any) => e.type)).toContain("answer_cut_off");
+  }, 30_000);
+
   it("keep what arrived before a reload mid-answer, whose page lost its unacknowledged copy", async () => {
     const s = await voiceSession();
     const pcm = concat([speechPcm(), afterPcm()]);

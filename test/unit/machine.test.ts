@@ -1115,6 +1115,18 @@ describe("spoken answers", () => {
     expect(s.state.deciding).toMatchObject({ transcript: null });
   });
 
+  it("files an answer still waiting for its transcript when the session ends, for the transcript to fill in", () => {
+    // Ended by the team (or a leave, a timeout) between the ack and the transcript: the answer was
+    // acknowledged, so it is in the transcript; it is analysed once its text comes.
+    const s = Session.of([q("Why us?", "light"), q("Next")]).begin();
+    s.do(spoken("v1"), 4_000);
+    const effects = s.do(END);
+    expect(effects).toContainEqual({ type: "segment", speaker: "participant", text: "", questionIndex: 0, followUp: false, startMs: 0, endMs: 4_000, answerId: "v1", awaitingTranscript: true });
+    const order = effects.map((e) => e.type);
+    expect(order.indexOf("segment")).toBeLessThan(order.indexOf("status"));
+    expect(s.state).toMatchObject({ status: "completed", deciding: null });
+  });
+
   it("moves on without a follow-up when nothing could be transcribed", () => {
     const s = Session.of([q("Why us?", "deep"), q("Next")]).begin();
     s.do(spoken("v1"));
