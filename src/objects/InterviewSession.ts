@@ -130,12 +130,12 @@ export class InterviewSession extends DurableObject<Env> {
    * this session records, whatever the campaign says now. With `proof` (a shared link), only a
    * browser holding one of this session's participant tokens for that invite does.
    */
-  async addToken(tokenHash: string, proof?: { token: string; inviteId: string }): Promise<RpcResult<SessionView & { consentText: string | null }>> {
+  async addToken(tokenHash: string, proof?: { token: string; inviteId: string }): Promise<RpcResult<SessionView & { consentText: string | null; mode: "text" | "voice" }>> {
     if (!this.state || !this.meta) return notFound();
     // Resuming from a shared link: only with a token this session issued, for the invite opened.
     if (proof && (proof.inviteId !== this.meta.inviteId || !this.store.hasToken(await sha256Hex(proof.token)))) return notFound();
     if (!isTerminal(this.state.status)) this.store.addToken(tokenHash, Date.now());
-    return { ok: true, value: { ...sessionView(this.meta, this.state, Date.now()), consentText: this.meta.consentText } };
+    return { ok: true, value: { ...sessionView(this.meta, this.state, Date.now()), consentText: this.meta.consentText, mode: this.meta.mode ?? "text" } };
   }
 
   async view(): Promise<RpcResult<SessionView>> {
@@ -152,11 +152,13 @@ export class InterviewSession extends DurableObject<Env> {
 
   async control(action: ControlAction): Promise<RpcResult<SessionView>> {
     if (!this.state || !this.meta) return notFound();
-    const c = controlEvent(action, this.meta.campaignId);
+    const c = controlEvent(action, { campaignId: this.meta.campaignId, mode: this.meta.mode ?? "text" });
     if (!c.ok) return c;
     const r = this.apply(c.event, () => {
       if (action.type !== "reassign") return;
-      this.meta = { ...this.meta!, campaignId: action.campaignId, scriptVersion: action.scriptVersion };
+      // The interview goes on in the new campaign's language (its questions are in it): the page,
+      // the follow-ups and the analysis follow it.
+      this.meta = { ...this.meta!, campaignId: action.campaignId, scriptVersion: action.scriptVersion, language: action.language };
       this.store.saveMeta(this.meta);
     });
     if (!r.ok) return r;

@@ -18,6 +18,7 @@ import {
   createdSession,
   errorCode,
   fillId,
+  join,
   keyWithRole,
   mirroredStatus,
   seedSessionRow,
@@ -338,6 +339,25 @@ describe("session controls", () => {
     await mirroredStatus(i.sessionId, "completed");
     const list = await call("GET", `/v1/campaigns/${target.id}/sessions`, { key });
     expect(ids(list)).toEqual([i.sessionId]);
+  });
+
+  it("a reassigned session goes on in its new campaign's language and name; a move to the other mode is refused", async () => {
+    const i = await startedInterview({ campaign: { name: "English study" } });
+    const post = (body: unknown) => call("POST", `/v1/sessions/${i.sessionId}/reassign`, { key: i.key, body });
+    const voice = await createCampaign(i.key, { name: "Spoken", settings: { consentRequired: false, mode: "voice" } });
+    const refused = await post({ campaignId: voice.id });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error).toMatchObject({ code: "INVALID_TRANSITION", message: expect.stringContaining("typed interview cannot move to a voice campaign") });
+    const french = await createCampaign(i.key, { name: "Étude française", settings: { consentRequired: false, language: "fr" }, questions: [{ text: "Premier ?" }, { text: "Deuxième ?" }] });
+    const moved = await post({ campaignId: french.id });
+    expect(moved.status).toBe(200);
+    expect(moved.json).toMatchObject({ campaignId: french.id, language: "fr" });
+    // The participant reopening the invite gets the French page under the new campaign's name.
+    const reopened = await join(i.invite.token);
+    expect(reopened.json).toMatchObject({ sessionId: i.sessionId, resumed: true, language: "fr", campaignName: "Étude française", mode: "text" });
+    // And the index lists it under its language.
+    await until(async () => ids(await call("GET", `/v1/campaigns/${french.id}/sessions?language=fr`, { key: i.key })).includes(i.sessionId) || null, "listed as French", MIRROR_COALESCE_MS);
+    i.ws.close();
   });
 
   it("a session that has not started cannot be paused or resumed, but can be ended", async () => {

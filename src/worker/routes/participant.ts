@@ -78,7 +78,17 @@ participantRoutes.post(
     const tokenHash = await sha256Hex(participantToken);
     // A reopened link answers with what its session recorded (consent text, language), not with
     // what the campaign says now.
-    const reply = (sessionId: string, status: string, resumed: boolean, totalQuestions: number, consentRequired: boolean, consentText: string | null, language: string | null) =>
+    const reply = (
+      sessionId: string,
+      status: string,
+      resumed: boolean,
+      totalQuestions: number,
+      consentRequired: boolean,
+      consentText: string | null,
+      language: string | null,
+      // A session moved to another campaign goes on under that campaign's name and settings.
+      own: { mode: "text" | "voice"; campaignName: string; browserTranscription: boolean } = { mode: settings.mode, campaignName: campaign.name, browserTranscription: settings.browserTranscription ?? false },
+    ) =>
       c.json(
         {
           sessionId,
@@ -88,9 +98,9 @@ participantRoutes.post(
           consentRequired,
           consentText: consentRequired ? consentText : null,
           totalQuestions,
-          mode: settings.mode,
-          campaignName: campaign.name,
-          browserTranscription: settings.browserTranscription ?? false,
+          mode: own.mode,
+          campaignName: own.campaignName,
+          browserTranscription: own.browserTranscription,
           language,
         },
         201,
@@ -111,7 +121,14 @@ participantRoutes.post(
         const stub = c.env.SESSION.get(c.env.SESSION.idFromName(id));
         const r = await stub.addToken(tokenHash, proof);
         if (r.ok && !isTerminal(r.value.status)) {
-          return reply(r.value.id, r.value.status, true, r.value.totalQuestions, r.value.consent.required, r.value.consentText, r.value.language);
+          const v = r.value;
+          let own = { mode: v.mode, campaignName: campaign.name, browserTranscription: settings.browserTranscription ?? false };
+          if (v.campaignId !== campaign.id) {
+            // Reassigned: the page follows the session's campaign now, not the invite's.
+            const moved = await db.prepare("SELECT name, settings FROM campaigns WHERE id = ?").bind(v.campaignId).first<{ name: string; settings: string }>();
+            if (moved) own = { mode: v.mode, campaignName: moved.name, browserTranscription: parseSettings(moved.settings).browserTranscription ?? false };
+          }
+          return reply(v.id, v.status, true, v.totalQuestions, v.consent.required, v.consentText, v.language, own);
         }
         if (r.ok) ended ??= { sessionStatus: r.value.status, endReason: r.value.endReason, language: r.value.language };
         // This browser's own interview through a shared link is over: reopening the link (a reload

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { findCampaign, scriptQuestions } from "../../db/campaigns";
+import { findCampaign, parseSettings, scriptQuestions } from "../../db/campaigns";
 import { keysetPage, keysetQuery } from "../../db/cursor";
 import type { CampaignRow, SessionRow } from "../../db/schema";
 import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
@@ -215,12 +215,12 @@ sessionRoutes.post(
   "/sessions/:id/reassign",
   op({
     summary: "Move an unfinished session to another campaign of the org",
-    description: "The session adopts the target campaign's current script. Answers already given stay; the interview continues at the next unanswered question index, and completes if the new script is shorter.",
+    description: "The session adopts the target campaign's current script and language. Answers already given stay; the interview continues at the next unanswered question index, and completes if the new script is shorter. A typed session cannot move to a voice campaign, nor a spoken one to a typed campaign (409 INVALID_TRANSITION).",
     tags: ["sessions"],
     auth: "key",
     action: "session.control",
     resource: "session",
-    responses: { 200: { description: "the session after the change", schema: Session }, 409: { description: "INVALID_TRANSITION: the session is finished, or already in that campaign" } },
+    responses: { 200: { description: "the session after the change", schema: Session }, 409: { description: "INVALID_TRANSITION: the session is finished, already in that campaign, or the campaign is in the other mode" } },
   }),
   jsonBody(Reassign),
   async (c) => {
@@ -229,7 +229,8 @@ sessionRoutes.post(
     const target = await findCampaign(c.env.DB, row.org_id, campaignId);
     if (!target) throw notFound("campaign");
     const questions = await scriptQuestions(c.env.DB, target.id, target.script_version);
-    const r = await stubFor(c, row.id).control({ type: "reassign", campaignId: target.id, scriptVersion: target.script_version, questions });
+    const settings = parseSettings(target.settings);
+    const r = await stubFor(c, row.id).control({ type: "reassign", campaignId: target.id, scriptVersion: target.script_version, questions, mode: settings.mode, language: settings.language ?? null });
     if (!r.ok) throw fromRpcError(r.error);
     return c.json(present({ ...r.value, ...indexFields(row) }, c.get("principal")!.role));
   },
