@@ -125,6 +125,13 @@ export const CreateInvite = z.strictObject({
   expiresAt: isoDate.refine((d) => Date.parse(d) > Date.now(), "must be in the future").optional(),
   maxUses: z.number().int().min(1).max(10_000).default(1),
 });
+/** What the team may change on an invite: when it expires (later or sooner), and how many may use it. */
+export const PatchInvite = z
+  .strictObject({
+    expiresAt: isoDate.refine((d) => Date.parse(d) > Date.now(), "must be in the future (revoke the invite to end it now)").optional(),
+    maxUses: z.number().int().min(1).max(10_000).optional(),
+  })
+  .refine((b) => b.expiresAt !== undefined || b.maxUses !== undefined, { message: "name expiresAt or maxUses", path: ["expiresAt"] });
 export const Invite = z.object({
   id: z.string(),
   campaignId: z.string(),

@@ -857,6 +857,17 @@ describe("dashboard and participant page in Chromium", () => {
     await screenshot(page, "18-invites");
     const check = await api(server, "POST", "/v1/join", { body: { token: inviteUrl.split("/i/")[1] } });
     expect(check.status, "the copied link opens the interview").toBe(201);
+    // A second link, revoked from the list: it no longer opens, and the row offers to reopen it.
+    await page.locator("[data-testid=invite-form] input[name=name]").fill("Rex Revoked");
+    await page.getByRole("button", { name: "Create invite link" }).click();
+    await expect.poll(() => page.locator("[data-testid=invite-link] input").count()).toBe(2);
+    const revokedUrl = await page.locator("[data-testid=invite-link] input").first().inputValue();
+    const rexRow = page.locator("tr", { hasText: "Rex Revoked" });
+    page.once("dialog", (d) => void d.accept());
+    await rexRow.getByRole("button", { name: "Revoke" }).click();
+    await rexRow.getByRole("button", { name: "Reopen for 30 days" }).waitFor();
+    const refused = await api(server, "POST", "/v1/join", { body: { token: revokedUrl.split("/i/")[1] } });
+    expect(refused.status, "a revoked link opens nothing").toBe(410);
 
     // Editing the questions makes a new script version.
     await page.getByRole("link", { name: "Questions & settings" }).click();

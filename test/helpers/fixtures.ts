@@ -211,6 +211,8 @@ export function validRequest(method: string, path: string, ctx: { campaignId: st
     "POST /campaigns": { body: { name: "Sample", questions: [{ text: "Q?" }] } },
     "PATCH /campaigns/:id": { body: { name: "Renamed by sample" } },
     "POST /campaigns/:id/invites": { body: { maxUses: 1 } },
+    "PATCH /invites/:id": { body: { maxUses: 5 } },
+    "POST /invites/:id/revoke": {},
     "POST /join": { body: { token: randomSecret(192) } },
     "POST /sessions/:id/pause": { body: { reason: "sample" } },
     "POST /sessions/:id/resume": {},
@@ -254,6 +256,7 @@ export interface WorldIds {
   exportId?: string;
   webhookId?: string;
   reportId?: string;
+  inviteId?: string;
 }
 
 /** Fills `:id` with the id of the right type for the path (campaign paths get a campaign id, …). */
@@ -270,6 +273,8 @@ export function fillId(path: string, ids: WorldIds): string {
     ["/webhooks/", ids.webhookId ?? "whk_zzzzzzzzzzzzzzzz"],
     // Without a saved report of the org: a well-formed id that exists nowhere.
     ["/reports/saved/", ids.reportId ?? "rpt_zzzzzzzzzzzzzzzz"],
+    // Without an invite of the org: a well-formed id that exists nowhere.
+    ["/invites/", ids.inviteId ?? "inv_zzzzzzzzzzzzzzzz"],
   ];
   const hit = byPrefix.find(([prefix]) => path.startsWith(prefix));
   if (!hit?.[1]) throw new Error(`no id of the right type for ${path}: extend fillId in test/helpers/fixtures.ts`);

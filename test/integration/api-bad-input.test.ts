@@ -18,7 +18,7 @@ async function world() {
   // Some of these tests outlast the 5 s heartbeat timeout the tests run with.
   keepAlive(i.ws);
   const invite = await createInvite(i.key, i.campaign.id);
-  const ids: WorldIds = { campaignId: i.campaign.id, sessionId: i.sessionId, memberId: i.org!.owner.id, keyId: i.org!.apiKey.id };
+  const ids: WorldIds = { campaignId: i.campaign.id, sessionId: i.sessionId, memberId: i.org!.owner.id, keyId: i.org!.apiKey.id, inviteId: i.invite.id };
   const snapshot = async () => ({
     counts: await tableCounts(),
     session: (await call("GET", `/v1/sessions/${i.sessionId}?include=transcript,notes`, { key: i.key })).json,

@@ -391,6 +391,40 @@ describe("invites", () => {
     }
   });
 
+  it("an invite can be revoked (no new sessions, the one under way goes on), extended, and given more places", async () => {
+    const { apiKey } = await createOrg();
+    const c = await createCampaign(apiKey.key, { settings: { consentRequired: false } });
+    const panel = await createInvite(apiKey.key, c.id, { maxUses: 2 });
+    const first = await join(panel.token);
+    expect(first.status).toBe(201);
+    const revoked = await call("POST", `/v1/invites/${panel.id}/revoke`, { key: apiKey.key });
+    expect(revoked.status).toBe(200);
+    expect(Date.parse(revoked.json.expiresAt)).toBeLessThanOrEqual(Date.now());
+    expect(errorCode(await join(panel.token))).toBe("INVITE_EXPIRED");
+    // The participant already in the interview can still come back to it.
+    const back = await join(panel.token, { sessionId: first.json.sessionId, participantToken: first.json.participantToken });
+    expect(back.json).toMatchObject({ sessionId: first.json.sessionId, resumed: true });
+    // Revoking again changes nothing.
+    expect((await call("POST", `/v1/invites/${panel.id}/revoke`, { key: apiKey.key })).json.expiresAt).toBe(revoked.json.expiresAt);
+
+    // Reopened for a week with more places: the link works again.
+    const week = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const extended = await call("PATCH", `/v1/invites/${panel.id}`, { key: apiKey.key, body: { expiresAt: week, maxUses: 3 } });
+    expect(extended.status).toBe(200);
+    expect(extended.json).toMatchObject({ expiresAt: week, maxUses: 3, uses: 1 });
+    expect((await join(panel.token)).status).toBe(201);
+    // Not below the uses made, not in the past, not empty; another org's key sees no such invite.
+    const tooFew = await call("PATCH", `/v1/invites/${panel.id}`, { key: apiKey.key, body: { maxUses: 1 } });
+    expect(tooFew.status).toBe(400);
+    expect(tooFew.json.error.details.fields[0].path).toBe("maxUses");
+    expect((await call("PATCH", `/v1/invites/${panel.id}`, { key: apiKey.key, body: { expiresAt: new Date(Date.now() - 1000).toISOString() } })).status).toBe(400);
+    expect((await call("PATCH", `/v1/invites/${panel.id}`, { key: apiKey.key, body: {} })).status).toBe(400);
+    const other = await createOrg();
+    expect((await call("POST", `/v1/invites/${panel.id}/revoke`, { key: other.apiKey.key })).status).toBe(404);
+    const row = await env.DB.prepare("SELECT uses, max_uses FROM invites WHERE id = ?").bind(panel.id).first();
+    expect(row).toEqual({ uses: 2, max_uses: 3 });
+  });
+
   it("a shared link gives each person their own session; only the browser holding a session's token resumes it", async () => {
     const { apiKey } = await createOrg();
     const c = await createCampaign(apiKey.key, { settings: { consentRequired: false } });

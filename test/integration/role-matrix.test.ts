@@ -106,6 +106,8 @@ const CONTRACT_ROUTES: Record<string, Row> = {
   "POST /campaigns": "campaigns",
   "PATCH /campaigns/:id": "campaigns",
   "POST /campaigns/:id/invites": "campaigns",
+  "PATCH /invites/:id": "campaigns",
+  "POST /invites/:id/revoke": "campaigns",
   "GET /campaigns/:id/sessions": "metadata",
   "GET /sessions/:id": "metadata",
   "GET /sessions/:id/transcript": "transcripts",
@@ -171,6 +173,8 @@ interface Ids {
   exportId?: string;
   /** A saved report of org A, for /reports/saved/:id. */
   reportId?: string;
+  /** An invite of org A, for /invites/:id. */
+  inviteId: string;
 }
 
 type Org = Awaited<ReturnType<typeof createOrg>>;
@@ -200,6 +204,7 @@ function fill(r: { path: string; spec: RouteInfo["spec"] }, ids: Ids): string {
     ["/webhooks/:id", ids.webhookId],
     ["/exports/:id", ids.exportId ?? "exp_zzzzzzzzzzzzzzzz"],
     ["/reports/saved/:id", ids.reportId ?? "rpt_zzzzzzzzzzzzzzzz"],
+    ["/invites/:id", ids.inviteId],
   ];
   const hit = byPrefix.find(([prefix]) => path.startsWith(prefix));
   if (!hit || /:(?!id\b)\w+/.test(path)) throw new Error(`no id of org A for ${path}: extend fill() in test/integration/role-matrix.test.ts`);
@@ -408,7 +413,7 @@ beforeAll(async () => {
     { name: "other org's owner", credentials: { kind: "key", key: b.apiKey.key }, actorId: b.apiKey.id, role: "owner" },
   ];
   callerKind.set("revoked key", "revoked").set("anonymous", "anonymous").set("other org's owner", "other-org");
-  const shared: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: voice.sessionId, memberId, keyId: spareKey.id, webhookId, exportId, reportId };
+  const shared: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: voice.sessionId, memberId, keyId: spareKey.id, webhookId, exportId, reportId, inviteId: invite.id };
   const aIds = [webhookId, exportId, reportId, a.org.id, a.owner.id, a.apiKey.id, campaign.id, target.id, invite.id, session.sessionId, voice.sessionId, voice.campaignId, memberId, spareKey.id, ...Object.values(keys).map((k) => k.id), revoked.id];
   world = { a, b, ownerKey, shared, aIds, callers };
 }, 30_000);
@@ -520,12 +525,12 @@ describe("mass assignment", () => {
     const key = m.apiKey.key;
     const campaign = await createCampaign(key);
     const target = await createCampaign(key, { name: "Target" });
-    await createInvite(key, campaign.id);
+    const invite = await createInvite(key, campaign.id);
     const session = await createdSession(key, campaign.id);
     await waitFor(async () => (await env.DB.prepare("SELECT 1 FROM sessions WHERE id = ?").bind(session.sessionId).first()) !== null, (x) => x, "index row");
     const memberId = await insertMember(m.org.id, "analyst");
     const spare = await keyWithRole(m.org.id, "viewer");
-    const ids: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: session.sessionId, memberId, keyId: spare.id, webhookId: world.shared.webhookId };
+    const ids: Ids = { campaignId: campaign.id, targetCampaignId: target.id, sessionId: session.sessionId, audioSessionId: session.sessionId, memberId, keyId: spare.id, webhookId: world.shared.webhookId, inviteId: invite.id };
     const before = await orgSnapshot(m.org.id);
     const beforeB = await orgSnapshot(world.b.org.id);
     const credentials = (r: RouteInfo): Caller => ({

@@ -4,14 +4,24 @@ import { keysetPage } from "../../db/cursor";
 import type { CampaignRow, InviteRow } from "../../db/schema";
 import { newId, randomSecret, sha256Hex } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
-import { jsonBody, op, queryOf } from "../openapi";
-import { Campaign, CreateCampaign, CreateInvite, Invite, InviteCreated, ListQuery, PatchCampaign, idParam, page } from "../schemas";
+import { emptyBody, jsonBody, op, queryOf } from "../openapi";
+import { Campaign, CreateCampaign, CreateInvite, Invite, InviteCreated, ListQuery, PatchCampaign, PatchInvite, idParam, page } from "../schemas";
 import type { AppEnv } from "../types";
 
 export const campaignRoutes = new Hono<AppEnv>();
 
 const DEFAULT_INVITE_DAYS = 30;
 const cmpId = idParam("cmp");
+const invId = idParam("inv");
+
+/** The invite named by the path, in the caller's org; anything else is 404. */
+async function inviteFromPath(c: Context<AppEnv>): Promise<InviteRow> {
+  const id = c.req.param("id") ?? "";
+  const row = invId.safeParse(id).success ? await c.env.DB.prepare("SELECT * FROM invites WHERE id = ? AND org_id = ?").bind(id, c.get("principal")!.orgId).first<InviteRow>() : null;
+  if (!row) throw notFound("invite");
+  c.set("auditResource", { type: "invite", id: row.id, campaignId: row.campaign_id });
+  return row;
+}
 
 /** The campaign named by the path, in the caller's org; anything else is 404. */
 export async function campaignFromPath(c: Context<AppEnv>): Promise<CampaignRow> {
@@ -209,5 +219,52 @@ campaignRoutes.get(
     const { limit, cursor } = c.req.valid("query");
     const p = (await keysetPage<InviteRow>(c.env.DB, "invites", "campaign_id = ?", [campaign.id], limit, cursor)) ?? badCursor();
     return c.json({ data: p.items.map(inviteJson), nextCursor: p.nextCursor });
+  },
+);
+
+campaignRoutes.patch(
+  "/invites/:id",
+  op({
+    summary: "Extend or shorten an invite, or change how many may use it",
+    description: "expiresAt must be in the future (to end an invite now, revoke it); maxUses may not go below the uses already made. A session already under way resumes whatever its invite says.",
+    tags: ["invites"],
+    auth: "key",
+    action: "invite.write",
+    resource: "invite",
+    responses: { 200: { description: "the invite after the change", schema: Invite } },
+  }),
+  jsonBody(PatchInvite),
+  async (c) => {
+    const invite = await inviteFromPath(c);
+    const body = c.req.valid("json");
+    if (body.maxUses !== undefined && body.maxUses < invite.uses) {
+      throw new ApiError(400, "VALIDATION_FAILED", `this invite has been used ${invite.uses} times`, { fields: [{ path: "maxUses", message: `at least ${invite.uses}, the uses already made`, code: "too_small" }] });
+    }
+    // Guarded by the uses read, so a join in between cannot leave maxUses below uses.
+    const next = await c.env.DB.prepare("UPDATE invites SET expires_at = COALESCE(?, expires_at), max_uses = COALESCE(?, max_uses) WHERE id = ? AND uses <= COALESCE(?, max_uses) RETURNING *")
+      .bind(body.expiresAt ? Date.parse(body.expiresAt) : null, body.maxUses ?? null, invite.id, body.maxUses ?? null)
+      .first<InviteRow>();
+    if (!next) throw new ApiError(409, "CONFLICT", "the invite was used meanwhile; read it and try again");
+    return c.json(inviteJson(next));
+  },
+);
+
+campaignRoutes.post(
+  "/invites/:id/revoke",
+  op({
+    summary: "Revoke an invite: it expires now",
+    description: "Nobody can start a session with it any more (410 INVITE_EXPIRED); an interview already under way can still be resumed by its participant, as with any expired invite. Revoking again changes nothing.",
+    tags: ["invites"],
+    auth: "key",
+    action: "invite.write",
+    resource: "invite",
+    responses: { 200: { description: "the invite, expired", schema: Invite } },
+  }),
+  emptyBody(),
+  async (c) => {
+    const invite = await inviteFromPath(c);
+    const now = Date.now();
+    const next = await c.env.DB.prepare("UPDATE invites SET expires_at = MIN(COALESCE(expires_at, ?), ?) WHERE id = ? RETURNING *").bind(now, now, invite.id).first<InviteRow>();
+    return c.json(inviteJson(next!));
   },
 );

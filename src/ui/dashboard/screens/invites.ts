@@ -1,6 +1,6 @@
 // Invites: one link per participant. The link (its token) is shown once, right after creation.
 import { useState } from "preact/hooks";
-import { post } from "../api";
+import { patch, post } from "../api";
 import { fmtDate, fmtDateTime, participantLabel } from "../format";
 import { html } from "../html";
 import type { Invite } from "../types";
@@ -35,6 +35,25 @@ export function Invites({ params }: { params: { id: string } }) {
       setBusy(false);
     }
   };
+  // Revoke (it expires now: no new sessions, one under way goes on) or reopen for 30 days.
+  const [changing, setChanging] = useState<string | null>(null);
+  const [rowError, setRowError] = useState<unknown>(null);
+  const change = async (inv: Invite, what: "revoke" | "extend") => {
+    if (what === "revoke" && !window.confirm(`Revoke the link for ${participantLabel(inv.participant, "this participant")}? Nobody can start an interview with it any more; one under way can still be finished.`)) return;
+    setChanging(inv.id);
+    setRowError(null);
+    try {
+      const next =
+        what === "revoke"
+          ? await post<Invite>(`/v1/invites/${encodeURIComponent(inv.id)}/revoke`, {})
+          : await patch<Invite>(`/v1/invites/${encodeURIComponent(inv.id)}`, { expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() });
+      list.setRows((r) => r.map((x) => (x.id === next.id ? { ...x, ...next } : x)));
+    } catch (err) {
+      setRowError(err);
+    } finally {
+      setChanging(null);
+    }
+  };
   const field = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
   const now = Date.now();
 
@@ -61,20 +80,25 @@ export function Invites({ params }: { params: { id: string } }) {
 
     <section class="panel flush">
       <h2 class="panel-title pad">Invites</h2>
+      <div class="pad"><${InlineError} error=${rowError} /></div>
       ${list.loading && !list.rows.length ? html`<${Loading} label="Loading invites…" />` : null}
       ${list.error ? html`<${ErrorState} error=${list.error} retry=${list.reload} />` : null}
       ${!list.loading && !list.error && !list.rows.length ? html`<${Empty} title="No invites yet">Create a link above and send it to a participant.<//>` : null}
       ${list.rows.length
         ? html`<div class="table-wrap"><table class="table">
-            <thead><tr><th>Participant</th><th>Created</th><th>Expires</th><th class="num">Used</th><th>Session</th></tr></thead>
+            <thead><tr><th>Participant</th><th>Created</th><th>Expires</th><th class="num">Used</th><th>Session</th><th><span class="sr">Actions</span></th></tr></thead>
             <tbody>${list.rows.map((inv) => {
-              const expired = inv.expiresAt !== null && Date.parse(inv.expiresAt) <= now && !inv.sessionId;
+              const lapsed = inv.expiresAt !== null && Date.parse(inv.expiresAt) <= now;
+              const expired = lapsed && !inv.sessionId;
               return html`<tr key=${inv.id}>
                 <td><span class="strong">${participantLabel(inv.participant, "Anonymous")}</span>${inv.participant.email && inv.participant.name ? html`<span class="muted small block">${inv.participant.email}</span>` : null}</td>
                 <td class="nowrap">${fmtDateTime(inv.createdAt)}</td>
                 <td class="nowrap">${expired ? html`<span class="badge status-abandoned">Expired</span>` : fmtDate(inv.expiresAt)}</td>
                 <td class="num">${inv.uses} / ${inv.maxUses}</td>
                 <td>${inv.sessionId ? html`<a href=${`/sessions/${inv.sessionId}`}>Open session</a>` : html`<span class="muted">Not opened yet</span>`}</td>
+                <td class="nowrap">${lapsed
+                  ? html`<button class="btn btn-small" type="button" data-testid="invite-extend" disabled=${changing === inv.id} onClick=${() => change(inv, "extend")}>Reopen for 30 days</button>`
+                  : html`<button class="btn btn-small" type="button" data-testid="invite-revoke" disabled=${changing === inv.id} onClick=${() => change(inv, "revoke")}>Revoke</button>`}</td>
               </tr>`;
             })}</tbody>
           </table></div>`
