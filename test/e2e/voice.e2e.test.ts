@@ -478,6 +478,64 @@ describe("voice interviews in Chromium", () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
+  it("a participant whose microphone stops mid-interview keeps what was said and goes on by typing", async () => {
+    const questions = ["What did you try first?", "What would you tell a colleague?"];
+    const campaign = await voiceCampaign("Spoken, unplugged", questions, false);
+    const inv = await invite(campaign.id, "Uma Unplugged");
+    const ctx = await newContext(micBrowser, { mobile: true });
+    // Keep the page's microphone streams, to unplug the microphone later.
+    await ctx.addInitScript(() => {
+      const md = navigator.mediaDevices;
+      const orig = md.getUserMedia.bind(md);
+      md.getUserMedia = async (c) => {
+        const stream = await orig(c);
+        const w = window as unknown as { __streams?: MediaStream[] };
+        (w.__streams ??= []).push(stream);
+        return stream;
+      };
+    });
+    const page = await ctx.newPage();
+    const errors = participantErrors(page);
+    await page.goto(inv.url);
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Turn on the microphone" }).click();
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await expect.poll(() => question(page), { timeout: 10_000 }).toBe(questions[0]);
+    await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
+    await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    // The headset is unplugged: its tracks end.
+    await page.evaluate(() => {
+      for (const stream of (window as unknown as { __streams?: MediaStream[] }).__streams ?? []) {
+        for (const t of stream.getTracks()) {
+          t.stop();
+          t.dispatchEvent(new Event("ended"));
+        }
+      }
+    });
+    // The page says so and offers to type (before, the next question waited for a recording forever).
+    await page.getByRole("heading", { name: "We can't use your microphone" }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole("alert").textContent()).toContain("Your microphone stopped working");
+    await shot(page, "v14-mic-unplugged");
+    await page.getByRole("button", { name: "Continue by typing" }).click();
+    await expect.poll(() => question(page), { timeout: 15_000 }).toBe(questions[1]);
+    const box = page.locator("textarea#answer");
+    await expect.poll(() => box.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await box.fill("Start with the export, it is the best part.");
+    await page.getByRole("button", { name: "Send answer" }).click();
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 15_000 });
+
+    const sessions = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions");
+    const sessionId = sessions.data[0].id as string;
+    const transcript = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/transcript`, { key }), 200, "transcript");
+    const said = (transcript.segments as { speaker: string; questionIndex: number; speech?: unknown }[]).filter((x) => x.speaker === "participant");
+    // The spoken part of the first answer was kept; the second was typed.
+    expect(said.map((x) => [x.questionIndex, x.speech !== undefined])).toEqual([
+      [0, true],
+      [1, false],
+    ]);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("a participant whose microphone is refused completes the voice interview by typing", async () => {
     const questions = ["How did you hear about us?", "What would make you recommend us?"];
     const answers = ["A friend mentioned it at work.", "Faster exports and a cheaper team plan."];

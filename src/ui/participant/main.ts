@@ -254,6 +254,14 @@ function App({ token }: { token: string }) {
   const isVoice = joined?.mode === "voice" && voice !== null;
   const speaking = isVoice && answerBy === "voice";
 
+  // The microphone stopped mid-interview (unplugged, taken by another app): what was recorded is
+  // saved (the controller finishes that answer), and the page goes back to the microphone step,
+  // which says so and offers to try again or to type. Before, the next question waited for a
+  // recording that could not start.
+  useEffect(() => {
+    if (speaking && voiceState?.mic === "failed") setAnswerBy(null);
+  }, [speaking, voiceState?.mic]);
+
   // The question on screen drives the recorder: read it aloud, then record.
   const q = view.question;
   useEffect(() => {
