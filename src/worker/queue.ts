@@ -10,7 +10,8 @@ import { buildExport } from "./export-job";
 import { inChunks, placeholders } from "../shared/d1";
 import { staggered } from "../shared/turns";
 import { cachingResolver, type HostResolver } from "./dns";
-import { deliverWebhook, emitSessionEvent, RetryLater, subscribedEvents, targetResolver } from "./webhooks";
+import { deliverWebhook, emitOrgEvent, emitSessionEvent, RetryLater, subscribedEvents, targetResolver } from "./webhooks";
+import { sha256Hex } from "../shared/crypto";
 
 type Job = { msg: Message<unknown>; m: QueueMessage; key: string | null };
 /** What the messages of one batch share. */
@@ -145,6 +146,10 @@ async function handle(m: QueueMessage, { env, resolver }: BatchContext, attempts
       // The campaign's aggregates take each finished session exactly once.
       const fold = sessionFold({ campaignId: facts.campaignId, orgId: m.orgId, status: m.status, duration: facts.duration }, facts.turns, facts.lastQuestionIndex);
       await foldOnce(env.DB, `fold.session:${m.sessionId}`, foldSession(env.DB, fold));
+      // Webhooks hear that the session's analysis is ready (once per session: the event id is
+      // derived from it, so a rerun adds no delivery).
+      const eventId = `evt_${(await sha256Hex(`analysis.ready:${m.sessionId}`)).slice(0, 24)}`;
+      await emitOrgEvent(env, m.orgId, "analysis.ready", { sessionId: m.sessionId, campaignId: facts.campaignId, status: m.status, sentiment: overall(results) }, { eventId });
       return;
     }
   }

@@ -10,7 +10,7 @@ import worker from "../../src/worker/index";
 import { dohResolver, type Fetcher } from "../../src/worker/dns";
 import { emitOrgEvent, MAX_ATTEMPTS, setHostResolver, setWebhookTransport, unsafeTargetReason, type WebhookTransport } from "../../src/worker/webhooks";
 import { call, createOrg } from "../helpers/api";
-import { keyWithRole, startedInterview, waitFor } from "../helpers/fixtures";
+import { answer, keyWithRole, startedInterview, waitFor } from "../helpers/fixtures";
 
 interface Sent {
   url: string;
@@ -407,6 +407,29 @@ describe("delivery", () => {
     expect(first.nextCursor).not.toBeNull();
     const second = await deliveries(key, all.id, `?limit=2&cursor=${first.nextCursor}`);
     expect(second.data.map((d) => d.id)).toEqual(log.data.slice(2, 4).map((d) => d.id));
+  }, 30_000);
+
+  it("a finished session's analysis.ready, and data.deleted when its data is erased, reach subscribed webhooks with ids only", async () => {
+    const org = await createOrg();
+    const key = org.apiKey.key;
+    const hook = await createWebhook(key, ["analysis.ready", "data.deleted"]);
+    const i = await startedInterview({ key, participant: { email: "wes@example.com", name: "Wes" } });
+    await answer(i, "a1", "I really love how fast the exports are.");
+    expect((await call("POST", `/v1/sessions/${i.sessionId}/end`, { key, body: { reason: "done" } })).status).toBe(200);
+    i.ws.close();
+    const ready = await waitFor(async () => stub.to(hook.url), (s) => s.some((x) => x.json.type === "analysis.ready"), "analysis.ready at the webhook", 15_000);
+    const a = ready.find((x) => x.json.type === "analysis.ready")!;
+    await verify(a, hook.secret);
+    expect(a.json.data).toMatchObject({ sessionId: i.sessionId, campaignId: i.campaign.id, status: "completed", sentiment: "positive" });
+
+    const erased = await call("DELETE", "/v1/participants/data?email=wes@example.com", { key, headers: { "X-Confirm-Delete": "true" } });
+    expect(erased.status).toBe(200);
+    const gone = await waitFor(async () => stub.to(hook.url), (s) => s.some((x) => x.json.type === "data.deleted"), "data.deleted at the webhook", 15_000);
+    const d = gone.find((x) => x.json.type === "data.deleted")!;
+    await verify(d, hook.secret);
+    expect(d.json.data).toMatchObject({ scope: "participant", subject: erased.json.subject, sessionIds: [i.sessionId] });
+    // Never the participant's address or answers.
+    expect(JSON.stringify(gone.map((x) => x.json))).not.toMatch(/wes@example\.com|exports are/);
   }, 30_000);
 
   it("a lifecycle event no webhook wants is acknowledged with no trace; once one subscribes, the same event is delivered", async () => {

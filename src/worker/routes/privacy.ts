@@ -8,6 +8,7 @@ import { ApiError, notFound } from "../errors";
 import { emptyBody, op, queryOf } from "../openapi";
 import { idParam } from "../schemas";
 import type { AppEnv } from "../types";
+import { emitOrgEvent } from "../webhooks";
 
 export const privacyRoutes = new Hono<AppEnv>();
 
@@ -50,7 +51,10 @@ privacyRoutes.delete(
     const subject = await subjectHash(c.env, email);
     await recordDeletion(c.env, { orgId: p.orgId, subject: sessionId ? null : subject, sessionIds: sessions.map((s) => s.sessionId), actor: `${p.type}:${p.id}` });
     c.set("auditResource", { type: "participant", id: subject });
-    return c.json({ deletedAt: new Date().toISOString(), subject, scope: sessionId ? "session" : "participant", sessions, invitesCleared, exportsRemoved });
+    const deletedAt = new Date().toISOString();
+    // Downstream systems hear which sessions went, and the subject's keyed hash (never the email).
+    await emitOrgEvent(c.env, p.orgId, "data.deleted", { scope: sessionId ? "session" : "participant", subject, sessionIds: sessions.map((s) => s.sessionId), deletedAt });
+    return c.json({ deletedAt, subject, scope: sessionId ? "session" : "participant", sessions, invitesCleared, exportsRemoved });
   },
 );
 

@@ -11,6 +11,7 @@ import { eraseExportsContaining, eraseSession, recordDeletion } from "../erasure
 import { ANALYTICS_CSV_COLUMNS, analyticsCsvCells, analyticsForRole, noteJson, notesOf, type NoteRow } from "../session-bundle";
 import { auditFromContext } from "../audit";
 import { openLive } from "../live-access";
+import { emitOrgEvent } from "../webhooks";
 import type { Principal } from "../auth";
 import { ApiError, fromRpcError, notFound } from "../errors";
 import { emptyBody, jsonBody, op, queryOf } from "../openapi";
@@ -299,6 +300,8 @@ sessionRoutes.delete(
     const exportsRemoved = await eraseExportsContaining(c.env, row.org_id, [row.id]);
     const receipt = { sessionId, deletedAt: new Date().toISOString(), removed: { ...removed, indexRow: true, exports: exportsRemoved } };
     c.set("auditResource", { type: "session", id: row.id, campaignId: row.campaign_id });
+    // Downstream systems that copied the session's data hear that it is gone (ids only).
+    await emitOrgEvent(c.env, row.org_id, "data.deleted", { scope: "session", sessionIds: [row.id], campaignIds: [row.campaign_id], deletedAt: receipt.deletedAt });
     return c.json(receipt);
   },
 );
