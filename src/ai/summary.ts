@@ -2,6 +2,7 @@
 // of the figures offline (counts, tone, topics, the longest answer's length).
 import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
+import { words } from "./words";
 
 export interface SummaryInput {
   answers: { question: string; answer: string }[];
@@ -21,10 +22,11 @@ export class LocalSummarizer implements Summarizer {
     if (!said.length) return null;
     // The summary is about the interview, not a copy of it: no participant's (or question's) words
     // verbatim; the analytics carry quotes separately, and only to roles that may read transcripts.
-    const longest = [...said].sort((a, b) => b.answer.trim().split(/\s+/).length - a.answer.trim().split(/\s+/).length)[0]!;
+    // Words as the analytics count them (ICU word breaking), so Japanese or Thai answers are not one word.
+    const longest = Math.max(...said.map((a) => words(a.answer).length));
     const tone = overall ? `Overall tone: ${overall}.` : "";
     const topics = themes.length ? `Topics: ${themes.slice(0, 4).join(", ")}.` : "";
-    const most = `Longest answer: ${longest.answer.trim().split(/\s+/).length} words.`;
+    const most = `Longest answer: ${longest} words.`;
     return [`${said.length} answer${said.length === 1 ? "" : "s"}.`, tone, topics, most].filter(Boolean).join(" ");
   }
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { jsonRows } from "../shared/d1";
 import { parseJson } from "../shared/json";
 import { overall as overallLabel } from "../ai/sentiment";
+import { words as wordsOf } from "../ai/words";
 import type { Segment } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
 
@@ -72,7 +73,7 @@ export function sessionAnalytics(facts: SessionFacts, segments: Segment[], event
   // Quotes: the most engaged clear answers, in their own words.
   const quotes = participant
     .map((s, i) => ({ s, r: byAnswer.get(rows.find((x) => x.question_index === s.questionIndex && participant.indexOf(s) === i)?.answer_id ?? "") }))
-    .filter(({ s }) => s.text.trim().split(/\s+/).length >= 4 && !s.speech?.lowConfidence)
+    .filter(({ s }) => wordsOf(s.text).length >= 4 && !s.speech?.lowConfidence)
     .map(({ s }) => {
       const row = rows.find((r) => r.question_index === s.questionIndex && r.follow_up === (s.followUp ? 1 : 0));
       return { text: quoteOf(s.text), questionIndex: s.questionIndex, engagement: row?.engagement ?? 0 };
@@ -90,7 +91,9 @@ export function sessionAnalytics(facts: SessionFacts, segments: Segment[], event
     timePerQuestion.push({ questionIndex: q, seconds: round((end - start) / 1000, 1) });
   }
 
-  const words = participant.map((s) => (s.text.trim() ? s.text.trim().split(/\s+/).length : 0));
+  // Counted as the answers' wordCount is (ICU word breaking): splitting on spaces made a whole
+  // Japanese, Chinese or Thai answer one word.
+  const words = participant.map((s) => wordsOf(s.text).length);
   const terminal = facts.status === "completed" || facts.status === "abandoned";
   return {
     status: facts.status,

@@ -159,6 +159,31 @@ describe("analytics", () => {
   }, 60_000);
 });
 
+describe("answers in scripts without spaces", () => {
+  it("a Japanese interview's average length, quotes, summary and CSV count words, not space-separated runs", async () => {
+    const { apiKey } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, {
+      questions: [{ text: "請求について教えてください。", probe: "none" }, { text: "サポートはどうでしたか？", probe: "none" }],
+      settings: { consentRequired: false, language: "ja" },
+    });
+    const JA = ["請求書の画面がとても分かりにくくて、毎月探すのに時間がかかります。", "サポートの人はとても親切で、すぐに問題を解決してくれました。"];
+    const id = await interview(key, campaign.id, JA, {});
+    await until(async () => (await call("GET", `/v1/sessions/${id}/analytics`, { key })).json.analysed === true || null, "both answers analysed", 15_000);
+    const a = (await call("GET", `/v1/sessions/${id}/analytics`, { key })).json;
+    const counts: number[] = a.answers.map((x: any) => x.wordCount);
+    expect(counts.every((n) => n > 8)).toBe(true);
+    const average = Math.round((counts.reduce((x, y) => x + y, 0) / counts.length) * 10) / 10;
+    // Before: 1 (each answer had no spaces, so it was one "word"), no quotes, "Longest answer: 1 words."
+    expect(a.averageResponseLength).toBe(average);
+    expect(a.quotes.map((q: any) => q.questionIndex).sort()).toEqual([0, 1]);
+    expect(a.summary).toContain(`Longest answer: ${Math.max(...counts)} words.`);
+    const table = parseCsv((await call("GET", `/v1/campaigns/${campaign.id}/sessions?include=analytics&format=csv`, { key })).text);
+    const row = Object.fromEntries(table[0]!.map((h, i) => [h, table.find((r) => r[0] === id)![i]]));
+    expect(Number(row.averageResponseLength)).toBe(average);
+  }, 60_000);
+});
+
 describe("response patterns", () => {
   it("groups answers about the same thing together, whatever their words, and erasure removes their quotes", async () => {
     const { apiKey } = await createOrg();

@@ -4,6 +4,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { addTo, assign, cosine, keywords, labelOf, MAX_CLUSTERS, newCluster, type ClusterState } from "../../src/ai/clusters";
 import { LocalEmbedder } from "../../src/ai/embeddings";
+import { LocalSummarizer } from "../../src/ai/summary";
+import { words } from "../../src/ai/words";
 import { durationSummary, sessionAnalytics, sessionFold, type AnswerRow } from "../../src/db/analytics";
 import { initialState } from "../../src/objects/machine";
 import type { Segment } from "../../src/objects/protocol";
@@ -157,6 +159,40 @@ describe("sessionAnalytics", () => {
     expect(sessionAnalytics(facts, [], [], rows).sentiment.overall).toBe("negative");
     // A tie goes to the sign of the mean.
     expect(sessionAnalytics(facts, [], [], rows.slice(0, 2)).sentiment.overall).toBe("positive");
+  });
+});
+
+describe("answer length in scripts without spaces", () => {
+  const JA = ["請求書の画面がとても分かりにくくて、毎月探すのに時間がかかります。", "サポートの人はとても親切で、すぐに問題を解決してくれました。", "料金が少し高いので、小さいチームには向いていないと思います。"];
+  const ZH = ["发票页面很难找到，每个月都要花很多时间。", "客服人员非常友好，很快就解决了我们的问题。"];
+  const facts = (n: number) => ({ status: "completed", duration: 60, totalQuestions: n, questionsAnswered: n, pauseCount: 0, lastQuestionIndex: n - 1 });
+  const interview = (answers: string[]) => {
+    const segments: Segment[] = answers.flatMap((text, i) => [
+      { seq: 2 * i + 1, speaker: "ai" as const, text: `Question ${i + 1}?`, questionIndex: i, followUp: false, startMs: i * 10_000, endMs: i * 10_000 + 1000 },
+      { seq: 2 * i + 2, speaker: "participant" as const, text, questionIndex: i, followUp: false, startMs: i * 10_000 + 2000, endMs: i * 10_000 + 9000 },
+    ]);
+    const rows: AnswerRow[] = answers.map((text, i) => ({ answer_id: `a${i}`, question_index: i, follow_up: 0, word_count: words(text).length, sentiment_label: "neutral", sentiment_score: 0, themes: "[]", relevance: 0.5, engagement: 0.5 - i / 10, low_confidence: 0 }));
+    return sessionAnalytics(facts(answers.length), segments, [], rows);
+  };
+
+  it("the average answer length agrees with each answer's word count, and their answers can be quoted", () => {
+    for (const answers of [JA, ZH]) {
+      const a = interview(answers);
+      const counts = a.answers.map((x) => x.wordCount);
+      expect(counts.every((n) => n >= 8)).toBe(true);
+      // Before: each answer was one "word" (no spaces), so the average was 1 and nothing was quotable.
+      expect(a.averageResponseLength).toBe(Math.round((counts.reduce((x, y) => x + y, 0) / counts.length) * 10) / 10);
+      expect(a.quotes.map((q) => q.questionIndex)).toEqual(answers.map((_, i) => i));
+    }
+  });
+
+  it("the offline summary gives the longest answer's length in words", async () => {
+    const summary = await new LocalSummarizer().summarize({ answers: JA.map((answer) => ({ question: "Q?", answer })), overall: "neutral", themes: [] });
+    const longest = Math.max(...JA.map((t) => words(t).length));
+    expect(longest).toBeGreaterThan(8);
+    expect(summary).toContain(`Longest answer: ${longest} words.`);
+    const zh = await new LocalSummarizer().summarize({ answers: ZH.map((answer) => ({ question: "Q?", answer })), overall: null, themes: [] });
+    expect(zh).toContain(`Longest answer: ${Math.max(...ZH.map((t) => words(t).length))} words.`);
   });
 });
 
