@@ -104,6 +104,8 @@ describe("the campaign's Analytics tab", () => {
     expect(ints(await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-reached"))))).toEqual([5, 5, 4]);
     expect(await p.locator("[data-testid=funnel] .funnel-answered").allTextContents()).toEqual(["5", "4", "2"]);
     expect(await p.locator("[data-testid=funnel] .funnel-reached").allTextContents()).toEqual(["5", "5", "4"]);
+    // The percentage is answered of reached, as the label reads ("2 of 4 · 50%", not 40% of the first question).
+    expect(await p.locator("[data-testid=funnel] .funnel-pct").allTextContents()).toEqual([" · 100%", " · 80%", " · 50%"]);
     // The bars' lengths follow the counts: answered 4 of 5 is 80% of the first bar.
     const widths = await p.locator("[data-testid=funnel] .funnel-row rect:nth-of-type(3)").evaluateAll((els) => els.map((e) => Number(e.getAttribute("width"))));
     expect(widths[1]! / widths[0]!).toBeCloseTo(0.8, 2);

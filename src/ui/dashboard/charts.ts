@@ -17,7 +17,11 @@ function Figure({ id, title, desc, children, table }: { id: string; title: strin
   </figure>`;
 }
 
-/** Reached and answered per question, as bars against the sessions that reached the first one. */
+/**
+ * Reached and answered per question, as bars against the sessions that reached the first one.
+ * The label reads "answered of reached · %", so the percentage is answered of reached (it was
+ * answered of the first question's reached, and "11 of 11 · 92%" contradicted itself).
+ */
 export function Funnel({ funnel, questions }: { funnel: CampaignAnalytics["funnel"]; questions: string[] }) {
   const top = Math.max(1, ...funnel.map((f) => f.reached));
   const row = 40;
@@ -36,12 +40,12 @@ export function Funnel({ funnel, questions }: { funnel: CampaignAnalytics["funne
         const wr = (f.reached / top) * barW;
         const wa = (f.answered / top) * barW;
         return html`<g class="funnel-row" data-question=${f.questionIndex} data-reached=${f.reached} data-answered=${f.answered} data-dropped=${f.dropped}>
-          <title>${`Q${f.questionIndex + 1}. ${questions[f.questionIndex] ?? ""} — reached ${f.reached}, answered ${f.answered}, dropped ${f.dropped}`}</title>
+          <title>${`Q${f.questionIndex + 1}. ${questions[f.questionIndex] ?? ""} — reached ${f.reached}, answered ${f.answered} (${pct(f.answered, f.reached)}% of those who reached it), dropped ${f.dropped}`}</title>
           <text x="0" y=${y + 19} fill=${C.muted} font-size="13" font-weight="600">Q${f.questionIndex + 1}</text>
           <rect x=${left} y=${y} width=${barW} height="28" rx="5" fill="#f3f4f9" />
           <rect x=${left} y=${y} width=${Math.max(wr, f.reached ? 3 : 0)} height="28" rx="5" fill=${C.soft} />
           <rect x=${left} y=${y} width=${Math.max(wa, f.answered ? 3 : 0)} height="28" rx="5" fill=${C.brand} />
-          <text x=${left + barW + 8} y=${y + 19} font-size="13" fill=${C.ink}><tspan font-weight="700" class="funnel-answered">${f.answered}</tspan><tspan fill=${C.muted}> of </tspan><tspan class="funnel-reached">${f.reached}</tspan><tspan fill=${C.muted}>${` · ${pct(f.answered, top)}%`}</tspan></text>
+          <text x=${left + barW + 8} y=${y + 19} font-size="13" fill=${C.ink}><tspan font-weight="700" class="funnel-answered">${f.answered}</tspan><tspan fill=${C.muted}> of </tspan><tspan class="funnel-reached">${f.reached}</tspan><tspan fill=${C.muted} class="funnel-pct">${` · ${pct(f.answered, f.reached)}%`}</tspan></text>
           ${f.dropped ? html`<text x=${left + Math.max(wr, 3) - 5} y=${y + 19} font-size="11" text-anchor="end" fill=${wr - wa > 22 ? "#27306e" : "#fff"}>${`−${f.dropped}`}</text>` : null}
         </g>`;
       })}

@@ -45,7 +45,7 @@ function Charts({ a, campaign }: { a: CampaignAnalytics; campaign: Campaign }) {
     <div class="chart-grid">
       <section class="panel" aria-labelledby="h-funnel">
         <h2 class="panel-title" id="h-funnel">Completion funnel</h2>
-        <p class="muted small chart-help">How many sessions reached each question and how many answered it (follow-ups count toward their question).</p>
+        <p class="muted small chart-help">How many sessions reached each question and how many answered it; the percentage is answered of reached, the bars are drawn against the first question (follow-ups count toward their question).</p>
         <${Funnel} funnel=${a.funnel} questions=${questions} />
       </section>
       <section class="panel" aria-labelledby="h-hist">
