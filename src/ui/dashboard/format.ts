@@ -15,6 +15,32 @@ export function fmtShort(iso: string | null | undefined): string {
   const d = new Date(iso);
   return d.getFullYear() === thisYear ? shortThisYear.format(d) : shortOtherYear.format(d);
 }
+// Date filters (Sessions, Reports) pick days in the browser's time zone: a day is sent to the API
+// as the UTC instants of its local midnight and its last millisecond, so the same range finds the
+// same sessions on every screen.
+/** The first instant of the local day `yyyy-mm-dd`, as ISO UTC; undefined for "". */
+export const dayStart = (d: string) => (d ? new Date(`${d}T00:00:00`).toISOString() : undefined);
+/** The last millisecond of the local day `yyyy-mm-dd`, as ISO UTC; undefined for "". */
+export const dayEnd = (d: string) => (d ? new Date(`${d}T23:59:59.999`).toISOString() : undefined);
+const ymd = (y: number, m: number, d: number) => `${String(y).padStart(4, "0")}-${String(m + 1).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+/**
+ * The local day `yyyy-mm-dd` an ISO instant from dayStart/dayEnd falls on, for a date input. An
+ * instant at a UTC day's edge that is not at a local one (a range saved when the Reports screen
+ * still sent whole UTC days) reads as that UTC day, the day that was picked.
+ */
+export function dayOf(iso: string | undefined, edge: "start" | "end"): string {
+  if (!iso) return "";
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return "";
+  const local = ymd(t.getFullYear(), t.getMonth(), t.getDate());
+  const utc = ymd(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+  const atLocalEdge = (edge === "start" ? dayStart(local) : dayEnd(local)) === t.toISOString();
+  const atUtcEdge = t.toISOString().slice(10) === (edge === "start" ? "T00:00:00.000Z" : "T23:59:59.999Z");
+  return !atLocalEdge && atUtcEdge ? utc : local;
+}
+/** The browser's IANA time zone ("Europe/Berlin"), which the date filters' days are in. */
+export const localTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "your local time";
+
 export const fmtDate = (iso: string | null | undefined) => (iso ? dateOnly.format(new Date(iso)) : "—");
 export const fmtTime = (iso: string | null | undefined) => (iso ? timeOnly.format(new Date(iso)) : "—");
 

@@ -99,7 +99,7 @@ analyticsRoutes.post(
   op({
     summary: "A custom report: campaigns × date range × metrics, grouped by campaign, question, date or participant segment",
     description:
-      "groupBy=segment groups by the invite attribute named in segmentAttribute (default \"segment\"). Session metrics count distinct sessions started in the range (meanDuration is their mean active seconds); answer metrics count analysed answers; by question, a session counts under each question it answered.",
+      "from and to are instants (send a local day's bounds for local days, as the dashboard does). groupBy=date groups by the UTC date the session started (yyyy-mm-dd). groupBy=segment groups by the invite attribute named in segmentAttribute (default \"segment\"). Session metrics count distinct sessions started in the range (meanDuration is their mean active seconds); answer metrics count analysed answers; by question, a session counts under each question it answered.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, del, describeError, get, post } from "../api";
 import { METRICS, type GroupBy, type Metric, type ReportDefinition, type ReportResult, type SavedReport } from "../analytics-types";
-import { fmtDateTime } from "../format";
+import { dayEnd, dayOf, dayStart, fmtDateTime, localTimeZone } from "../format";
 import { html } from "../html";
 import { can } from "../roles";
 import { useRole } from "../session-context";
@@ -23,9 +23,9 @@ const METRIC_LABEL: Record<Metric, string> = {
   negative: "Negative",
   meanEngagement: "Mean engagement (0-1)",
 };
-const GROUP_LABEL: Record<GroupBy, string> = { campaign: "Campaign", question: "Question", date: "Date started", segment: "Participant segment" };
+const GROUP_LABEL: Record<GroupBy, string> = { campaign: "Campaign", question: "Question", date: "Date started (UTC)", segment: "Participant segment" };
 
-interface Form {
+export interface Form {
   campaignIds: string[];
   from: string;
   to: string;
@@ -34,20 +34,21 @@ interface Form {
   segmentAttribute: string;
 }
 
-const toDefinition = (f: Form): ReportDefinition => ({
+export const toDefinition = (f: Form): ReportDefinition => ({
   campaignIds: f.campaignIds,
   metrics: METRICS.filter((m) => f.metrics.includes(m)),
   groupBy: f.groupBy,
-  ...(f.from ? { from: new Date(`${f.from}T00:00:00Z`).toISOString() } : {}),
-  ...(f.to ? { to: new Date(`${f.to}T23:59:59.999Z`).toISOString() } : {}),
+  // Local days, as on the Sessions screen (whole UTC days here found other sessions for the same dates).
+  ...(f.from ? { from: dayStart(f.from) } : {}),
+  ...(f.to ? { to: dayEnd(f.to) } : {}),
   ...(f.groupBy === "segment" && f.segmentAttribute.trim() ? { segmentAttribute: f.segmentAttribute.trim() } : {}),
 });
-const fromDefinition = (d: ReportDefinition): Form => ({
+export const fromDefinition = (d: ReportDefinition): Form => ({
   campaignIds: d.campaignIds,
   metrics: d.metrics,
   groupBy: d.groupBy,
-  from: d.from?.slice(0, 10) ?? "",
-  to: d.to?.slice(0, 10) ?? "",
+  from: dayOf(d.from, "start"),
+  to: dayOf(d.to, "end"),
   segmentAttribute: d.segmentAttribute ?? "",
 });
 
@@ -136,6 +137,7 @@ export function Reports({ loc }: { loc: { query: URLSearchParams } }) {
               <label class="field"><span>Started from</span><input type="date" name="from" value=${form.from} onInput=${(e: Event) => setForm({ ...form, from: (e.target as HTMLInputElement).value })} /></label>
               <label class="field"><span>Started until</span><input type="date" name="to" value=${form.to} onInput=${(e: Event) => setForm({ ...form, to: (e.target as HTMLInputElement).value })} /></label>
             </div>
+            <p class="muted small" data-testid="report-timezone">Dates are whole days in your time zone (${localTimeZone()}); grouping by date uses UTC days.</p>
             <fieldset><legend>Metrics</legend><div class="check-grid">
               ${METRICS.map((m) => html`<label><input type="checkbox" name="metric" value=${m} checked=${form.metrics.includes(m)} onChange=${() => toggle("metrics", m)} />${METRIC_LABEL[m]}</label>`)}
             </div></fieldset>

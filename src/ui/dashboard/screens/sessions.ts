@@ -3,7 +3,7 @@
 import { Component } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { describeError, get, qs } from "../api";
-import { fmtDateTime, fmtDuration, fmtShort, participantLabel, SENTIMENTS, STATUS_LABEL, STATUSES } from "../format";
+import { dayEnd, dayStart, fmtDateTime, fmtDuration, fmtShort, participantLabel, SENTIMENTS, STATUS_LABEL, STATUSES } from "../format";
 import { html } from "../html";
 import { LiveSocket, type LinkState } from "../live";
 import { can } from "../roles";
@@ -47,9 +47,6 @@ export function filtersFrom(q: URLSearchParams): Filters {
     flagged: q.get("flagged") === "true" ? "true" : q.get("flagged") === "false" ? "false" : "",
   };
 }
-
-const dayStart = (d: string) => (d ? new Date(`${d}T00:00:00`).toISOString() : undefined);
-const dayEnd = (d: string) => (d ? new Date(`${d}T23:59:59.999`).toISOString() : undefined);
 
 /** The API's query for these filters (dates become the local day's bounds in UTC). */
 export function apiQuery(f: Filters) {
