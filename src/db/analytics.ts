@@ -138,6 +138,8 @@ function addToQuestions(db: D1Database, rows: QuestionDelta[]): D1PreparedStatem
 export interface AnswerFold {
   campaignId: string;
   questionIndex: number;
+  /** A follow-up reply: its themes count, its sentiment does not (see foldAnswers). */
+  followUp: boolean;
   label: Label | null;
   themes: string[];
   text: string;
@@ -147,12 +149,16 @@ export interface AnswerFold {
  * Statements folding analysed answers into their questions' sentiment and themes (run once per
  * answer): at most two, however many answers, each row's changes summed first. A theme keeps the
  * first three quotes it got, in the order of the answers.
+ *
+ * A question's sentiment is the tone of its main answers, one per session: follow-up replies
+ * ("Nothing more to add, really.") counted too made a deep-probed question weigh about three
+ * times as much and drift toward neutral. Their themes still count: they are what was said.
  */
 export function foldAnswers(db: D1Database, answers: AnswerFold[]): D1PreparedStatement[] {
   const questions = new Map<string, QuestionDelta>();
   const themes = new Map<string, [campaignId: string, questionIndex: number, theme: string, count: number, examples: string[]]>();
   for (const a of answers) {
-    if (a.label) {
+    if (a.label && !a.followUp) {
       const key = `${a.campaignId}\n${a.questionIndex}`;
       const row = questions.get(key) ?? [a.campaignId, a.questionIndex, 0, 0, 0, 0, 0, 0];
       row[(5 + LABELS.indexOf(a.label)) as 5 | 6 | 7] += 1;

@@ -1,6 +1,6 @@
 // Custom reports: campaigns × date range × metrics, grouped by campaign, question, date or an
 // invite attribute. One query over the session index and the answer analyses; session metrics
-// are taken over distinct sessions, answer metrics over answers.
+// are taken over distinct sessions, answer metrics over main answers (not follow-up replies).
 import { z } from "zod";
 import { ordered } from "../shared/ordered";
 import { csvLine } from "./sessions";
@@ -46,12 +46,14 @@ export async function runReport(db: D1Database, orgId: string, q: ReportDefiniti
           ? "COALESCE(json_extract(i.participant_attributes, ?), '(none)')"
           : "a.question_index";
   const groupBinds = q.groupBy === "segment" ? [`$."${q.segmentAttribute ?? "segment"}"`] : [];
-  // By question, a session counts under each question it has an analysed answer to.
+  // Answer metrics are over main answers, as the campaign's per-question sentiment: a follow-up
+  // reply is part of its question's answer, not another respondent. By question, a session counts
+  // under each question it has an analysed main answer to.
   const answerJoin = q.groupBy === "question" ? "JOIN" : "LEFT JOIN";
   const sql = `WITH r AS (
       SELECT ${group} AS grp, s.id AS sid, s.status AS status, s.duration AS duration, a.answer_id AS answer_id, a.sentiment_label AS label, a.engagement AS engagement
       FROM sessions s
-      ${answerJoin} answer_analysis a ON a.session_id = s.id
+      ${answerJoin} answer_analysis a ON a.session_id = s.id AND a.follow_up = 0
       LEFT JOIN invites i ON i.id = s.invite_id
       WHERE ${where.join(" AND ")}
     ),

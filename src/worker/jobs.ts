@@ -83,7 +83,7 @@ async function analyse(env: Env, sessionId: string, answerId: string, a: AnswerC
     a.durationMs,
     Date.now(),
   ];
-  const fold: AnswerFold = { campaignId: a.campaignId, questionIndex: a.questionIndex, label: sentiment?.label ?? null, themes: insight.themes, text: a.text };
+  const fold: AnswerFold = { campaignId: a.campaignId, questionIndex: a.questionIndex, followUp: a.followUp, label: sentiment?.label ?? null, themes: insight.themes, text: a.text };
   const pattern =
     analysable && !a.followUp
       ? {

@@ -159,6 +159,83 @@ describe("analytics", () => {
   }, 60_000);
 });
 
+/** An interview that answers follow-ups too: main answers in order, `followUp` to every follow-up. */
+async function probed(key: string, campaignId: string, answers: string[], followUp: string) {
+  const invite = await createInvite(key, campaignId, {});
+  const j = (await join(invite.token)).json;
+  const ws = await openSocket(`/v1/sessions/${j.sessionId}/connect?token=${j.participantToken}`);
+  ws.send({ type: "hello" });
+  ws.send({ type: "start" });
+  const done = new Set<number>();
+  let followUps = 0;
+  for (let n = 0; ; n++) {
+    const f = await ws.next((x) => x.type === "ended" || (x.type === "question" && !done.has(x.seq)), `frame after answer ${n}`);
+    if (f.type === "ended") break;
+    done.add(f.seq);
+    if (f.followUp) followUps++;
+    ws.send({ type: "answer", id: `a${n}`, text: f.followUp ? followUp : answers[f.index] });
+    await ws.next((x) => x.type === "ack" && x.id === `a${n}`, `ack ${n}`);
+  }
+  return { id: j.sessionId as string, followUps };
+}
+
+describe("follow-up replies in per-question figures", () => {
+  it("a question's sentiment and report answer counts are its main answers, not its follow-up replies", async () => {
+    const { apiKey } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, {
+      questions: [{ text: "What do you like?", probe: "deep" }, { text: "What would stop you?", probe: "none" }],
+      settings: { consentRequired: false },
+    });
+    const LIKE = "I love it, wonderful.";
+    const done = [await probed(key, campaign.id, [LIKE, NEG], "Nothing more to add, really."), await probed(key, campaign.id, [LIKE, NEG], "Nothing more to add, really.")];
+    const followUps = done.reduce((n, d) => n + d.followUps, 0);
+    expect(followUps).toBeGreaterThanOrEqual(2); // the deep probe asked each participant again
+    const analysed = 4 + followUps;
+    await until(async () => Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE campaign_id = ?").bind(campaign.id).first<{ n: number }>())!.n) === analysed, "every answer analysed", 15_000);
+    await until(async () => (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json.sessions.total === 2, "both sessions folded", 15_000);
+    const a = (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json;
+    // Two people answered Q1 warmly; their "nothing more to add" replies were counted as more, neutral, answers.
+    expect(a.sentimentTrend).toEqual([
+      { questionIndex: 0, positive: 2, neutral: 0, negative: 0 },
+      { questionIndex: 1, positive: 0, neutral: 0, negative: 2 },
+    ]);
+    const r = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["answers", "positive", "neutral", "negative"], groupBy: "question" } });
+    expect(r.json.data).toEqual([
+      { question: 0, answers: 2, positive: 2, neutral: 0, negative: 0 },
+      { question: 1, answers: 2, positive: 0, neutral: 0, negative: 2 },
+    ]);
+    const byCampaign = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["sessions", "answers", "neutral"], groupBy: "campaign" } });
+    expect(byCampaign.json.data).toEqual([{ campaign: campaign.id, sessions: 2, answers: 4, neutral: 0 }]);
+    // The session's own analytics still list the follow-ups, marked as such.
+    const one = (await call("GET", `/v1/sessions/${done[0]!.id}/analytics`, { key })).json;
+    expect(one.answers.filter((x: any) => x.followUp)).toHaveLength(done[0]!.followUps);
+  }, 60_000);
+});
+
+describe("migration 0013", () => {
+  it("takes the follow-up replies folded before back out of each question's sentiment", async () => {
+    const cmp = "cmp_migr0013aa";
+    await env.DB.prepare("INSERT INTO campaign_question_stats (campaign_id, question_index, reached, answered, dropped, positive, neutral, negative) VALUES (?, 0, 3, 3, 0, 3, 5, 1), (?, 1, 3, 3, 0, 1, 1, 1)").bind(cmp, cmp).run();
+    // Question 0: three people, one answer each (2 positive, 1 neutral), then 4 neutral and 1 positive follow-up
+    // replies still on record and 1 negative whose session was erased since (no longer on record).
+    const rows: [string, number, number, string][] = [
+      ["a1", 0, 0, "positive"], ["a2", 0, 0, "positive"], ["a3", 0, 0, "neutral"],
+      ["f1", 0, 1, "neutral"], ["f2", 0, 1, "neutral"], ["f3", 0, 1, "neutral"], ["f4", 0, 1, "neutral"], ["f5", 0, 1, "positive"],
+      ["b1", 1, 0, "positive"], ["b2", 1, 0, "neutral"], ["b3", 1, 0, "negative"],
+    ];
+    for (const [id, q, f, label] of rows)
+      await env.DB.prepare("INSERT INTO answer_analysis (session_id, answer_id, org_id, campaign_id, question_index, follow_up, word_count, sentiment_label, sentiment_score, themes, low_confidence, created_at) VALUES ('ses_migr0013', ?, 'org_x', ?, ?, ?, 5, ?, 0, '[]', 0, 0)").bind(id, cmp, q, f, label).run();
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0013_"))!;
+    for (const q of migration.queries) await env.DB.prepare(q).run();
+    const after = await env.DB.prepare("SELECT question_index, positive, neutral, negative FROM campaign_question_stats WHERE campaign_id = ? ORDER BY question_index").bind(cmp).all();
+    expect(after.results).toEqual([
+      { question_index: 0, positive: 2, neutral: 1, negative: 1 },
+      { question_index: 1, positive: 1, neutral: 1, negative: 1 },
+    ]);
+  });
+});
+
 describe("answers in scripts without spaces", () => {
   it("a Japanese interview's average length, quotes, summary and CSV count words, not space-separated runs", async () => {
     const { apiKey } = await createOrg();

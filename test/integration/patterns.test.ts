@@ -123,7 +123,7 @@ describe("campaign aggregates on D1", () => {
           await foldOnce(env.DB, `prop.session:${campaignId}:${i}`, foldSession(env.DB, { campaignId, orgId: "org_prop", status: s.status, duration: s.duration, reached, answered, dropOff }));
           for (const q of answered) {
             answers++;
-            await foldOnce(env.DB, `prop.answer:${campaignId}:${i}:${q}`, foldAnswers(env.DB, [{ campaignId, questionIndex: q, label: s.labels[q]!, themes: [], text: "x" }]));
+            await foldOnce(env.DB, `prop.answer:${campaignId}:${i}:${q}`, foldAnswers(env.DB, [{ campaignId, questionIndex: q, followUp: false, label: s.labels[q]!, themes: [], text: "x" }]));
           }
         }
         const a = await campaignAnalytics(env.DB, campaignId, 5, []);
@@ -149,6 +149,7 @@ describe("campaign aggregates on D1", () => {
   it("answers folded in batches of any size leave the same counts and quotes as one at a time", async () => {
     const answer = fc.record({
       questionIndex: fc.integer({ min: 0, max: 2 }),
+      followUp: fc.boolean(),
       label: fc.constantFrom("positive" as const, "neutral" as const, "negative" as const, null),
       themes: fc.uniqueArray(fc.constantFrom("price", "speed", "support", "design"), { maxLength: 3 }),
       text: fc.string({ minLength: 1, maxLength: 30 }),
@@ -172,8 +173,8 @@ describe("campaign aggregates on D1", () => {
         }
         const [a, b] = [await rows(one), await rows(batched)];
         expect(b).toEqual(a);
-        // And the counts are those of the answers themselves.
-        const labelled = answers.filter((x) => x.label !== null).length;
+        // And the counts are those of the answers themselves: sentiment of main answers, themes of all.
+        const labelled = answers.filter((x) => x.label !== null && !x.followUp).length;
         expect(b.questions.reduce((n, q) => n + Number(q.positive) + Number(q.neutral) + Number(q.negative), 0)).toBe(labelled);
         for (const t of b.themes.filter((t) => t.question_index === -1)) {
           const having = answers.filter((x) => (x.themes as string[]).includes(String(t.theme)));

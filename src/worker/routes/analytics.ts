@@ -56,7 +56,7 @@ analyticsRoutes.get(
   op({
     summary: "A campaign's insight: funnel, durations, sentiment trend, top themes with quotes, response patterns",
     description:
-      "Read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session. responsePatterns are clusters of similar main answers per question (multilingual bge-m3 embeddings in production, hashed keyword vectors offline), largest first. Roles that may not read transcripts (viewer) get counts without quotes.",
+      "Read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session. sentimentTrend counts each question's main answers (one per session; follow-up replies are not counted), topThemes every analysed answer, follow-ups included. responsePatterns are clusters of similar main answers per question (multilingual bge-m3 embeddings in production, hashed keyword vectors offline), largest first. Roles that may not read transcripts (viewer) get counts without quotes.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",
@@ -99,7 +99,7 @@ analyticsRoutes.post(
   op({
     summary: "A custom report: campaigns × date range × metrics, grouped by campaign, question, date or participant segment",
     description:
-      "from and to are instants (send a local day's bounds for local days, as the dashboard does). groupBy=date groups by the UTC date the session started (yyyy-mm-dd). groupBy=segment groups by the invite attribute named in segmentAttribute (default \"segment\"). Session metrics count distinct sessions started in the range (meanDuration is their mean active seconds); answer metrics count analysed answers; by question, a session counts under each question it answered.",
+      "from and to are instants (send a local day's bounds for local days, as the dashboard does). groupBy=date groups by the UTC date the session started (yyyy-mm-dd). groupBy=segment groups by the invite attribute named in segmentAttribute (default \"segment\"). Session metrics count distinct sessions started in the range (meanDuration is their mean active seconds); answer metrics count analysed main answers (follow-up replies are part of their question's answer, not more answers); by question, a session counts under each question it answered.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",

@@ -55,7 +55,7 @@ function Charts({ a, campaign }: { a: CampaignAnalytics; campaign: Campaign }) {
       </section>
       <section class="panel" aria-labelledby="h-trend">
         <h2 class="panel-title" id="h-trend">Sentiment across questions</h2>
-        <p class="muted small chart-help">The tone of the analysed answers to each question; the dashed line is the net tone.</p>
+        <p class="muted small chart-help">The tone of each question's analysed answers, one per participant (follow-up replies not counted); the dashed line is the net tone.</p>
         <${SentimentTrend} trend=${a.sentimentTrend} questions=${questions} />
       </section>
       <section class="panel" aria-labelledby="h-themes">
