@@ -213,6 +213,20 @@ describe("clusters", () => {
     expect(keywords("私は料金が高いと思いましたが、サポートはとても親切でした")).toEqual(["料金", "高い", "サポート", "親切"]);
   });
 
+  it("German and French clusters are labelled by what their answers are about, not by articles", () => {
+    const label = (answers: string[]) => {
+      const [first, ...rest] = answers.map((a) => keywords(a));
+      const cluster = rest.reduce((c, terms) => addTo(c, [1], terms), newCluster(0, [1], first!));
+      return labelOf(cluster.terms, cluster.count);
+    };
+    // Before: "der · die · ist" and "les · est · des".
+    expect(label(["Der Preis ist mir zu hoch, und die Rechnung ist unklar.", "Die Rechnung war für uns nicht verständlich, der Preis auch nicht.", "Der Preis ist das Problem, die Rechnung auch."])).toBe("preis · rechnung");
+    expect(label(["Le prix est trop élevé et les factures ne sont pas claires.", "Les factures sont difficiles à comprendre, le prix aussi.", "J'ai trouvé l'application trop chère pour nous, le prix des factures aussi."])).toBe("prix · facture");
+    expect(keywords("Nous avons trouvé l'application très lente, vraiment.")).toEqual(["trouvé", "application", "lente"]);
+    // Clusters folded before the lists existed keep their stored words: the label drops them too.
+    expect(labelOf({ der: 3, die: 3, preis: 3, les: 2 }, 3)).toBe("preis");
+  });
+
   it("labels name what a cluster's answers share", () => {
     expect(labelOf({ pricing: 3, price: 2, expensive: 1 }, 3)).toBe("pricing · price");
     expect(labelOf({ slow: 1, laggy: 1 }, 1)).toBe("slow");
