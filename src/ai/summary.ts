@@ -2,6 +2,7 @@
 // of the figures offline (counts, tone, topics, the longest answer's length).
 import { generateText } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
+import { counted } from "../shared/plural";
 import { words } from "./words";
 
 export interface SummaryInput {
@@ -26,8 +27,8 @@ export class LocalSummarizer implements Summarizer {
     const longest = Math.max(...said.map((a) => words(a.answer).length));
     const tone = overall ? `Overall tone: ${overall}.` : "";
     const topics = themes.length ? `Topics: ${themes.slice(0, 4).join(", ")}.` : "";
-    const most = `Longest answer: ${longest} words.`;
-    return [`${said.length} answer${said.length === 1 ? "" : "s"}.`, tone, topics, most].filter(Boolean).join(" ");
+    const most = `Longest answer: ${counted(longest, "word")}.`;
+    return [`${counted(said.length, "answer")}.`, tone, topics, most].filter(Boolean).join(" ");
   }
 }
 

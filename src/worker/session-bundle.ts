@@ -16,6 +16,7 @@ import type { Weight } from "./pdf-text";
 import { canRead, type Role } from "./policy";
 import { Note, Segment, Session, SessionAnalytics } from "./schemas";
 import { UNSPACED } from "../ai/words";
+import { counted } from "../shared/plural";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 
@@ -323,7 +324,7 @@ export async function sessionPdf(b: SessionExport, campaignName: string, fonts: 
   if (!a) text("No analytics are available for this session.", { color: grey });
   else {
     text(`Overall sentiment: ${a.sentiment.overall ?? "not analysed"} (positive ${a.sentiment.distribution.positive}, neutral ${a.sentiment.distribution.neutral}, negative ${a.sentiment.distribution.negative})`);
-    text(`Engagement: ${a.engagementScore}/100 · response rate ${Math.round(a.responseRate * 100)}% · average answer ${a.averageResponseLength} words · ${a.pauseCount} pauses`);
+    text(`Engagement: ${a.engagementScore}/100 · response rate ${Math.round(a.responseRate * 100)}% · average answer ${counted(a.averageResponseLength, "word")} · ${counted(a.pauseCount, "pause")}`);
     text(`Themes: ${a.themes.length ? a.themes.map((t) => `${t.theme} (${t.count})`).join(", ") : "none detected"}`, { gap: 4 });
     const summary = a.summary as { text?: string } | string | null;
     const summaryText = typeof summary === "string" ? summary : typeof summary?.text === "string" ? summary.text : null;

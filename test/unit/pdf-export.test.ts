@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import FACES from "../../src/worker/pdf-faces.json";
 import { FONT_FILES, type FontLoader } from "../../src/worker/pdf-fonts";
+import { LocalSummarizer } from "../../src/ai/summary";
+import { sessionAnalytics } from "../../src/db/analytics";
+import type { Segment } from "../../src/objects/protocol";
 import { sessionPdf, wrap, type SessionExport } from "../../src/worker/session-bundle";
 
 // The Noto packages as scripts/build-ui.mjs copies them into public/fonts/.
@@ -261,5 +264,19 @@ describe("PDF export text in any script", () => {
   it("with no fonts available (no assets binding) non-Latin text degrades to ? instead of failing", async () => {
     const r = read(await sessionPdf(bundle("ja", ["ありがとう"]), "Billing", async () => null));
     expect(r.text).toContain("?????");
+  });
+});
+
+describe("PDF insights", () => {
+  it("counts in the insights read as English: 1 word, 1 pause, 1 answer", async () => {
+    const b = bundle("en", ["Yes."]);
+    const rows = [{ answer_id: "a0", question_index: 0, follow_up: 0, word_count: 1, sentiment_label: "neutral" as const, sentiment_score: 0, themes: "[]", relevance: 0.5, engagement: 0.3, low_confidence: 0 }];
+    const a = sessionAnalytics({ status: "completed", duration: 60, totalQuestions: 1, questionsAnswered: 1, pauseCount: 1, lastQuestionIndex: 0 }, b.transcript as Segment[], [], rows);
+    const summary = await new LocalSummarizer().summarize({ answers: [{ question: "Question 1?", answer: "Yes." }], overall: "neutral", themes: [] });
+    b.analytics = { ...a, summary } as unknown as SessionExport["analytics"];
+    const text = read(await sessionPdf(b, "Billing", nodeFonts())).text.replace(/\s+/g, " ");
+    // Before: "average answer 1 words · 1 pauses" and "Longest answer: 1 words."
+    expect(text).toContain("average answer 1 word · 1 pause");
+    expect(text).toContain("Summary: 1 answer. Overall tone: neutral. Longest answer: 1 word.");
   });
 });

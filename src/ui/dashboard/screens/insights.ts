@@ -3,6 +3,7 @@
 import { get } from "../api";
 import type { SessionAnalytics } from "../analytics-types";
 import { SentimentBar } from "../charts";
+import { counted } from "../../../shared/plural";
 import { html } from "../html";
 import { ErrorState, Loading, useAsync } from "../ui";
 
@@ -32,7 +33,7 @@ function Body({ a }: { a: SessionAnalytics }) {
     ${a.themes.length ? html`<p class="small"><strong>Themes: </strong><span class="chips" data-testid="session-themes">${a.themes.map((t) => html`<span class="chip">${t.theme} <span class="muted">×${t.count}</span></span> `)}</span></p>` : null}
     ${a.answers.length
       ? html`<ol class="answer-tones small" aria-label="Tone of each answer">${a.answers.map(
-          (x) => html`<li>Q${x.questionIndex + 1}${x.followUp ? " follow-up" : ""}: ${x.sentiment ? html`<span class=${`sentiment ${x.sentiment.label}`}>${x.sentiment.label}</span>` : html`<span class="muted">${x.lowConfidence ? "unclear audio" : "not analysed"}</span>`} <span class="muted">· ${x.wordCount} words</span></li>`,
+          (x) => html`<li>Q${x.questionIndex + 1}${x.followUp ? " follow-up" : ""}: ${x.sentiment ? html`<span class=${`sentiment ${x.sentiment.label}`}>${x.sentiment.label}</span>` : html`<span class="muted">${x.lowConfidence ? "unclear audio" : "not analysed"}</span>`} <span class="muted">· ${counted(x.wordCount, "word")}</span></li>`,
         )}</ol>`
       : null}
     ${a.quotesHidden
