@@ -111,6 +111,10 @@ describe("the campaign's Analytics tab", () => {
     expect(widths[1]! / widths[0]!).toBeCloseTo(0.8, 2);
     expect(await p.locator("[data-testid=stat-total] .stat-value").textContent()).toBe("5");
     expect(await p.locator("[data-testid=stat-abandoned] .stat-value").textContent()).toBe("3");
+    // Each chart says what it counts: the funnel finished sessions, the answer charts in-progress ones too.
+    const help = async (heading: string) => (await p.locator("section.panel", { has: p.getByRole("heading", { name: heading, exact: true }) }).locator(".chart-help").textContent()) ?? "";
+    expect(await help("Completion funnel")).toMatch(/^Finished sessions/);
+    for (const h of ["Sentiment across questions", "Top themes", "Response patterns"]) expect(await help(h)).toContain("sessions still in progress included");
 
     // Histogram: the API's buckets, their counts summing to the sessions.
     const bars = p.locator("[data-testid=histogram] .hist-bar");

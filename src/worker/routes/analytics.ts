@@ -56,7 +56,7 @@ analyticsRoutes.get(
   op({
     summary: "A campaign's insight: funnel, durations, sentiment trend, top themes with quotes, response patterns",
     description:
-      "Read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session. sentimentTrend counts each question's main answers (one per session; follow-up replies are not counted), topThemes every analysed answer, follow-ups included. responsePatterns are clusters of similar main answers per question (multilingual bge-m3 embeddings in production, hashed keyword vectors offline), largest first. Roles that may not read transcripts (viewer) get counts without quotes.",
+      "Read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session. sessions, funnel and duration count finished (completed or abandoned) sessions; sentimentTrend, topThemes and responsePatterns grow as answers are analysed, so they include sessions still in progress. sentimentTrend counts each question's main answers (one per session; follow-up replies are not counted), topThemes every analysed answer, follow-ups included. responsePatterns are clusters of similar main answers per question (multilingual bge-m3 embeddings in production, hashed keyword vectors offline), largest first. Roles that may not read transcripts (viewer) get counts without quotes.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",

@@ -45,7 +45,7 @@ function Charts({ a, campaign }: { a: CampaignAnalytics; campaign: Campaign }) {
     <div class="chart-grid">
       <section class="panel" aria-labelledby="h-funnel">
         <h2 class="panel-title" id="h-funnel">Completion funnel</h2>
-        <p class="muted small chart-help">How many sessions reached each question and how many answered it; the percentage is answered of reached, the bars are drawn against the first question (follow-ups count toward their question).</p>
+        <p class="muted small chart-help">Finished sessions (completed or abandoned): how many reached each question and how many answered it; the percentage is answered of reached, the bars are drawn against the first question (follow-ups count toward their question).</p>
         <${Funnel} funnel=${a.funnel} questions=${questions} />
       </section>
       <section class="panel" aria-labelledby="h-hist">
@@ -55,18 +55,19 @@ function Charts({ a, campaign }: { a: CampaignAnalytics; campaign: Campaign }) {
       </section>
       <section class="panel" aria-labelledby="h-trend">
         <h2 class="panel-title" id="h-trend">Sentiment across questions</h2>
-        <p class="muted small chart-help">The tone of each question's analysed answers, one per participant (follow-up replies not counted); the dashed line is the net tone.</p>
+        <p class="muted small chart-help">The tone of each question's analysed answers, one per participant (follow-up replies not counted), sessions still in progress included; the dashed line is the net tone.</p>
         <${SentimentTrend} trend=${a.sentimentTrend} questions=${questions} />
       </section>
       <section class="panel" aria-labelledby="h-themes">
         <h2 class="panel-title" id="h-themes">Top themes</h2>
+        <p class="muted small chart-help">Themes of all analysed answers, follow-ups and sessions still in progress included.</p>
         ${a.quotesHidden ? html`<p class="muted small">Quotes are hidden for your role.</p>` : null}
         ${a.topThemes.length ? html`<${CountBars} id="themes" title="Top themes" items=${a.topThemes.map((t) => ({ label: t.theme, count: t.count, quotes: t.quotes.slice(0, 1) }))} quotesHidden=${!!a.quotesHidden} />` : html`<p class="muted">No themes found yet.</p>`}
       </section>
     </div>
     <section class="panel" aria-labelledby="h-patterns" data-testid="patterns">
       <h2 class="panel-title" id="h-patterns">Response patterns</h2>
-      <p class="muted small chart-help">Answers to each question grouped by similarity of meaning, largest group first.</p>
+      <p class="muted small chart-help">Main answers to each question, sessions still in progress included, grouped by similarity of meaning, largest group first.</p>
       ${patterns.length
         ? html`<div class="pattern-grid">${patterns.map(
             (p) => html`<div class="pattern-q" data-question=${p.questionIndex}>
