@@ -208,6 +208,40 @@ describe("custom reports", () => {
   });
 });
 
+describe("dates on the Reports and Sessions screens", () => {
+  it("the same dates find the same sessions on both screens, as days in the browser's time zone", async () => {
+    const listed = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions");
+    const started = Date.parse(listed.data[0].startedAt);
+    // A zone without daylight saving whose date differs from the UTC date at that moment: whole UTC
+    // days (what Reports used to send) then hold none of these sessions.
+    const [zone, offsetH] = new Date(started).getUTCHours() >= 10 ? ["Pacific/Kiritimati", 14] : ["Pacific/Pago_Pago", -11];
+    const day = new Date(started + offsetH * 3_600_000).toISOString().slice(0, 10);
+    const from = new Date(Date.parse(`${day}T00:00:00Z`) - offsetH * 3_600_000).toISOString();
+    const to = new Date(Date.parse(`${day}T23:59:59.999Z`) - offsetH * 3_600_000).toISOString();
+    const want = listed.data.filter((x: any) => x.startedAt && x.startedAt >= from && x.startedAt <= to).length;
+    expect(want).toBeGreaterThan(0);
+
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
+    contexts.push(ctx);
+    const p = await signIn(ctx, server.base, emails.owner, PASSWORD);
+    const errors = collectErrors(p);
+    await p.goto(`${server.base}/reports`);
+    await p.getByLabel("Onboarding study").check();
+    expect(await p.locator("[data-testid=report-timezone]").textContent()).toContain(zone);
+    await p.getByLabel("Started from").fill(day);
+    await p.getByLabel("Started until").fill(day);
+    const [request] = await Promise.all([p.waitForRequest((r) => r.url().endsWith("/v1/reports") && r.method() === "POST"), p.getByRole("button", { name: "Run report" }).click()]);
+    expect(JSON.parse(request.postData() ?? "{}")).toMatchObject({ from, to });
+    await p.locator("[data-testid=report-table] tbody tr").first().waitFor({ timeout: 15_000 });
+    const cells = await p.locator("[data-testid=report-table] tbody tr").first().evaluate((tr) => [...tr.children].map((td) => td.textContent));
+    expect(cells[1]).toBe(String(want)); // the Sessions column
+
+    await p.goto(`${server.base}/campaigns/${campaign.id}/sessions?from=${day}&to=${day}`);
+    await eventually(async () => (await p.locator("[data-testid=session-count]").textContent())?.startsWith(`${want} session`), `the Sessions screen to count ${want}`, 15_000);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("the session page's insights", () => {
   it("shows an analyst-grade panel to the owner and the same figures without quotes to a viewer", async () => {
     const id = sessions[0]!;
