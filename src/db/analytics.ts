@@ -93,7 +93,9 @@ export function sessionAnalytics(facts: SessionFacts, segments: Segment[], event
 
   // Counted as the answers' wordCount is (ICU word breaking): splitting on spaces made a whole
   // Japanese, Chinese or Thai answer one word.
-  const words = participant.map((s) => wordsOf(s.text).length);
+  // A spoken answer with no transcript (untranscribed, or still waiting for it) has words nobody
+  // has read yet, not zero words: it stays out of the mean instead of dragging it down.
+  const words = participant.filter((s) => !(s.speech && !s.text.trim())).map((s) => wordsOf(s.text).length);
   const terminal = facts.status === "completed" || facts.status === "abandoned";
   return {
     status: facts.status,

@@ -346,7 +346,10 @@ export async function sessionPdf(b: SessionExport, campaignName: string, fonts: 
     ensure(30);
     const label = `${mmss(seg.startMs)}  ${seg.speaker === "ai" ? "Interviewer" : "Participant"}${seg.followUp ? " (follow-up)" : ""}`;
     text(label, { weight: "bold", size: 9, color: seg.speaker === "ai" ? rgb(0.1, 0.3, 0.6) : rgb(0.1, 0.45, 0.2) });
-    text(seg.text || "(no text)", { x: PAGE.margin + 12, gap: 6 });
+    // A spoken answer without a transcript is there in the recording: say so, not "no text".
+    const reason = (seg.speech as { untranscribedReason?: unknown } | undefined)?.untranscribedReason;
+    const untold = seg.speech ? `(spoken answer, not transcribed${typeof reason === "string" && reason ? `: ${reason}` : ""}; hear it in the recording)` : "(no text)";
+    text(seg.text || untold, { x: PAGE.margin + 12, gap: 6, ...(seg.text ? {} : { color: grey }) });
   }
 
   const pages = doc.getPages();

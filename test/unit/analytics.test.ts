@@ -196,6 +196,21 @@ describe("answer length in scripts without spaces", () => {
   });
 });
 
+describe("spoken answers without a transcript", () => {
+  it("stay out of the average answer length instead of counting as zero words", () => {
+    const facts = { status: "completed", duration: 60, totalQuestions: 2, questionsAnswered: 2, pauseCount: 0, lastQuestionIndex: 1 };
+    const speech = { spoken: true as const, confidence: null, lowConfidence: false, language: null, untranscribedReason: "no browser transcript" };
+    const segments: Segment[] = [
+      { seq: 1, speaker: "ai", text: "Q1?", questionIndex: 0, followUp: false, startMs: 0, endMs: 0 },
+      { seq: 2, speaker: "participant", text: "The export saves my team a whole afternoon every week", questionIndex: 0, followUp: false, startMs: 1000, endMs: 5000 },
+      { seq: 3, speaker: "ai", text: "Q2?", questionIndex: 1, followUp: false, startMs: 6000, endMs: 6000 },
+      { seq: 4, speaker: "participant", text: "", questionIndex: 1, followUp: false, startMs: 7000, endMs: 29_000, speech } as Segment,
+    ];
+    const a = sessionAnalytics(facts, segments, [], []);
+    expect(a.averageResponseLength).toBe(10);
+  });
+});
+
 describe("clusters", () => {
   it("keywords drop stop words and fold plurals", () => {
     expect(keywords("The reports are SLOW and it's loading forever!")).toEqual(["report", "slow", "loading", "forever"]);

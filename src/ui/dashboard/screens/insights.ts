@@ -23,10 +23,10 @@ function Body({ a }: { a: SessionAnalytics }) {
     ${a.partial && a.status === "abandoned" ? html`<p class="banner warn small" data-testid="partial">Partial interview: the participant left${a.dropOffQuestion !== null ? ` at question ${a.dropOffQuestion + 1}` : ""}.</p>` : null}
     ${analysing ? html`<p class="muted small" role="status">Some answers are still being analysed.</p>` : null}
     ${a.summary ? html`<p class="summary" data-testid="summary">${a.summary}</p>` : null}
-    <p class="small"><strong>Overall tone: </strong>${a.sentiment.overall ? html`<span class=${`sentiment ${a.sentiment.overall}`} data-testid="overall">${a.sentiment.overall}</span>` : html`<span class="muted">not analysed yet</span>`}</p>
+    <p class="small"><strong>Overall tone: </strong>${a.sentiment.overall ? html`<span class=${`sentiment ${a.sentiment.overall}`} data-testid="overall">${a.sentiment.overall}</span>` : html`<span class="muted">${a.analysed ? "no answer with words to read" : "not analysed yet"}</span>`}</p>
     <${SentimentBar} d=${a.sentiment.distribution} />
     <dl class="insight-figs">
-      <div><dt title="0-100: length 40%, relevance 40%, emotional intensity 20%">Engagement</dt><dd data-testid="engagement">${a.engagementScore}</dd></div>
+      <div><dt title="0-100: length 40%, relevance 40%, emotional intensity 20%">Engagement</dt><dd data-testid="engagement">${a.answers.some((x) => x.engagement !== null) ? a.engagementScore : "—"}</dd></div>
       <div><dt>Response rate</dt><dd>${Math.round(a.responseRate * 100)}%</dd></div>
       <div><dt>Avg. words</dt><dd>${a.averageResponseLength}</dd></div>
     </dl>
