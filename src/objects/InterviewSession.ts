@@ -298,7 +298,8 @@ export class InterviewSession extends DurableObject<Env> {
         if (this.staleQuestion(frame.questionSeq)) return staleAnswer(ws, frame.id, frame.questionSeq!);
         // A typed answer while a spoken one is open would take its question from under it.
         const open = this.meta?.mode === "voice" ? this.audio().openAnswer() : null;
-        if (open) return sendError(ws, "ANSWER_IN_PROGRESS", `finish spoken answer ${open} first (answer_end)`);
+        // Named by the typed answer's id, so its page drops it and stops waiting (another tab is speaking).
+        if (open) return audioError(ws, frame.id, "ANSWER_IN_PROGRESS", `finish spoken answer ${open} first (answer_end)`);
         event = { type: "answer", id: frame.id, text: frame.text };
         break;
       }

@@ -308,7 +308,8 @@ describe("voice answers", () => {
     // A typed answer cannot slip in while the spoken one is open: it would take v1's question.
     const typedFrom = s.ws.frames.length;
     s.ws.send({ type: "answer", id: "t1", text: "typed meanwhile" });
-    await s.ws.next((f) => f.type === "error" && f.code === "ANSWER_IN_PROGRESS", "typed answer refused", typedFrom);
+    // Named by its id, so the typed answer's page drops it instead of waiting for an ack.
+    await s.ws.next((f) => f.type === "error" && f.code === "ANSWER_IN_PROGRESS" && f.answerId === "t1", "typed answer refused", typedFrom);
     expect(s.ws.frames.slice(typedFrom).some((f) => f.type === "ack" || f.type === "question")).toBe(false);
     stream(s.ws, afterPcm());
     s.ws.send({ type: "answer_end", id: "v1", text: AFTER_TEXT });

@@ -161,17 +161,19 @@ describe("participant connection: dead sockets", () => {
 });
 
 describe("participant connection: answers refused for good", () => {
-  it("STALE_ANSWER and INVALID_FRAME naming an answer drop it from the resend queue; other errors keep it", () => {
+  it("STALE_ANSWER, INVALID_FRAME and ANSWER_IN_PROGRESS naming an answer drop it from the resend queue; other errors keep it", () => {
     const { c, frames } = connection();
     const ws = last();
     c.answer("ans-3-old", "An answer to the question before.", 3);
     c.answer("ans-4-big", "x".repeat(100), 4);
+    c.answer("ans-4-typed", "Typed while another tab was speaking.", 4);
     c.answer("ans-5-now", "An answer the server could not take yet.", 5);
     ws.frame({ type: "error", code: "STALE_ANSWER", message: "moved on", answerId: "ans-3-old" });
     ws.frame({ type: "error", code: "INVALID_FRAME", message: "Too big", answerId: "ans-4-big" });
+    ws.frame({ type: "error", code: "ANSWER_IN_PROGRESS", message: "finish spoken answer v1 first", answerId: "ans-4-typed" });
     ws.frame({ type: "error", code: "INVALID_TRANSITION", message: "cannot answer in a session that is paused" });
     expect([...c.pending.keys()]).toEqual(["ans-5-now"]);
-    expect(frames.filter((f) => f.type === "error")).toHaveLength(3);
+    expect(frames.filter((f) => f.type === "error")).toHaveLength(4);
     // After the next state frame only the answer still waiting is resent.
     const before = ws.sent.length;
     ws.frame({ type: "state", seq: 9, status: "in_progress", questionIndex: 2, totalQuestions: 3 });

@@ -34,7 +34,7 @@ export interface ConnectionOptions {
 }
 
 /** Errors after which an answer is not resent: it was refused for good (the page tells the participant). */
-export const DROPPED_ANSWER_CODES: ReadonlySet<string> = new Set(["STALE_ANSWER", "INVALID_FRAME"]);
+export const DROPPED_ANSWER_CODES: ReadonlySet<string> = new Set(["STALE_ANSWER", "INVALID_FRAME", "ANSWER_IN_PROGRESS"]);
 
 const PING = JSON.stringify({ type: "ping" });
 

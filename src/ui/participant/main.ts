@@ -124,7 +124,8 @@ function reducer(v: View, a: Action): View {
           return { ...v, phase: "ended", endedReason: f.reason, endedStatus: f.status };
         case "error":
           // Spoken answers handle their own errors (resend, back off, record again).
-          if (AUDIO_ERROR_CODES.has(f.code)) return v;
+          // (Unless a typed answer is waiting: a spoken answer open in another tab refuses it.)
+          if (AUDIO_ERROR_CODES.has(f.code) && !v.waiting) return v;
           if (f.code === "SESSION_DELETED") return { ...v, phase: "ended", waiting: false, endedReason: "data_deleted", endedStatus: undefined };
           return { ...v, waiting: false, notice: errorNotice(f), noticeError: true };
         default:
