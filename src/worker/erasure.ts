@@ -2,6 +2,7 @@
 // key, R2 audio, D1 rows, quotes in campaign aggregates, the invite's personal fields), and a
 // ledger entry without personal data makes sure a restored backup cannot bring it back.
 import { z } from "zod";
+import { quoteOf } from "../db/analytics";
 import { parseJson } from "../shared/json";
 import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
@@ -20,14 +21,22 @@ export interface SessionErasure {
   invites: number;
 }
 
-/** Statements removing a participant's quotes from campaign aggregates, which keep their (anonymous) counts. */
+/**
+ * The statement removing a participant's quotes from campaign aggregates, which keep their
+ * (anonymous) counts. Quotes are compared as values inside the stored JSON arrays (json_each), never
+ * as text: the stored form escapes `"`, `\\` and newlines, so a textual match would miss them.
+ */
 export function forgetQuotes(env: Pick<Env, "DB">, campaignId: string, segments: { speaker: string; text: string }[]): D1PreparedStatement[] {
-  const quotes = segments.filter((s) => s.speaker === "participant" && s.text.trim()).map((s) => s.text.trim().split(/(?<=[.!?])\s+/)[0] ?? "");
-  return [...new Set(quotes.map((x) => (x.length > 200 ? `${x.slice(0, 197)}…` : x)))].map((q) =>
+  // The same quote the analysis folded in (src/db/analytics.ts): the answer's first sentence.
+  const quotes = [...new Set(segments.filter((s) => s.speaker === "participant" && s.text.trim()).map((s) => quoteOf(s.text)))];
+  if (quotes.length === 0) return [];
+  return [
     env.DB.prepare(
-      "UPDATE campaign_theme_stats SET examples = (SELECT json_group_array(value) FROM json_each(campaign_theme_stats.examples) WHERE value <> ?) WHERE campaign_id = ? AND examples LIKE ?",
-    ).bind(q, campaignId, `%${q.slice(0, 40).replace(/[%_]/g, "")}%`),
-  );
+      `UPDATE campaign_theme_stats
+         SET examples = (SELECT json_group_array(value) FROM json_each(campaign_theme_stats.examples) WHERE value NOT IN (SELECT value FROM json_each(?1)))
+       WHERE campaign_id = ?2 AND EXISTS (SELECT 1 FROM json_each(campaign_theme_stats.examples) WHERE value IN (SELECT value FROM json_each(?1)))`,
+    ).bind(JSON.stringify(quotes), campaignId),
+  ];
 }
 
 /** The mark on an export removed because it held an erased participant's data. */
