@@ -72,6 +72,11 @@ export class CampaignLive extends DurableObject<Env> {
     this.patternStore.forget(sessionId);
   }
 
+  /** Removes a session's quotes from the response patterns only (its transcript went; the session stays). */
+  async forgetQuotes(sessionId: string): Promise<void> {
+    this.patternStore.forget(sessionId);
+  }
+
   /** Folds one analysed answer into its question's response patterns; false if it was already in. */
   async foldPattern(answer: PatternAnswer): Promise<boolean> {
     return this.patternStore.fold(answer);

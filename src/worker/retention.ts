@@ -62,6 +62,8 @@ async function purgeType(env: Env, row: SessionRow, type: DataType, now: number)
       const t = await stub.transcript();
       const quotes = forgetQuotes(env, row.campaign_id, t.ok ? t.value.segments : []);
       if (quotes.length) await env.DB.batch(quotes);
+      // So are its quotes among the campaign's response patterns, kept in the campaign's object.
+      await env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(row.campaign_id)).forgetQuotes(row.id);
     }
     const r = await stub.purge([type === "audio" ? "audio" : "transcript"], `retention_${type}`);
     if (r.ok) removed = type === "audio" ? r.value.audioObjects : r.value.transcriptSegments;

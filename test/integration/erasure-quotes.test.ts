@@ -1,7 +1,7 @@
 // Quotes in campaign insights ("top themes") are the participant's own words: erasure and the
 // retention sweep must remove every one of them, whatever characters they hold. The stored
 // examples are JSON text, so quotes with `"`, `\`, a newline, `%`, `_` or non-ASCII are the cases
-// that a textual prefilter misses.
+// that a textual prefilter misses. Response patterns (in the campaign's object) keep quotes too.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/shared/retention";
@@ -38,12 +38,13 @@ async function interview(key: string, campaignId: string, email: string, answers
   return j.sessionId as string;
 }
 
-/** Every quote the campaign keeps: the API's top themes and every stored examples row. */
+/** Every quote the campaign keeps: the API's top themes and response patterns, and every stored examples row. */
 async function quotes(key: string, campaignId: string) {
   const api = (await call("GET", `/v1/campaigns/${campaignId}/analytics`, { key })).json;
   const rows = await env.DB.prepare("SELECT examples FROM campaign_theme_stats WHERE campaign_id = ?").bind(campaignId).all<{ examples: string }>();
   return {
     api: (api.topThemes as { quotes: string[] }[]).flatMap((t) => t.quotes),
+    patterns: (api.responsePatterns as { clusters: { examples: string[] }[] }[]).flatMap((q) => q.clusters.flatMap((c) => c.examples)),
     stored: rows.results.flatMap((r) => JSON.parse(r.examples) as string[]),
   };
 }
@@ -59,9 +60,9 @@ async function campaignWithTrickyQuotes() {
   await until(
     async () => {
       const q = await quotes(key, campaign.id);
-      return TRICKY.every((t) => q.api.includes(t)) && q.api.includes(kept);
+      return TRICKY.every((t) => q.api.includes(t) && q.patterns.includes(t)) && q.api.includes(kept) && q.patterns.includes(kept);
     },
-    "every tricky quote among the campaign's top themes",
+    "every tricky quote among the campaign's top themes and response patterns",
     20_000,
   );
   return { key, campaignId: campaign.id, email, sessionId, kept };
@@ -75,10 +76,12 @@ describe("erasure removes every quote of the participant from campaign insights"
     const after = await quotes(key, campaignId);
     expect(after.api.filter((q) => TRICKY.includes(q))).toEqual([]);
     expect(after.stored.filter((q) => TRICKY.includes(q))).toEqual([]);
+    expect(after.patterns.filter((q) => TRICKY.includes(q))).toEqual([]);
     expect(after.api).toContain(kept);
+    expect(after.patterns).toContain(kept);
   }, 90_000);
 
-  it("the retention sweep's transcript purge removes them too", async () => {
+  it("the retention sweep's transcript purge removes them too, response patterns included", async () => {
     const { key, campaignId, sessionId, kept } = await campaignWithTrickyQuotes();
     // The erased participant's interview ended 31 days ago (free plan: transcripts kept 30 days);
     // the other one just now, so the same sweep keeps its quote.
@@ -88,6 +91,8 @@ describe("erasure removes every quote of the participant from campaign insights"
     const after = await quotes(key, campaignId);
     expect(after.api.filter((q) => TRICKY.includes(q))).toEqual([]);
     expect(after.stored.filter((q) => TRICKY.includes(q))).toEqual([]);
+    expect(after.patterns.filter((q) => TRICKY.includes(q))).toEqual([]);
     expect(after.api).toContain(kept);
+    expect(after.patterns).toContain(kept);
   }, 90_000);
 });
