@@ -8,6 +8,7 @@ import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { newId, toBase64Url } from "../shared/crypto";
 import { deletePrefix } from "../shared/r2";
+import { DATA_TYPES, type DataType } from "../shared/retention";
 
 export interface SessionErasure {
   sessionId: string;
@@ -42,18 +43,40 @@ export function forgetQuotes(env: Pick<Env, "DB">, campaignId: string, segments:
 /** The mark on an export removed because it held an erased participant's data. */
 export const ERASED_EXPORT = "removed: it held interview data that has since been deleted (erasure or retention)";
 
+const ExportParams = z.object({ sessionIds: z.array(z.string()), include: z.array(z.string()).optional() });
+
 /**
- * Bulk exports are copies: any export whose selection holds one of the erased sessions loses its
- * ZIP in R2 and is marked, so its link stops working. Returns the ids of the exports removed.
+ * Which kinds of a session's data a bulk export's ZIP holds: audio exports the recordings; CSV the
+ * transcript; JSON and PDF the parts they include (transcript and notes are transcript data,
+ * retained and purged together). Every format names the session, i.e. its metadata.
  */
-export async function eraseExportsContaining(env: Env, orgId: string, sessionIds: string[]): Promise<string[]> {
+export function exportContent(format: string, include: readonly string[] | undefined): Set<DataType> {
+  if (format === "audio") return new Set(["audio", "metadata"]);
+  if (format === "csv") return new Set(["transcripts", "metadata"]);
+  const parts = new Set(include ?? ["transcript", "analytics", "notes"]);
+  const out = new Set<DataType>(["metadata"]);
+  if (parts.has("transcript") || parts.has("notes")) out.add("transcripts");
+  if (parts.has("analytics")) out.add("analytics");
+  return out;
+}
+
+/**
+ * Bulk exports are copies: any export whose selection holds one of the sessions, and whose ZIP holds
+ * one of `types` of data (by default any: an erasure), loses its ZIP in R2 and is marked, so its link
+ * stops working. Returns the ids of the exports removed.
+ */
+export async function eraseExportsContaining(env: Env, orgId: string, sessionIds: string[], types: readonly DataType[] = DATA_TYPES): Promise<string[]> {
   if (sessionIds.length === 0) return [];
   const wanted = new Set(sessionIds);
   const removed: string[] = [];
-  const rows = await env.DB.prepare("SELECT id, params, object_key FROM exports WHERE org_id = ? AND (error IS NULL OR error <> ?)").bind(orgId, ERASED_EXPORT).all<{ id: string; params: string; object_key: string | null }>();
+  const rows = await env.DB.prepare("SELECT id, format, params, object_key FROM exports WHERE org_id = ? AND (error IS NULL OR error <> ?)")
+    .bind(orgId, ERASED_EXPORT)
+    .all<{ id: string; format: string; params: string; object_key: string | null }>();
   for (const r of rows.results) {
-    const params = parseJson(z.object({ sessionIds: z.array(z.string()) }), r.params);
+    const params = parseJson(ExportParams, r.params);
     if (!params.sessionIds.some((id) => wanted.has(id))) continue;
+    const holds = exportContent(r.format, params.include);
+    if (!types.some((t) => holds.has(t))) continue;
     await env.EXPORTS_BUCKET.delete(r.object_key ?? `exports/${r.id}.zip`);
     await env.DB.prepare("UPDATE exports SET status = 'failed', error = ?, object_key = NULL, size_bytes = NULL, expires_at = ?, updated_at = ? WHERE id = ?")
       .bind(ERASED_EXPORT, Date.now(), Date.now(), r.id)

@@ -105,8 +105,8 @@ export async function sweepRetention(env: Env, now = Date.now(), batch = RETENTI
     const campaigns = await env.DB.prepare("SELECT id, retention FROM campaigns WHERE org_id = ? AND retention IS NOT NULL").bind(org.id).all<{ id: string; retention: string }>();
     const counts: Record<DataType, number> = { transcripts: 0, audio: 0, analytics: 0, metadata: 0 };
     const sessionIds: string[] = [];
-    // Bulk exports are copies of transcripts: one holding a session whose transcript went goes too.
-    const contentGone: string[] = [];
+    // Bulk exports are copies: one holding a type of a session's data that went goes too.
+    const contentGone: Record<DataType, string[]> = { transcripts: [], audio: [], analytics: [], metadata: [] };
     // Metadata last: a session whose row goes in this run has its other types counted first.
     for (const type of DATA_TYPES) {
       const scopes: { campaignId: string | null; days: number }[] = [{ campaignId: null, days: orgDays[type] }];
@@ -123,14 +123,15 @@ export async function sweepRetention(env: Env, now = Date.now(), batch = RETENTI
           await purgeType(env, row, type, now);
           counts[type]++;
           if (sessionIds.length < 50) sessionIds.push(row.id);
-          if (type === "transcripts" || type === "metadata") contentGone.push(row.id);
+          contentGone[type].push(row.id);
         }
       }
       if (budget <= 0) report.more = true;
     }
     const total = DATA_TYPES.reduce((n, t) => n + counts[t], 0);
     if (total === 0) continue;
-    const exportsRemoved = await eraseExportsContaining(env, org.id, contentGone);
+    const exportsRemoved: string[] = [];
+    for (const type of DATA_TYPES) exportsRemoved.push(...(await eraseExportsContaining(env, org.id, contentGone[type], [type])));
     report.orgs++;
     for (const t of DATA_TYPES) report.purged[t] += counts[t];
     // One audit row per org and run: what kinds were removed from how many sessions (no content).

@@ -140,6 +140,38 @@ describe("retention by plan", () => {
     expect(JSON.parse(audit!.details)).toMatchObject({ transcripts: 1, exports: 1 });
   }, 60_000);
 
+  it("the audio purge withdraws audio exports of the session (old link 410, status not ready) and keeps transcript exports until theirs", async () => {
+    const { apiKey } = await createOrg("free");
+    const key = apiKey.key;
+    const s = await sessionWithEverything(key);
+    const exportOf = async (format: string) => {
+      const r = await call("POST", `/v1/campaigns/${s.campaignId}/exports`, { key, body: { format, sessionIds: [s.sessionId] } });
+      expect(r.status, r.text).toBe(202);
+      return waitFor(async () => (await call("GET", `/v1/exports/${r.json.id}`, { key })).json, (j) => j?.status === "ready", `${format} export ready`, 30_000);
+    };
+    const audio = await exportOf("audio");
+    const json = await exportOf("json");
+    const download = (url: string) => call("GET", url.slice(url.indexOf("/v1/")));
+    expect((await download(audio.downloadUrl)).status).toBe(200);
+
+    // Free plan: audio is kept 7 days, transcripts 30.
+    await sweepRetention(env, s.end + 8 * DAY_MS);
+    expect(await audioObjects(s.sessionId)).toBe(0);
+    const status = (await call("GET", `/v1/exports/${audio.id}`, { key })).json;
+    expect(status).toMatchObject({ status: "failed", error: ERASED_EXPORT });
+    expect(status.downloadUrl).toBeUndefined();
+    const gone = await download(audio.downloadUrl);
+    expect(gone.status).toBe(410);
+    expect(gone.json.error.code).toBe("EXPORT_GONE");
+    expect(await env.EXPORTS_BUCKET.head(`exports/${audio.id}.zip`)).toBeNull();
+    // The JSON export holds no audio: it stays until the transcripts go.
+    expect((await call("GET", `/v1/exports/${json.id}`, { key })).json.status).toBe("ready");
+    expect((await download(json.downloadUrl)).status).toBe(200);
+    await sweepRetention(env, s.end + 31 * DAY_MS);
+    expect((await call("GET", `/v1/exports/${json.id}`, { key })).json).toMatchObject({ status: "failed", error: ERASED_EXPORT });
+    expect((await download(json.downloadUrl)).status).toBe(410);
+  }, 90_000);
+
   it("custom values are for enterprise orgs only, and leaving enterprise drops them", async () => {
     const { apiKey } = await createOrg("starter");
     const refused = await call("PATCH", "/v1/org", { key: apiKey.key, body: { retention: { audio: 5 } } });
