@@ -8,6 +8,7 @@ import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { newId, toBase64Url } from "../shared/crypto";
 import { deletePrefix } from "../shared/r2";
+import { appendAudit } from "./audit";
 import { DATA_TYPES, type DataType } from "../shared/retention";
 
 export interface SessionErasure {
@@ -131,38 +132,80 @@ export async function recordDeletion(env: Env, entry: { orgId: string; subject: 
     .run();
 }
 
+const REPLAY_ACTOR = { type: "system", id: "deletion-replay", role: null, ip: null, userAgent: null, requestId: null } as const;
+
 /**
- * Replays the ledger against what D1 holds now (after a restore from backup): any session the
- * ledger names, or any session of a recorded subject, is erased again. Returns how many.
+ * Replays the ledger against what D1 holds now (after a restore from backup), erasing again what
+ * each entry covered: the sessions it names, and (for a participant's erasure) any session or
+ * invite of the subject created before the erasure, which a backup may have held. A session or
+ * invite created after it (the person took part again, with fresh consent) is not the erasure's
+ * and stays. Every removal is audited in its org. Returns how many sessions were erased again.
  */
 export async function replayDeletions(env: Env): Promise<number> {
-  const ledger = await env.DB.prepare("SELECT org_id, subject_hash, session_ids FROM deletion_ledger").all<{ org_id: string; subject_hash: string | null; session_ids: string }>();
-  const ids = new Set<string>();
-  const subjects = new Map<string, Set<string>>();
+  const ledger = await env.DB.prepare("SELECT id, org_id, subject_hash, session_ids, deleted_at FROM deletion_ledger").all<{
+    id: string;
+    org_id: string;
+    subject_hash: string | null;
+    session_ids: string;
+    deleted_at: number;
+  }>();
+  /** Session id → the ledger entry naming it. */
+  const ids = new Map<string, string>();
+  /** Org → subject hash → the latest erasure of that subject (its entry and time). */
+  const subjects = new Map<string, Map<string, { entry: string; at: number }>>();
   for (const e of ledger.results) {
-    for (const id of parseJson(z.array(z.string()), e.session_ids)) ids.add(id);
-    if (e.subject_hash) subjects.set(e.org_id, (subjects.get(e.org_id) ?? new Set()).add(e.subject_hash));
+    for (const id of parseJson(z.array(z.string()), e.session_ids)) ids.set(id, e.id);
+    if (!e.subject_hash) continue;
+    const bySubject = subjects.get(e.org_id) ?? new Map<string, { entry: string; at: number }>();
+    if ((bySubject.get(e.subject_hash)?.at ?? -Infinity) < e.deleted_at) bySubject.set(e.subject_hash, { entry: e.id, at: e.deleted_at });
+    subjects.set(e.org_id, bySubject);
   }
-  const found: SessionRow[] = [];
-  for (const id of ids) {
+  const found: { row: SessionRow; entry: string; by: "session_id" | "subject" }[] = [];
+  for (const [id, entry] of ids) {
     const row = await env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(id).first<SessionRow>();
-    if (row) found.push(row);
+    if (row) found.push({ row, entry, by: "session_id" });
   }
-  for (const [orgId, hashes] of subjects) {
-    const rows = await env.DB.prepare("SELECT * FROM sessions WHERE org_id = ? AND participant_email IS NOT NULL").bind(orgId).all<SessionRow>();
-    for (const r of rows.results) if (!ids.has(r.id) && hashes.has(await subjectHash(env, r.participant_email!))) found.push(r);
-    const invites = await env.DB.prepare("SELECT id, participant_email FROM invites WHERE org_id = ? AND participant_email IS NOT NULL").bind(orgId).all<{ id: string; participant_email: string }>();
+  const invitesCleared: { orgId: string; id: string; entry: string }[] = [];
+  for (const [orgId, bySubject] of subjects) {
+    const latest = Math.max(...[...bySubject.values()].map((v) => v.at));
+    const rows = await env.DB.prepare("SELECT * FROM sessions WHERE org_id = ? AND participant_email IS NOT NULL AND created_at < ?").bind(orgId, latest).all<SessionRow>();
+    for (const r of rows.results) {
+      const erasure = bySubject.get(await subjectHash(env, r.participant_email!));
+      if (!ids.has(r.id) && erasure && r.created_at < erasure.at) found.push({ row: r, entry: erasure.entry, by: "subject" });
+    }
+    const invites = await env.DB.prepare("SELECT id, participant_email, created_at FROM invites WHERE org_id = ? AND participant_email IS NOT NULL AND created_at < ?")
+      .bind(orgId, latest)
+      .all<{ id: string; participant_email: string; created_at: number }>();
     for (const i of invites.results) {
-      if (hashes.has(await subjectHash(env, i.participant_email))) {
-        await env.DB.prepare("UPDATE invites SET participant_email = NULL, participant_name = NULL, participant_attributes = NULL WHERE id = ?").bind(i.id).run();
-      }
+      const erasure = bySubject.get(await subjectHash(env, i.participant_email));
+      if (!erasure || i.created_at >= erasure.at) continue;
+      await env.DB.prepare("UPDATE invites SET participant_email = NULL, participant_name = NULL, participant_attributes = NULL WHERE id = ?").bind(i.id).run();
+      invitesCleared.push({ orgId, id: i.id, entry: erasure.entry });
     }
   }
-  for (const row of found) await eraseSession(env, row);
+  for (const { row, entry, by } of found) {
+    await eraseSession(env, row);
+    await appendAudit(env, REPLAY_ACTOR, {
+      orgId: row.org_id,
+      action: "deletion.replay",
+      outcome: "allow",
+      resourceType: "session",
+      resourceId: row.id,
+      campaignId: row.campaign_id,
+      details: { ledgerEntry: entry, matchedBy: by },
+    });
+  }
+  for (const i of invitesCleared) {
+    await appendAudit(env, REPLAY_ACTOR, { orgId: i.orgId, action: "deletion.replay", outcome: "allow", resourceType: "invite", resourceId: i.id, details: { ledgerEntry: i.entry, matchedBy: "subject" } });
+  }
   // Restored export records (and their ZIPs) that hold erased sessions go again too.
   const byOrg = new Map<string, string[]>();
   for (const e of ledger.results) byOrg.set(e.org_id, [...(byOrg.get(e.org_id) ?? []), ...parseJson(z.array(z.string()), e.session_ids)]);
-  for (const r of found) byOrg.set(r.org_id, [...(byOrg.get(r.org_id) ?? []), r.id]);
-  for (const [orgId, sessionIds] of byOrg) await eraseExportsContaining(env, orgId, sessionIds);
+  for (const { row } of found) byOrg.set(row.org_id, [...(byOrg.get(row.org_id) ?? []), row.id]);
+  for (const [orgId, sessionIds] of byOrg) {
+    for (const exportId of await eraseExportsContaining(env, orgId, sessionIds)) {
+      await appendAudit(env, REPLAY_ACTOR, { orgId, action: "deletion.replay", outcome: "allow", resourceType: "export", resourceId: exportId, details: { matchedBy: "session_id" } });
+    }
+  }
   return found.length;
 }

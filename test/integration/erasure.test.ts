@@ -78,4 +78,52 @@ describe("erasure", () => {
     expect(await hitsInD1(CANARY)).toEqual([]);
     expect((await call("POST", "/v1/admin/deletions/replay", { key: "test-operator-token" })).json.erased).toBe(0);
   }, 60_000);
+
+  it("the ledger replay erases restored data again but keeps the person's newer interview (fresh consent), and audits what it erases", async () => {
+    const { apiKey } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, { questions: [{ text: "Q1?" }, { text: "Q2?" }], settings: { consentRequired: false } });
+    const email = `returning-${crypto.randomUUID()}@example.com`;
+    const old = await interview(key, campaign.id, email, "oldwords");
+    const backup = await env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(old).first<Record<string, unknown>>();
+    const inviteBackup = await env.DB.prepare("SELECT * FROM invites WHERE session_id = ?").bind(old).first<Record<string, unknown>>();
+    const erased = await call("DELETE", `/v1/participants/data?email=${encodeURIComponent(email)}`, { key, headers: { "X-Confirm-Delete": "true" } });
+    expect(erased.status).toBe(200);
+
+    // Later the same person takes part again, with fresh consent.
+    const fresh = await interview(key, campaign.id, email, "newwords");
+    // A restore brings back the old session's row and its invite's personal fields.
+    const restore = async (table: string, row: Record<string, unknown>) => {
+      const cols = Object.keys(row);
+      await env.DB.prepare(`INSERT OR REPLACE INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`)
+        .bind(...cols.map((c) => row[c]))
+        .run();
+    };
+    await restore("sessions", backup!);
+    await restore("invites", inviteBackup!);
+
+    const replay = await call("POST", "/v1/admin/deletions/replay", { key: "test-operator-token" });
+    expect(replay.json.erased).toBe(1);
+    expect((await call("GET", `/v1/sessions/${old}`, { key })).status).toBe(404);
+    expect((await env.DB.prepare("SELECT participant_email FROM invites WHERE id = ?").bind(inviteBackup!.id).first())!.participant_email).toBeNull();
+    // The newer interview and its invite are untouched.
+    expect((await call("GET", `/v1/sessions/${fresh}`, { key })).status).toBe(200);
+    expect((await call("GET", `/v1/sessions/${fresh}/transcript`, { key })).json.segments).toHaveLength(4);
+    expect((await env.DB.prepare("SELECT participant_email FROM invites WHERE session_id = ?").bind(fresh).first())!.participant_email).toBe(email);
+    // What the replay erased is in the org's audit log (no personal data).
+    const audit = await until(
+      async () => {
+        const r = await call("GET", `/v1/audit-log?action=deletion.replay`, { key });
+        return r.json.data.length >= 2 ? r.json.data : null;
+      },
+      "the replay's audit rows",
+      10_000,
+    );
+    expect(audit.map((a: any) => [a.resource.type, a.resource.id]).sort()).toEqual([["invite", inviteBackup!.id], ["session", old]].sort());
+    expect(audit[0]).toMatchObject({ actor: { type: "system", id: "deletion-replay" }, outcome: "allow" });
+    expect(JSON.stringify(audit)).not.toContain(email);
+    // A second replay finds nothing, and still keeps the new interview.
+    expect((await call("POST", "/v1/admin/deletions/replay", { key: "test-operator-token" })).json.erased).toBe(0);
+    expect((await call("GET", `/v1/sessions/${fresh}`, { key })).status).toBe(200);
+  }, 60_000);
 });

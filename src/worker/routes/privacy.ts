@@ -62,7 +62,8 @@ privacyRoutes.post(
   "/admin/deletions/replay",
   op({
     summary: "Replay the deletion ledger (operator): run after restoring any backup so erased data never returns",
-    description: "Also runs every night from the cron trigger.",
+    description:
+      "Also runs every night from the cron trigger. Erases again what each ledger entry covered: the sessions it names and, for a participant's erasure, the subject's sessions and invites created before it (a later interview of the same person stays). Each removal is audited in its org as deletion.replay.",
     tags: ["privacy"],
     auth: "operator",
     responses: { 200: { description: "how many sessions were erased again" } },
