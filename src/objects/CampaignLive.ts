@@ -66,10 +66,21 @@ export class CampaignLive extends DurableObject<Env> {
     return { watchers: sockets.length, epoch: this.epoch() };
   }
 
-  /** Removes a session from the snapshot and its quotes from the response patterns (its data was deleted). */
+  /**
+   * Removes a session from the snapshot and its quotes from the response patterns (its data was
+   * deleted), and tells every watcher to drop it: their screens may show its participant's name.
+   */
   async forget(sessionId: string): Promise<void> {
     this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", sessionId);
     this.patternStore.forget(sessionId);
+    const frame = JSON.stringify({ type: "session_removed", sessionId, reason: "data_deleted", at: new Date().toISOString() });
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(frame);
+      } catch {
+        // closed; a reconnecting watcher's snapshot no longer has the session
+      }
+    }
   }
 
   /** Removes a session's quotes from the response patterns only (its transcript went; the session stays). */

@@ -139,6 +139,28 @@ describe("watching a campaign", () => {
     for (const ws of [watcher, late, p2.ws]) ws.close();
   });
 
+  it("tells campaign watchers at once when a session's data is deleted, so its participant leaves their screen", async () => {
+    const s = await startedSession();
+    const invite = await call("POST", `/v1/campaigns/${s.campaignId}/invites`, { key: s.key, body: {} });
+    const sibling = (await call("POST", "/v1/join", { body: { token: invite.json.token } })).json.sessionId as string;
+    const watcher = await watchCampaign(s.key, s.campaignId);
+    const snapshot = await watcher.next((f) => f.type === "snapshot", "campaign snapshot");
+    expect(snapshot.sessions.map((v: any) => v.id)).toContain(s.sessionId);
+
+    const erased = await call("DELETE", `/v1/sessions/${s.sessionId}/data`, { key: s.key, headers: { "X-Confirm-Delete": "true" } });
+    expect(erased.status).toBe(200);
+    const removed = await watcher.next((f) => f.type === "session_removed" && f.sessionId === s.sessionId, "the session_removed frame", 0, 5000);
+    expect(removed).toMatchObject({ type: "session_removed", sessionId: s.sessionId, reason: "data_deleted" });
+    // Only that session: the watcher stays connected, and a new watcher's snapshot no longer lists it.
+    expect(watcher.closed).toBeNull();
+    expect(framesOf(watcher, sibling).some((f) => f.type === "session_removed")).toBe(false);
+    const late = await watchCampaign(s.key, s.campaignId);
+    const ids = (await late.next((f) => f.type === "snapshot", "late snapshot")).sessions.map((v: any) => v.id);
+    expect(ids).toContain(sibling);
+    expect(ids).not.toContain(s.sessionId);
+    for (const ws of [watcher, late, s.ws]) ws.close();
+  });
+
   it("spares the hub the frames of a campaign nobody watches, and a watcher who arrives mid-session gets what follows", async () => {
     const s = await startedSession({ questions: Array.from({ length: 8 }, (_, i) => ({ text: `Question ${i + 1}?` })) });
     const sessionWatcher = await watchSession(s.key, s.sessionId);

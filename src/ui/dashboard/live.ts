@@ -54,7 +54,7 @@ export class LiveSocket {
     });
     ws.addEventListener("message", (e) => {
       if (typeof e.data !== "string") return;
-      const frame = parseFrame<LiveFrame>(e.data, ["snapshot", "segment", "status", "pong"]);
+      const frame = parseFrame<LiveFrame>(e.data, ["snapshot", "segment", "status", "session_removed", "pong"]);
       if (frame) this.onFrame(frame);
     });
     ws.addEventListener("close", (e) => {

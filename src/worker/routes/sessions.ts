@@ -327,6 +327,8 @@ sessionRoutes.get(
   "/campaigns/:id/live",
   op({
     summary: "Watch every active session of a campaign (WebSocket)",
+    description:
+      "Frames: a snapshot of the active sessions, then segment and status frames of every session; when a session's data is deleted (erasure), {type:\"session_removed\", sessionId, reason:\"data_deleted\", at}: drop everything shown of it.",
     tags: ["live"],
     auth: "key",
     action: "session.watch",

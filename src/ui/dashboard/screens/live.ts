@@ -89,6 +89,9 @@ export function LiveView({ loc }: { loc: Loc }) {
               return { ...c, session: { ...c.session, status: f.status, questionsAnswered: f.questionsAnswered, totalQuestions: f.totalQuestions }, endedAt: isLive(f.status) ? undefined : Date.now() };
             });
             if (missing || inflight.has(f.sessionId)) fetchOne(f.sessionId);
+          } else if (f.type === "session_removed") {
+            // Erased: its card (participant name, last line) goes at once, ended cards included.
+            update(f.sessionId, () => undefined);
           } else if (f.type === "segment") {
             update(f.sessionId, (c) =>
               c
