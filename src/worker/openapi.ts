@@ -67,6 +67,7 @@ export function op(spec: OpSpec): MiddlewareHandler<AppEnv> {
           resourceType: r?.type ?? resourceType,
           resourceId: r?.id ?? resourceId,
           campaignId: r?.campaignId ?? null,
+          ...(r?.details ? { details: r.details } : {}),
         }),
       );
     }

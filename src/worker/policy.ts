@@ -20,6 +20,8 @@ export const POLICY = {
   "transcript.read": { roles: ANALYST_UP, audit: true },
   "audio.read": { roles: ADMIN_UP, audit: true },
   "export.create": { roles: ADMIN_UP, audit: true },
+  // Reading a bulk export's status (and getting its signed link): the people who may export.
+  "export.read": { roles: ADMIN_UP, audit: true },
   "session.watch": { roles: ANALYST_UP, audit: true },
   "session.control": { roles: ADMIN_UP, audit: true },
   "note.read": { roles: ANALYST_UP, audit: false },

@@ -67,6 +67,7 @@ const CONTRACT_ACTIONS: Record<string, Row> = {
   "transcript.read": "transcripts",
   "audio.read": "audio",
   "export.create": "export",
+  "export.read": "export",
   "session.watch": "watch",
   "session.control": "control",
   "note.write": "notes",

@@ -8,7 +8,7 @@ import { keysetPage } from "../../db/cursor";
 import { filterSql } from "../../db/sessions";
 import { newId } from "../../shared/crypto";
 import { ApiError, notFound } from "../errors";
-import { ERASED_EXPORT } from "../erasure";
+import { ERASED_EXPORT, subjectHash } from "../erasure";
 import { ordered, RANGE_PAIRS } from "../../shared/ordered";
 import { auditFromContext } from "../audit";
 import { downloadUrl, exportObjectKey, verifyDownload, type ExportParams, type ExportRow } from "../export-job";
@@ -99,14 +99,14 @@ exportRoutes.get(
     const rows = await c.env.DB.prepare("SELECT * FROM sessions WHERE org_id = ? AND participant_email = ? COLLATE NOCASE ORDER BY created_at, id LIMIT 1000")
       .bind(p.orgId, email)
       .all<SessionRow>();
+    // The audit row names no personal data: the subject is its keyed hash (as in the erasure's
+    // row and the deletion ledger), with the sessions disclosed.
+    c.set("auditResource", { type: "participant", id: await subjectHash(c.env, email), details: { format, sessions: rows.results.length, sessionIds: rows.results.map((r) => r.id).join(",") } });
     if (format === "zip") {
-      c.set("auditResource", { type: "participant", id: null });
       return c.body(participantZip(c.env, rows.results, { email: email.toLowerCase(), role: p.role }), 200, ATTACHMENT_HEADERS("application/zip", "participant-data.zip"));
     }
     const sessions = [];
     for (const row of rows.results) sessions.push(await sessionBundle(c.env, row, { role: p.role }));
-    // The audit row names no personal data: the resource is the request, not the email.
-    c.set("auditResource", { type: "participant", id: null });
     return c.body(JSON.stringify({ email, exportedAt: new Date().toISOString(), sessions }), 200, {
       "Content-Type": "application/json; charset=utf-8",
       "Cache-Control": "private, no-store",
@@ -226,7 +226,7 @@ exportRoutes.get(
     summary: "A bulk export's progress and, once ready, a signed download link valid for a day",
     tags: ["exports"],
     auth: "key",
-    action: "export.create",
+    action: "export.read",
     resource: "export",
     responses: { 200: { description: "the export", schema: ExportStatus } },
   }),
@@ -289,15 +289,24 @@ exportRoutes.get(
       throw new ApiError(403, "INVALID_SIGNATURE", "the download link is not valid");
     }
     // Withdrawn (its data was erased) or failed: a new link would not help, so say why instead.
-    if (row.error === ERASED_EXPORT) throw new ApiError(410, "EXPORT_GONE", `the export was ${ERASED_EXPORT}`);
+    if (row.error === ERASED_EXPORT) {
+      audit("deny", "export_withdrawn");
+      throw new ApiError(410, "EXPORT_GONE", `the export was ${ERASED_EXPORT}`);
+    }
     const now = Date.now();
     if (Number(expires) * 1000 <= now || (row.expires_at !== null && row.expires_at <= now)) {
       audit("deny", "link_expired");
       throw new ApiError(410, "LINK_EXPIRED", "the download link has expired: get a new one from GET /v1/exports/{id}");
     }
-    if (row.status !== "ready") throw new ApiError(409, "EXPORT_NOT_READY", `the export is ${row.status}`);
+    if (row.status !== "ready") {
+      audit("deny", "not_ready");
+      throw new ApiError(409, "EXPORT_NOT_READY", `the export is ${row.status}`);
+    }
     const object = await c.env.EXPORTS_BUCKET.get(row.object_key ?? exportObjectKey(row.id));
-    if (!object) throw new ApiError(410, "EXPORT_GONE", "the export's file no longer exists");
+    if (!object) {
+      audit("deny", "file_missing");
+      throw new ApiError(410, "EXPORT_GONE", "the export's file no longer exists");
+    }
     audit("allow");
     return c.body(object.body, 200, { ...ATTACHMENT_HEADERS("application/zip", `${row.id}.zip`), "Content-Length": String(object.size) });
   },

@@ -50,7 +50,7 @@ privacyRoutes.delete(
     const exportsRemoved = await eraseExportsContaining(c.env, p.orgId, sessions.map((s) => s.sessionId));
     const subject = await subjectHash(c.env, email);
     await recordDeletion(c.env, { orgId: p.orgId, subject: sessionId ? null : subject, sessionIds: sessions.map((s) => s.sessionId), actor: `${p.type}:${p.id}` });
-    c.set("auditResource", { type: "participant", id: subject });
+    c.set("auditResource", { type: "participant", id: subject, details: { scope: sessionId ? "session" : "participant", sessions: sessions.length, sessionIds: sessions.map((s) => s.sessionId).join(",") } });
     const deletedAt = new Date().toISOString();
     // Downstream systems hear which sessions went, and the subject's keyed hash (never the email).
     await emitOrgEvent(c.env, p.orgId, "data.deleted", { scope: sessionId ? "session" : "participant", subject, sessionIds: sessions.map((s) => s.sessionId), deletedAt });
