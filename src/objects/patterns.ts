@@ -1,7 +1,7 @@
 // The response patterns of one campaign, kept in its CampaignLive object's storage: one object
 // per campaign serialises the read-modify-write of cluster centroids that D1 alone would race on.
 // Every answer is folded once (its membership row is the idempotency record); erasure removes
-// the participant's quotes and keeps the anonymous counts.
+// the participant's quotes and their words from the cluster labels, and keeps the anonymous counts.
 import { addTo, assign, labelOf, MAX_CLUSTERS, newCluster, type ClusterState } from "../ai/clusters";
 import { z } from "zod";
 import { parseJson } from "../shared/json";
@@ -43,6 +43,13 @@ export class PatternStore {
       session_id TEXT NOT NULL, answer_id TEXT NOT NULL, model TEXT NOT NULL, question_index INTEGER NOT NULL, cluster_id INTEGER NOT NULL, quote TEXT,
       PRIMARY KEY (session_id, answer_id, model))`);
     sql.exec("CREATE INDEX IF NOT EXISTS pattern_members_cluster ON pattern_members (model, question_index, cluster_id) WHERE quote IS NOT NULL");
+    // Each member's distinct terms (JSON), so erasure can take its words back out of its cluster's
+    // label; '[]' once taken out. Members folded before the column existed have NULL.
+    try {
+      sql.exec("SELECT terms FROM pattern_members LIMIT 0");
+    } catch {
+      sql.exec("ALTER TABLE pattern_members ADD COLUMN terms TEXT");
+    }
   }
 
   // The object is single-threaded and every write goes through this class, so the caches change
@@ -133,13 +140,14 @@ export class PatternStore {
     const examples = this.examples(a.model, a.questionIndex, next.id);
     const quote = examples < EXAMPLES_PER_CLUSTER && a.quote ? a.quote : null;
     this.sql.exec(
-      "INSERT INTO pattern_members (session_id, answer_id, model, question_index, cluster_id, quote) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO pattern_members (session_id, answer_id, model, question_index, cluster_id, quote, terms) VALUES (?, ?, ?, ?, ?, ?, ?)",
       a.sessionId,
       a.answerId,
       a.model,
       a.questionIndex,
       next.id,
       quote,
+      JSON.stringify([...new Set(a.terms)]),
     );
     const key = clusterKey(a.model, a.questionIndex, next.id);
     this.clusterCache.set(questionKey(a.model, a.questionIndex), [...existing.filter((c) => c.id !== next.id), next].sort((x, y) => x.id - y.id));
@@ -172,9 +180,51 @@ export class PatternStore {
     }));
   }
 
-  /** The session's quotes leave the clusters; its answers still count (anonymously). */
+  /**
+   * The session's quotes and words leave the clusters; its answers still count (anonymously). Each
+   * member's terms are taken out of its cluster's term bag, so a word only an erased person used
+   * no longer names the cluster. A member folded before terms were kept per member cannot be
+   * subtracted exactly: its cluster then drops every word used by a single answer, which is at
+   * most all that member alone could have added. Safe to run again (a member's terms go once).
+   */
   forget(sessionId: string): void {
-    this.sql.exec("UPDATE pattern_members SET quote = NULL WHERE session_id = ?", sessionId);
-    this.exampleCache.clear();
+    const members = this.sql
+      .exec<Row>("SELECT model, question_index, cluster_id, terms FROM pattern_members WHERE session_id = ? AND (terms IS NULL OR terms <> '[]')", sessionId)
+      .toArray();
+    try {
+      this.storage.transactionSync(() => {
+        this.sql.exec("UPDATE pattern_members SET quote = NULL WHERE session_id = ?", sessionId);
+        const bags = new Map<string, { model: string; questionIndex: number; id: number; terms: Record<string, number> }>();
+        for (const m of members) {
+          const model = String(m.model);
+          const questionIndex = Number(m.question_index);
+          const id = Number(m.cluster_id);
+          const key = clusterKey(model, questionIndex, id);
+          let bag = bags.get(key);
+          if (!bag) {
+            const row = this.sql.exec<Row>("SELECT terms FROM pattern_clusters WHERE model = ? AND question_index = ? AND id = ?", model, questionIndex, id).toArray()[0];
+            if (!row) continue;
+            bag = { model, questionIndex, id, terms: parseJson(Terms, String(row.terms)) };
+            bags.set(key, bag);
+          }
+          if (m.terms === null) {
+            for (const [t, n] of Object.entries(bag.terms)) if (n <= 1) delete bag.terms[t];
+          } else {
+            for (const t of parseJson(z.array(z.string()), String(m.terms))) {
+              const n = (bag.terms[t] ?? 0) - 1;
+              if (n > 0) bag.terms[t] = n;
+              else delete bag.terms[t];
+            }
+          }
+        }
+        for (const b of bags.values()) {
+          this.sql.exec("UPDATE pattern_clusters SET terms = ? WHERE model = ? AND question_index = ? AND id = ?", JSON.stringify(b.terms), b.model, b.questionIndex, b.id);
+        }
+        this.sql.exec("UPDATE pattern_members SET terms = '[]' WHERE session_id = ?", sessionId);
+      });
+    } finally {
+      this.clusterCache.clear();
+      this.exampleCache.clear();
+    }
   }
 }

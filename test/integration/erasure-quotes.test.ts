@@ -4,6 +4,7 @@
 // that a textual prefilter misses. Response patterns (in the campaign's object) keep quotes too.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { keywords } from "../../src/ai/clusters";
 import { DAY_MS } from "../../src/shared/retention";
 import { sweepRetention } from "../../src/worker/retention";
 import { call, createCampaign, createInvite, createOrg, join } from "../helpers/api";
@@ -45,6 +46,7 @@ async function quotes(key: string, campaignId: string) {
   return {
     api: (api.topThemes as { quotes: string[] }[]).flatMap((t) => t.quotes),
     patterns: (api.responsePatterns as { clusters: { examples: string[] }[] }[]).flatMap((q) => q.clusters.flatMap((c) => c.examples)),
+    labelWords: (api.responsePatterns as { clusters: { label: string }[] }[]).flatMap((q) => q.clusters.flatMap((c) => c.label.split(" · "))),
     stored: rows.results.flatMap((r) => JSON.parse(r.examples) as string[]),
   };
 }
@@ -56,7 +58,8 @@ async function campaignWithTrickyQuotes() {
   const email = `quotes-${crypto.randomUUID()}@example.com`;
   const sessionId = await interview(key, campaign.id, email, TRICKY);
   const kept = "The pricing of keeperplan is fair";
-  await interview(key, campaign.id, "keeper@example.com", [kept, ...TRICKY.slice(1).map((_, i) => `Fine ${i}`)]);
+  const keeperAnswers = [kept, ...TRICKY.slice(1).map((_, i) => `Fine ${i}`)];
+  await interview(key, campaign.id, "keeper@example.com", keeperAnswers);
   await until(
     async () => {
       const q = await quotes(key, campaign.id);
@@ -65,12 +68,15 @@ async function campaignWithTrickyQuotes() {
     "every tricky quote among the campaign's top themes and response patterns",
     20_000,
   );
-  return { key, campaignId: campaign.id, email, sessionId, kept };
+  return { key, campaignId: campaign.id, email, sessionId, kept, keeperAnswers };
 }
 
 describe("erasure removes every quote of the participant from campaign insights", () => {
   it("participant erasure: quotes with quotes, %, _, backslash, newline and non-ASCII all go; others stay", async () => {
-    const { key, campaignId, email, kept } = await campaignWithTrickyQuotes();
+    const { key, campaignId, email, kept, keeperAnswers } = await campaignWithTrickyQuotes();
+    // Words only the erased participant used, as response-pattern labels show them.
+    const theirs = new Set(TRICKY.flatMap(keywords).filter((w) => !keeperAnswers.flatMap(keywords).includes(w)));
+    expect((await quotes(key, campaignId)).labelWords.filter((w) => theirs.has(w)).length).toBeGreaterThan(0);
     const r = await call("DELETE", `/v1/participants/data?email=${encodeURIComponent(email)}`, { key, headers: { "X-Confirm-Delete": "true" } });
     expect(r.status).toBe(200);
     const after = await quotes(key, campaignId);
@@ -79,10 +85,12 @@ describe("erasure removes every quote of the participant from campaign insights"
     expect(after.patterns.filter((q) => TRICKY.includes(q))).toEqual([]);
     expect(after.api).toContain(kept);
     expect(after.patterns).toContain(kept);
+    expect(after.labelWords.filter((w) => theirs.has(w))).toEqual([]);
   }, 90_000);
 
   it("the retention sweep's transcript purge removes them too, response patterns included", async () => {
-    const { key, campaignId, sessionId, kept } = await campaignWithTrickyQuotes();
+    const { key, campaignId, sessionId, kept, keeperAnswers } = await campaignWithTrickyQuotes();
+    const theirs = new Set(TRICKY.flatMap(keywords).filter((w) => !keeperAnswers.flatMap(keywords).includes(w)));
     // The erased participant's interview ended 31 days ago (free plan: transcripts kept 30 days);
     // the other one just now, so the same sweep keeps its quote.
     await env.DB.prepare("UPDATE sessions SET completed_at = completed_at - ? WHERE id = ?").bind(31 * DAY_MS, sessionId).run();
@@ -94,5 +102,6 @@ describe("erasure removes every quote of the participant from campaign insights"
     expect(after.patterns.filter((q) => TRICKY.includes(q))).toEqual([]);
     expect(after.api).toContain(kept);
     expect(after.patterns).toContain(kept);
+    expect(after.labelWords.filter((w) => theirs.has(w))).toEqual([]);
   }, 90_000);
 });
