@@ -9,7 +9,7 @@ import { badJsonField } from "../shared/json";
 import { auditFromContext } from "./audit";
 import { requireOperator, resolvePrincipal } from "./auth";
 import { ApiError } from "./errors";
-import { isAllowed, mustAudit, type Action } from "./policy";
+import { forbiddenMessage, isAllowed, mustAudit, type Action } from "./policy";
 import type { AppEnv } from "./types";
 
 export type AuthKind = "key" | "operator" | "participant" | "public";
@@ -49,7 +49,7 @@ export function op(spec: OpSpec): MiddlewareHandler<AppEnv> {
     const resourceId = c.req.param("id") ?? null;
     if (!isAllowed(principal.role, action)) {
       c.executionCtx.waitUntil(auditFromContext(c, { orgId: principal.orgId, action, outcome: "deny", resourceType, resourceId }));
-      throw new ApiError(403, "FORBIDDEN", `the ${principal.role} role may not ${action.replace(".", " ")}`);
+      throw new ApiError(403, "FORBIDDEN", forbiddenMessage(principal.role, action));
     }
     await next();
     // An id the caller cannot see (another org's, or none at all) is a denied attempt too. It is

@@ -41,6 +41,33 @@ export function isAllowed(role: Role, action: Action): boolean {
 
 export const mustAudit = (action: Action) => POLICY[action].audit;
 
+/** What each action lets a principal do, as the end of "the viewer role may not …". */
+const ACTION_PHRASES = {
+  "campaign.read": "read campaigns",
+  "campaign.write": "create or edit campaigns",
+  "invite.read": "read invites",
+  "invite.write": "create or edit invites",
+  "session.read": "read sessions",
+  "analytics.read": "read analytics",
+  "report.write": "save, change or delete reports",
+  "transcript.read": "read transcripts",
+  "audio.read": "read or download audio",
+  "export.create": "export interview data",
+  "export.read": "read exports",
+  "session.watch": "watch live sessions",
+  "session.control": "pause, resume, end or reassign sessions",
+  "note.read": "read notes",
+  "note.write": "add notes",
+  "session.flag": "flag sessions",
+  "gdpr.manage": "export or delete a participant's data",
+  "audit.read": "read the audit log",
+  "org.manage": "manage members, roles, API keys or org settings",
+  "org.read": "read the organisation",
+} as const satisfies Record<Action, string>;
+
+/** The 403 message for a role refused an action, e.g. "the viewer role may not read invites". */
+export const forbiddenMessage = (role: Role, action: Action) => `the ${role} role may not ${ACTION_PHRASES[action]}`;
+
 /** Field-level filtering of a session's JSON: a response never carries what the role may not read. */
 export function canRead(role: Role, what: "transcript" | "audio" | "participant" | "notes"): boolean {
   if (what === "audio") return isAllowed(role, "audio.read");
