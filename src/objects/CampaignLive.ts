@@ -73,7 +73,20 @@ export class CampaignLive extends DurableObject<Env> {
   async forget(sessionId: string): Promise<void> {
     this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", sessionId);
     this.patternStore.forget(sessionId);
-    const frame = JSON.stringify({ type: "session_removed", sessionId, reason: "data_deleted", at: new Date().toISOString() });
+    this.removed(sessionId, "data_deleted");
+  }
+
+  /**
+   * A session moved to another campaign: it leaves this campaign's live view (its answers stay in
+   * this campaign's response patterns, where they were given).
+   */
+  async moveOut(sessionId: string): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", sessionId);
+    this.removed(sessionId, "reassigned");
+  }
+
+  private removed(sessionId: string, reason: "data_deleted" | "reassigned") {
+    const frame = JSON.stringify({ type: "session_removed", sessionId, reason, at: new Date().toISOString() });
     for (const ws of this.ctx.getWebSockets()) {
       try {
         ws.send(frame);

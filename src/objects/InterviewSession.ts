@@ -154,6 +154,7 @@ export class InterviewSession extends DurableObject<Env> {
     if (!this.state || !this.meta) return notFound();
     const c = controlEvent(action, { campaignId: this.meta.campaignId, mode: this.meta.mode ?? "text" });
     if (!c.ok) return c;
+    const from = this.meta.campaignId;
     const r = this.apply(c.event, () => {
       if (action.type !== "reassign") return;
       // The interview goes on in the new campaign's language (its questions are in it): the page,
@@ -162,6 +163,13 @@ export class InterviewSession extends DurableObject<Env> {
       this.store.saveMeta(this.meta);
     });
     if (!r.ok) return r;
+    if (action.type === "reassign") {
+      // The live views follow: the old campaign's watchers drop it, the new campaign's list it (a
+      // move that completed the session was published to the new campaign as that status change).
+      const old = this.env.CAMPAIGN_LIVE.get(this.env.CAMPAIGN_LIVE.idFromName(from));
+      await old.moveOut(this.meta.id).catch((err: unknown) => console.warn("the old campaign's live view kept a reassigned session", String(err)));
+      if (!isTerminal(this.state!.status)) this.fanout.status(this.meta, this.state!);
+    }
     return { ok: true, value: sessionView(this.meta, this.state, Date.now()) };
   }
 

@@ -161,6 +161,26 @@ describe("watching a campaign", () => {
     for (const ws of [watcher, late, s.ws]) ws.close();
   });
 
+  it("a reassigned session leaves the old campaign's live view and joins the new one's", async () => {
+    const s = await startedSession();
+    const target = await call("POST", "/v1/campaigns", { key: s.key, body: { name: "Target", questions: [{ text: "T1?" }, { text: "T2?" }, { text: "T3?" }], settings: { consentRequired: false } } });
+    const oldWatcher = await watchCampaign(s.key, s.campaignId);
+    expect((await oldWatcher.next((f) => f.type === "snapshot", "old snapshot")).sessions.map((v: any) => v.id)).toContain(s.sessionId);
+    const newWatcher = await watchCampaign(s.key, target.json.id);
+    expect((await newWatcher.next((f) => f.type === "snapshot", "new snapshot")).sessions).toEqual([]);
+
+    expect((await call("POST", `/v1/sessions/${s.sessionId}/reassign`, { key: s.key, body: { campaignId: target.json.id } })).status).toBe(200);
+    expect(await oldWatcher.next((f) => f.type === "session_removed" && f.sessionId === s.sessionId, "removed from the old campaign", 0, 5000)).toMatchObject({ reason: "reassigned" });
+    await newWatcher.next((f) => f.type === "status" && f.sessionId === s.sessionId && f.status === "in_progress", "listed in the new campaign", 0, 5000);
+    // Watchers arriving later see it where it is now, and only there.
+    const lateOld = await watchCampaign(s.key, s.campaignId);
+    expect((await lateOld.next((f) => f.type === "snapshot", "late old snapshot")).sessions.map((v: any) => v.id)).not.toContain(s.sessionId);
+    const lateNew = await watchCampaign(s.key, target.json.id);
+    const listed = (await lateNew.next((f) => f.type === "snapshot", "late new snapshot")).sessions;
+    expect(listed.map((v: any) => [v.id, v.campaignId])).toEqual([[s.sessionId, target.json.id]]);
+    for (const ws of [oldWatcher, newWatcher, lateOld, lateNew, s.ws]) ws.close();
+  });
+
   it("spares the hub the frames of a campaign nobody watches, and a watcher who arrives mid-session gets what follows", async () => {
     const s = await startedSession({ questions: Array.from({ length: 8 }, (_, i) => ({ text: `Question ${i + 1}?` })) });
     const sessionWatcher = await watchSession(s.key, s.sessionId);

@@ -153,7 +153,7 @@ export type LiveFrame =
   | { type: "segment"; sessionId: string; segment: Segment }
   | { type: "status"; sessionId: string; status: Status; questionIndex: number; totalQuestions: number; questionsAnswered: number; at: string }
   /** Campaign watchers: the session's data was deleted; drop everything shown of it. */
-  | { type: "session_removed"; sessionId: string; reason: "data_deleted"; at: string }
+  | { type: "session_removed"; sessionId: string; reason: "data_deleted" | "reassigned"; at: string }
   | { type: "pong" };
 
 /** GET /v1/notifications: the caller's own outbox, newest first (no read flag: "unread" is the dashboard's). */

@@ -90,7 +90,7 @@ export function LiveView({ loc }: { loc: Loc }) {
             });
             if (missing || inflight.has(f.sessionId)) fetchOne(f.sessionId);
           } else if (f.type === "session_removed") {
-            // Erased: its card (participant name, last line) goes at once, ended cards included.
+            // Erased, or moved to another campaign: its card goes at once, ended cards included.
             update(f.sessionId, () => undefined);
           } else if (f.type === "segment") {
             update(f.sessionId, (c) =>
