@@ -1,6 +1,7 @@
 // The interview lifecycle as a pure function: transition(state, event, now, limits) returns
 // the next state and the effects to perform, as data. It imports nothing from the runtime and
 // takes the clock as an argument, so every state × event can be tested in plain Node.
+import type { Segment } from "./protocol";
 
 export const STATUSES = ["created", "in_progress", "paused", "completed", "abandoned"] as const;
 export type Status = (typeof STATUSES)[number];
@@ -92,18 +93,12 @@ export type EventData = Record<string, string | number | boolean | null>;
 
 export type Effect =
   | { type: "send"; frame: OutFrame }
-  | {
+  | ({
       type: "segment";
-      speaker: "ai" | "participant";
-      text: string;
-      questionIndex: number;
-      followUp: boolean;
-      startMs: number;
-      endMs: number;
       answerId?: string;
       /** A spoken answer filed before its transcript came: the transcript fills it in, and is analysed then. */
       awaitingTranscript?: true;
-    }
+    } & Omit<Segment, "seq" | "speech">)
   | { type: "decide"; questionIndex: number; question: string; answer: string; followUpsAsked: number; probe: Probe }
   | { type: "transcribe"; answerId: string; questionIndex: number }
   | { type: "event"; name: string; data?: EventData }
