@@ -80,7 +80,7 @@ export function Invites({ params }: { params: { id: string } }) {
 
     <section class="panel flush">
       <h2 class="panel-title pad">Invites</h2>
-      <div class="pad"><${InlineError} error=${rowError} /></div>
+      ${rowError ? html`<div class="pad"><${InlineError} error=${rowError} /></div>` : null}
       ${list.loading && !list.rows.length ? html`<${Loading} label="Loading invites…" />` : null}
       ${list.error ? html`<${ErrorState} error=${list.error} retry=${list.reload} />` : null}
       ${!list.loading && !list.error && !list.rows.length ? html`<${Empty} title="No invites yet">Create a link above and send it to a participant.<//>` : null}
