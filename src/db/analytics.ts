@@ -37,6 +37,24 @@ export function quoteOf(text: string): string {
   return first.length > 200 ? `${first.slice(0, 197)}…` : first;
 }
 
+/** The session's paused stretches in ms since its start, as segment times are (one still open runs on). */
+function pausedSpans(events: SessionEvent[]): [number, number][] {
+  const started = events.find((e) => e.name === "started")?.at;
+  if (started === undefined) return [];
+  const spans: [number, number][] = [];
+  let from: number | null = null;
+  for (const e of events) {
+    // A second "paused" while paused is the team taking over the participant's pause.
+    if (e.name === "paused" && from === null) from = e.at - started;
+    else if (e.name === "resumed" && from !== null) {
+      spans.push([from, e.at - started]);
+      from = null;
+    }
+  }
+  if (from !== null) spans.push([from, Infinity]);
+  return spans;
+}
+
 export interface SessionFacts {
   status: string;
   duration: number;
@@ -82,13 +100,16 @@ export function sessionAnalytics(facts: SessionFacts, segments: Segment[], event
     .slice(0, 3)
     .map(({ text, questionIndex }) => ({ text, questionIndex }));
 
+  // Time on a question leaves out the pauses within it, as the session's duration does.
+  const paused = pausedSpans(events);
   const timePerQuestion: { questionIndex: number; seconds: number }[] = [];
   for (let q = 0; q < facts.totalQuestions; q++) {
     const of = segments.filter((s) => s.questionIndex === q);
     if (!of.length) continue;
     const start = Math.min(...of.map((s) => s.startMs));
     const end = Math.max(...of.map((s) => s.endMs));
-    timePerQuestion.push({ questionIndex: q, seconds: round((end - start) / 1000, 1) });
+    const pausedMs = paused.reduce((sum, [a, b]) => sum + Math.max(0, Math.min(end, b) - Math.max(start, a)), 0);
+    timePerQuestion.push({ questionIndex: q, seconds: round((end - start - pausedMs) / 1000, 1) });
   }
 
   // Counted as the answers' wordCount is (ICU word breaking): splitting on spaces made a whole

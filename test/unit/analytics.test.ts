@@ -9,6 +9,7 @@ import { words } from "../../src/ai/words";
 import { durationSummary, sessionAnalytics, sessionFold, type AnswerRow } from "../../src/db/analytics";
 import { initialState } from "../../src/objects/machine";
 import type { Segment } from "../../src/objects/protocol";
+import type { SessionEvent } from "../../src/objects/store";
 import { endedFacts, type SessionMeta } from "../../src/objects/view";
 
 /** An interview as the session object writes it: questions in order, follow-ups after answers, stopping anywhere. */
@@ -193,6 +194,31 @@ describe("answer length in scripts without spaces", () => {
     expect(summary).toContain(`Longest answer: ${longest} words.`);
     const zh = await new LocalSummarizer().summarize({ answers: ZH.map((answer) => ({ question: "Q?", answer })), overall: null, themes: [] });
     expect(zh).toContain(`Longest answer: ${Math.max(...ZH.map((t) => words(t).length))} words.`);
+  });
+});
+
+describe("time per question", () => {
+  it("leaves out the pauses within a question, as the session's duration does", () => {
+    const facts = { status: "completed", duration: 12, totalQuestions: 2, questionsAnswered: 2, pauseCount: 1, lastQuestionIndex: 1 };
+    const t0 = 1_700_000_000_000;
+    const segments: Segment[] = [
+      { seq: 1, speaker: "ai", text: "Q1?", questionIndex: 0, followUp: false, startMs: 0, endMs: 0 },
+      { seq: 2, speaker: "participant", text: "Fine.", questionIndex: 0, followUp: false, startMs: 1000, endMs: 3000 },
+      { seq: 3, speaker: "ai", text: "Q2?", questionIndex: 1, followUp: false, startMs: 3000, endMs: 3000 },
+      { seq: 4, speaker: "participant", text: "After a break.", questionIndex: 1, followUp: false, startMs: 4000, endMs: 20_000 },
+    ];
+    // Paused 5–13 s into the interview (the team took the pause over meanwhile), during question 2.
+    const events: SessionEvent[] = [
+      { at: t0, name: "started", data: null },
+      { at: t0 + 5000, name: "paused", data: { by: "participant", reason: null } },
+      { at: t0 + 7000, name: "paused", data: { by: "admin", reason: null } },
+      { at: t0 + 13_000, name: "resumed", data: { by: "admin" } },
+    ];
+    const a = sessionAnalytics(facts, segments, events, []);
+    expect(a.timePerQuestion).toEqual([
+      { questionIndex: 0, seconds: 3 },
+      { questionIndex: 1, seconds: 9 },
+    ]);
   });
 });
 
