@@ -1,7 +1,8 @@
 // Writes an InterviewSession's metadata into the D1 session index. The write is an upsert
 // guarded by mirror_version, so retries and out-of-order writes converge on the newest state.
 import { placeholders } from "../shared/d1";
-import type { MirrorRow } from "./view";
+import { initialState, type Limits } from "./machine";
+import { mirrorRow, type MirrorRow, type SessionMeta } from "./view";
 
 export interface MirrorWriter {
   write(row: MirrorRow): Promise<void>;
@@ -78,36 +79,20 @@ const FROM_INVITE = {
  * A fresh open's claim and first index row, for the same D1 batch as the invite's read, so that
  * joining costs one round trip to D1. The claim takes a use of the invite with this token only if
  * it is live and has uses left; the row is inserted only if this open won that claim, its invite
- * and campaign columns read in SQL (`FROM_INVITE`), the others those of a session just created.
+ * and campaign columns read in SQL (`FROM_INVITE`), the others those `mirrorRow` gives a session
+ * just created.
  * The row carries mirror_version 0 and comes back whole (RETURNING): the caller compares it with
  * the row the object would write (`sameIndexRow`) and, should they differ, has the object's
  * outbox rewrite it (any version it writes is newer).
  */
 export function claimAndIndex(
   db: D1Database,
-  c: { inviteHash: string; sessionId: string; now: number; device: string | null },
+  c: { inviteHash: string; sessionId: string; now: number; device: SessionMeta["device"]; limits: Limits },
 ): [claim: D1PreparedStatement, insert: D1PreparedStatement] {
-  const own: Omit<MirrorRow, keyof typeof FROM_INVITE> = {
-    id: c.sessionId,
-    status: "created",
-    created_at: c.now,
-    started_at: null,
-    completed_at: null,
-    duration: 0,
-    questions_answered: 0,
-    completion: 0,
-    device: c.device,
-    consent_granted: null,
-    consent_at: null,
-    end_reason: null,
-    last_question_index: null,
-    paused_reason: null,
-    paused_by: null,
-    deadline_at: null,
-    mirror_version: 0,
-    updated_at: c.now,
-  };
-  const ownCols = Object.keys(own) as (keyof typeof own)[];
+  // The row of a session just created, from mirrorRow itself; the invite's columns are left to SQL.
+  const blank: SessionMeta = { id: c.sessionId, orgId: "", campaignId: "", inviteId: "", scriptVersion: 0, consentText: null, language: null, device: c.device, participantEmail: null, participantName: null };
+  const row = mirrorRow(blank, initialState({ questions: [], consentRequired: false, now: c.now }), c.now, c.limits, 0);
+  const ownCols = (Object.keys(row) as (keyof MirrorRow)[]).filter((k) => !(k in FROM_INVITE));
   const inviteCols = Object.keys(FROM_INVITE) as (keyof typeof FROM_INVITE)[];
   return [
     db
@@ -122,7 +107,7 @@ export function claimAndIndex(
           "WHERE i.token_hash = ? AND i.session_id = ? " +
           `RETURNING ${[...ownCols, ...inviteCols].join(", ")}`,
       )
-      .bind(...ownCols.map((k) => own[k]), c.inviteHash, c.sessionId),
+      .bind(...ownCols.map((k) => row[k]), c.inviteHash, c.sessionId),
   ];
 }
 

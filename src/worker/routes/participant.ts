@@ -65,7 +65,7 @@ participantRoutes.post(
       // claim holds only for a live invite with uses left; otherwise nothing changed and the open
       // goes on as below (a personal link resumes its session, a used or expired one is refused).
       await rateLimit(c, "join");
-      const [r, claim, insert] = await db.batch([read, ...claimAndIndex(db, { inviteHash, sessionId, now, device: device ? JSON.stringify(device) : null })]);
+      const [r, claim, insert] = await db.batch([read, ...claimAndIndex(db, { inviteHash, sessionId, now, device, limits: limitsFrom(c.env) })]);
       row = (r?.results[0] as ReadRow | undefined) ?? null;
       claimed = claim?.meta.changes === 1;
       claimedRow = insert?.results[0] as Record<string, unknown> | undefined;
