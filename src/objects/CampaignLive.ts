@@ -20,6 +20,9 @@ export interface Reach {
   epoch: number;
 }
 
+/** How long progress within a status may stay in the hub's memory before it is stored. */
+export const PROGRESS_WRITE_MS = 2_000;
+
 export class CampaignLive extends DurableObject<Env> {
   private readonly patternStore: PatternStore;
 
@@ -38,9 +41,22 @@ export class CampaignLive extends DurableObject<Env> {
     return (this.epochCache ??= Number(this.ctx.storage.sql.exec<Row>("SELECT epoch FROM watch").toArray()[0]?.epoch ?? 0));
   }
 
-  /** Frames of one session's turn, in order, with the views of its status changes (oldest first). */
-  async publishMany(bodies: string[], views: SessionView[]): Promise<Reach> {
+  /**
+   * Progress within a status (answers, the question reached), newest per session, not yet in
+   * `active`: a snapshot reads it over the stored views, and it is written there in one commit at
+   * most every PROGRESS_WRITE_MS, so that an answer costs the hub no commit of its own and a hub
+   * that hibernates or is evicted loses at most that much (the next frame corrects it).
+   */
+  private progress = new Map<string, SessionView>();
+  private progressTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Frames of one session's turn, in order, with the views of its status changes (oldest first)
+   * and of its progress within a status (`progress`: omitted by sessions of an older version).
+   */
+  async publishMany(bodies: string[], views: SessionView[], progress: SessionView[] = []): Promise<Reach> {
     for (const view of views) {
+      this.progress.delete(view.id);
       if (view.status === "completed" || view.status === "abandoned") {
         this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", view.id);
       } else {
@@ -51,6 +67,11 @@ export class CampaignLive extends DurableObject<Env> {
           Date.now(),
         );
       }
+    }
+    const latest = progress.at(-1);
+    if (latest) {
+      this.progress.set(latest.id, latest);
+      this.progressTimer ??= setTimeout(() => this.writeProgress(), PROGRESS_WRITE_MS);
     }
     const sockets = this.ctx.getWebSockets();
     for (const ws of sockets) {
@@ -66,11 +87,25 @@ export class CampaignLive extends DurableObject<Env> {
     return { watchers: sockets.length, epoch: this.epoch() };
   }
 
+  /** Stores the progress held in memory (only over sessions still listed: an ended one is not brought back). */
+  private writeProgress() {
+    this.progressTimer = null;
+    const views = [...this.progress.values()];
+    this.progress.clear();
+    if (views.length === 0) return;
+    this.ctx.storage.sql.exec(
+      "UPDATE active SET view = j.value, updated_at = ? FROM (SELECT json_extract(value, '$.id') AS id, value FROM json_each(?)) AS j WHERE active.session_id = j.id",
+      Date.now(),
+      JSON.stringify(views),
+    );
+  }
+
   /**
    * Removes a session from the snapshot and its quotes from the response patterns (its data was
    * deleted), and tells every watcher to drop it: their screens may show its participant's name.
    */
   async forget(sessionId: string): Promise<void> {
+    this.progress.delete(sessionId);
     this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", sessionId);
     this.patternStore.forget(sessionId);
     this.removed(sessionId, "data_deleted");
@@ -81,6 +116,7 @@ export class CampaignLive extends DurableObject<Env> {
    * this campaign's response patterns, where they were given).
    */
   async moveOut(sessionId: string): Promise<void> {
+    this.progress.delete(sessionId);
     this.ctx.storage.sql.exec("DELETE FROM active WHERE session_id = ?", sessionId);
     this.removed(sessionId, "reassigned");
   }
@@ -136,9 +172,9 @@ export class CampaignLive extends DurableObject<Env> {
     if (this.ctx.getWebSockets().length === 1) this.firstWatcher();
     await admitWatcher(this.ctx, this.env.DB, request, pair[1], () => {
       const sessions = this.ctx.storage.sql
-        .exec<Row>("SELECT view FROM active ORDER BY updated_at DESC LIMIT 500")
+        .exec<Row>("SELECT session_id, view FROM active ORDER BY updated_at DESC LIMIT 500")
         .toArray()
-        .map((r) => JSON.parse(String(r.view)) as unknown);
+        .map((r) => this.progress.get(String(r.session_id)) ?? (JSON.parse(String(r.view)) as unknown));
       return JSON.stringify({ type: "snapshot", sessions });
     });
     return new Response(null, { status: 101, webSocket: pair[0] });

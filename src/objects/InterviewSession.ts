@@ -191,7 +191,10 @@ export class InterviewSession extends DurableObject<Env> {
   }
 
   /** Called by the campaign's hub when someone starts watching the campaign. */
-  async campaignWatched(epoch: number): Promise<void> { this.fanout.watched(epoch); }
+  async campaignWatched(epoch: number): Promise<void> {
+    // The new watcher's snapshot holds the session as of its last status change: its progress follows.
+    if (this.fanout.watched(epoch) && this.meta && this.state && !isTerminal(this.state.status)) this.fanout.status(this.meta, this.state, false);
+  }
 
   /** Called by the cron sweep, since alarms can be lost: runs the timers, and re-reads the armed alarm, which may be gone too. */
   async poke(): Promise<void> { this.alarmAt = undefined; await this.timers(); }

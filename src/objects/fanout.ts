@@ -47,7 +47,7 @@ export class Fanout {
     // go, to keep the hub's snapshot of active sessions current (and to hear of new watchers).
     if (this.unwatched && !(frame.type === "status" && snapshot)) return;
     this.pending.bodies.push(body);
-    if (frame.type === "status" && snapshot) this.pending.views.push(sessionView(meta, s, Date.now()));
+    if (frame.type === "status") (snapshot ? this.pending.views : this.pending.progress).push(sessionView(meta, s, Date.now()));
     // Everything published in one turn (a transition's segments and status) goes in one call.
     if (!this.scheduled) {
       this.scheduled = true;
@@ -55,16 +55,16 @@ export class Fanout {
     }
   }
 
-  private pending: { bodies: string[]; views: SessionView[] } = { bodies: [], views: [] };
+  private pending: { bodies: string[]; views: SessionView[]; progress: SessionView[] } = { bodies: [], views: [], progress: [] };
   private scheduled = false;
 
   private sendPending() {
     this.scheduled = false;
     const hub = this.hub;
-    const { bodies, views } = this.pending;
-    this.pending = { bodies: [], views: [] };
+    const { bodies, views, progress } = this.pending;
+    this.pending = { bodies: [], views: [], progress: [] };
     if (!hub || bodies.length === 0) return;
-    hub.stub.publishMany(bodies, views).then(
+    hub.stub.publishMany(bodies, views, progress).then(
       (reach: Reach) => {
         if (this.hub === hub && reach.epoch >= this.epoch) [this.epoch, this.unwatched] = [reach.epoch, reach.watchers === 0];
       },
@@ -75,8 +75,14 @@ export class Fanout {
     );
   }
 
-  /** The hub's call when a first watcher arrived (epoch: the how-manieth time). It can only turn sending back on. */
-  watched(epoch: number) {
-    if (epoch > this.epoch) [this.epoch, this.unwatched] = [epoch, false];
+  /**
+   * The hub's call when a first watcher arrived (epoch: the how-manieth time). It can only turn
+   * sending back on; true for a newer epoch: the session's progress since its last status change
+   * may never have reached the hub (nobody watched), so it should follow.
+   */
+  watched(epoch: number): boolean {
+    if (epoch <= this.epoch) return false;
+    [this.epoch, this.unwatched] = [epoch, false];
+    return true;
   }
 }

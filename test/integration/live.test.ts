@@ -1,9 +1,10 @@
 // Live watchers: a session's live socket and a campaign's, with their snapshot and the segment and
 // status frames that follow as the participant answers; tenancy and upgrade checks.
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { PROGRESS_WRITE_MS } from "../../src/objects/CampaignLive";
 import { resolvePrincipal } from "../../src/worker/auth";
 import { LIVE_RECHECK_AFTER_MS, openLive, pruneLiveWatchers } from "../../src/worker/live-access";
 import type { AppEnv } from "../../src/worker/types";
@@ -179,6 +180,44 @@ describe("watching a campaign", () => {
     const listed = (await lateNew.next((f) => f.type === "snapshot", "late new snapshot")).sessions;
     expect(listed.map((v: any) => [v.id, v.campaignId])).toEqual([[s.sessionId, target.json.id]]);
     for (const ws of [oldWatcher, newWatcher, lateOld, lateNew, s.ws]) ws.close();
+  });
+
+  it("a watcher who arrives mid-session sees each session's progress, not the progress at its last status change", async () => {
+    const s = await startedSession({ questions: Array.from({ length: 6 }, (_, i) => ({ text: `Question ${i + 1}?`, probe: "none" })) });
+    const early = await watchCampaign(s.key, s.campaignId);
+    await early.next((f) => f.type === "snapshot", "early snapshot");
+    await answer(s.ws, "p1", "First answer, long enough to need no follow-up at all.");
+    await answer(s.ws, "p2", "Second answer, long enough to need no follow-up at all.");
+    const now = (await call("GET", `/v1/sessions/${s.sessionId}`, { key: s.key })).json;
+    expect(now.questionsAnswered).toBe(2);
+    await until(() => framesOf(early, s.sessionId).some((f) => f.type === "status" && f.questionsAnswered === 2), "the progress frame");
+
+    // From the hub's memory...
+    const late = await watchCampaign(s.key, s.campaignId);
+    const view = (await late.next((f) => f.type === "snapshot", "late snapshot")).sessions.find((v: any) => v.id === s.sessionId);
+    expect(view).toMatchObject({ status: "in_progress", questionsAnswered: 2, totalQuestions: 6 });
+    // ...and from its storage once written, after the hub was evicted.
+    for (const ws of [early, late]) ws.close();
+    const hub = env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(s.campaignId));
+    await until(() => runInDurableObject(hub, (i) => (i as unknown as { progress: Map<string, unknown> }).progress.size === 0), "the progress to be stored", PROGRESS_WRITE_MS + 3000);
+    await evictDurableObject(hub);
+    const afterEviction = await watchCampaign(s.key, s.campaignId);
+    expect((await afterEviction.next((f) => f.type === "snapshot", "snapshot after eviction")).sessions.find((v: any) => v.id === s.sessionId)).toMatchObject({ questionsAnswered: 2 });
+    for (const ws of [afterEviction, s.ws]) ws.close();
+  });
+
+  it("the first watcher of an unwatched campaign gets each active session's current progress right after its snapshot", async () => {
+    const s = await startedSession({ questions: Array.from({ length: 6 }, (_, i) => ({ text: `Question ${i + 1}?`, probe: "none" })) });
+    const unwatched = () => runInDurableObject(s.stub, (i) => (i as unknown as { fanout: { unwatched: boolean } }).fanout.unwatched);
+    await answer(s.ws, "u1", "First answer, long enough to need no follow-up at all.");
+    await until(unwatched, "the session to learn that no one watches its campaign");
+    await answer(s.ws, "u2", "Second answer, long enough to need no follow-up at all.");
+
+    const watcher = await watchCampaign(s.key, s.campaignId);
+    await watcher.next((f) => f.type === "snapshot", "campaign snapshot");
+    const status = await watcher.next((f) => f.type === "status" && f.sessionId === s.sessionId, "the session's progress", 0, 5000);
+    expect(status).toMatchObject({ status: "in_progress", questionsAnswered: 2, totalQuestions: 6 });
+    for (const ws of [watcher, s.ws]) ws.close();
   });
 
   it("spares the hub the frames of a campaign nobody watches, and a watcher who arrives mid-session gets what follows", async () => {
