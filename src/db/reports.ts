@@ -3,7 +3,7 @@
 // are taken over distinct sessions, answer metrics over main answers (not follow-up replies).
 import { z } from "zod";
 import { ordered } from "../shared/ordered";
-import { csvLine } from "./sessions";
+import { CSV_BOM, csvLine } from "./sessions";
 
 const CampaignId = z.string().regex(/^cmp_[a-z0-9]{8,64}$/, "expected an id like cmp_…");
 export const REPORT_METRICS = ["sessions", "completed", "abandoned", "completionRate", "meanDuration", "answers", "positive", "neutral", "negative", "meanEngagement"] as const;
@@ -90,5 +90,5 @@ export async function runReport(db: D1Database, orgId: string, q: ReportDefiniti
 }
 
 export function reportCsv(q: Pick<ReportDefinition, "groupBy" | "metrics">, data: ReportRow[]): string {
-  return csvLine([q.groupBy, ...q.metrics]) + data.map((d) => csvLine([d[q.groupBy], ...q.metrics.map((m) => d[m])])).join("");
+  return CSV_BOM + csvLine([q.groupBy, ...q.metrics]) + data.map((d) => csvLine([d[q.groupBy], ...q.metrics.map((m) => d[m])])).join("");
 }

@@ -98,6 +98,14 @@ export function csvCell(value: unknown): string {
 
 export const csvLine = (cells: unknown[]) => cells.map(csvCell).join(",") + "\r\n";
 
+/**
+ * Every CSV file served starts with the UTF-8 byte order mark: Excel, which most research teams
+ * open them in, reads a CSV without it in the machine's legacy code page, and names, answers in
+ * other languages and emoji came out garbled. CSV libraries skip it (Python: encoding "utf-8-sig").
+ * A page of a paged list carries it in its header line, which a client joining pages drops anyway.
+ */
+export const CSV_BOM = "\uFEFF";
+
 export const SESSION_CSV_COLUMNS = [
   "id",
   "campaignId",

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { summarizer } from "../ai/summary";
 import { sessionAnalytics, type AnswerRow } from "../db/analytics";
 import type { SessionRow } from "../db/schema";
-import { csvLine, indexFields, sessionFromRow, type SessionJson } from "../db/sessions";
+import { CSV_BOM, csvLine, indexFields, sessionFromRow, type SessionJson } from "../db/sessions";
 import type { Env } from "../env";
 import type { Segment as SegmentT } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
@@ -141,7 +141,7 @@ export async function sessionBundle(env: Env_, row: SessionRow, opts: { role: Ro
 export const TRANSCRIPT_CSV_COLUMNS = ["sessionId", "seq", "speaker", "questionIndex", "followUp", "startMs", "endMs", "text"] as const;
 
 export function transcriptCsv(b: Pick<SessionExport, "session" | "transcript">, header = true): string {
-  let out = header ? csvLine([...TRANSCRIPT_CSV_COLUMNS]) : "";
+  let out = header ? CSV_BOM + csvLine([...TRANSCRIPT_CSV_COLUMNS]) : "";
   for (const s of b.transcript) out += csvLine([b.session.id, s.seq, s.speaker, s.questionIndex, s.followUp, s.startMs, s.endMs, s.text]);
   return out;
 }

@@ -189,7 +189,8 @@ describe("custom reports", () => {
 
     const [download] = await Promise.all([p.waitForEvent("download"), p.getByRole("button", { name: "Download CSV" }).click()]);
     const csv = await readFile((await download.path())!, "utf8");
-    expect(csv).toBe(`question,answers,positive,negative\r\n${want.data.map((r: any) => `${r.question},${r.answers},${r.positive},${r.negative}\r\n`).join("")}`);
+    // With the byte order mark that tells Excel the file is UTF-8.
+    expect(csv).toBe(`\uFEFFquestion,answers,positive,negative\r\n${want.data.map((r: any) => `${r.question},${r.answers},${r.positive},${r.negative}\r\n`).join("")}`);
 
     await p.getByLabel("Name", { exact: true }).fill("Tone by question");
     await p.getByRole("button", { name: "Save report" }).click();

@@ -1,7 +1,8 @@
 // A strict RFC 4180 reader for tests: what a spreadsheet or CSV library would accept, nothing looser.
 
-/** RFC 4180: quoted fields, doubled quotes, CRLF records, line breaks inside quotes. */
+/** RFC 4180: quoted fields, doubled quotes, CRLF records, line breaks inside quotes; a leading UTF-8 BOM is skipped, as spreadsheets do. */
 export function parseCsv(text: string): string[][] {
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   const rows: string[][] = [];
   let row: string[] = [];
   let cell = "";

@@ -100,6 +100,25 @@ describe("single-session export", () => {
     expect(bundle.analytics).toMatchObject({ sessionId: id, status: "completed", responseRate: a.json.responseRate, timePerQuestion: a.json.timePerQuestion });
   });
 
+  it("every CSV file starts with the UTF-8 byte order mark, so Excel reads names and answers in any language", async () => {
+    const BOM = [0xef, 0xbb, 0xbf];
+    const id = w.mine[0]!;
+    const campaign = (await call("GET", `/v1/sessions/${id}`, { key: w.key })).json.campaignId as string;
+    const single = await fetchBytes(`/v1/sessions/${id}/export?format=csv`, w.key);
+    const list = await fetchBytes(`/v1/campaigns/${campaign}/sessions?format=csv`, w.key);
+    for (const r of [single, list]) {
+      expect(r.status).toBe(200);
+      expect([...r.bytes.subarray(0, 3)]).toEqual(BOM);
+      // Once, at the start: the header follows it directly.
+      expect(new TextDecoder("utf-8", { ignoreBOM: true }).decode(r.bytes.subarray(0, 24))).toMatch(/^\uFEFF(sessionId|id),/);
+    }
+    const report = await exports.default.fetch(
+      new Request(`${BASE}/v1/reports`, { method: "POST", headers: { "CF-Connecting-IP": randomClientIp(), Authorization: `Bearer ${w.key}`, "Content-Type": "application/json" }, body: JSON.stringify({ campaignIds: [campaign], metrics: ["sessions"], groupBy: "campaign", format: "csv" }) }),
+    );
+    expect(report.status).toBe(200);
+    expect([...new Uint8Array(await report.arrayBuffer()).subarray(0, 3)]).toEqual(BOM);
+  });
+
   it("CSV parses under RFC 4180, one row per segment, with formulas neutralised", async () => {
     const id = w.mine[0]!;
     const r = await call("GET", `/v1/sessions/${id}/export?format=csv`, { key: w.key });
@@ -265,6 +284,7 @@ describe("bulk export", () => {
     i.ws.close();
     const csv = await readyExport({ format: "csv", sessionIds: [i.sessionId] }, i.campaign.id);
     const files = unzipSync((await fetchBytes(csv.downloadUrl)).bytes);
+    expect([...files[`${i.sessionId}/transcript.csv`]!.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const rows = parseCsv(strFromU8(files[`${i.sessionId}/transcript.csv`]!));
     expect(rows[0]![0]).toBe("sessionId");
     expect(rows.map((r) => r[7])).toContain(`'${FORMULA}`);

@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { findCampaign, parseSettings, scriptQuestions } from "../../db/campaigns";
 import { keysetPage, keysetQuery } from "../../db/cursor";
 import type { CampaignRow, SessionRow } from "../../db/schema";
-import { csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
+import { CSV_BOM, csvLine, filterSql, indexFields, sessionCsvCells, sessionFromRow, SESSION_CSV_COLUMNS, type SessionJson } from "../../db/sessions";
 import type { ControlAction } from "../../objects/control";
 import type { RpcResult } from "../../objects/InterviewSession";
 import type { SessionView } from "../../objects/view";
@@ -125,7 +125,7 @@ sessionRoutes.get(
     }
     if (q.format === "csv") {
       const columns = canRead(role, "participant") ? [...SESSION_CSV_COLUMNS] : SESSION_CSV_COLUMNS.filter((col) => col !== "participantEmail");
-      let body = csvLine([...columns, ...(withTranscript ? ["transcript"] : []), ...(withNotes ? ["notes"] : []), ...(withAnalytics ? ANALYTICS_CSV_COLUMNS : [])]);
+      let body = CSV_BOM + csvLine([...columns, ...(withTranscript ? ["transcript"] : []), ...(withNotes ? ["notes"] : []), ...(withAnalytics ? ANALYTICS_CSV_COLUMNS : [])]);
       for (const s of data) {
         const cells = sessionCsvCells(s).slice(0, columns.length);
         const transcript = s.transcript ? [s.transcript.map((t) => `[${t.speaker}] ${t.text}`).join("\n")] : [];
