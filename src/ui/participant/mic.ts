@@ -4,6 +4,7 @@
 // and speech synthesis (the question read aloud when the server has no voice for it).
 import type { PcmMessage } from "./pcm-worklet";
 import { t } from "./i18n";
+import { meterLevel } from "./spoken";
 
 export type MicFailure = "denied" | "missing" | "busy" | "unsupported" | "failed";
 
@@ -26,12 +27,6 @@ export interface MicHandlers {
   onEnded: () => void;
 }
 
-/** RMS (0..1 of full scale) to a 0..1 meter value over -60..0 dBFS. */
-export function meterLevel(rms: number): number {
-  if (rms <= 0) return 0;
-  const db = 20 * Math.log10(rms);
-  return Math.max(0, Math.min(1, (db + 60) / 60));
-}
 
 export class Microphone {
   private flushWaiters: (() => void)[] = [];
