@@ -6,6 +6,7 @@ import htm from "htm";
 import { ParticipantConnection, type ServerFrame } from "./connection";
 import { AUDIO_ERROR_CODES } from "./uplink";
 import { VoiceController, type VoiceState } from "./voice";
+import { clock, HEARD_LEVEL, limitAnnouncement, limitNotice, type LimitNotice } from "./spoken";
 import { hasVisibleText } from "../../shared/text";
 import { answerIdFor, clearDraftOf, loadDraft, saveDraft } from "./drafts";
 import { joinOutcome, type JoinError } from "./outcome";
@@ -183,7 +184,10 @@ function App({ token }: { token: string }) {
           sendJson: (f) => void conn.current?.sendNow(f),
           sendBinary: (b) => void conn.current?.sendBinary(b),
           buffered: () => conn.current?.buffered() ?? 0,
-        }, j.language || navigator.language || "en", j.browserTranscription === true);
+        }, j.language || navigator.language || "en", j.browserTranscription === true, {
+          // Browser tests shorten the ten-minute limit (answerLimitSeconds clamps it); nothing else sets this.
+          maxAnswerSeconds: (window as { __irAnswerLimitSeconds?: number }).__irAnswerLimitSeconds,
+        });
         voiceRef.current = v;
         v.subscribe(setVoiceState);
       }
@@ -459,7 +463,8 @@ const MicIcon = () =>
 const SpeakerIcon = () =>
   html`<svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M3 9v6h4l5 5V4L7 9H3Zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.47 4.47 0 0 0 2.5-4ZM14 3.23v2.06a7 7 0 0 1 0 13.42v2.06a9 9 0 0 0 0-17.54Z"/></svg>`;
 
-const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
+/** The words of a length-limit notice. */
+const limitText = (n: LimitNotice) => (n.kind === "minute" ? t("limitMinute") : t("limitCountdown", { time: clock(n.seconds) }));
 
 function Level({ level, label }: { level: number; label: string }) {
   const pct = Math.round(level * 100);
@@ -488,7 +493,7 @@ function MicStep({ state, resumed, onEnable, onChoose }: { state: VoiceState; re
     return () => clearInterval(t);
   }, [state.mic]);
   useEffect(() => {
-    if (state.level > 0.2) setQuietSince(null);
+    if (state.level > HEARD_LEVEL) setQuietSince(null);
     else if (quietSince === null) setQuietSince(Date.now());
   }, [state.level]);
   const quiet = state.mic === "on" && quietSince !== null && now - quietSince > 4_000;
@@ -536,6 +541,9 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
   const pct = Math.round((Math.min(q.index, view.total) / Math.max(1, view.total)) * 100);
   const offline = link !== "open";
   const stage = state.seq === q.seq ? state.stage : "prompt";
+  // Near the length limit: shown as it counts down, told to screen readers only at 60, 15 and 5 s to go.
+  const limit = stage === "recording" || stage === "held" ? limitNotice(state.secondsLeft) : null;
+  const limitSpoken = stage === "recording" || stage === "held" ? limitAnnouncement(state.secondsLeft) : null;
   return html`<section class="voice" data-testid="voice-question" data-stage=${stage} data-prompt=${state.prompt ?? ""} data-seconds=${state.seq === q.seq ? state.seconds : 0}>
     <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${view.total} aria-valuenow=${q.index + 1} aria-label=${t("progress")}>
       <div class="bar" style=${`width:${pct}%`}></div>
@@ -566,6 +574,10 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
             <span class="rec-label">${stage === "held" ? t("recordingPaused") : t("recording")}</span>
             <span class="rec-time" data-testid="rec-time">${clock(state.seconds)}</span>
           </div>
+          ${limit
+            ? html`<p class=${`limit-notice${limit.kind === "countdown" ? " urgent" : ""}`} data-testid="limit-notice" aria-hidden="true">${limitText(limit)}</p>`
+            : null}
+          <p class="sr" role="status" data-testid="limit-status">${limitSpoken ? limitText(limitSpoken) : ""}</p>
           <${Level} level=${stage === "held" ? 0 : state.level} label=${t("voiceLevel")} />
           <p class="muted small">${stage === "held"
             ? t("heldHint")
@@ -584,8 +596,23 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
     ${stage === "finishing"
       ? html`<div class="voice-panel"><p class="voice-status" role="status"><span class="spin" aria-hidden="true"></span> ${offline ? t("waitingToSave") : t("savingAnswer")}</p></div>`
       : null}
+    ${stage === "unheard"
+      ? html`<div class="voice-panel unheard" data-testid="unheard">
+          <p class="voice-status warn-text" id="unheard-msg" role="status"><strong>${t("unheardAnswer")}</strong></p>
+          <p class="muted small">${t("unheardHint")}</p>
+          <${Level} level=${state.level} label=${t("micLevel")} />
+          <div class="actions">
+            <button class="primary" ref=${primary} aria-describedby="unheard-msg" onClick=${() => voice.recordAgain()}>${t("recordAgain")}</button>
+            <button class="ghost" aria-describedby="unheard-msg" onClick=${() => voice.sendAnyway()}>${t("sendAnyway")}</button>
+          </div>
+        </div>`
+      : null}
     ${stage === "saved"
-      ? html`<div class="voice-panel"><p class="voice-status ok-text" role="status">✓ ${state.seconds ? t("answerSavedTimedNext", { time: clock(state.seconds) }) : t("answerSavedNext")}</p></div>`
+      ? html`<div class="voice-panel"><p class="voice-status ok-text" role="status">✓ ${state.finishedAtLimit
+          ? t("answerSavedAtLimit")
+          : state.seconds
+            ? t("answerSavedTimedNext", { time: clock(state.seconds) })
+            : t("answerSavedNext")}</p></div>`
       : null}
     ${stage === "failed"
       ? html`<div class="voice-panel"><p class="alert" role="alert">${state.notice}</p>

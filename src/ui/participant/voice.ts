@@ -1,11 +1,15 @@
 // Spoken answers on the participant page: for each question, play its spoken version (or the
 // browser's voice when the server has none), then record until "Done", streaming the audio as it
 // is captured and waiting for the server's ack. State changes are pushed to the page as snapshots.
+// An answer in which nothing was heard is not sent on "Done" before the participant confirms it
+// ("unheard"), and an answer nearing the length limit says so before the page finishes it.
 import { t } from "./i18n";
 import { micFailureText, MicError, Microphone, SpeechHint, speak, type MicFailure } from "./mic";
+import { answerLimitSeconds, SpeechPresence } from "./spoken";
 import { AnswerUplink, BYTES_PER_SECOND, type Link, type UplinkEvent } from "./uplink";
 
-export type Stage = "idle" | "prompt" | "recording" | "held" | "finishing" | "saved" | "failed";
+/** "unheard": Done was pressed on a take with no speech in it; the page asks to record again or send it anyway. */
+export type Stage = "idle" | "prompt" | "recording" | "held" | "finishing" | "unheard" | "saved" | "failed";
 
 export interface VoiceState {
   mic: "off" | "asking" | "on" | "failed";
@@ -14,8 +18,12 @@ export interface VoiceState {
   /** 0..1 for the level meter. */
   level: number;
   stage: Stage;
-  /** Seconds of audio in the current answer. */
+  /** Seconds of audio in the current take of the answer (what the recording clock shows). */
   seconds: number;
+  /** Seconds until the page finishes the answer by itself (the whole answer counts, every take). */
+  secondsLeft: number;
+  /** The answer was finished because it reached the length limit, not by the participant. */
+  finishedAtLimit: boolean;
   /** How the question is being read: the service's voice, the browser's, or not at all. */
   prompt: "loading" | "audio" | "browser" | "none" | "blocked" | null;
   /** The question's audio is playing right now. */
@@ -36,11 +44,16 @@ export interface QuestionRef {
   audio?: string;
 }
 
-/** Ten minutes is the server's limit per answer; stop a little before it. */
-const MAX_ANSWER_SECONDS = 595;
+export interface VoiceOptions {
+  /** The page's cut-off per answer in seconds (answerLimitSeconds: at most 595, shorter only in tests). */
+  maxAnswerSeconds?: number;
+}
+
+/** Who finished an answer: the participant (Done), the length limit, or the page itself (the microphone went away, the session's audio is full). Only the participant's own Done asks about an unheard answer. */
+type FinishedBy = "participant" | "limit" | "page";
 
 export class VoiceController {
-  state: VoiceState = { mic: "off", level: 0, stage: "idle", seconds: 0, prompt: null, speaking: false, savedSeconds: 0, hinting: false, seq: null };
+  state: VoiceState;
   private listeners = new Set<(s: VoiceState) => void>();
   private mic: Microphone | null = null;
   private uplink: AnswerUplink | null = null;
@@ -54,6 +67,13 @@ export class VoiceController {
   private ttsUnavailable = false;
   private finishing = false;
   private tick: ReturnType<typeof setInterval> | null = null;
+  private readonly maxAnswerSeconds: number;
+  /** Whether the current take held anything that could be speech. */
+  private presence = new SpeechPresence();
+  /** The answer was continued after a reload: its audio from before is not measured here. */
+  private inherited = false;
+  /** Where the current take starts in the answer's bytes ("Record again" continues the same answer). */
+  private takeFrom = 0;
 
   constructor(
     private readonly sessionId: string,
@@ -61,8 +81,11 @@ export class VoiceController {
     private readonly link: Link,
     private readonly lang: string = navigator.language || "en",
     browserTranscription = false,
+    opts: VoiceOptions = {},
   ) {
     this.hint = new SpeechHint(this.lang, browserTranscription);
+    this.maxAnswerSeconds = answerLimitSeconds(opts.maxAnswerSeconds);
+    this.state = { mic: "off", level: 0, stage: "idle", seconds: 0, secondsLeft: this.maxAnswerSeconds, finishedAtLimit: false, prompt: null, speaking: false, savedSeconds: 0, hinting: false, seq: null };
   }
 
   subscribe(fn: (s: VoiceState) => void): () => void {
@@ -108,7 +131,7 @@ export class VoiceController {
     this.capturing = false;
     this.set({ mic: "failed", micFailure: "missing", micMessage: t("micStopped"), level: 0 });
     // Whatever was recorded still counts: finish the answer with it.
-    if (this.uplink && this.state.stage === "recording" && this.uplink.capturedBytes > 0) void this.done();
+    if (this.uplink && this.state.stage === "recording" && this.uplink.capturedBytes > 0) void this.done("page");
   }
 
   get micOn() {
@@ -118,8 +141,9 @@ export class VoiceController {
   private onPcm(pcm: Uint8Array) {
     if (!this.capturing || !this.uplink) return;
     this.uplink.push(pcm);
+    this.presence.push(pcm);
     const seconds = this.uplink.capturedBytes / BYTES_PER_SECOND;
-    if (seconds >= MAX_ANSWER_SECONDS && !this.finishing) void this.done();
+    if (seconds >= this.maxAnswerSeconds && !this.finishing) void this.done("limit");
   }
 
   // ---- The socket ----
@@ -144,8 +168,8 @@ export class VoiceController {
     if (this.question?.seq === q.seq) return;
     this.reset();
     this.question = q;
-    if (answered) return this.set({ stage: "saved", seq: q.seq, prompt: null, notice: undefined });
-    this.set({ stage: "prompt", seq: q.seq, seconds: 0, savedSeconds: 0, notice: undefined, prompt: "loading" });
+    if (answered) return this.set({ stage: "saved", seq: q.seq, prompt: null, notice: undefined, finishedAtLimit: false });
+    this.set({ stage: "prompt", seq: q.seq, seconds: 0, secondsLeft: this.maxAnswerSeconds, finishedAtLimit: false, savedSeconds: 0, notice: undefined, prompt: "loading" });
     void this.playPrompt(true);
   }
 
@@ -227,10 +251,10 @@ export class VoiceController {
   }
 
   /** The open answer's id survives a reload, so the server's open answer is continued, not orphaned. */
-  private answerId(seq: number): string {
+  private answerId(seq: number): { id: string; restored: boolean } {
     try {
       const saved = JSON.parse(sessionStorage.getItem(this.storageKey()) ?? "null") as { seq: number; id: string } | null;
-      if (saved && saved.seq === seq) return saved.id;
+      if (saved && saved.seq === seq) return { id: saved.id, restored: true };
     } catch {
       // storage unavailable
     }
@@ -240,7 +264,7 @@ export class VoiceController {
     } catch {
       // storage unavailable
     }
-    return id;
+    return { id, restored: false };
   }
 
   private forgetAnswerId() {
@@ -255,7 +279,11 @@ export class VoiceController {
     const q = this.question;
     if (!q || !this.mic) return;
     if (!this.uplink) {
-      this.uplink = new AnswerUplink(this.answerId(q.seq), { link: this.link, questionSeq: q.seq, onEvent: (e) => this.onUplink(e) });
+      const { id, restored } = this.answerId(q.seq);
+      this.uplink = new AnswerUplink(id, { link: this.link, questionSeq: q.seq, onEvent: (e) => this.onUplink(e) });
+      this.inherited = restored;
+      this.takeFrom = 0;
+      this.presence.reset();
       this.uplink.open();
     }
     void this.mic.resume();
@@ -266,14 +294,21 @@ export class VoiceController {
     this.startTick();
   }
 
+  /** Seconds of the current take, and seconds left before the page finishes the answer. */
+  private clockOf(u: AnswerUplink) {
+    return { seconds: (u.capturedBytes - this.takeFrom) / BYTES_PER_SECOND, secondsLeft: Math.max(0, this.maxAnswerSeconds - u.capturedBytes / BYTES_PER_SECOND) };
+  }
+
   private startTick() {
     if (this.tick) return;
     this.tick = setInterval(() => {
       const u = this.uplink;
       if (!u) return;
-      const seconds = Math.floor(u.capturedBytes / BYTES_PER_SECOND);
+      const now = this.clockOf(u);
+      const seconds = Math.floor(now.seconds);
+      const secondsLeft = Math.ceil(now.secondsLeft);
       const savedSeconds = Math.floor(u.ackedBytes / BYTES_PER_SECOND);
-      if (seconds !== Math.floor(this.state.seconds) || savedSeconds !== this.state.savedSeconds) this.set({ seconds, savedSeconds });
+      if (seconds !== Math.floor(this.state.seconds) || secondsLeft !== Math.ceil(this.state.secondsLeft) || savedSeconds !== this.state.savedSeconds) this.set({ seconds, secondsLeft, savedSeconds });
     }, 250);
   }
 
@@ -282,18 +317,57 @@ export class VoiceController {
     this.tick = null;
   }
 
-  /** "Done": the last samples, the browser's transcript, answer_end; then wait for the ack. */
-  async done() {
+  /**
+   * "Done": the last samples, the browser's transcript, answer_end; then wait for the ack. When the
+   * participant pressed Done on a take in which nothing was heard (neither by the level of the
+   * audio nor by the browser's recogniser), the answer is not ended: the page asks first
+   * (recordAgain or sendAnyway). An answer the limit or a lost microphone finishes is sent as it is.
+   */
+  async done(by: FinishedBy = "participant") {
     const u = this.uplink;
     if (!u || this.finishing) return;
     this.finishing = true;
-    this.set({ stage: "finishing", notice: undefined });
+    this.set({ stage: "finishing", notice: undefined, ...(by === "limit" ? { finishedAtLimit: true } : {}) });
     await this.mic?.flush();
     this.capturing = false;
     const text = await this.hint.stop();
     if (this.uplink !== u) return;
-    this.set({ seconds: u.capturedBytes / BYTES_PER_SECOND });
+    this.set(this.clockOf(u));
+    if (by === "participant" && !this.heardSomething(text)) {
+      // The answer stays open on the server (nothing is ended, nothing is dropped) while the participant decides.
+      this.finishing = false;
+      return this.set({ stage: "unheard" });
+    }
     u.end(text);
+  }
+
+  /** Whether the take held speech; an answer continued after a reload may hold speech from before it, which this page never measured. */
+  private heardSomething(text: string): boolean {
+    return this.presence.heard || text.trim() !== "" || this.inherited;
+  }
+
+  /**
+   * "Record again" after an unheard take. The protocol has no way to take back audio the server
+   * acknowledged, and the server holds one open answer at a time, so the new take continues the
+   * same open answer (the same id, from the byte the server holds): the silent take stays at its
+   * start, nothing is lost or stored twice, and the recording clock starts again from 0:00.
+   */
+  recordAgain() {
+    const u = this.uplink;
+    if (this.state.stage !== "unheard" || !u || !this.mic) return;
+    this.takeFrom = u.capturedBytes;
+    this.presence.reset();
+    this.set({ seconds: 0 });
+    this.startRecording(true);
+  }
+
+  /** "Send anyway": the unheard take is the answer, as it would have been without asking. */
+  sendAnyway() {
+    const u = this.uplink;
+    if (this.state.stage !== "unheard" || !u || this.finishing) return;
+    this.finishing = true;
+    this.set({ stage: "finishing", notice: undefined });
+    u.end(null);
   }
 
   /** The interview was paused (by the participant or the team): stop capturing, keep the answer open. */
@@ -321,7 +395,7 @@ export class VoiceController {
       this.forgetAnswerId();
       this.capturing = false;
       this.finishing = false;
-      this.set({ stage: "saved", seconds: u.capturedBytes / BYTES_PER_SECOND, savedSeconds: u.ackedBytes / BYTES_PER_SECOND, notice: undefined });
+      this.set({ stage: "saved", ...this.clockOf(u), savedSeconds: u.ackedBytes / BYTES_PER_SECOND, notice: undefined });
     } else if (e.type === "problem") {
       if (e.code === "EMPTY_ANSWER" || e.code === "NO_OPEN_ANSWER") {
         // Nothing arrived: record again (into the same answer when it is still open).
@@ -335,8 +409,9 @@ export class VoiceController {
         this.set({ notice: t("noSound") });
       } else {
         // Size limit reached: what was stored is the answer.
-        this.set({ notice: t("longestAnswer") });
-        void this.done();
+        const tooLong = e.code === "ANSWER_TOO_LONG";
+        this.set({ notice: t("longestAnswer"), ...(tooLong ? { finishedAtLimit: true } : {}) });
+        void this.done(tooLong ? "limit" : "page");
       }
     } else if (e.type === "refused") {
       if (e.code === "INVALID_TRANSITION") {
