@@ -2,10 +2,11 @@
 // espeak-ng, against the real local server (wrangler dev). A participant answers aloud from join to
 // completion (with a dropped connection mid-answer), the owner downloads the recording and plays it
 // in the dashboard (speed, skip to answer, transcript highlighting), an analyst gets no player, and
-// a participant whose microphone is refused completes the interview by typing.
+// a participant whose microphone is refused completes the interview by typing; a silent microphone
+// gets "we didn't hear anything" before its answer is sent, and a long answer is warned and cut off.
 // Screenshots go to SCREENSHOT_DIR (default: the OS temp dir's screens-voice/).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -22,6 +23,7 @@ const ESPEAK = process.env.ESPEAK_PATH ?? "/usr/bin/espeak-ng";
 let server: TestServer;
 let micBrowser: Browser;
 let deniedBrowser: Browser;
+let silentBrowser: Browser;
 let key: string;
 let wavDir: string;
 let speechWav: Buffer;
@@ -30,6 +32,25 @@ const contexts: BrowserContext[] = [];
 const figures: Record<string, string> = {};
 /** The completed voice session of the first test, for the dashboard test. */
 let voiceSession: { id: string; capturedMs: number[] } | null = null;
+
+/** A 16 kHz mono 16-bit WAV of digital silence: a muted microphone, or one nobody speaks into. */
+function silentWav(seconds: number): Buffer {
+  const data = seconds * 32_000;
+  const b = Buffer.alloc(44 + data);
+  b.write("RIFF", 0, "ascii");
+  b.writeUInt32LE(36 + data, 4);
+  b.write("WAVEfmt ", 8, "ascii");
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20); // PCM
+  b.writeUInt16LE(1, 22); // mono
+  b.writeUInt32LE(16_000, 24);
+  b.writeUInt32LE(32_000, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write("data", 36, "ascii");
+  b.writeUInt32LE(data, 40);
+  return b;
+}
 
 async function shot(page: Page, name: string, fullPage = false) {
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage });
@@ -43,12 +64,16 @@ beforeAll(async () => {
   execFileSync(ESPEAK, ["-w", wav, "-s", "160", SAID]);
   speechWav = readFileSync(wav);
   execFileSync("mkdir", ["-p", SCREENS]);
-  [server, micBrowser, deniedBrowser] = await Promise.all([
+  const silent = join(wavDir, "silence.wav");
+  writeFileSync(silent, silentWav(5));
+  [server, micBrowser, deniedBrowser, silentBrowser] = await Promise.all([
     startServer({ vars: { HEARTBEAT_TIMEOUT_SECONDS: "120", PAUSE_EXPIRY_SECONDS: "600", LEAVE_GRACE_SECONDS: "60", RATE_LIMIT_LOGIN_PER_MINUTE: "200", RATE_LIMIT_JOIN_PER_MINUTE: "200" } }),
     // Microphone allowed without a prompt, fed from the WAV.
     launchBrowser(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${wav}`]),
     // A microphone exists but the permission prompt is refused.
     launchBrowser(["--use-fake-device-for-media-stream", "--deny-permission-prompts"]),
+    // A microphone that hears nothing at all.
+    launchBrowser(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${silent}`]),
   ]);
   const seeded = await orgWithMember(server, { name: "Voice Research", plan: "professional", domain: "voice.example", password: PASSWORD, member: { role: "analyst", name: "Ana Analyst" } });
   key = seeded.key;
@@ -68,6 +93,7 @@ afterAll(async () => {
   if (Object.keys(figures).length) console.log(`\n---- voice measurements ----\n${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join("\n")}\nscreenshots: ${SCREENS}\n`);
   await micBrowser?.close().catch(() => undefined);
   await deniedBrowser?.close().catch(() => undefined);
+  await silentBrowser?.close().catch(() => undefined);
   await server?.stop();
   if (wavDir) rmSync(wavDir, { recursive: true, force: true });
 });
@@ -571,6 +597,117 @@ describe("voice interviews in Chromium", () => {
     expect(typed.map((s) => s.text)).toEqual(answers);
     expect(typed.every((s) => s.speech === undefined)).toBe(true);
     expect(expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}`, { key }), 200, "session").status).toBe("completed");
+    expect(errors).toEqual([]);
+  }, 120_000);
+  it("an answer in which nothing was heard is not sent before the participant says so: Record again continues it, Send anyway sends it", async () => {
+    const q = "What did you think of the onboarding?";
+    const campaign = await voiceCampaign("Spoken, muted", [q], false);
+    const inv = await invite(campaign.id, "Max Muted");
+    const ctx = await newContext(silentBrowser, { mobile: true });
+    const page = await ctx.newPage();
+    const errors = participantErrors(page);
+    await page.goto(inv.url);
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Turn on the microphone" }).click();
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await expect.poll(() => question(page), { timeout: 10_000 }).toBe(q);
+    const answerNow = page.getByRole("button", { name: "Answer now" });
+    if (await answerNow.isVisible().catch(() => false)) await answerNow.click({ timeout: 2_000 }).catch(() => undefined);
+    await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
+    // Past the first durable chunk, so acknowledged audio is at stake.
+    await expect.poll(() => recSeconds(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
+    await page.getByRole("button", { name: "Done", exact: true }).click();
+
+    await expect.poll(() => stage(page), { timeout: 10_000 }).toBe("unheard");
+    const panel = page.getByTestId("unheard");
+    expect(await panel.getByRole("status").textContent()).toBe("We didn't hear anything in this answer. Record again, or send it anyway?");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Record again");
+    expect(await page.getByRole("button", { name: "Send anyway" }).count()).toBe(1);
+    await shot(page, "v15-unheard-phone");
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await shot(page, "v15b-unheard-desktop");
+    await page.setViewportSize({ width: 390, height: 844 });
+    const firstTake = Number(await page.locator("[data-testid=voice-question]").getAttribute("data-seconds"));
+    expect(firstTake).toBeGreaterThanOrEqual(5);
+    // Nothing was ended: the answer is still open, nothing is in the transcript.
+    const sessionId = (expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions").data[0].id) as string;
+    const during = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/transcript`, { key }), 200, "transcript");
+    expect((during.segments as { speaker: string }[]).filter((x) => x.speaker === "participant")).toEqual([]);
+
+    // Record again: the clock starts over, in the same answer.
+    await page.getByRole("button", { name: "Record again" }).click();
+    await expect.poll(() => stage(page), { timeout: 5_000 }).toBe("recording");
+    expect(await recSeconds(page)).toBeLessThanOrEqual(1);
+    await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    await page.getByRole("button", { name: "Done", exact: true }).click();
+    await expect.poll(() => stage(page), { timeout: 10_000 }).toBe("unheard");
+    const secondTake = Number(await page.locator("[data-testid=voice-question]").getAttribute("data-seconds"));
+
+    // Send anyway: saved as it is, and the interview goes on.
+    await page.getByRole("button", { name: "Send anyway" }).click();
+    await expect.poll(() => stage(page), { timeout: 15_000 }).toBe("saved");
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 20_000 });
+
+    // One answer holding both takes, every byte once.
+    const manifest = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/audio/manifest?track=participant`, { key }), 200, "manifest");
+    expect(manifest.answers).toHaveLength(1);
+    figures["unheard answer, two takes: page / stored"] = `${((firstTake + secondTake) * 1000).toFixed(0)} ms / ${manifest.answers[0].durationMs} ms`;
+    expect(Math.abs(manifest.answers[0].durationMs - (firstTake + secondTake) * 1000)).toBeLessThanOrEqual(1);
+    const session = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}`, { key }), 200, "session");
+    expect(session).toMatchObject({ status: "completed", questionsAnswered: 1 });
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it("an answer nearing the length limit is warned, counted down, and saved at the limit with a message that says so", async () => {
+    const q = "Tell us everything about your week with the product.";
+    const campaign = await voiceCampaign("Spoken, at length", [q], false);
+    const inv = await invite(campaign.id, "Lou Long");
+    const ctx = await newContext(micBrowser, { mobile: true });
+    // The page's ten-minute limit, shortened to 24 s for the test (the page clamps it to at most 595 s).
+    await ctx.addInitScript(() => ((window as unknown as { __irAnswerLimitSeconds: number }).__irAnswerLimitSeconds = 24));
+    const page = await ctx.newPage();
+    const errors = participantErrors(page);
+    await page.goto(inv.url);
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Turn on the microphone" }).click();
+    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await expect.poll(() => question(page), { timeout: 10_000 }).toBe(q);
+    const answerNow = page.getByRole("button", { name: "Answer now" });
+    if (await answerNow.isVisible().catch(() => false)) await answerNow.click({ timeout: 2_000 }).catch(() => undefined);
+    await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
+
+    const notice = page.getByTestId("limit-notice");
+    const status = page.getByTestId("limit-status");
+    // Under a minute to go from the start (24 s): the notice, and the same words for screen readers.
+    await expect.poll(() => notice.textContent({ timeout: 500 }).catch(() => null), { timeout: 5_000 }).toBe("Less than a minute left for this answer.");
+    expect(await status.getAttribute("role")).toBe("status");
+    expect(await status.textContent()).toBe("Less than a minute left for this answer.");
+    await shot(page, "v16-limit-minute-phone");
+    // The last 15 s count down on screen; the live region changes at 15 s and at 5 s only.
+    await expect.poll(() => notice.textContent({ timeout: 500 }).catch(() => null), { timeout: 15_000 }).toMatch(/^0:1[0-3] left$/);
+    expect(await status.textContent()).toBe("0:15 left");
+    expect(await notice.getAttribute("class")).toContain("urgent");
+    await shot(page, "v17-limit-countdown-phone");
+    const seen = new Set<string>();
+    await expect
+      .poll(async () => {
+        const text = await notice.textContent({ timeout: 200 }).catch(() => null);
+        if (text) seen.add(text);
+        return (await stage(page)) === "saved" ? "saved" : text;
+      }, { timeout: 20_000, interval: 200 })
+      .toBe("saved");
+    expect([...seen].some((x) => /^0:0[1-5] left$/.test(x)), `the countdown reached its last seconds (${[...seen].join(", ")})`).toBe(true);
+    // Finished by the page at the limit, and it says why.
+    expect(await page.locator(".voice-status.ok-text").textContent()).toBe("✓ Your answer reached the 10-minute limit, so it was finished and saved. The next question is on its way…");
+    await shot(page, "v18-saved-at-limit-phone");
+    await page.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 20_000 });
+
+    const sessionId = (expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions").data[0].id) as string;
+    const manifest = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/audio/manifest?track=participant`, { key }), 200, "manifest");
+    expect(manifest.answers).toHaveLength(1);
+    figures["answer finished at the (shortened) limit of 24 s: stored"] = `${manifest.answers[0].durationMs} ms`;
+    expect(manifest.answers[0].durationMs).toBeGreaterThanOrEqual(24_000);
+    expect(manifest.answers[0].durationMs).toBeLessThan(24_500);
     expect(errors).toEqual([]);
   }, 120_000);
 });
