@@ -7,6 +7,7 @@ import { overall as overallLabel } from "../ai/sentiment";
 import { words as wordsOf } from "../ai/words";
 import type { Segment } from "../objects/protocol";
 import type { SessionEvent } from "../objects/store";
+import { isDeclined, rangeTimeSql } from "../shared/declined";
 
 /** Durations are folded per whole second (the index keeps whole seconds), so the median is exact. */
 export const DURATION_BUCKET_SECONDS = 1;
@@ -62,6 +63,8 @@ export interface SessionFacts {
   questionsAnswered: number;
   pauseCount: number;
   lastQuestionIndex: number | null;
+  /** Declined consent or withdrew it before answering (src/shared/declined.ts): no drop-off. */
+  declined?: boolean;
 }
 
 /** The contract's per-session analytics from the session's answers, transcript and events. */
@@ -132,7 +135,9 @@ export function sessionAnalytics(facts: SessionFacts, segments: Segment[], event
     timePerQuestion,
     pauseCount: facts.pauseCount,
     longPauses: events.filter((e) => e.name === "long_pause").length,
-    dropOffQuestion: facts.status === "abandoned" ? facts.lastQuestionIndex : null,
+    declined: facts.declined === true,
+    // A participant who declined never dropped out of the interview, as the campaign funnel counts it.
+    dropOffQuestion: facts.status === "abandoned" && !facts.declined ? facts.lastQuestionIndex : null,
     analysed: terminal ? rows.length >= participant.length : false,
   };
 }
@@ -240,6 +245,11 @@ export interface SessionFold {
   campaignId: string;
   orgId: string;
   status: "completed" | "abandoned";
+  /**
+   * Declined consent or withdrew it before answering (src/shared/declined.ts): counted in the
+   * totals (abandoned, and declined), never in the durations or the funnel.
+   */
+  declined: boolean;
   duration: number;
   /** Main questions asked, and main questions answered. */
   reached: number[];
@@ -247,21 +257,29 @@ export interface SessionFold {
   dropOff: number | null;
 }
 
-/** The three statements folding one finished session into its campaign's totals, durations and funnel (run once per session). */
+/**
+ * The statements folding one finished session into its campaign's totals, durations and funnel
+ * (run once per session): three at most. A declined session adds to the totals only: it took no
+ * part, so it has no interview time and reached no question.
+ */
 export function foldSession(db: D1Database, f: SessionFold): D1PreparedStatement[] {
   const bucket = Math.floor(f.duration / DURATION_BUCKET_SECONDS) * DURATION_BUCKET_SECONDS;
+  const timed = f.declined ? 0 : 1;
   const stmts = [
     db
       .prepare(
-        `INSERT INTO campaign_stats (campaign_id, org_id, total, completed, abandoned, duration_sum, duration_count) VALUES (?, ?, 1, ?, ?, ?, 1)
+        `INSERT INTO campaign_stats (campaign_id, org_id, total, completed, abandoned, declined, duration_sum, duration_count) VALUES (?, ?, 1, ?, ?, ?, ?, ?)
          ON CONFLICT(campaign_id) DO UPDATE SET total = total + 1, completed = completed + excluded.completed, abandoned = abandoned + excluded.abandoned,
-           duration_sum = duration_sum + excluded.duration_sum, duration_count = duration_count + 1`,
+           declined = declined + excluded.declined, duration_sum = duration_sum + excluded.duration_sum, duration_count = duration_count + excluded.duration_count`,
       )
-      .bind(f.campaignId, f.orgId, f.status === "completed" ? 1 : 0, f.status === "abandoned" ? 1 : 0, f.duration),
+      .bind(f.campaignId, f.orgId, f.status === "completed" ? 1 : 0, f.status === "abandoned" ? 1 : 0, f.declined ? 1 : 0, timed ? f.duration : 0, timed),
+  ];
+  if (f.declined) return stmts;
+  stmts.push(
     db
       .prepare("INSERT INTO campaign_duration_buckets (campaign_id, bucket, count) VALUES (?, ?, 1) ON CONFLICT(campaign_id, bucket) DO UPDATE SET count = count + 1")
       .bind(f.campaignId, bucket),
-  ];
+  );
   const questions = [...new Set([...f.reached, ...f.answered, ...(f.dropOff === null ? [] : [f.dropOff])])].map(
     (q): QuestionDelta => [f.campaignId, q, f.reached.includes(q) ? 1 : 0, f.answered.includes(q) ? 1 : 0, f.dropOff === q ? 1 : 0, 0, 0, 0],
   );
@@ -279,6 +297,8 @@ const upTo = (n: number) => Array.from({ length: n + 1 }, (_, i) => i);
  * transcript may skip indexes); follow-ups count toward their main question only.
  */
 export function sessionFold(base: Omit<SessionFold, "reached" | "answered" | "dropOff">, segments: Pick<Segment, "speaker" | "questionIndex" | "followUp">[], lastQuestionIndex: number | null): SessionFold {
+  // Someone who withdrew consent as the first question came up did not drop out at it.
+  if (base.declined) return { ...base, reached: [], answered: [], dropOff: null };
   const main = segments.filter((s) => !s.followUp);
   const asked = main.filter((s) => s.speaker === "ai").map((s) => s.questionIndex);
   const said = main.filter((s) => s.speaker === "participant").map((s) => s.questionIndex);
@@ -317,31 +337,175 @@ export interface ResponsePattern {
   clusters: { label: string; count: number; examples: string[] }[];
 }
 
-/** The contract's campaign analytics, read from the aggregates only (the patterns come from the campaign's object). */
-export async function campaignAnalytics(db: D1Database, campaignId: string, totalQuestions: number, patterns: ResponsePattern[] | Promise<ResponsePattern[]>) {
-  const [responsePatterns, stats, buckets, questions, themes] = await Promise.all([
-    patterns,
-    db.prepare("SELECT * FROM campaign_stats WHERE campaign_id = ?").bind(campaignId).first<{ total: number; completed: number; abandoned: number; duration_sum: number; duration_count: number }>(),
-    db.prepare("SELECT bucket, count FROM campaign_duration_buckets WHERE campaign_id = ? ORDER BY bucket").bind(campaignId).all<{ bucket: number; count: number }>(),
-    db.prepare("SELECT * FROM campaign_question_stats WHERE campaign_id = ? ORDER BY question_index").bind(campaignId).all<{ question_index: number; reached: number; answered: number; dropped: number; positive: number; neutral: number; negative: number }>(),
-    db.prepare("SELECT question_index, theme, count, examples FROM campaign_theme_stats WHERE campaign_id = ? AND question_index = -1 ORDER BY count DESC, theme LIMIT 10").bind(campaignId).all<{ question_index: number; theme: string; count: number; examples: string }>(),
-  ]);
-  const byQ = new Map(questions.results.map((q) => [q.question_index, q]));
-  const n = stats?.duration_count ?? 0;
-  const durations = durationSummary(buckets.results);
+/**
+ * The contract's session counts and their breakdown: `abandoned` is every session whose status is
+ * abandoned, declined ones included; `declined` (consent refused, or withdrawn before answering)
+ * and `droppedOut` split it. The completion rate is over those who agreed to take part.
+ */
+export function sessionCounts(total: number, completed: number, abandoned: number, declined: number) {
+  const consented = total - declined;
   return {
-    sessions: { total: stats?.total ?? 0, completed: stats?.completed ?? 0, abandoned: stats?.abandoned ?? 0 },
+    total,
+    completed,
+    abandoned,
+    declined,
+    droppedOut: abandoned - declined,
+    completionRate: consented > 0 ? round(completed / consented, 3) : null,
+    consentRate: total > 0 ? round(consented / total, 3) : null,
+  };
+}
+
+type QuestionCounts = { question_index: number; reached: number; answered: number; dropped: number; positive: number; neutral: number; negative: number };
+
+function shape(
+  totalQuestions: number,
+  sessions: ReturnType<typeof sessionCounts>,
+  duration: { sum: number; n: number; buckets: { bucket: number; count: number }[] },
+  questions: QuestionCounts[],
+  themes: { theme: string; count: number; examples: string[] }[],
+  responsePatterns: ResponsePattern[],
+) {
+  const byQ = new Map(questions.map((q) => [q.question_index, q]));
+  const durations = durationSummary(duration.buckets);
+  return {
+    sessions,
     funnel: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, reached: byQ.get(q)?.reached ?? 0, answered: byQ.get(q)?.answered ?? 0, dropped: byQ.get(q)?.dropped ?? 0 })),
     duration: {
-      mean: n ? round(stats!.duration_sum / n, 1) : 0,
+      mean: duration.n ? round(duration.sum / duration.n, 1) : 0,
       median: round(durations.median, 1),
       histogram: durations.histogram,
     },
     sentimentTrend: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, positive: byQ.get(q)?.positive ?? 0, neutral: byQ.get(q)?.neutral ?? 0, negative: byQ.get(q)?.negative ?? 0 })),
-    topThemes: themes.results
-      .filter((t) => t.question_index === -1)
-      .slice(0, 10)
-      .map((t) => ({ theme: t.theme, count: t.count, quotes: parseJson(Examples, t.examples) })),
+    topThemes: themes.slice(0, 10).map((t) => ({ theme: t.theme, count: t.count, quotes: t.examples })),
     responsePatterns: Array.from({ length: totalQuestions }, (_, q) => ({ questionIndex: q, clusters: responsePatterns.find((p) => p.questionIndex === q)?.clusters ?? [] })),
   };
+}
+
+/** The contract's campaign analytics, read from the aggregates only (the patterns come from the campaign's object). */
+export async function campaignAnalytics(db: D1Database, campaignId: string, totalQuestions: number, patterns: ResponsePattern[] | Promise<ResponsePattern[]>) {
+  const [responsePatterns, stats, buckets, questions, themes] = await Promise.all([
+    patterns,
+    db.prepare("SELECT * FROM campaign_stats WHERE campaign_id = ?").bind(campaignId).first<{ total: number; completed: number; abandoned: number; declined: number; duration_sum: number; duration_count: number }>(),
+    db.prepare("SELECT bucket, count FROM campaign_duration_buckets WHERE campaign_id = ? ORDER BY bucket").bind(campaignId).all<{ bucket: number; count: number }>(),
+    db.prepare("SELECT * FROM campaign_question_stats WHERE campaign_id = ? ORDER BY question_index").bind(campaignId).all<QuestionCounts>(),
+    db.prepare("SELECT question_index, theme, count, examples FROM campaign_theme_stats WHERE campaign_id = ? AND question_index = -1 ORDER BY count DESC, theme LIMIT 10").bind(campaignId).all<{ question_index: number; theme: string; count: number; examples: string }>(),
+  ]);
+  return shape(
+    totalQuestions,
+    sessionCounts(stats?.total ?? 0, stats?.completed ?? 0, stats?.abandoned ?? 0, stats?.declined ?? 0),
+    { sum: stats?.duration_sum ?? 0, n: stats?.duration_count ?? 0, buckets: buckets.results },
+    questions.results,
+    themes.results.map((t) => ({ theme: t.theme, count: t.count, examples: parseJson(Examples, t.examples) })),
+    responsePatterns,
+  );
+}
+
+/** Instants in ms; either may be absent. */
+export interface AnalyticsRange {
+  from?: number;
+  to?: number;
+}
+
+/** What the session index says of one finished session, as much as the funnel and the totals need. */
+export interface IndexedSession {
+  status: "completed" | "abandoned";
+  duration: number;
+  questions_answered: number;
+  last_question_index: number | null;
+  consent_granted: number | null;
+}
+
+/**
+ * The campaign fold of a finished session from its index row, for figures over a date range (the
+ * aggregates cannot be cut by date). It agrees with sessionFold from the transcript: questions come
+ * in order, so the last question shown is the last reached and the main answers given are the first
+ * ones. (A session reassigned mid-way to a shorter script may differ by a question.)
+ */
+export function indexFold(r: IndexedSession): Pick<SessionFold, "status" | "declined" | "duration" | "reached" | "answered" | "dropOff"> {
+  const declined = isDeclined({ status: r.status, consentGranted: r.consent_granted === null ? null : r.consent_granted === 1, questionsAnswered: r.questions_answered });
+  if (declined) return { status: r.status, declined, duration: r.duration, reached: [], answered: [], dropOff: null };
+  const lastReached = Math.max(-1, r.last_question_index ?? -1);
+  const lastAnswered = Math.min(lastReached, Math.max(-1, r.questions_answered - 1, lastReached - 1));
+  const dropOff = r.status === "abandoned" ? (lastAnswered < lastReached ? lastReached : r.last_question_index) : null;
+  return { status: r.status, declined, duration: r.duration, reached: upTo(lastReached), answered: upTo(lastAnswered), dropOff };
+}
+
+/**
+ * The same figures over the sessions that started within a range (a session never started — declined
+ * at the consent step — counts from when its link was opened: rangeTimeSql), computed from
+ * per-session rows: the session index for totals, durations and the funnel, the answer analyses for
+ * sentiment and themes, and the campaign object's pattern memberships for the patterns. Theme
+ * quotes are kept only as whole-campaign aggregates, so themes come without quotes here.
+ */
+export async function campaignAnalyticsInRange(
+  db: D1Database,
+  campaignId: string,
+  totalQuestions: number,
+  range: AnalyticsRange,
+  patterns: (sessionIds: string[]) => Promise<ResponsePattern[]>,
+) {
+  const when: string[] = [];
+  const binds: number[] = [];
+  if (range.from !== undefined) (when.push(`${rangeTimeSql("s")} >= ?`), binds.push(range.from));
+  // A session is created before it starts: bounding created_at too lets the campaign's index stop early.
+  if (range.to !== undefined) (when.push(`${rangeTimeSql("s")} <= ?`, "s.created_at <= ?"), binds.push(range.to, range.to));
+  const inRange = when.length ? ` AND ${when.join(" AND ")}` : "";
+  // Answers count in the campaign they were given in (as the aggregates fold them), by their session's time.
+  const answersInRange = `FROM answer_analysis a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ?${inRange}`;
+  const [finished, sentiment, themes, answeredIn] = await Promise.all([
+    db
+      .prepare(`SELECT s.status, s.duration, s.questions_answered, s.last_question_index, s.consent_granted FROM sessions s WHERE s.campaign_id = ? AND s.status IN ('completed', 'abandoned')${inRange}`)
+      .bind(campaignId, ...binds)
+      .all<IndexedSession>(),
+    db
+      .prepare(`SELECT a.question_index AS q, a.sentiment_label AS label, COUNT(*) AS n ${answersInRange} AND a.follow_up = 0 AND a.sentiment_label IS NOT NULL GROUP BY a.question_index, a.sentiment_label`)
+      .bind(campaignId, ...binds)
+      .all<{ q: number; label: Label; n: number }>(),
+    db
+      .prepare(`SELECT t.value AS theme, COUNT(*) AS n FROM answer_analysis a JOIN sessions s ON s.id = a.session_id, json_each(a.themes) t WHERE a.campaign_id = ?${inRange} GROUP BY t.value ORDER BY n DESC, t.value LIMIT 10`)
+      .bind(campaignId, ...binds)
+      .all<{ theme: string; n: number }>(),
+    db
+      .prepare(`SELECT DISTINCT a.session_id AS id ${answersInRange} AND a.follow_up = 0`)
+      .bind(campaignId, ...binds)
+      .all<{ id: string }>(),
+  ]);
+  const responsePatterns = await patterns(answeredIn.results.map((r) => r.id));
+  const questions = new Map<number, QuestionCounts>();
+  const question = (q: number) => {
+    let row = questions.get(q);
+    if (!row) questions.set(q, (row = { question_index: q, reached: 0, answered: 0, dropped: 0, positive: 0, neutral: 0, negative: 0 }));
+    return row;
+  };
+  let completed = 0;
+  let abandoned = 0;
+  let declined = 0;
+  const duration = { sum: 0, n: 0, buckets: [] as { bucket: number; count: number }[] };
+  const perSecond = new Map<number, number>();
+  for (const r of finished.results) {
+    const f = indexFold(r);
+    if (f.status === "completed") completed++;
+    else abandoned++;
+    if (f.declined) {
+      declined++;
+      continue;
+    }
+    duration.sum += f.duration;
+    duration.n++;
+    const bucket = Math.floor(f.duration / DURATION_BUCKET_SECONDS) * DURATION_BUCKET_SECONDS;
+    perSecond.set(bucket, (perSecond.get(bucket) ?? 0) + 1);
+    for (const q of f.reached) question(q).reached++;
+    for (const q of f.answered) question(q).answered++;
+    if (f.dropOff !== null) question(f.dropOff).dropped++;
+  }
+  duration.buckets = [...perSecond.entries()].map(([bucket, count]) => ({ bucket, count }));
+  for (const r of sentiment.results) question(r.q)[r.label] += r.n;
+  return shape(
+    totalQuestions,
+    sessionCounts(finished.results.length, completed, abandoned, declined),
+    duration,
+    [...questions.values()],
+    themes.results.map((t) => ({ theme: t.theme, count: t.n, examples: [] })),
+    responsePatterns,
+  );
 }

@@ -2,11 +2,12 @@
 // invite attribute. One query over the session index and the answer analyses; session metrics
 // are taken over distinct sessions, answer metrics over main answers (not follow-up replies).
 import { z } from "zod";
+import { declinedSql, rangeTimeSql } from "../shared/declined";
 import { ordered } from "../shared/ordered";
 import { CSV_BOM, csvLine } from "./sessions";
 
 const CampaignId = z.string().regex(/^cmp_[a-z0-9]{8,64}$/, "expected an id like cmp_…");
-export const REPORT_METRICS = ["sessions", "completed", "abandoned", "completionRate", "meanDuration", "answers", "positive", "neutral", "negative", "meanEngagement"] as const;
+export const REPORT_METRICS = ["sessions", "completed", "abandoned", "declined", "completionRate", "meanDuration", "answers", "positive", "neutral", "negative", "meanEngagement"] as const;
 export type ReportMetric = (typeof REPORT_METRICS)[number];
 
 export const ReportDefinition = z.strictObject({
@@ -35,13 +36,16 @@ export async function ownedCampaigns(db: D1Database, orgId: string, ids: string[
 export async function runReport(db: D1Database, orgId: string, q: ReportDefinition, campaignIds: string[]): Promise<ReportRow[]> {
   const where = [`s.org_id = ?`, `s.campaign_id IN (${campaignIds.map(() => "?").join(", ")})`];
   const binds: unknown[] = [orgId, ...campaignIds];
-  if (q.from) (where.push("s.started_at >= ?"), binds.push(Date.parse(q.from)));
-  if (q.to) (where.push("s.started_at <= ?"), binds.push(Date.parse(q.to)));
+  // When a session started; one never started (declined at the consent step, or not begun) counts
+  // from when its link was opened, so that a range or a date still finds who declined.
+  const at = rangeTimeSql("s");
+  if (q.from) (where.push(`${at} >= ?`), binds.push(Date.parse(q.from)));
+  if (q.to) (where.push(`${at} <= ?`), binds.push(Date.parse(q.to)));
   const group =
     q.groupBy === "campaign"
       ? "s.campaign_id"
       : q.groupBy === "date"
-        ? "COALESCE(date(s.started_at / 1000, 'unixepoch'), '(not started)')"
+        ? `date(${at} / 1000, 'unixepoch')`
         : q.groupBy === "segment"
           ? "COALESCE(json_extract(i.participant_attributes, ?), '(none)')"
           : "a.question_index";
@@ -51,16 +55,17 @@ export async function runReport(db: D1Database, orgId: string, q: ReportDefiniti
   // under each question it has an analysed main answer to.
   const answerJoin = q.groupBy === "question" ? "JOIN" : "LEFT JOIN";
   const sql = `WITH r AS (
-      SELECT ${group} AS grp, s.id AS sid, s.status AS status, s.duration AS duration, a.answer_id AS answer_id, a.sentiment_label AS label, a.engagement AS engagement
+      SELECT ${group} AS grp, s.id AS sid, s.status AS status, ${declinedSql("s")} AS declined, s.duration AS duration, a.answer_id AS answer_id, a.sentiment_label AS label, a.engagement AS engagement
       FROM sessions s
       ${answerJoin} answer_analysis a ON a.session_id = s.id AND a.follow_up = 0
       LEFT JOIN invites i ON i.id = s.invite_id
       WHERE ${where.join(" AND ")}
     ),
-    per_session AS (SELECT DISTINCT grp, sid, status, duration FROM r),
-    ss AS (SELECT grp, COUNT(*) AS sessions, SUM(status = 'completed') AS completed, SUM(status = 'abandoned') AS abandoned, AVG(duration) AS mean_duration FROM per_session GROUP BY grp),
+    per_session AS (SELECT DISTINCT grp, sid, status, declined, duration FROM r),
+    ss AS (SELECT grp, COUNT(*) AS sessions, SUM(status = 'completed') AS completed, SUM(status = 'abandoned') AS abandoned, SUM(declined) AS declined,
+      AVG(CASE WHEN declined THEN NULL ELSE duration END) AS mean_duration FROM per_session GROUP BY grp),
     aa AS (SELECT grp, COUNT(answer_id) AS answers, SUM(label = 'positive') AS positive, SUM(label = 'neutral') AS neutral, SUM(label = 'negative') AS negative, AVG(engagement) AS mean_engagement FROM r GROUP BY grp)
-    SELECT ss.grp AS grp, ss.sessions, ss.completed, ss.abandoned, ss.mean_duration, aa.answers, aa.positive, aa.neutral, aa.negative, aa.mean_engagement
+    SELECT ss.grp AS grp, ss.sessions, ss.completed, ss.abandoned, ss.declined, ss.mean_duration, aa.answers, aa.positive, aa.neutral, aa.negative, aa.mean_engagement
     FROM ss JOIN aa ON aa.grp IS ss.grp
     ORDER BY ss.grp`;
   const rows = await db
@@ -70,8 +75,11 @@ export async function runReport(db: D1Database, orgId: string, q: ReportDefiniti
   const metric = (r: Record<string, number | string | null>, m: ReportMetric) => {
     const n = (k: string) => Number(r[k] ?? 0);
     switch (m) {
-      case "completionRate":
-        return n("sessions") ? Math.round((n("completed") / n("sessions")) * 1000) / 1000 : 0;
+      case "completionRate": {
+        // Completion among those who agreed to take part: declined sessions are not in the base.
+        const consented = n("sessions") - n("declined");
+        return consented > 0 ? Math.round((n("completed") / consented) * 1000) / 1000 : 0;
+      }
       case "meanDuration":
         return Math.round(n("mean_duration") * 10) / 10;
       case "meanEngagement":
@@ -82,6 +90,8 @@ export async function runReport(db: D1Database, orgId: string, q: ReportDefiniti
         return n("completed");
       case "abandoned":
         return n("abandoned");
+      case "declined":
+        return n("declined");
       default:
         return n(m);
     }

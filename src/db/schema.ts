@@ -274,6 +274,9 @@ export const campaign_stats = sqliteTable("campaign_stats", {
   total: integer("total").notNull(),
   completed: integer("completed").notNull(),
   abandoned: integer("abandoned").notNull(),
+  // Of the abandoned: participants who declined consent or withdrew it before answering
+  // (src/shared/declined.ts). Durations and the funnel leave them out.
+  declined: integer("declined").notNull().default(0),
   duration_sum: integer("duration_sum").notNull(),
   duration_count: integer("duration_count").notNull(),
 });

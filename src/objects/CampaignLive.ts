@@ -150,14 +150,15 @@ export class CampaignLive extends DurableObject<Env> {
   /**
    * The response patterns of every question from the first of `models` (embedding spaces, newest
    * first) that has clusters for it: after a change of embedding model, a question keeps showing
-   * its old patterns until answers embedded by the new model arrive.
+   * its old patterns until answers embedded by the new model arrive. With `sessionIds`, only those
+   * sessions' answers count (a date range; see PatternStore.read).
    */
-  async patterns(models: string[], totalQuestions: number): Promise<{ questionIndex: number; clusters: PatternCluster[] }[]> {
+  async patterns(models: string[], totalQuestions: number, sessionIds?: string[]): Promise<{ questionIndex: number; clusters: PatternCluster[] }[]> {
     let out = Array.from({ length: totalQuestions }, (_, qi) => ({ questionIndex: qi, clusters: [] as PatternCluster[] }));
     for (const model of models) {
       // An older space is read only while some question has nothing in the newer ones.
       if (out.every((q) => q.clusters.length)) break;
-      const space = this.patternStore.read(model, totalQuestions);
+      const space = this.patternStore.read(model, totalQuestions, 5, sessionIds);
       out = out.map((q, qi) => (q.clusters.length ? q : space[qi]!));
     }
     return out;

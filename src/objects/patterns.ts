@@ -156,25 +156,45 @@ export class PatternStore {
     return true;
   }
 
-  /** Each question's clusters in one vector space, largest first, with their example quotes. */
-  read(model: string, totalQuestions: number, perQuestion = 5): { questionIndex: number; clusters: PatternCluster[] }[] {
-    const rows = this.sql.exec<Row>("SELECT question_index, id, count, terms FROM pattern_clusters WHERE model = ? ORDER BY question_index, count DESC, id", model).toArray();
-    const quotes = this.sql
-      .exec<Row>("SELECT question_index, cluster_id, quote FROM pattern_members WHERE model = ? AND quote IS NOT NULL ORDER BY rowid", model)
-      .toArray();
+  /**
+   * Each question's clusters in one vector space, largest first, with their example quotes. With
+   * `sessionIds` (a date range's sessions), only those sessions' answers count: a cluster's count is
+   * its members among them, its examples the quotes it kept of theirs (a cluster keeps the first
+   * three it was given), and clusters none of them joined are left out. The label stays the whole
+   * cluster's: it names the group, and the group is the same.
+   */
+  read(model: string, totalQuestions: number, perQuestion = 5, sessionIds?: string[]): { questionIndex: number; clusters: PatternCluster[] }[] {
+    const clusters = this.sql.exec<Row>("SELECT question_index, id, count, terms FROM pattern_clusters WHERE model = ? ORDER BY question_index, count DESC, id", model).toArray();
+    const only = sessionIds ? JSON.stringify(sessionIds) : null;
+    const quotes = only
+      ? this.sql.exec<Row>("SELECT question_index, cluster_id, quote FROM pattern_members WHERE model = ? AND quote IS NOT NULL AND session_id IN (SELECT value FROM json_each(?)) ORDER BY rowid", model, only).toArray()
+      : this.sql.exec<Row>("SELECT question_index, cluster_id, quote FROM pattern_members WHERE model = ? AND quote IS NOT NULL ORDER BY rowid", model).toArray();
     const examples = new Map<string, string[]>();
     for (const q of quotes) {
       const k = `${q.question_index}:${q.cluster_id}`;
       examples.set(k, [...(examples.get(k) ?? []), String(q.quote)]);
     }
+    let rows = clusters.map((r) => ({ questionIndex: Number(r.question_index), id: Number(r.id), count: Number(r.count), shown: Number(r.count), terms: String(r.terms) }));
+    if (only) {
+      const members = new Map(
+        this.sql
+          .exec<Row>("SELECT question_index, cluster_id, COUNT(*) AS n FROM pattern_members WHERE model = ? AND session_id IN (SELECT value FROM json_each(?)) GROUP BY question_index, cluster_id", model, only)
+          .toArray()
+          .map((m) => [`${m.question_index}:${m.cluster_id}`, Number(m.n)]),
+      );
+      rows = rows
+        .map((r) => ({ ...r, shown: members.get(`${r.questionIndex}:${r.id}`) ?? 0 }))
+        .filter((r) => r.shown > 0)
+        .sort((a, b) => a.questionIndex - b.questionIndex || b.shown - a.shown || a.id - b.id);
+    }
     return Array.from({ length: totalQuestions }, (_, qi) => ({
       questionIndex: qi,
       clusters: rows
-        .filter((r) => Number(r.question_index) === qi)
+        .filter((r) => r.questionIndex === qi)
         .slice(0, perQuestion)
         .map((r) => ({
-          label: labelOf(parseJson(Terms, String(r.terms)), Number(r.count)),
-          count: Number(r.count),
+          label: labelOf(parseJson(Terms, r.terms), r.count),
+          count: r.shown,
           examples: (examples.get(`${qi}:${r.id}`) ?? []).slice(0, EXAMPLES_PER_CLUSTER),
         })),
     }));

@@ -1,6 +1,7 @@
 // Pure projections of a session's state: the contract's session JSON and the D1 mirror row.
 import { completion, durationSeconds, nextDeadline, type Limits, type MachineState } from "./machine";
 import type { Segment } from "./protocol";
+import { isDeclined } from "../shared/declined";
 
 export interface Device {
   userAgent?: string;
@@ -101,6 +102,8 @@ export interface EndedFacts {
   campaignId: string;
   duration: number;
   lastQuestionIndex: number | null;
+  /** The participant declined consent or withdrew it before answering (src/shared/declined.ts). */
+  declined: boolean;
   /** Who spoke at which question, in order (no text): the fold counts questions reached and answered. */
   turns: Pick<Segment, "speaker" | "questionIndex" | "followUp">[];
   /** The participant's answers with words in them, leaving out unclear audio (it is not read as if it were clear). */
@@ -114,6 +117,7 @@ export function endedFacts(meta: SessionMeta, s: MachineState, segments: Segment
     campaignId: meta.campaignId,
     duration: durationSeconds(s, now),
     lastQuestionIndex: lastQuestionIndex(s),
+    declined: isDeclined({ status: s.status, consentGranted: s.consent.granted, questionsAnswered: s.questionsAnswered }),
     turns: segments.map(({ speaker, questionIndex, followUp }) => ({ speaker, questionIndex, followUp })),
     answers: segments.filter((g) => g.speaker === "participant" && g.text.trim() && !g.speech?.lowConfidence).map((g) => g.text),
     language: meta.language,

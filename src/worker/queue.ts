@@ -144,7 +144,7 @@ async function handle(m: QueueMessage, { env, resolver }: BatchContext, attempts
       // its own schedule); retrying waits for the row instead of dropping the result.
       if (!updated.meta.changes) throw new Error("the session's index row is not in D1 yet");
       // The campaign's aggregates take each finished session exactly once.
-      const fold = sessionFold({ campaignId: facts.campaignId, orgId: m.orgId, status: m.status, duration: facts.duration }, facts.turns, facts.lastQuestionIndex);
+      const fold = sessionFold({ campaignId: facts.campaignId, orgId: m.orgId, status: m.status, declined: facts.declined, duration: facts.duration }, facts.turns, facts.lastQuestionIndex);
       await foldOnce(env.DB, `fold.session:${m.sessionId}`, foldSession(env.DB, fold));
       // Webhooks hear that the session's analysis is ready (once per session: the event id is
       // derived from it, so a rerun adds no delivery).

@@ -282,16 +282,39 @@ export const SessionAnalytics = z.object({
   pauseCount: z.number().int(),
   longPauses: z.number().int(),
   dropOffQuestion: z.number().int().nullable(),
+  declined: z.boolean().optional().meta({ description: "the participant declined consent or withdrew it before answering anything: abandoned, but no drop-off (dropOffQuestion is null)" }),
   analysed: z.boolean(),
   summary: z.unknown().optional(),
 });
+export const CampaignAnalyticsQuery = z
+  .strictObject({
+    from: isoDate.optional().meta({ description: "only sessions that started at or after this instant (a session never started, as one declined at the consent step, counts from when its link was opened)" }),
+    to: isoDate.optional().meta({ description: "only sessions that started at or before this instant (same rule)" }),
+  })
+  .superRefine(ordered([["from", "to"]]));
 export const CampaignAnalytics = z.object({
-  sessions: z.object({ total: z.number().int(), completed: z.number().int(), abandoned: z.number().int() }),
-  funnel: z.array(z.object({ questionIndex: z.number().int(), reached: z.number().int(), answered: z.number().int() })),
+  sessions: z.object({
+    total: z.number().int(),
+    completed: z.number().int(),
+    abandoned: z.number().int().meta({ description: "sessions whose status is abandoned, declined ones included" }),
+    declined: z.number().int().meta({ description: "of the abandoned: participants who declined consent, or withdrew it before answering anything" }),
+    droppedOut: z.number().int().meta({ description: "of the abandoned: participants who took part and stopped (abandoned − declined)" }),
+    completionRate: z.number().nullable().meta({ description: "completed / (total − declined): completion among those who agreed to take part; null when none did" }),
+    consentRate: z.number().nullable().meta({ description: "(total − declined) / total; null without finished sessions" }),
+  }),
+  funnel: z.array(z.object({ questionIndex: z.number().int(), reached: z.number().int(), answered: z.number().int(), dropped: z.number().int() })),
   duration: z.object({ mean: z.number().nullable(), median: z.number().nullable(), histogram: z.array(z.object({ from: z.number(), to: z.number(), count: z.number().int() })) }),
   sentimentTrend: z.array(z.object({ questionIndex: z.number().int(), positive: z.number(), neutral: z.number(), negative: z.number() })),
   topThemes: z.array(z.object({ theme: z.string(), count: z.number().int(), quotes: z.array(z.unknown()) })),
   responsePatterns: z.array(z.object({ questionIndex: z.number().int(), clusters: z.array(z.object({ label: z.string(), count: z.number().int(), examples: z.array(z.unknown()) })) })),
+  range: z
+    .object({
+      from: z.string().nullable(),
+      to: z.string().nullable(),
+      themeQuotes: z.literal(false).meta({ description: "theme quotes are kept only for the whole campaign: within a range topThemes carry counts and no quotes" }),
+    })
+    .optional()
+    .meta({ description: "present when from or to was given: the range the figures cover" }),
 });
 export const Transcript = z.object({
   sessionId: z.string(),

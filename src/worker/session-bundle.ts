@@ -17,6 +17,7 @@ import { canRead, type Role } from "./policy";
 import { Note, Segment, Session, SessionAnalytics } from "./schemas";
 import { UNSPACED } from "../ai/words";
 import { counted } from "../shared/plural";
+import { isDeclined } from "../shared/declined";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 
@@ -53,7 +54,15 @@ export function analyticsCsvCells(a: Awaited<ReturnType<typeof analyticsFor>>): 
 export async function analyticsFor(env: Env_, row: SessionRow, view: AnalyticsBasis, transcript: Transcript, opts: { summary?: boolean } = {}) {
   const answers = await env.DB.prepare("SELECT * FROM answer_analysis WHERE session_id = ? ORDER BY question_index, follow_up, created_at").bind(row.id).all<AnswerRow>();
   const a = sessionAnalytics(
-    { status: view.status, duration: view.duration, totalQuestions: view.totalQuestions, questionsAnswered: view.questionsAnswered, pauseCount: view.pauseCount, lastQuestionIndex: view.lastQuestionIndex },
+    {
+      status: view.status,
+      duration: view.duration,
+      totalQuestions: view.totalQuestions,
+      questionsAnswered: view.questionsAnswered,
+      pauseCount: view.pauseCount,
+      lastQuestionIndex: view.lastQuestionIndex,
+      declined: isDeclined({ status: view.status, consentGranted: row.consent_granted === null ? null : row.consent_granted === 1, questionsAnswered: view.questionsAnswered }),
+    },
     transcript.segments,
     transcript.events,
     answers.results,

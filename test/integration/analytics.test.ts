@@ -1,6 +1,7 @@
 // A golden campaign with known answers: every figure of session and campaign analytics, and reports.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { campaignAnalytics } from "../../src/db/analytics";
 import { call, createCampaign, createInvite, createOrg, join } from "../helpers/api";
 import { parseCsv } from "../helpers/csv";
 import { auditRows } from "../helpers/fixtures";
@@ -53,7 +54,7 @@ describe("analytics", () => {
     // Response patterns are folded right after each answer's analysis: seven main answers.
     await until(async () => patternTotal((await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json) === 7, "all seven answers in the patterns", 15_000);
     const a = (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json;
-    expect(a.sessions).toEqual({ total: 3, completed: 2, abandoned: 1 });
+    expect(a.sessions).toEqual({ total: 3, completed: 2, abandoned: 1, declined: 0, droppedOut: 1, completionRate: 0.667, consentRate: 1 });
     expect(a.funnel).toEqual([
       { questionIndex: 0, reached: 3, answered: 3, dropped: 0 },
       { questionIndex: 1, reached: 3, answered: 2, dropped: 1 },
@@ -236,6 +237,46 @@ describe("migration 0013", () => {
   });
 });
 
+describe("migration 0014", () => {
+  it("counts the declined sessions already folded and takes them out of the durations and the funnel", async () => {
+    const cmp = "cmp_migr0014aa";
+    const { org } = await createOrg();
+    // Five sessions folded as before: two took part (90 s and 30 s), one withdrew consent at the first
+    // question (5 s, counted as reaching it and dropping out), two declined at the consent step (0 s).
+    // A sixth declined session ended but was not folded yet: its fold, with the new code, counts it.
+    await env.DB.prepare("INSERT INTO campaign_stats (campaign_id, org_id, total, completed, abandoned, duration_sum, duration_count) VALUES (?, 'org_x', 5, 1, 4, 125, 5)").bind(cmp).run();
+    await env.DB.prepare("INSERT INTO campaign_duration_buckets (campaign_id, bucket, count) VALUES (?, 0, 2), (?, 5, 1), (?, 30, 1), (?, 90, 1)").bind(cmp, cmp, cmp, cmp).run();
+    await env.DB.prepare("INSERT INTO campaign_question_stats (campaign_id, question_index, reached, answered, dropped, positive, neutral, negative) VALUES (?, 0, 3, 2, 1, 2, 0, 0), (?, 1, 2, 1, 1, 1, 0, 0)").bind(cmp, cmp).run();
+    const sessions: [string, string, number, number, number | null, number | null][] = [
+      // id, status, duration, questions answered, last question index, consent granted
+      ["ses_m14done", "completed", 90, 2, 1, 1],
+      ["ses_m14drop", "abandoned", 30, 1, 1, 0],
+      ["ses_m14withdrew", "abandoned", 5, 0, 0, 0],
+      ["ses_m14declin1", "abandoned", 0, 0, null, 0],
+      ["ses_m14declin2", "abandoned", 0, 0, null, 0],
+      ["ses_m14notyet", "abandoned", 0, 0, null, 0],
+    ];
+    for (const [id, status, duration, answered, last, consent] of sessions) {
+      await env.DB.prepare(
+        "INSERT INTO sessions (id, org_id, campaign_id, invite_id, script_version, status, created_at, duration, questions_answered, total_questions, completion, consent_required, consent_granted, flagged, last_question_index, mirror_version, updated_at) VALUES (?, ?, ?, 'inv_x', 1, ?, 0, ?, ?, 2, 0, 1, ?, 0, ?, 1, 0)",
+      )
+        .bind(id, org.id, cmp, status, duration, answered, consent, last)
+        .run();
+      if (id !== "ses_m14notyet") await env.DB.prepare("INSERT INTO processed_messages (key, processed_at) VALUES (?, 0)").bind(`fold.session:${id}`).run();
+    }
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0014_"))!;
+    for (const q of migration.queries.filter((q) => /^\s*(--[^\n]*\n\s*)*UPDATE/.test(q))) await env.DB.prepare(q).run();
+    const a = await campaignAnalytics(env.DB, cmp, 2, []);
+    expect(a.sessions).toEqual({ total: 5, completed: 1, abandoned: 4, declined: 3, droppedOut: 1, completionRate: 0.5, consentRate: 0.4 });
+    expect(a.duration).toMatchObject({ mean: 60, median: 60 });
+    expect(a.duration.histogram.reduce((n, b) => n + b.count, 0)).toBe(2);
+    expect(a.funnel).toEqual([
+      { questionIndex: 0, reached: 2, answered: 2, dropped: 0 },
+      { questionIndex: 1, reached: 2, answered: 1, dropped: 1 },
+    ]);
+  });
+});
+
 describe("answers in scripts without spaces", () => {
   it("a Japanese interview's average length, quotes, summary and CSV count words, not space-separated runs", async () => {
     const { apiKey } = await createOrg();
@@ -375,5 +416,172 @@ describe("reports", () => {
 
     expect((await call("DELETE", `/v1/reports/saved/${id}`, { key })).status).toBe(204);
     expect((await call("GET", `/v1/reports/saved/${id}`, { key })).status).toBe(404);
+  }, 60_000);
+});
+
+/** A consenting participant: consent, start, the answers given, then the end (finish or leave with `withdrawAt`). */
+async function consenting(key: string, campaignId: string, answers: string[], end: "finish" | { withdrawAt: number }) {
+  const invite = await createInvite(key, campaignId, {});
+  const j = (await join(invite.token)).json;
+  const ws = await openSocket(`/v1/sessions/${j.sessionId}/connect?token=${j.participantToken}`);
+  ws.send({ type: "hello" });
+  ws.send({ type: "consent", granted: true });
+  ws.send({ type: "start" });
+  for (const [i, text] of answers.entries()) {
+    await ws.next((f) => f.type === "question" && f.index === i && !f.followUp, `question ${i}`);
+    ws.send({ type: "answer", id: `a${i}`, text });
+    await ws.next((f) => f.type === "ack" && f.id === `a${i}`, `ack ${i}`);
+  }
+  if (end !== "finish") {
+    await ws.next((f) => f.type === "question" && f.index === end.withdrawAt, "the question they withdraw at");
+    ws.send({ type: "consent", granted: false });
+  }
+  await ws.next((f) => f.type === "ended", "ended");
+  return j.sessionId as string;
+}
+
+/** A participant who opens the link and declines at the consent step. */
+async function declining(key: string, campaignId: string) {
+  const invite = await createInvite(key, campaignId, {});
+  const j = (await join(invite.token)).json;
+  const ws = await openSocket(`/v1/sessions/${j.sessionId}/connect?token=${j.participantToken}`);
+  ws.send({ type: "hello" });
+  ws.send({ type: "consent", granted: false });
+  const ended = await ws.next((f) => f.type === "ended", "ended");
+  expect(ended).toMatchObject({ status: "abandoned", reason: "consent_declined" });
+  return j.sessionId as string;
+}
+
+const analysedCount = async (campaignId: string) => Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM answer_analysis WHERE campaign_id = ?").bind(campaignId).first<{ n: number }>())!.n);
+
+describe("declined consent", () => {
+  it("is counted apart from drop-outs: completion over those who took part, no drop at question 1, no zero durations", async () => {
+    const { apiKey } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, { questions: [{ text: "What do you like?" }, { text: "What would stop you?" }], settings: { consentRequired: true } });
+    const done = await consenting(key, campaign.id, [POS, NEG], "finish");
+    const dropped = await consenting(key, campaign.id, [POS], { withdrawAt: 1 });
+    const withdrew = await consenting(key, campaign.id, [], { withdrawAt: 0 });
+    const declined = [await declining(key, campaign.id), await declining(key, campaign.id)];
+    await until(async () => (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json.sessions.total === 5, "all five sessions folded", 15_000);
+    await until(async () => (await analysedCount(campaign.id)) === 3, "the three answers analysed", 15_000);
+    // The participants' sessions: every one of them abandoned except the first, as the contract's status says.
+    const statuses = (await call("GET", `/v1/campaigns/${campaign.id}/sessions`, { key })).json.data.map((s: any) => [s.id, s.status, s.endReason]);
+    expect(statuses).toEqual(expect.arrayContaining([[done, "completed", "finished"], [dropped, "abandoned", "consent_withdrawn"], [withdrew, "abandoned", "consent_withdrawn"], [declined[0], "abandoned", "consent_declined"]]));
+
+    const a = (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json;
+    // Before: completion 1 of 5 (20%); abandoned 4 with nothing to tell three people who never took part apart.
+    expect(a.sessions).toEqual({ total: 5, completed: 1, abandoned: 4, declined: 3, droppedOut: 1, completionRate: 0.5, consentRate: 0.4 });
+    // Before: the withdrawal at the first question showed as reaching it and dropping out there (reached 3, dropped 1).
+    expect(a.funnel).toEqual([
+      { questionIndex: 0, reached: 2, answered: 2, dropped: 0 },
+      { questionIndex: 1, reached: 2, answered: 1, dropped: 1 },
+    ]);
+    // Before: five durations, three of them the declined sessions' zeros.
+    expect(a.duration.histogram.reduce((n: number, b: any) => n + b.count, 0)).toBe(2);
+
+    // The session's own analytics: abandoned, but not a drop-out.
+    expect((await call("GET", `/v1/sessions/${withdrew}/analytics`, { key })).json).toMatchObject({ status: "abandoned", declined: true, dropOffQuestion: null });
+    expect((await call("GET", `/v1/sessions/${declined[0]}/analytics`, { key })).json).toMatchObject({ status: "abandoned", declined: true, dropOffQuestion: null });
+    expect((await call("GET", `/v1/sessions/${dropped}/analytics`, { key })).json).toMatchObject({ status: "abandoned", declined: false, dropOffQuestion: 1 });
+
+    // Reports: declined is a metric; completion is over those who took part, as on the campaign.
+    const r = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["sessions", "completed", "abandoned", "declined", "completionRate"], groupBy: "campaign" } });
+    expect(r.json.data).toEqual([{ campaign: campaign.id, sessions: 5, completed: 1, abandoned: 4, declined: 3, completionRate: 0.5 }]);
+    // A date range finds the declined (never started: they count from when the link was opened).
+    const today = new Date();
+    const range = { from: new Date(today.getTime() - 3_600_000).toISOString(), to: new Date(today.getTime() + 3_600_000).toISOString() };
+    const ranged = await call("POST", "/v1/reports", { key, body: { campaignIds: [campaign.id], metrics: ["sessions", "declined", "completionRate"], groupBy: "date", ...range } });
+    expect(ranged.json.data).toEqual([{ date: today.toISOString().slice(0, 10), sessions: 5, declined: 3, completionRate: 0.5 }]);
+
+    // The same figures over a date range, from the per-session rows: the index's SQL test of
+    // "declined" agrees with the session object's.
+    const inRange = (await call("GET", `/v1/campaigns/${campaign.id}/analytics?from=${range.from}&to=${range.to}`, { key })).json;
+    expect(inRange.sessions).toEqual(a.sessions);
+    expect(inRange.funnel).toEqual(a.funnel);
+    expect(inRange.duration).toEqual(a.duration);
+  }, 60_000);
+});
+
+describe("campaign analytics over a date range", () => {
+  it("every part of the answer covers only the sessions that started in the range", async () => {
+    const { org, apiKey } = await createOrg();
+    const key = apiKey.key;
+    const campaign = await createCampaign(key, { questions: [{ text: "What do you like?" }, { text: "What would stop you?" }], settings: { consentRequired: false } });
+    const old = await interview(key, campaign.id, [NEG, NEG], {});
+    const recent = [await interview(key, campaign.id, [POS, POS], {}), await interview(key, campaign.id, [POS], {}, 1)];
+    await until(async () => (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json.sessions.total === 3, "all three folded", 15_000);
+    await until(async () => patternTotal((await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json) === 5, "five answers in the patterns", 15_000);
+    // The first interview took place in March 2026 (its index row says so; the whole-campaign figures do not change).
+    const march = Date.parse("2026-03-10T09:00:00Z");
+    await env.DB.prepare("UPDATE sessions SET created_at = ?, started_at = ?, duration = 400 WHERE id = ?").bind(march - 60_000, march, old).run();
+    for (const id of recent) await env.DB.prepare("UPDATE sessions SET duration = 100 WHERE id = ?").bind(id).run();
+
+    const whole = (await call("GET", `/v1/campaigns/${campaign.id}/analytics`, { key })).json;
+    expect(whole.range).toBeUndefined();
+    expect(whole.sessions).toMatchObject({ total: 3, completed: 2, abandoned: 1 });
+
+    const from = "2026-04-01T00:00:00.000Z";
+    const to = new Date(Date.now() + 86_400_000).toISOString();
+    const r = await call("GET", `/v1/campaigns/${campaign.id}/analytics?from=${from}&to=${to}`, { key });
+    expect(r.status).toBe(200);
+    const a = r.json;
+    expect(a.range).toEqual({ from, to, themeQuotes: false });
+    expect(a.sessions).toEqual({ total: 2, completed: 1, abandoned: 1, declined: 0, droppedOut: 1, completionRate: 0.5, consentRate: 1 });
+    expect(a.funnel).toEqual([
+      { questionIndex: 0, reached: 2, answered: 2, dropped: 0 },
+      { questionIndex: 1, reached: 2, answered: 1, dropped: 1 },
+    ]);
+    expect(a.duration).toEqual({ mean: 100, median: 100, histogram: [{ from: 0, to: 60, count: 0 }, { from: 60, to: 120, count: 2 }] });
+    // Only the recent answers' tone: three positive main answers, none of March's negative ones.
+    expect(a.sentimentTrend).toEqual([
+      { questionIndex: 0, positive: 2, neutral: 0, negative: 0 },
+      { questionIndex: 1, positive: 1, neutral: 0, negative: 0 },
+    ]);
+    // Themes by count from the range's answers (no pricing: only March's answers named it), without quotes.
+    expect(a.topThemes).toEqual([
+      { theme: "collaboration", count: 3, quotes: [] },
+      { theme: "features", count: 3, quotes: [] },
+      { theme: "performance", count: 3, quotes: [] },
+    ]);
+    expect(patternTotal(a)).toBe(3);
+    expect(a.responsePatterns[0].clusters.map((c: any) => c.count)).toEqual([2]);
+    expect(a.responsePatterns[0].clusters[0].examples).toEqual([POS, POS]);
+
+    // March alone: the other session, with its own figures.
+    const m = (await call("GET", `/v1/campaigns/${campaign.id}/analytics?from=2026-03-01T00:00:00Z&to=2026-03-31T23:59:59.999Z`, { key })).json;
+    expect(m.sessions).toMatchObject({ total: 1, completed: 1, abandoned: 0 });
+    expect(m.duration.mean).toBe(400);
+    expect(m.sentimentTrend.map((t: any) => t.negative)).toEqual([1, 1]);
+    expect(m.topThemes).toEqual([{ theme: "pricing", count: 2, quotes: [] }]);
+    expect(patternTotal(m)).toBe(2);
+    // One bound alone is a range too; a range with nothing in it is zeros, not the whole campaign.
+    expect((await call("GET", `/v1/campaigns/${campaign.id}/analytics?to=2026-03-31T23:59:59Z`, { key })).json.sessions.total).toBe(1);
+    const none = (await call("GET", `/v1/campaigns/${campaign.id}/analytics?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z`, { key })).json;
+    expect([none.sessions.total, patternTotal(none), none.topThemes.length, none.duration.histogram.length]).toEqual([0, 0, 0, 0]);
+
+    // A viewer gets the range's counts without words.
+    const viewerKey = (await call("POST", "/v1/api-keys", { key, body: { name: "v", role: "viewer" } })).json;
+    const seen = await call("GET", `/v1/campaigns/${campaign.id}/analytics?from=${from}&to=${to}`, { key: viewerKey.key });
+    expect(seen.json).toMatchObject({ quotesHidden: true, sessions: a.sessions });
+    expect(seen.json.responsePatterns[0].clusters[0].examples).toEqual([]);
+
+    // Bad ranges are the sessions list's 400s.
+    for (const [q, field] of [
+      ["from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to"],
+      ["from=yesterday", "from"],
+      ["to=2026-13-01T00:00:00Z", "to"],
+      ["since=2026-01-01T00:00:00Z", "since"],
+    ] as const) {
+      const bad = await call("GET", `/v1/campaigns/${campaign.id}/analytics?${q}`, { key });
+      expect(bad.status, q).toBe(400);
+      expect(bad.json.error.code).toBe("VALIDATION_FAILED");
+      expect(JSON.stringify(bad.json.error.details.fields), q).toContain(field);
+    }
+    // A ranged read is audited as any other: the viewer made one.
+    await until(
+      async () => (await auditRows("org_id = ? AND actor_id = ? AND action = 'analytics.read' AND resource_type = 'campaign' AND resource_id = ? AND outcome = 'allow'", org.id, viewerKey.id, campaign.id)).length === 1 || null,
+      "the viewer's ranged read audited",
+    );
   }, 60_000);
 });

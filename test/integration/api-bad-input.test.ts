@@ -289,6 +289,7 @@ describe("ids, queries, credentials and unknown routes", () => {
       [`${list}?minCompletion=80&maxCompletion=20`, "maxCompletion"],
       [`${list}?minDuration=600&maxDuration=60`, "maxDuration"],
       ["/v1/audit-log?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to"],
+      [`/v1/campaigns/${w.ids.campaignId}/analytics?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, "to"],
     ] as const) {
       const r = await call("GET", url, { key });
       expectClientError(r, url, 400, "VALIDATION_FAILED");
@@ -298,6 +299,7 @@ describe("ids, queries, credentials and unknown routes", () => {
     expectClientError(report, "a report from after to", 400, "VALIDATION_FAILED");
     // Equal bounds are a range of one instant or value, and fine.
     expect((await call("GET", `${list}?minCompletion=50&maxCompletion=50&from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, { key })).status).toBe(200);
+    expect((await call("GET", `/v1/campaigns/${w.ids.campaignId}/analytics?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, { key })).status).toBe(200);
     w.ws.close();
   });
 

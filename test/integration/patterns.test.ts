@@ -120,7 +120,7 @@ describe("campaign aggregates on D1", () => {
           const reached = Array.from({ length: s.lastReached + 1 }, (_, q) => q);
           const answered = reached.filter((q) => q < s.lastReached || s.answeredLast);
           const dropOff = s.status === "abandoned" && answered.length < reached.length ? s.lastReached : null;
-          await foldOnce(env.DB, `prop.session:${campaignId}:${i}`, foldSession(env.DB, { campaignId, orgId: "org_prop", status: s.status, duration: s.duration, reached, answered, dropOff }));
+          await foldOnce(env.DB, `prop.session:${campaignId}:${i}`, foldSession(env.DB, { campaignId, orgId: "org_prop", status: s.status, declined: false, duration: s.duration, reached, answered, dropOff }));
           for (const q of answered) {
             answers++;
             await foldOnce(env.DB, `prop.answer:${campaignId}:${i}:${q}`, foldAnswers(env.DB, [{ campaignId, questionIndex: q, followUp: false, label: s.labels[q]!, themes: [], text: "x" }]));

@@ -6,7 +6,7 @@ import { addTo, assign, cosine, keywords, labelOf, MAX_CLUSTERS, newCluster, typ
 import { LocalEmbedder } from "../../src/ai/embeddings";
 import { LocalSummarizer } from "../../src/ai/summary";
 import { words } from "../../src/ai/words";
-import { durationSummary, sessionAnalytics, sessionFold, type AnswerRow } from "../../src/db/analytics";
+import { durationSummary, indexFold, sessionAnalytics, sessionFold, type AnswerRow } from "../../src/db/analytics";
 import { initialState } from "../../src/objects/machine";
 import type { Segment } from "../../src/objects/protocol";
 import type { SessionEvent } from "../../src/objects/store";
@@ -34,7 +34,7 @@ const interviewArb = fc
     return { total, segments, status: abandoned ? ("abandoned" as const) : ("completed" as const), last: segments.length ? segments[segments.length - 1]!.questionIndex : null };
   });
 
-const base = (status: "completed" | "abandoned") => ({ campaignId: "cmp_x", orgId: "org_x", status, duration: 0 });
+const base = (status: "completed" | "abandoned", declined = false) => ({ campaignId: "cmp_x", orgId: "org_x", status, declined, duration: 0 });
 
 describe("sessionFold", () => {
   it("a golden interview with follow-ups counts each main question once", () => {
@@ -91,6 +91,38 @@ describe("sessionFold", () => {
         }
         // Every abandoned session drops out at exactly one question.
         expect(dropped.reduce((a, b) => a + b, 0)).toBe(interviews.filter((i) => i.status === "abandoned" && i.segments.length > 0).length);
+      }),
+    );
+  });
+});
+
+describe("declined sessions", () => {
+  it("a participant who withdrew consent at the first question reached nothing and dropped out nowhere", () => {
+    const turns = [{ speaker: "ai" as const, questionIndex: 0, followUp: false }];
+    expect(sessionFold(base("abandoned"), turns, 0)).toMatchObject({ reached: [0], answered: [], dropOff: 0 });
+    expect(sessionFold(base("abandoned", true), turns, 0)).toMatchObject({ declined: true, reached: [], answered: [], dropOff: null });
+  });
+
+  it("the session object and its index row agree on who declined", () => {
+    const meta = { id: "ses_x", orgId: "org_x", campaignId: "cmp_x" } as SessionMeta;
+    const s0 = initialState({ questions: [{ text: "Q", probe: "none" }], consentRequired: true, now: 0 });
+    const declined = { ...s0, status: "abandoned" as const, consent: { granted: false, at: 1 }, endReason: "consent_declined" };
+    expect(endedFacts(meta, declined, [], 0).declined).toBe(true);
+    expect(endedFacts(meta, { ...declined, questionsAnswered: 1, endReason: "consent_withdrawn" }, [], 0).declined).toBe(false);
+    expect(endedFacts(meta, { ...s0, status: "abandoned", endReason: "heartbeat_timeout" }, [], 0).declined).toBe(false);
+    expect(indexFold({ status: "abandoned", duration: 3, questions_answered: 0, last_question_index: 0, consent_granted: 0 })).toMatchObject({ declined: true, reached: [], dropOff: null });
+    expect(indexFold({ status: "abandoned", duration: 3, questions_answered: 0, last_question_index: 0, consent_granted: 1 })).toMatchObject({ declined: false, reached: [0], dropOff: 0 });
+  });
+
+  it("a session's fold from its index row is its fold from the transcript (the date-range figures)", () => {
+    fc.assert(
+      fc.property(interviewArb, ({ segments, status }) => {
+        const main = segments.filter((g) => !g.followUp);
+        const asked = main.filter((g) => g.speaker === "ai").map((g) => g.questionIndex);
+        const last = asked.length ? Math.max(...asked) : null;
+        const row = { status, duration: 7, questions_answered: main.filter((g) => g.speaker === "participant").length, last_question_index: last, consent_granted: null };
+        const { campaignId: _c, orgId: _o, ...fromTranscript } = sessionFold({ ...base(status), duration: 7 }, segments, last);
+        expect(indexFold(row)).toEqual(fromTranscript);
       }),
     );
   });

@@ -4,7 +4,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { typedText } from "../../shared/text";
 import { embedder, spacesOf } from "../../ai/embeddings";
-import { campaignAnalytics } from "../../db/analytics";
+import { campaignAnalytics, campaignAnalyticsInRange } from "../../db/analytics";
 import { keysetPage } from "../../db/cursor";
 import { ownedCampaigns, ReportDefinition, reportCsv, runReport } from "../../db/reports";
 import type { SessionRow } from "../../db/schema";
@@ -13,7 +13,7 @@ import { parseJson } from "../../shared/json";
 import { notFound } from "../errors";
 import { emptyBody, jsonBody, op, queryOf } from "../openapi";
 import { canRead } from "../policy";
-import { idParam, listQuery, CampaignAnalytics, SessionAnalytics } from "../schemas";
+import { idParam, listQuery, CampaignAnalytics, CampaignAnalyticsQuery, SessionAnalytics } from "../schemas";
 import { analyticsForRole } from "../session-bundle";
 import type { AppEnv } from "../types";
 import { badCursor, campaignFromPath } from "./campaigns";
@@ -56,18 +56,31 @@ analyticsRoutes.get(
   op({
     summary: "A campaign's insight: funnel, durations, sentiment trend, top themes with quotes, response patterns",
     description:
-      "Read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session. sessions, funnel and duration count finished (completed or abandoned) sessions; sentimentTrend, topThemes and responsePatterns grow as answers are analysed, so they include sessions still in progress. sentimentTrend counts each question's main answers (one per session; follow-up replies are not counted), topThemes every analysed answer, follow-ups included. responsePatterns are clusters of similar main answers per question (multilingual bge-m3 embeddings in production, hashed keyword vectors offline), largest first. Roles that may not read transcripts (viewer) get counts without quotes.",
+      "Without from/to, read from aggregates kept incrementally as sessions finish and answers are analysed; never a scan of every session. sessions counts finished (completed or abandoned) sessions: abandoned is every session whose status is abandoned, and splits into declined (consent refused, or withdrawn before answering anything) and droppedOut; completionRate is completed / (total − declined), completion among those who agreed to take part, and consentRate (total − declined) / total. funnel and duration count finished sessions that took part (declined ones left out: they reached no question and have no interview time). sentimentTrend, topThemes and responsePatterns grow as answers are analysed, so they include sessions still in progress. sentimentTrend counts each question's main answers (one per session; follow-up replies are not counted), topThemes every analysed answer, follow-ups included. responsePatterns are clusters of similar main answers per question (multilingual bge-m3 embeddings in production, hashed keyword vectors offline), largest first. Roles that may not read transcripts (viewer) get counts without quotes.\n\n" +
+      "from/to (ISO 8601 instants, either or both) restrict every figure to sessions that started within the range; a session never started (declined at the consent step) counts from when its link was opened. The figures are then computed from per-session records: the session index, the answer analyses and each answer's pattern membership, so sessions erased since (whose anonymous counts the whole-campaign aggregates keep) are not in them. Within a range, responsePatterns count the range's answers in the campaign's clusters (labels name the whole cluster; examples are the cluster's kept quotes from the range) and topThemes carry no quotes (they are kept for the whole campaign only): range.themeQuotes is false.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",
     resource: "campaign",
     responses: { 200: { description: "the campaign's analytics", schema: CampaignAnalytics } },
   }),
+  queryOf(CampaignAnalyticsQuery),
   async (c) => {
     const campaign = await campaignFromPath(c);
+    const { from, to } = c.req.valid("query");
     const hub = c.env.CAMPAIGN_LIVE.get(c.env.CAMPAIGN_LIVE.idFromName(campaign.id));
-    // The object's patterns and D1's aggregates are read at the same time.
-    const a = await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, hub.patterns(spacesOf(embedder(c.env)), campaign.total_questions));
+    const spaces = spacesOf(embedder(c.env));
+    const ranged = from !== undefined || to !== undefined;
+    // Whole campaign: the object's patterns and D1's aggregates are read at the same time. A range:
+    // per-session rows, then the patterns of the sessions they found.
+    const a = ranged
+      ? {
+          ...(await campaignAnalyticsInRange(c.env.DB, campaign.id, campaign.total_questions, { from: from === undefined ? undefined : Date.parse(from), to: to === undefined ? undefined : Date.parse(to) }, (ids) =>
+            hub.patterns(spaces, campaign.total_questions, ids),
+          )),
+          range: { from: from === undefined ? null : new Date(from).toISOString(), to: to === undefined ? null : new Date(to).toISOString(), themeQuotes: false as const },
+        }
+      : await campaignAnalytics(c.env.DB, campaign.id, campaign.total_questions, hub.patterns(spaces, campaign.total_questions));
     if (seesQuotes(c)) return c.json({ campaignId: campaign.id, ...a });
     return c.json({
       campaignId: campaign.id,
@@ -99,7 +112,7 @@ analyticsRoutes.post(
   op({
     summary: "A custom report: campaigns × date range × metrics, grouped by campaign, question, date or participant segment",
     description:
-      "from and to are instants (send a local day's bounds for local days, as the dashboard does). groupBy=date groups by the UTC date the session started (yyyy-mm-dd). groupBy=segment groups by the invite attribute named in segmentAttribute (default \"segment\"). Session metrics count distinct sessions started in the range (meanDuration is their mean active seconds); answer metrics count analysed main answers (follow-up replies are part of their question's answer, not more answers); by question, a session counts under each question it answered.",
+      "from and to are instants (send a local day's bounds for local days, as the dashboard does). A session counts from when it started, or, for one never started (declined at the consent step), from when its link was opened. groupBy=date groups by the UTC date of that moment (yyyy-mm-dd). groupBy=segment groups by the invite attribute named in segmentAttribute (default \"segment\"). Session metrics count distinct sessions started in the range: abandoned every abandoned session, declined those of them whose participant declined consent or withdrew it before answering anything, completionRate completed / (sessions − declined), meanDuration the mean active seconds of those that took part (declined ones left out); answer metrics count analysed main answers (follow-up replies are part of their question's answer, not more answers); by question, a session counts under each question it answered.",
     tags: ["analytics"],
     auth: "key",
     action: "analytics.read",
