@@ -4,13 +4,16 @@ import type { Sentiment } from "./types";
 
 export interface CampaignAnalytics {
   campaignId: string;
-  sessions: { total: number; completed: number; abandoned: number };
+  /** abandoned includes declined; droppedOut = abandoned − declined; completionRate is over total − declined. */
+  sessions: { total: number; completed: number; abandoned: number; declined: number; droppedOut: number; completionRate: number | null; consentRate: number | null };
   funnel: { questionIndex: number; reached: number; answered: number; dropped: number }[];
   duration: { mean: number; median: number; histogram: { from: number; to: number; count: number }[] };
   sentimentTrend: { questionIndex: number; positive: number; neutral: number; negative: number }[];
   topThemes: { theme: string; count: number; quotes: string[] }[];
   responsePatterns: { questionIndex: number; clusters: { label: string; count: number; examples: string[] }[] }[];
   quotesHidden?: boolean;
+  /** Present when the figures cover a date range (from/to). */
+  range?: { from: string | null; to: string | null; themeQuotes: false };
 }
 
 export interface SessionAnalytics {
@@ -29,12 +32,13 @@ export interface SessionAnalytics {
   pauseCount: number;
   longPauses: number;
   dropOffQuestion: number | null;
+  declined?: boolean;
   analysed: boolean;
   summary: string | null;
   quotesHidden?: boolean;
 }
 
-export const METRICS = ["sessions", "completed", "abandoned", "completionRate", "meanDuration", "answers", "positive", "neutral", "negative", "meanEngagement"] as const;
+export const METRICS = ["sessions", "completed", "abandoned", "declined", "completionRate", "meanDuration", "answers", "positive", "neutral", "negative", "meanEngagement"] as const;
 export type Metric = (typeof METRICS)[number];
 export type GroupBy = "campaign" | "question" | "date" | "segment";
 

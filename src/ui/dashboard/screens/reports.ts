@@ -15,6 +15,7 @@ const METRIC_LABEL: Record<Metric, string> = {
   sessions: "Sessions",
   completed: "Completed",
   abandoned: "Abandoned",
+  declined: "Declined consent",
   completionRate: "Completion rate",
   meanDuration: "Mean duration (s)",
   answers: "Answers",
@@ -137,7 +138,8 @@ export function Reports({ loc }: { loc: { query: URLSearchParams } }) {
               <label class="field"><span>Started from</span><input type="date" name="from" value=${form.from} onInput=${(e: Event) => setForm({ ...form, from: (e.target as HTMLInputElement).value })} /></label>
               <label class="field"><span>Started until</span><input type="date" name="to" value=${form.to} onInput=${(e: Event) => setForm({ ...form, to: (e.target as HTMLInputElement).value })} /></label>
             </div>
-            <p class="muted small" data-testid="report-timezone">Dates are whole days in your time zone (${localTimeZone()}); grouping by date uses UTC days.</p>
+            <p class="muted small" data-testid="report-timezone">Dates are whole days in your time zone (${localTimeZone()}); grouping by date uses UTC days. A participant who declined counts from the day they opened the link.</p>
+            <p class="muted small" data-testid="report-metric-help">Declined: consent refused, or withdrawn before answering anything; they are among the abandoned. Completion rate is completed of those who agreed to take part (sessions − declined), and mean duration leaves declined sessions out.</p>
             <fieldset><legend>Metrics</legend><div class="check-grid">
               ${METRICS.map((m) => html`<label><input type="checkbox" name="metric" value=${m} checked=${form.metrics.includes(m)} onChange=${() => toggle("metrics", m)} />${METRIC_LABEL[m]}</label>`)}
             </div></fieldset>

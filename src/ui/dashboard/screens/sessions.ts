@@ -4,6 +4,7 @@ import { Component } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { describeError, get, qs } from "../api";
 import { dayEnd, dayStart, fmtDateTime, fmtDuration, fmtShort, participantLabel, SENTIMENTS, STATUS_LABEL, STATUSES } from "../format";
+import { isDeclined } from "../../../shared/declined";
 import { html } from "../html";
 import { LiveSocket, type LinkState } from "../live";
 import { can } from "../roles";
@@ -363,7 +364,7 @@ class Row extends Component<{ s: Session; showParticipant: boolean }> {
       <td><${StatusBadge} status=${s.status} /></td>
       <td title=${s.startedAt ? fmtDateTime(s.startedAt) : undefined}>${fmtShort(s.startedAt)}</td>
       <td class="num">${fmtDuration(s.duration)}</td>
-      <td><${Progress} value=${s.completion} /></td>
+      <td>${isDeclined({ status: s.status, consentGranted: s.consent?.granted ?? null, questionsAnswered: s.questionsAnswered }) ? html`<span class="muted" data-testid="declined" title="Consent declined, or withdrawn before answering: not a drop-out">Declined</span>` : html`<${Progress} value=${s.completion} />`}</td>
       <td class="num">${s.questionsAnswered}/${s.totalQuestions}</td>
       <td>${s.language ?? "—"}</td>
       <td>${s.sentiment ? html`<span class=${`sentiment ${s.sentiment}`}>${s.sentiment}</span>` : html`<span class="muted">—</span>`}</td>
