@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, d1Execute, launchBrowser, screenshot, SCREEN_DIR, signIn } from "./helpers/browser";
-import { api, eventually, expectStatus, startServer, type TestServer, orgWithMember, answerOverSocket } from "./helpers/server";
+import { api, eventually, expectStatus, startServer, type TestServer, orgWithMember, answerOverSocket, Socket } from "./helpers/server";
 
 const PASSWORD = "correct horse battery staple";
 let server: TestServer;
@@ -86,7 +86,7 @@ describe("the campaign's Analytics tab", () => {
   it("draws the funnel, durations, sentiment per question, themes and patterns the API reports", async () => {
     const a = expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/analytics`, { key }), 200, "analytics");
     // The golden shape of these five interviews.
-    expect(a.sessions).toEqual({ total: 5, completed: 2, abandoned: 3 });
+    expect(a.sessions).toEqual({ total: 5, completed: 2, abandoned: 3, declined: 0, droppedOut: 3, completionRate: 0.4, consentRate: 1 });
     expect(a.funnel.map((f: any) => [f.reached, f.answered, f.dropped])).toEqual([
       [5, 5, 0],
       [5, 4, 1],
@@ -167,6 +167,57 @@ describe("the campaign's Analytics tab", () => {
     expect(bars).toEqual(a.duration.histogram.map((b: any) => [b.from, b.count, String(b.count)]));
     expect(await p.locator("[data-testid=stat-median] .stat-value").textContent()).toBe("1.8 min");
     await screenshot(p, "analytics-histogram", { fullPage: true });
+    expect(errors).toEqual([]);
+  });
+});
+
+describe("declined consent and a date range on the Analytics tab", () => {
+  it("shows who declined apart from drop-outs, and narrows every figure to the days picked", async () => {
+    const c = expectStatus(await api(server, "POST", "/v1/campaigns", { key, body: { name: "Consent study", questions: [{ text: "What do you like?" }, { text: "What would you change?" }], settings: { consentRequired: false } } }), 201, "campaign");
+    const finished = expectStatus(await api(server, "POST", `/v1/campaigns/${c.id}/invites`, { key, body: {} }), 201, "invite");
+    const { socket: done } = await answerOverSocket(server, finished.token, ["The exports are fast and reliable.", "Nothing much, maybe the colours."]);
+    await done.next((f) => f.type === "ended", "the interview ends", { timeoutMs: 15_000 });
+    done.close();
+    // A participant opens the link and declines at the consent step.
+    const declining = expectStatus(await api(server, "POST", `/v1/campaigns/${c.id}/invites`, { key, body: {} }), 201, "invite");
+    const j = expectStatus(await api(server, "POST", "/v1/join", { body: { token: declining.token } }), 201, "join");
+    const d = await Socket.open(`${server.wsBase}/v1/sessions/${j.sessionId}/connect?token=${encodeURIComponent(j.participantToken)}`, "participant");
+    d.send({ type: "hello" });
+    d.send({ type: "consent", granted: false });
+    await d.next((f) => f.type === "ended" && f.reason === "consent_declined", "the session ends declined", { timeoutMs: 15_000 });
+    d.close();
+    await eventually(async () => (await api(server, "GET", `/v1/campaigns/${c.id}/analytics`, { key })).json?.sessions?.total === 2, "both sessions folded", 30_000, 250);
+
+    const { page: p, errors } = await page(emails.owner);
+    await p.goto(`${server.base}/campaigns/${c.id}/analytics`);
+    await p.locator("[data-testid=stat-declined]").waitFor({ timeout: 15_000 });
+    // Before: "Completed 1 · 50% completion", and the declined participant among the drop-outs.
+    expect(await p.locator("[data-testid=stat-declined] .stat-value").textContent()).toBe("1");
+    expect(await p.locator("[data-testid=stat-declined] .stat-sub").textContent()).toBe("50% consent rate");
+    expect(await p.locator("[data-testid=stat-completed] .stat-sub").textContent()).toBe("100% of those who took part");
+    expect(await p.locator("[data-testid=stat-abandoned] .stat-sub").textContent()).toBe("0 dropped out · 1 declined");
+    expect(await p.locator("[data-testid=stats-help]").textContent()).toContain("completed of those who agreed to take part");
+    expect(ints(await p.locator("[data-testid=funnel] .funnel-row").evaluateAll((els) => els.map((e) => e.getAttribute("data-reached"))))).toEqual([1, 1]);
+
+    // The date range: local days, sent as their bounds; tomorrow holds nothing, today everything.
+    const [today, tomorrow] = await p.evaluate(() => {
+      const ymd = (t: Date) => `${t.getFullYear()}-${String(t.getMonth() + 1).padStart(2, "0")}-${String(t.getDate()).padStart(2, "0")}`;
+      const now = new Date();
+      return [ymd(now), ymd(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))];
+    });
+    const ranged = (r: { url(): string }) => r.url().includes(`/v1/campaigns/${c.id}/analytics?`);
+    const [late] = await Promise.all([p.waitForRequest(ranged), p.getByLabel("Started from").fill(tomorrow)]);
+    expect(new URL(late.url()).searchParams.get("from")).toBe(await p.evaluate((d) => new Date(`${d}T00:00:00`).toISOString(), tomorrow));
+    await p.getByText("No interviews on these days").waitFor({ timeout: 10_000 });
+    expect(new URL(p.url()).searchParams.get("from")).toBe(tomorrow);
+    await Promise.all([p.waitForRequest(ranged), p.getByLabel("Started from").fill(today)]);
+    await Promise.all([p.waitForRequest(ranged), p.getByLabel("Started until").fill(today)]);
+    await eventually(async () => (await p.locator("[data-testid=stat-total] .stat-value").textContent()) === "2", "the day's two sessions", 10_000);
+    expect(await p.locator("[data-testid=stat-declined] .stat-value").textContent()).toBe("1");
+    expect(await p.locator("[data-testid=analytics-range-help]").textContent()).toContain("Sessions that started on these days");
+    await screenshot(p, "analytics-range-declined", { fullPage: true });
+    await p.getByRole("button", { name: "Whole campaign" }).click();
+    await eventually(async () => new URL(p.url()).search === "", "the range cleared from the URL", 5_000);
     expect(errors).toEqual([]);
   });
 });
