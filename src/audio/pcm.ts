@@ -150,18 +150,39 @@ export function checkPcmFrame(frame: Uint8Array, maxBytes = 64 * 1024): { ok: tr
   return { ok: true };
 }
 
-/** MP3 of mono PCM, encoded in chunks so no single step holds the CPU for long. */
-export function encodeMp3(samples: Int16Array, sampleRate = SAMPLE_RATE, kbps = 48): Uint8Array {
-  const encoder = new Mp3Encoder(1, sampleRate, kbps);
-  const parts: Uint8Array[] = [];
-  const CHUNK = 1152 * 64;
-  for (let i = 0; i < samples.length; i += CHUNK) {
-    const out = encoder.encodeBuffer(samples.subarray(i, i + CHUNK));
-    if (out.length) parts.push(out.slice());
+/**
+ * An MP3 encoder fed piece by piece: the output depends only on the samples, not on where the
+ * pieces split them (lame buffers whole frames), so a track decrypted chunk by chunk encodes to
+ * the same bytes as the whole track at once, without holding its PCM.
+ */
+export class Mp3Stream {
+  private readonly encoder: Mp3Encoder;
+  constructor(sampleRate = SAMPLE_RATE, kbps = 48) {
+    this.encoder = new Mp3Encoder(1, sampleRate, kbps);
   }
-  const tail = encoder.flush();
-  if (tail.length) parts.push(tail.slice());
-  return concat(parts);
+
+  /** MP3 bytes for these samples (often none: a frame waits for enough input); in chunks so no single step holds the CPU for long. */
+  push(samples: Int16Array): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    const CHUNK = 1152 * 64;
+    for (let i = 0; i < samples.length; i += CHUNK) {
+      const out = this.encoder.encodeBuffer(samples.subarray(i, i + CHUNK));
+      if (out.length) parts.push(out.slice());
+    }
+    return parts;
+  }
+
+  /** The last frames; the stream takes nothing after this. */
+  end(): Uint8Array[] {
+    const tail = this.encoder.flush();
+    return tail.length ? [tail.slice()] : [];
+  }
+}
+
+/** MP3 of mono PCM, all at once. */
+export function encodeMp3(samples: Int16Array, sampleRate = SAMPLE_RATE, kbps = 48): Uint8Array {
+  const s = new Mp3Stream(sampleRate, kbps);
+  return concat([...s.push(samples), ...s.end()]);
 }
 
 export function concat(parts: Uint8Array[]): Uint8Array {
