@@ -21,7 +21,10 @@ export async function consentEvent(s: InterviewSession, granted: boolean, ip: st
 
 /**
  * Deletes the session's recordings from R2 and forgets the chunks and the wrapped audio key (so
- * any copy left anywhere is unreadable). Idempotent: a second run finds nothing.
+ * any copy left anywhere is unreadable), then lists the prefix once more: a stored MP3 (which a
+ * route writes outside this object) checks the key after its put, so one written after the first
+ * listing either sees the key gone and deletes itself, or landed before the second. Idempotent: a
+ * second run finds nothing.
  */
 async function purgeAudio(s: InterviewSession, env: Pick<Env, "AUDIO_BUCKET" | "DB">, reason: string): Promise<number> {
   // Chunk writes already queued finish first, so none lands after the purge.
@@ -36,9 +39,10 @@ async function purgeAudio(s: InterviewSession, env: Pick<Env, "AUDIO_BUCKET" | "
     sql.exec("DELETE FROM kv WHERE key = 'audio_key'");
     s.store.appendEvent(Date.now(), "audio_purged", { reason, objects });
   });
+  const late = await deletePrefix(env.AUDIO_BUCKET, `sessions/${id}/audio/`);
   // The index shows it at once when the row exists (the retention sweep sets it itself too).
   await env.DB.prepare("UPDATE sessions SET audio_purged_at = COALESCE(audio_purged_at, ?) WHERE id = ?").bind(Date.now(), id).run();
-  return objects;
+  return objects + late;
 }
 
 /** Deletes the transcript and the frames that carried it; the lifecycle and its events stay. */

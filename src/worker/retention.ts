@@ -5,6 +5,7 @@
 import type { SessionRow } from "../db/schema";
 import type { Env } from "../env";
 import { parseJson } from "../shared/json";
+import { deletePrefix } from "../shared/r2";
 import { DATA_TYPES, DAY_MS, RetentionOverrides, campaignRetention, orgRetention, type DataType, type Plan, type RetentionDays } from "../shared/retention";
 import { appendAudit } from "./audit";
 import { eraseExportsContaining, eraseSession, forgetQuotes } from "./erasure";
@@ -68,10 +69,9 @@ async function purgeType(env: Env, row: SessionRow, type: DataType, now: number)
     const r = await stub.purge([type === "audio" ? "audio" : "transcript"], `retention_${type}`);
     if (r.ok) removed = type === "audio" ? r.value.audioObjects : r.value.transcriptSegments;
     if (type === "audio" && !r.ok) {
-      // No object (never initialised or already erased): its R2 prefix may still hold chunks.
-      const listed = await env.AUDIO_BUCKET.list({ prefix: `sessions/${row.id}/audio/` });
-      if (listed.objects.length) await env.AUDIO_BUCKET.delete(listed.objects.map((o) => o.key));
-      removed = listed.objects.length;
+      // No object (never initialised or already erased): its R2 prefix may still hold chunks
+      // (and stored MP3s), more than one listing's page of them for a long recording.
+      removed = await deletePrefix(env.AUDIO_BUCKET, `sessions/${row.id}/audio/`);
     }
     if (type === "transcripts") {
       // Notes are the team's words about the participant: they go with the transcript.
