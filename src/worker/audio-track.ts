@@ -19,6 +19,8 @@ export interface OpenTrack {
   sessionId: string;
   track: Track;
   dek: CryptoKey;
+  /** The data key as the session object stores it (wrapped by AUDIO_KEK): part of the track's version. */
+  wrappedKey: string;
   answers: ManifestAnswer[];
   pcmBytes: number;
   /** Length of the assembled WAV file (header included). */
@@ -37,7 +39,7 @@ export async function openTrack(env: Pick<Env, "SESSION" | "AUDIO_KEK">, session
   const pcmBytes = m.value.answers.reduce((n, a) => n + a.chunks.reduce((k, ch) => k + ch.bytes, 0), 0);
   if (!m.value.wrappedKey || pcmBytes === 0) return { ok: true, value: null };
   const dek = await unwrapDataKey(await importKek(env.AUDIO_KEK), m.value.wrappedKey);
-  return { ok: true, value: { sessionId, track, dek, answers: m.value.answers, pcmBytes, wavBytes: WAV_HEADER_BYTES + pcmBytes } };
+  return { ok: true, value: { sessionId, track, dek, wrappedKey: m.value.wrappedKey, answers: m.value.answers, pcmBytes, wavBytes: WAV_HEADER_BYTES + pcmBytes } };
 }
 
 /** Decrypts the chunks overlapping [from, to] of the concatenated PCM, with each answer's gain. */

@@ -8,36 +8,8 @@ import { importKek, newWrappedDataKey, openObject, unwrapDataKey } from "../../s
 import { AFTER_TEXT, afterPcm, afterWav, noisePcm, silencePcm, SPEECH_TEXT, speechPcm, truncatedWav } from "../fixtures/audio";
 import { call, createCampaign, createInvite, createOrg, join } from "../helpers/api";
 import { sessionStub, until } from "../helpers/session";
-import { openSocket, type TestSocket } from "../helpers/socket";
-
-const FRAME = 32 * 1024;
-
-async function voiceSession(questions: unknown[] = [{ text: "What did you think of the export?" }, { text: "Anything else?" }], settings: Record<string, unknown> = {}) {
-  const { apiKey, org } = await createOrg();
-  const campaign = await createCampaign(apiKey.key, { questions, settings: { consentRequired: false, mode: "voice", ...settings } });
-  const invite = await createInvite(apiKey.key, campaign.id);
-  const joined = (await join(invite.token)).json as { sessionId: string; participantToken: string; mode: string; language: string | null };
-  expect(joined.mode).toBe("voice");
-  const ws = await openSocket(`/v1/sessions/${joined.sessionId}/connect?token=${joined.participantToken}`);
-  ws.send({ type: "hello" });
-  await ws.next((f) => f.type === "state", "state");
-  ws.send({ type: "start" });
-  const q = await ws.next((f) => f.type === "question" && f.index === 0, "first question");
-  return { key: apiKey.key, orgId: org.id, campaignId: campaign.id, ...joined, ws, question: q };
-}
-
-function stream(ws: TestSocket, pcm: Uint8Array) {
-  for (let i = 0; i < pcm.length; i += FRAME) ws.ws.send(pcm.slice(i, i + FRAME));
-}
-
-async function speak(ws: TestSocket, id: string, pcm: Uint8Array, text?: string) {
-  const from = ws.frames.length;
-  ws.send({ type: "answer_start", id });
-  await ws.next((f) => f.type === "audio_ack" && f.id === id, "audio_ack after answer_start", from);
-  stream(ws, pcm);
-  ws.send(text === undefined ? { type: "answer_end", id } : { type: "answer_end", id, text });
-  return ws.next((f) => f.type === "ack" && f.id === id, `ack of ${id}`, from);
-}
+import { openSocket } from "../helpers/socket";
+import { FRAME, speak, stream, voiceSession } from "../helpers/voice";
 
 const r2Objects = async (sessionId: string) => (await env.AUDIO_BUCKET.list({ prefix: `sessions/${sessionId}/` })).objects;
 
@@ -364,8 +336,10 @@ describe("voice answers", () => {
   it("become unreadable for good when the session's data is deleted (crypto-shredding)", async () => {
     const s = await voiceSession();
     await speak(s.ws, "v1", speechPcm(), SPEECH_TEXT);
+    // Heard as MP3 first: the stored MP3 goes with the chunks.
+    expect((await fetchAudio(s.sessionId, s.key, undefined, "mp3")).status).toBe(200);
     const objects = await r2Objects(s.sessionId);
-    expect(objects.length).toBeGreaterThan(0);
+    expect(objects.some((o) => o.key.startsWith(`sessions/${s.sessionId}/audio/mp3/`))).toBe(true);
     // A copy made before deletion stands for a backup.
     const backupKey = objects[0]!.key;
     const backup = new Uint8Array(await (await env.AUDIO_BUCKET.get(backupKey))!.arrayBuffer());

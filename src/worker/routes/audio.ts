@@ -2,9 +2,10 @@
 // for roles that may hear it), and the spoken version of a question for the participant.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { BYTES_PER_SECOND, concat, encodeMp3, samplesOf } from "../../audio/pcm";
+import { BYTES_PER_SECOND } from "../../audio/pcm";
 import type { SessionRow } from "../../db/schema";
-import { openTrack, pcmRange, wavRange } from "../audio-track";
+import { mp3Range, storedMp3 } from "../audio-mp3";
+import { openTrack, wavRange } from "../audio-track";
 import { ApiError, errorBody, fromRpcError, notFound } from "../errors";
 import { op, queryOf } from "../openapi";
 import { idParam } from "../schemas";
@@ -61,12 +62,15 @@ audioRoutes.get(
   "/sessions/:id/audio",
   op({
     summary: "A session's recording as one WAV or MP3 (Range requests honoured)",
-    description: "track=participant (the participant's answers, volume-normalised) or ai (the AI's spoken questions). Decrypted on the fly; never cached.",
+    description: "track=participant (the participant's answers, volume-normalised) or ai (the AI's spoken questions). WAV is assembled from the encrypted chunks on the fly; MP3 is encoded once per version of the track and kept encrypted beside them (its ETag names the version; If-Range honoured). Never cached by clients (private, no-store).",
     tags: ["audio"],
     auth: "key",
     action: "audio.read",
     resource: "session",
-    headers: [{ name: "Range", required: false, description: "bytes=start-end: one byte range (206 Partial Content; 416 when unsatisfiable)" }],
+    headers: [
+      { name: "Range", required: false, description: "bytes=start-end: one byte range (206 Partial Content; 416 when unsatisfiable)" },
+      { name: "If-Range", required: false, description: "MP3 only: the ETag of the version the client holds; when it is not the current one, the Range is ignored and the whole file sent" },
+    ],
     responses: { 200: { description: "audio (audio/mpeg with format=mp3)", contentTypes: ["audio/wav", "audio/mpeg"] }, 206: { description: "a byte range" }, 416: { description: "the range is outside the audio" } },
   }),
   queryOf(AudioQuery),
@@ -81,18 +85,25 @@ audioRoutes.get(
     const disposition = `inline; filename="${row.id}-${track}.${format}"`;
 
     if (format === "mp3") {
-      const parts: Uint8Array[] = [];
-      for await (const p of pcmRange(c.env.AUDIO_BUCKET, t.dek, t.answers, 0, t.pcmBytes - 1)) parts.push(p.slice());
-      const mp3 = encodeMp3(samplesOf(concat(parts)));
-      const range = parseRange(c.req.header("Range"), mp3.byteLength);
-      if (range === "invalid") return unsatisfiable(c, mp3.byteLength);
-      const body = range ? mp3.subarray(range.start, range.end + 1) : mp3;
-      return c.body(body as Uint8Array<ArrayBuffer>, range ? 206 : 200, {
+      // Encoded once per version of the track and kept encrypted in R2 (src/worker/audio-mp3.ts).
+      const mp3 = await storedMp3(c.env, t);
+      if (!mp3) throw new ApiError(404, "NO_AUDIO", `this session has no ${track} audio`);
+      const etag = `"${mp3.version}"`;
+      // If-Range: the range only applies to the version the client holds; otherwise the whole file.
+      const ifRange = c.req.header("If-Range");
+      const range = ifRange === undefined || ifRange.trim() === etag ? parseRange(c.req.header("Range"), mp3.bytes) : null;
+      if (range === "invalid") return unsatisfiable(c, mp3.bytes);
+      const { start, end } = range ?? { start: 0, end: mp3.bytes - 1 };
+      const body = await mp3Range(c.env.AUDIO_BUCKET, t.dek, mp3, start, end);
+      if (!body) throw new ApiError(404, "NO_AUDIO", `this session has no ${track} audio`);
+      return c.body(body, range ? 206 : 200, {
         ...NO_STORE,
         "Content-Type": type,
+        "Content-Length": String(end - start + 1),
         "Accept-Ranges": "bytes",
+        ETag: etag,
         "Content-Disposition": disposition,
-        ...(range ? { "Content-Range": `bytes ${range.start}-${range.end}/${mp3.byteLength}` } : {}),
+        ...(range ? { "Content-Range": `bytes ${start}-${end}/${mp3.bytes}` } : {}),
       });
     }
 
