@@ -1,6 +1,8 @@
 // Fixtures for the data lifecycle tests: a finished voice interview holding every kind of data
-// (transcript, encrypted audio in R2, per-answer analysis, the index row), and probes for each.
-import { env } from "cloudflare:workers";
+// (transcript, encrypted audio in R2 with a stored MP3, per-answer analysis, the index row), and
+// probes for each.
+import { env, exports } from "cloudflare:workers";
+import { BASE } from "./api";
 import { begin, connect, createCampaign, createInvite, mirroredStatus } from "./fixtures";
 import { sessionStub, until } from "./session";
 import type { TestSocket } from "./socket";
@@ -51,5 +53,9 @@ export async function sessionWithEverything(ownerKey: string, opts: { participan
   const t = await sessionStub(i.sessionId).transcript();
   if (!t.ok || t.value.segments.length === 0) throw new Error("no transcript");
   if ((await audioObjects(i.sessionId)) === 0) throw new Error("no audio in R2");
+  // The team listened to it as MP3, so a stored MP3 is among the audio in R2 too.
+  const mp3 = await exports.default.fetch(new Request(`${BASE}/v1/sessions/${i.sessionId}/audio?format=mp3`, { headers: { Authorization: `Bearer ${ownerKey}` } }));
+  await mp3.arrayBuffer();
+  if (mp3.status !== 200 || (await env.AUDIO_BUCKET.list({ prefix: `sessions/${i.sessionId}/audio/mp3/` })).objects.length !== 1) throw new Error("no stored MP3 in R2");
   return { sessionId: i.sessionId, campaignId: i.campaignId, end: (await sessionRow(i.sessionId))!.completed_at as number };
 }

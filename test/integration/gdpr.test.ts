@@ -74,6 +74,9 @@ describe("consent", () => {
     const i = await voiceInterview(apiKey.key, {}, { "CF-Connecting-IP": "203.0.113.77" });
     await speak(i.ws, "v0", "I would rather not say more.");
     await until(async () => (await audioObjects(i.sessionId)) > 0, "the recording in R2", 10_000);
+    // The team listened as MP3: a stored MP3 joins the chunks, and must go with them.
+    expect((await fetchBytes(`/v1/sessions/${i.sessionId}/audio?format=mp3`, apiKey.key)).status).toBe(200);
+    expect((await env.AUDIO_BUCKET.list({ prefix: `sessions/${i.sessionId}/audio/mp3/` })).objects.length).toBeGreaterThan(0);
 
     const t = await call("GET", `/v1/sessions/${i.sessionId}/transcript`, { key: apiKey.key });
     const granted = t.json.events.find((e: any) => e.type === "consent_granted");
