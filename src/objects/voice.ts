@@ -66,14 +66,21 @@ export function writeCutOff(s: InterviewSession, id: string) {
     .finally(() => intake.release(id));
 }
 
-export async function audioJob(s: InterviewSession, answerId: string): Promise<RpcResult<{ keys: string[]; wrappedKey: string; hint: string | null; language: string | null }>> {
+/**
+ * What the transcription job needs: the answer's chunks and the wrapped key that opens them. Null
+ * key and no chunks when nothing of it is stored: the answer had no audio, or the recordings were
+ * purged. The key is only read here, never made: a job arriving after a purge must not give the
+ * session a fresh audio key (which would outlive the shredding it was meant to prove).
+ */
+export async function audioJob(s: InterviewSession, answerId: string): Promise<RpcResult<{ keys: string[]; wrappedKey: string | null; hint: string | null; language: string | null }>> {
   if (!s.state || !s.meta) return notFound();
   // Writes under way (a cut-off answer's last bytes) belong to the job.
   await s.audioChain;
   const a = s.audio().get(answerId);
   if (!a || a.state !== "ended") return missing("spoken answer");
-  await s.dataKey();
-  return { ok: true, value: { keys: s.audio().chunks(answerId).map((c) => c.key), wrappedKey: s.store.loadAudioKey()!, hint: a.hint, language: s.meta.language } };
+  const wrappedKey = s.store.loadAudioKey() ?? null;
+  const keys = wrappedKey ? s.audio().chunks(answerId).map((c) => c.key) : [];
+  return { ok: true, value: { keys, wrappedKey, hint: a.hint, language: s.meta.language } };
 }
 
 export async function applyTranscription(s: InterviewSession, answerId: string, result: TranscriptionResult): Promise<RpcResult<{ applied: boolean }>> {

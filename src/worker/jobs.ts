@@ -169,12 +169,15 @@ export async function processSpokenAnswer(env: Env, sessionId: string, answerId:
   const job = await s.audioJob(answerId);
   if (!job.ok) return;
   const { keys, wrappedKey, hint, language } = job.value;
-  const dek = await unwrapDataKey(await importKek(env.AUDIO_KEK), wrappedKey);
+  // No key: nothing of the answer is stored (no audio, or purged): transcribed as silence, untranscribed.
+  const dek = wrappedKey ? await unwrapDataKey(await importKek(env.AUDIO_KEK), wrappedKey) : null;
   const parts: Uint8Array[] = [];
-  for (const key of keys) {
-    const obj = await env.AUDIO_BUCKET.get(key);
-    if (!obj) throw new Error(`audio chunk ${key} is missing`);
-    parts.push(await openObject(dek, key, new Uint8Array(await obj.arrayBuffer())));
+  if (dek) {
+    for (const key of keys) {
+      const obj = await env.AUDIO_BUCKET.get(key);
+      if (!obj) throw new Error(`audio chunk ${key} is missing`);
+      parts.push(await openObject(dek, key, new Uint8Array(await obj.arrayBuffer())));
+    }
   }
   const pcm = aligned(concat(parts));
   const samples = samplesOf(pcm);

@@ -1,9 +1,11 @@
 // Voice interviews inside workerd: PCM frames over the participant socket, encrypted chunks in
 // R2, transcription through the queue, the assembled recording, and crypto-shredding.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { concat, parseWav } from "../../src/audio/pcm";
 import { FLUSH_AFTER_MS } from "../../src/objects/audio";
+import { processSpokenAnswer } from "../../src/worker/jobs";
 import { importKek, newWrappedDataKey, openObject, unwrapDataKey } from "../../src/shared/audio-crypto";
 import { AFTER_TEXT, afterPcm, afterWav, noisePcm, silencePcm, SPEECH_TEXT, speechPcm, truncatedWav } from "../fixtures/audio";
 import { call, createCampaign, createInvite, createOrg, join } from "../helpers/api";
@@ -332,6 +334,21 @@ describe("voice answers", () => {
     const t = await call("GET", `/v1/sessions/${s.sessionId}/transcript`, { key: s.key });
     expect(t.json.segments.filter((x: any) => x.speaker === "participant").map((x: any) => x.text)).toEqual([SPEECH_TEXT]);
   }, 30_000);
+
+  it("stay shredded when a transcription job arrives after their recordings were purged: no new audio key is made", async () => {
+    const s = await voiceSession();
+    await speak(s.ws, "v1", speechPcm(), SPEECH_TEXT);
+    const stub = sessionStub(s.sessionId);
+    const storedKey = () => runInDurableObject(stub, (i) => (i as unknown as { store: { loadAudioKey(): string | undefined } }).store.loadAudioKey() ?? null);
+    expect(await storedKey()).not.toBeNull();
+    expect((await stub.purge(["audio"], "consent_withdrawn")).ok).toBe(true);
+    expect(await storedKey()).toBeNull();
+    // A redelivered (or late) transcription of the purged answer.
+    await processSpokenAnswer(env, s.sessionId, "v1");
+    expect(await storedKey()).toBeNull();
+    expect(await r2Objects(s.sessionId)).toEqual([]);
+    s.ws.close();
+  });
 
   it("become unreadable for good when the session's data is deleted (crypto-shredding)", async () => {
     const s = await voiceSession();
