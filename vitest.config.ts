@@ -19,6 +19,8 @@ export default defineConfig(async () => {
             HEARTBEAT_TIMEOUT_SECONDS: "5",
             PAUSE_EXPIRY_SECONDS: "10",
             LEAVE_GRACE_SECONDS: "2",
+            // A window recording an answer keeps it from other windows this long after its last frame.
+            AUDIO_OWNER_IDLE_SECONDS: "2",
             PUBLIC_URL: "https://interviews.example",
             // No test resolves names over the network; test/integration/webhooks.test.ts installs a stub resolver.
             WEBHOOK_DNS_CHECK: "off",

@@ -1,3 +1,4 @@
+import { OWNER_IDLE_MS } from "./objects/audio";
 import type { InterviewSession } from "./objects/InterviewSession";
 import type { AuditLedger } from "./objects/AuditLedger";
 import type { CampaignLive } from "./objects/CampaignLive";
@@ -31,6 +32,8 @@ export interface Env {
   HEARTBEAT_TIMEOUT_SECONDS?: string;
   PAUSE_EXPIRY_SECONDS?: string;
   LEAVE_GRACE_SECONDS?: string;
+  /** How long a window recording a spoken answer counts as active after its last frame (AudioIntake). */
+  AUDIO_OWNER_IDLE_SECONDS?: string;
   PUBLIC_URL?: string;
   /** Webhook host check: `doh` (default) resolves names over DNS-over-HTTPS; `off` skips it (offline development only). */
   WEBHOOK_DNS_CHECK?: string;
@@ -51,3 +54,6 @@ export function limitsFrom(env: Pick<Env, "HEARTBEAT_TIMEOUT_SECONDS" | "PAUSE_E
     leaveGraceMs: seconds(env.LEAVE_GRACE_SECONDS, 30) * 1000,
   };
 }
+
+/** How long a window recording an answer keeps it from other windows after its last frame or answer_start. */
+export const audioOwnerIdleMs = (env: Pick<Env, "AUDIO_OWNER_IDLE_SECONDS">) => seconds(env.AUDIO_OWNER_IDLE_SECONDS, OWNER_IDLE_MS / 1000) * 1000;

@@ -2,7 +2,7 @@
 // validates input, runs `transition`, persists in one transaction, then performs the effects.
 import { DurableObject } from "cloudflare:workers";
 import { followUpProvider } from "../ai/followup";
-import { limitsFrom, type Env } from "../env";
+import { audioOwnerIdleMs, limitsFrom, type Env } from "../env";
 import { importKek, newWrappedDataKey, unwrapDataKey } from "../shared/audio-crypto";
 import { sha256Hex } from "../shared/crypto";
 import { AudioIntake } from "./audio";
@@ -21,7 +21,11 @@ import * as voice from "./voice";
 import { consentEvent, purge, type PurgeKind } from "./purge";
 import { SESSION_DELETED_CODE } from "../shared/close-codes";
 
-export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string; ip?: string | null };
+/**
+ * Kept with the socket (it survives hibernation). `client`: the page load's id from its hello
+ * (an extension), which tells a reconnect of the same window from another window (AudioIntake).
+ */
+export type Attachment = { kind: "participant" | "watcher"; hello: boolean; audio?: string; ip?: string | null; client?: string };
 
 export interface InitInput {
   meta: SessionMeta;
@@ -84,7 +88,7 @@ export class InterviewSession extends DurableObject<Env> {
 
   /** Spoken-answer storage; its tables exist only in sessions that were initialised. */
   audio(): AudioIntake {
-    this.intake ??= new AudioIntake(this.store.rawSql, this.env.AUDIO_BUCKET, this.meta!.id);
+    this.intake ??= new AudioIntake(this.store.rawSql, this.env.AUDIO_BUCKET, this.meta!.id, audioOwnerIdleMs(this.env));
     return this.intake;
   }
 
@@ -295,7 +299,7 @@ export class InterviewSession extends DurableObject<Env> {
     switch (frame.type) {
       case "hello": {
         for (const body of this.store.framesAfter(frame.lastSeq ?? 0)) ws.send(body);
-        ws.serializeAttachment({ ...att, hello: true } satisfies Attachment);
+        ws.serializeAttachment({ ...att, hello: true, ...(frame.client !== undefined ? { client: frame.client } : {}) } satisfies Attachment);
         if (!isTerminal(this.state.status)) this.apply({ type: "seen" });
         const s = this.state;
         ws.send(JSON.stringify({ type: "state", seq: this.store.lastSeq(), status: s.status, questionIndex: s.questionIndex, totalQuestions: s.questions.length }));
@@ -309,7 +313,10 @@ export class InterviewSession extends DurableObject<Env> {
         if (this.staleQuestion(frame.questionSeq)) return staleAnswer(ws, frame.id, frame.questionSeq!);
         // A typed answer while a spoken one is open would take its question from under it.
         const open = this.meta?.mode === "voice" ? this.audio().openAnswer() : null;
-        // Named by the typed answer's id, so its page drops it and stops waiting (another tab is speaking).
+        // Named by the typed answer's id, so its page drops it and stops waiting (another tab is speaking):
+        // a window known to be recording it says so, so the page can say where.
+        if (open && this.audio().recordingElsewhere(open, ws, att.client ?? null, Date.now()))
+          return audioError(ws, frame.id, "ANSWER_RECORDING_ELSEWHERE", `spoken answer ${open} to this question is being recorded in another window; finish it there`);
         if (open) return audioError(ws, frame.id, "ANSWER_IN_PROGRESS", `finish spoken answer ${open} first (answer_end)`);
         event = { type: "answer", id: frame.id, text: frame.text };
         break;
@@ -318,9 +325,9 @@ export class InterviewSession extends DurableObject<Env> {
         // Nothing is open yet, so a spoken answer to an earlier question can be refused here too
         // (after the idempotent ack: a stored answer is acknowledged again whatever the question now).
         if (this.staleQuestion(frame.questionSeq) && this.store.ackSeqFor(frame.id) === null) return staleAnswer(ws, frame.id, frame.questionSeq!);
-        return voice.audioStart(this, this.env, ws, att, frame.id);
+        return voice.audioStart(this, this.env, ws, att, frame.id, frame.takeOver === true);
       case "answer_end":
-        return voice.audioEnd(this, ws, frame.id, frame.text?.trim() || null);
+        return voice.audioEnd(this, ws, att, frame.id, frame.text?.trim() || null);
       case "consent":
         event = await consentEvent(this, frame.granted, att.ip ?? null);
         break;

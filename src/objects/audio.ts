@@ -17,6 +17,15 @@ const BURST_BYTES = 30 * BYTES_PER_SECOND;
  * much plus the write, not a whole chunk.
  */
 export const FLUSH_AFTER_MS = 2_000;
+/**
+ * A window recording an answer keeps it from other windows while it sends: for this long after its
+ * last frame or answer_start (AUDIO_OWNER_IDLE_SECONDS). A recording page sends a message about every
+ * 250 ms, so 5 s is twenty missed messages: no live recorder looks idle, while a window that stopped
+ * (a dead network the server has not noticed, a participant deciding what to do) blocks the answer
+ * only briefly.
+ */
+export const OWNER_IDLE_MS = 5_000;
+export const RECORDING_ELSEWHERE = "ANSWER_RECORDING_ELSEWHERE";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audio_answers (
@@ -53,6 +62,10 @@ export interface ChunkRef {
 interface Stream {
   /** The socket whose frames this answer takes (none for the AI's prompts). */
   owner: WebSocket | null;
+  /** The owner's client id (a page load, from its hello); null for API clients and older pages. */
+  client: string | null;
+  /** When the owner last sent answer_start or a frame for this answer. */
+  lastAt: number;
   parts: Uint8Array[];
   pending: number;
   /** When the oldest pending frame arrived. */
@@ -74,6 +87,7 @@ export class AudioIntake {
     private readonly sql: SqlStorage,
     private readonly bucket: R2Bucket,
     private readonly sessionId: string,
+    private readonly ownerIdleMs = OWNER_IDLE_MS,
   ) {
     sql.exec(SCHEMA);
   }
@@ -101,21 +115,38 @@ export class AudioIntake {
   }
 
   /**
+   * Whether answer `id` is being recorded by another window than `client`'s, right now: its socket
+   * is open, belongs to another client id, and sent answer_start or audio within ownerIdleMs. Such
+   * an answer is not taken over (nor ended, nor answered by typing) unless the participant asks
+   * (`takeOver`). A reconnect of the same page (same client id), a closed or silent owner, and
+   * either side without a client id (API clients, pages from before client ids) take it as before.
+   */
+  recordingElsewhere(id: string, ws: WebSocket, client: string | null, now: number): boolean {
+    const st = this.streams.get(id);
+    if (!st?.owner || st.owner === ws || st.owner.readyState !== WebSocket.OPEN) return false;
+    if (!st.client || !client || st.client === client) return false;
+    return now - st.lastAt < this.ownerIdleMs;
+  }
+
+  /**
    * Opens (or reopens after a drop) a spoken answer for frames from `ws`; returns the bytes
    * already durable. Anything still buffered must be flushed first (see `pending`): a reopened
    * answer continues from what is stored, and frames from an older socket are refused from now on.
+   * An answer another window is recording is refused (ANSWER_RECORDING_ELSEWHERE) unless `takeOver`.
    */
-  start(ws: WebSocket, id: string, questionIndex: number, now: number): { ok: true; bytes: number } | AudioError {
+  start(ws: WebSocket, id: string, questionIndex: number, now: number, claim: { client?: string | null; takeOver?: boolean } = {}): { ok: true; bytes: number } | AudioError {
+    const client = claim.client ?? null;
     const existing = this.get(id);
     if (existing) {
       if (existing.state === "ended") return { ok: false, code: "ANSWER_ENDED", message: "this answer is already complete" };
-      this.streams.set(id, { owner: ws, parts: [], pending: 0, since: now, durable: existing.bytes, gap: false });
+      if (!claim.takeOver && this.recordingElsewhere(id, ws, client, now)) return elsewhere(id);
+      this.streams.set(id, { owner: ws, client, lastAt: now, parts: [], pending: 0, since: now, durable: existing.bytes, gap: false });
       return { ok: true, bytes: existing.bytes };
     }
     const open = this.openAnswer();
     if (open) return { ok: false, code: "ANSWER_IN_PROGRESS", message: `finish answer ${open} first` };
     this.sql.exec("INSERT INTO audio_answers (id, track, question_index, state, bytes, started_at) VALUES (?, 'participant', ?, 'recording', 0, ?)", id, questionIndex, now);
-    this.streams.set(id, { owner: ws, parts: [], pending: 0, since: now, durable: 0, gap: false });
+    this.streams.set(id, { owner: ws, client, lastAt: now, parts: [], pending: 0, since: now, durable: 0, gap: false });
     return { ok: true, bytes: 0 };
   }
 
@@ -135,6 +166,8 @@ export class AudioIntake {
     // No stream here means the object restarted, or another socket reopened the answer: the
     // sender must reopen with answer_start and resend from the offset it is given.
     if (!st || st.owner !== ws) return { ok: false, code: "AUDIO_NOT_ACCEPTED", message: "this answer is not open on this connection; send answer_start again and resend from its audio_ack" };
+    // The owner is still sending, even frames refused below: it is recording.
+    st.lastAt = now;
     if (st.gap) return { ok: false, code: "AUDIO_NOT_ACCEPTED", message: "an earlier frame was dropped; send answer_start again and resend from its audio_ack" };
     const check = checkPcmFrame(frame);
     if (!check.ok) return check;
@@ -216,7 +249,7 @@ export class AudioIntake {
   /** Stores an AI prompt's synthesised audio (PCM) as one chunk of the AI track. */
   async storePrompt(id: string, questionIndex: number, pcm: Uint8Array, dek: CryptoKey, now: number) {
     this.sql.exec("INSERT OR IGNORE INTO audio_answers (id, track, question_index, state, bytes, started_at, ended_at) VALUES (?, 'ai', ?, 'recording', 0, ?, ?)", id, questionIndex, now, now);
-    this.streams.set(id, { owner: null, parts: [pcm], pending: pcm.byteLength, since: now, durable: 0, gap: false });
+    this.streams.set(id, { owner: null, client: null, lastAt: now, parts: [pcm], pending: pcm.byteLength, since: now, durable: 0, gap: false });
     await this.flush(id, dek);
     this.streams.delete(id);
     this.sql.exec("UPDATE audio_answers SET state = 'ended' WHERE id = ?", id);
@@ -248,6 +281,12 @@ export class AudioIntake {
     this.sql.exec("DELETE FROM audio_chunks WHERE answer_id = ?", id);
   }
 }
+
+export const elsewhere = (id: string): AudioError => ({
+  ok: false,
+  code: RECORDING_ELSEWHERE,
+  message: `answer ${id} is being recorded in another window; finish it there, or send answer_start with takeOver: true to record it here`,
+});
 
 /** R2 keys sort in time order within a track: the answer's start, its id, then the chunk. */
 export const chunkKey = (sessionId: string, track: string, startedAt: number, answerId: string, idx: number) =>

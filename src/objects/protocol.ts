@@ -7,13 +7,19 @@ import type { OutFrame, Status } from "./machine";
 const answerId = z.string().min(1).max(128);
 /** The seq of the question frame an answer is for (optional: older pages do not send it). */
 const questionSeq = z.number().int().min(0).optional();
+/**
+ * A page load's random id (an extension of hello): which window a socket belongs to, so that a
+ * spoken answer is not taken from a window still recording it (see AudioIntake.start).
+ */
+export const clientId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a client id is 1-64 characters of A-Z, a-z, 0-9, _ and -");
 
 export const ClientFrame = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("hello"), lastSeq: z.number().int().min(0).optional() }),
+  z.strictObject({ type: z.literal("hello"), lastSeq: z.number().int().min(0).optional(), client: clientId.optional() }),
   z.strictObject({ type: z.literal("consent"), granted: z.boolean() }),
   z.strictObject({ type: z.literal("start") }),
   z.strictObject({ type: z.literal("answer"), id: answerId, text: typedText(20_000), questionSeq }),
-  z.strictObject({ type: z.literal("answer_start"), id: answerId, questionSeq }),
+  // takeOver (an extension): record an answer open in another window here, deliberately.
+  z.strictObject({ type: z.literal("answer_start"), id: answerId, questionSeq, takeOver: z.boolean().optional() }),
   z.strictObject({ type: z.literal("answer_end"), id: answerId, text: z.string().max(20_000).optional(), questionSeq }),
   z.strictObject({ type: z.literal("pause"), reason: z.string().max(500).optional() }),
   z.strictObject({ type: z.literal("resume") }),
@@ -53,7 +59,7 @@ export type NumberedFrame = OutFrame & { seq: number; audio?: string };
 
 /**
  * `answerId` (an extension) names the answer an error is about: a spoken answer's audio errors,
- * STALE_ANSWER, and INVALID_FRAME for an answer frame with a well-formed id.
+ * STALE_ANSWER, ANSWER_RECORDING_ELSEWHERE, and INVALID_FRAME for an answer frame with a well-formed id.
  */
 export type ErrorFrame = { type: "error"; code: string; message: string; answerId?: string };
 

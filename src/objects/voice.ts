@@ -5,6 +5,7 @@ import { speechProviders, spokenLanguage } from "../ai/speech";
 import { concat, wavHeader } from "../audio/pcm";
 import type { Env } from "../env";
 import { openObject } from "../shared/audio-crypto";
+import { elsewhere } from "./audio";
 import { parseJson } from "../shared/json";
 import { notFound, type Attachment, type InterviewSession, type RpcResult } from "./InterviewSession";
 import { audioError, safeSend } from "./sockets";
@@ -217,7 +218,7 @@ export async function promptAudio(s: InterviewSession, env: Env, seq: number, to
 
 // ---- Spoken answers on the participant socket: answer_start, PCM frames, answer_end ----
 
-export function audioStart(s0: InterviewSession, env: Env, ws: WebSocket, att: Attachment, id: string) {
+export function audioStart(s0: InterviewSession, env: Env, ws: WebSocket, att: Attachment, id: string, takeOver = false) {
   const s = s0.state!;
   if (s0.meta!.mode !== "voice") return audioError(ws, id, "VOICE_NOT_AVAILABLE", "this interview takes typed answers; send an answer frame");
   const acked = s0.store.ackSeqFor(id);
@@ -225,6 +226,9 @@ export function audioStart(s0: InterviewSession, env: Env, ws: WebSocket, att: A
   if (s.status !== "in_progress") return audioError(ws, id, "INVALID_TRANSITION", `cannot answer in a session that is ${s.status}`);
   if (!s.prompt) return audioError(ws, id, "NO_OPEN_QUESTION", "no question is waiting for an answer");
   if (!env.AUDIO_KEK) return audioError(ws, id, "AUDIO_UNAVAILABLE", "audio storage is not configured; send a typed answer");
+  const client = att.client ?? null;
+  // Another window recording this answer keeps it: refused before anything is written or moved.
+  if (!takeOver && s0.audio().recordingElsewhere(id, ws, client, Date.now())) return refuseElsewhere(ws, id);
   // Behind the writes already under way: the offset it reports must include them.
   s0.audioChain = s0.audioChain
     .then(async () => {
@@ -232,7 +236,7 @@ export function audioStart(s0: InterviewSession, env: Env, ws: WebSocket, att: A
       if (!prompt) return audioError(ws, id, "NO_OPEN_QUESTION", "no question is waiting for an answer");
       // A reopened answer keeps what an earlier connection delivered in order: it is written, then counted.
       if (s0.audio().pending(id) > 0) await s0.audio().flush(id, await s0.dataKey());
-      const r = s0.audio().start(ws, id, prompt.index, Date.now());
+      const r = s0.audio().start(ws, id, prompt.index, Date.now(), { client, takeOver });
       if (!r.ok) return audioError(ws, id, r.code, r.message);
       ws.serializeAttachment({ ...att, audio: id } satisfies Attachment);
       safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes: r.bytes }));
@@ -256,6 +260,11 @@ async function flushAudio(s0: InterviewSession, ws: WebSocket, id: string) {
   return bytes;
 }
 
+function refuseElsewhere(ws: WebSocket, id: string) {
+  const e = elsewhere(id);
+  audioError(ws, id, e.code, e.message);
+}
+
 const storeFailed = (ws: WebSocket, id: string, err: unknown) => audioError(ws, id, "AUDIO_STORE_FAILED", `audio was not stored (${String(err)}); resend from the last audio_ack`);
 
 /**
@@ -277,11 +286,13 @@ export async function flushDueAudio(s0: InterviewSession, participants: WebSocke
   await s0.audioChain;
 }
 
-export function audioEnd(s0: InterviewSession, ws: WebSocket, id: string, hint: string | null) {
+export function audioEnd(s0: InterviewSession, ws: WebSocket, att: Attachment, id: string, hint: string | null) {
   const acked = s0.store.ackSeqFor(id);
   if (acked !== null) return void ws.send(JSON.stringify({ type: "ack", id, seq: acked }));
   const a = s0.meta?.mode === "voice" ? s0.audio().get(id) : null;
   if (!a || a.state !== "recording") return audioError(ws, id, "NO_OPEN_ANSWER", "answer_end names no open spoken answer");
+  // A window the answer moved away from does not end it under the window recording it now.
+  if (s0.audio().recordingElsewhere(id, ws, att.client ?? null, Date.now())) return refuseElsewhere(ws, id);
   s0.audioChain = s0.audioChain
     .then(async () => {
       const bytes = await flushAudio(s0, ws, id);

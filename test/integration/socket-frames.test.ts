@@ -102,6 +102,19 @@ const MALFORMED: [unknown, string][] = [
   [{ type: "hello", lastSeq: 1.5 }, "INVALID_FRAME"],
   [{ type: "pause", reason: 5 }, "INVALID_FRAME"],
   [{ type: "pause", reason: "r".repeat(501) }, "INVALID_FRAME"],
+  // a page's client id (hello.client) is short and URL-safe; takeOver is a boolean
+  [{ type: "hello", client: "" }, "INVALID_FRAME"],
+  [{ type: "hello", client: "c".repeat(65) }, "INVALID_FRAME"],
+  [{ type: "hello", client: "tab one" }, "INVALID_FRAME"],
+  [{ type: "hello", client: "tab/1" }, "INVALID_FRAME"],
+  [{ type: "hello", client: "täb" }, "INVALID_FRAME"],
+  [{ type: "hello", client: 42 }, "INVALID_FRAME"],
+  [{ type: "hello", client: null }, "INVALID_FRAME"],
+  [{ type: "answer_start", id: "v9", takeOver: "true" }, "INVALID_FRAME"],
+  [{ type: "answer_start", id: "v9", takeOver: 1 }, "INVALID_FRAME"],
+  [{ type: "answer_start", id: "v9", takeOver: null }, "INVALID_FRAME"],
+  [{ type: "answer_end", id: "v9", takeOver: true }, "INVALID_FRAME"],
+  [{ type: "answer", id: "m10", text: "an answer", takeOver: true }, "INVALID_FRAME"],
 ];
 
 async function setup(opts: { consentRequired?: boolean } = {}) {
@@ -258,6 +271,13 @@ describe("participant socket: malformed frames", () => {
     for (const [frame, code] of MALFORMED) await expectError(i, typeof frame === "string" ? frame : JSON.stringify(frame), code);
     expect(await snapshot(i, key)).toEqual(before);
     expect(i.ws.closed).toBeNull();
+    // The longest and oddest client id the rule allows is taken: hello answers with the state, no error.
+    for (const client of ["c".repeat(64), "A-z_09", "x"]) {
+      const from = i.ws.frames.length;
+      i.ws.send({ type: "hello", lastSeq: 1_000_000, client });
+      await i.ws.next((f) => f.type === "state", `state after hello with client ${client}`, from);
+      expect(i.ws.frames.slice(from).filter((f) => f.type === "error")).toEqual([]);
+    }
     // The socket still works: the open question takes an answer.
     const next = await answer(i, "ok1", "A proper answer after all that noise.");
     expect(next).toMatchObject({ type: "question", index: 1 });
