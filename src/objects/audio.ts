@@ -155,6 +155,11 @@ export class AudioIntake {
     return this.sessionBytes;
   }
 
+  /** The socket an answer's frames are taken from now, if any. */
+  ownerOf(id: string): WebSocket | null {
+    return this.streams.get(id)?.owner ?? null;
+  }
+
   /** Bytes of this answer received but not yet durable. */
   pending(id: string): number {
     return this.streams.get(id)?.pending ?? 0;

@@ -279,7 +279,9 @@ export async function flushDueAudio(s0: InterviewSession, participants: WebSocke
   const run = s0.audioChain.then(async () => {
     for (const id of ids) {
       const bytes = await s0.audio().flush(id, await s0.dataKey());
-      for (const ws of participants) if (ws !== closed && (ws.deserializeAttachment() as Attachment).audio === id) safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes }));
+      // Only to the window recording it: one the answer moved away from must not count its progress.
+      const owner = s0.audio().ownerOf(id);
+      for (const ws of participants) if (ws !== closed && (owner === null || ws === owner) && (ws.deserializeAttachment() as Attachment).audio === id) safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes }));
     }
   });
   s0.audioChain = run.catch((err: unknown) => console.warn("buffered audio was not written; the sender resends it", { error: String(err) }));

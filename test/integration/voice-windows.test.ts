@@ -162,6 +162,10 @@ describe("a spoken answer open in two windows", () => {
     expect(await s.a.next((f) => f.type === "error", "the left window's frame refused", from)).toMatchObject({ code: "AUDIO_NOT_ACCEPTED", answerId: "v1" });
     // Its page reopens, as after any refused frame: refused, so it does not take the answer back.
     expect(await open(s.a, "v1")).toMatchObject({ code: "ANSWER_RECORDING_ELSEWHERE", answerId: "v1" });
+    // The answer's progress is acknowledged to the window recording it, not to the one it left.
+    const aAfter = s.a.frames.length;
+    await b.next((f) => f.type === "audio_ack" && f.bytes === mine.byteLength + 20_000, "the buffered audio acknowledged to the new window", 0, 6000);
+    expect(s.a.frames.slice(aAfter).filter((f) => f.type === "audio_ack")).toEqual([]);
     const bFrom = b.frames.length;
     stream(b, theirs.subarray(20_000));
     expect(await finish(b, "v1")).toMatchObject({ type: "ack" });
