@@ -2,7 +2,7 @@
 // a dead connection (pings without pongs, the browser going offline) is given up and reconnected,
 // answers name their question, and an answer the server refused for good is not resent.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ParticipantConnection, type ServerFrame } from "../../src/ui/participant/connection";
+import { newClientId, ParticipantConnection, type ServerFrame } from "../../src/ui/participant/connection";
 
 type Listener = (e: any) => void;
 
@@ -55,11 +55,12 @@ class FakeSocket {
 
 const last = () => FakeSocket.all.at(-1)!;
 
-function connection() {
+function connection(client?: string) {
   const statuses: string[] = [];
   const frames: ServerFrame[] = [];
   const c = new ParticipantConnection({
     url: "ws://test/v1/sessions/ses_1/connect?token=pt",
+    client,
     onFrame: (f) => frames.push(f),
     onStatus: (s) => statuses.push(s),
     pingMs: 20_000,
@@ -171,15 +172,30 @@ describe("participant connection: answers refused for good", () => {
     ws.frame({ type: "error", code: "STALE_ANSWER", message: "moved on", answerId: "ans-3-old" });
     ws.frame({ type: "error", code: "INVALID_FRAME", message: "Too big", answerId: "ans-4-big" });
     ws.frame({ type: "error", code: "ANSWER_IN_PROGRESS", message: "finish spoken answer v1 first", answerId: "ans-4-typed" });
+    c.answer("ans-4-elsewhere", "Typed while another window was recording.", 4);
+    ws.frame({ type: "error", code: "ANSWER_RECORDING_ELSEWHERE", message: "being recorded in another window", answerId: "ans-4-elsewhere" });
     ws.frame({ type: "error", code: "INVALID_TRANSITION", message: "cannot answer in a session that is paused" });
     expect([...c.pending.keys()]).toEqual(["ans-5-now"]);
-    expect(frames.filter((f) => f.type === "error")).toHaveLength(4);
+    expect(frames.filter((f) => f.type === "error")).toHaveLength(5);
     // After the next state frame only the answer still waiting is resent.
     const before = ws.sent.length;
     ws.frame({ type: "state", seq: 9, status: "in_progress", questionIndex: 2, totalQuestions: 3 });
     expect(ws.sent.slice(before)).toEqual([{ type: "answer", id: "ans-5-now", text: "An answer the server could not take yet.", questionSeq: 5 }]);
     ws.frame({ type: "ack", id: "ans-5-now", seq: 10 });
     expect(c.pending.size).toBe(0);
+  });
+
+  it("every hello names the page load (client), on the first socket and after a reconnect", () => {
+    const client = newClientId();
+    expect(client).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    // Each page load its own: nothing is stored, so a duplicated tab cannot copy it.
+    expect(newClientId()).not.toBe(client);
+    connection(client);
+    expect(last().sent[0]).toEqual({ type: "hello", lastSeq: 0, client });
+    last().drop();
+    vi.advanceTimersByTime(1_000);
+    last().open();
+    expect(last().sent[0]).toEqual({ type: "hello", lastSeq: 0, client });
   });
 
   it("an answer without a question seq (older callers) is sent as before", () => {

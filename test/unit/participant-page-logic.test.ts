@@ -2,7 +2,8 @@
 // interview is not "already completed"), and the per-question drafts that survive pause and reload.
 import { describe, expect, it } from "vitest";
 import { answerIdFor, clearDraftOf, loadDraft, saveDraft } from "../../src/ui/participant/drafts";
-import { joinOutcome } from "../../src/ui/participant/outcome";
+import { errorNoticeKey, joinOutcome } from "../../src/ui/participant/outcome";
+import { en } from "../../src/ui/participant/locales/en";
 
 class MemoryStore {
   data = new Map<string, string>();
@@ -72,5 +73,19 @@ describe("answer drafts", () => {
     expect(loadDraft("ses_a", 1, broken)).toBe("");
     expect(() => saveDraft("ses_a", 1, "x", broken)).not.toThrow();
     expect(loadDraft("ses_a", 1, null)).toBe("");
+  });
+});
+
+describe("a typed answer refused", () => {
+  it("while a spoken answer is being recorded (in another window, or not known where) says so, not 'send it again'", () => {
+    expect(errorNoticeKey({ code: "ANSWER_RECORDING_ELSEWHERE", answerId: "ans-4" })).toBe("typedWhileRecordingElsewhere");
+    expect(errorNoticeKey({ code: "ANSWER_IN_PROGRESS", answerId: "ans-4" })).toBe("typedWhileRecording");
+    expect(en.typedWhileRecordingElsewhere).toMatch(/another window/);
+    expect(en.typedWhileRecording).not.toMatch(/send it again/);
+    // The others as before.
+    expect(errorNoticeKey({ code: "STALE_ANSWER", answerId: "ans-3" })).toBe("staleAnswer");
+    expect(errorNoticeKey({ code: "INVALID_FRAME", answerId: "ans-3" })).toBe("answerRefused");
+    expect(errorNoticeKey({ code: "INVALID_FRAME" })).toBe("answerRefused");
+    expect(errorNoticeKey({ code: "WHATEVER" })).toBe("somethingWrong");
   });
 });

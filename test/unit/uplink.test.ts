@@ -54,6 +54,8 @@ class FakeServer {
   /** Drop the frame with this index (1-based count of binary frames received), as a rate cap would. */
   rateLimitFrames = new Set<number>();
   framesReceived = 0;
+  /** Another window holds the open answer (ANSWER_RECORDING_ELSEWHERE until answer_start with takeOver). */
+  elsewhere = false;
   constructor(
     private readonly clock: ManualClock,
     readonly burst = 30 * BPS,
@@ -72,7 +74,7 @@ class FakeServer {
       this.framesReceived += 1;
       const id = this.socketAnswer;
       const a = id ? this.answers.get(id) : null;
-      if (!a || a.ended) return reply({ type: "error", code: "AUDIO_NOT_ACCEPTED", message: "no" });
+      if (!a || a.ended || this.elsewhere) return reply({ type: "error", code: "AUDIO_NOT_ACCEPTED", message: "no", ...(id ? { answerId: id } : {}) });
       const now = this.clock.now();
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.tokensAt) / 1000) * this.rate);
       this.tokensAt = now;
@@ -91,6 +93,10 @@ class FakeServer {
       if (a?.ackSeq != null) return reply({ type: "ack", id, seq: a.ackSeq });
       const open = [...this.answers.entries()].find(([k, v]) => !v.ended && k !== id);
       if (!a && open) return reply({ type: "error", code: "ANSWER_IN_PROGRESS", message: `finish answer ${open[0]} first` });
+      if (a && !a.ended && this.elsewhere) {
+        if (f.takeOver !== true) return reply({ type: "error", code: "ANSWER_RECORDING_ELSEWHERE", message: "being recorded in another window", answerId: id });
+        this.elsewhere = false;
+      }
       if (a) a.buffer = [];
       else this.answers.set(id, { durable: [], bytes: 0, buffer: [], ended: false, ackSeq: null });
       this.socketAnswer = id;
@@ -107,6 +113,16 @@ class FakeServer {
       this.socketAnswer = null;
       return reply({ type: "ack", id, seq: a.ackSeq });
     }
+  }
+
+  /** Another window takes the answer (as the real server does: what this socket sent is written first) and records `theirs`. */
+  otherWindowTakes(id: string, theirs: Uint8Array) {
+    const a = this.answers.get(id)!;
+    this.flush(id, () => undefined);
+    a.durable.push(theirs);
+    a.bytes += theirs.byteLength;
+    this.elsewhere = true;
+    this.socketAnswer = null;
   }
 
   private flush(id: string, reply: (f: Record<string, unknown>) => void) {
@@ -441,4 +457,67 @@ describe("spoken answer uplink", () => {
     expect(sent.every((b) => b.byteLength <= 64 * 1024 && b.byteLength % 2 === 0)).toBe(true);
     expect(sent.reduce((n, b) => n + b.byteLength, 0)).toBe(200_000);
   });
+
+  it("another window recording the answer stops it: no reopening by itself (refused frames, time, reconnects), and it says so", () => {
+    const t = setup();
+    t.up.open();
+    t.net.deliver();
+    t.speak(6);
+    t.server.otherWindowTakes("a1", audio(900_000, 16_000));
+    t.speak(3); // its frames are refused; it backs off and reopens, as after any refused frame
+    const refused = t.events.filter((e) => e.type === "refused");
+    expect(refused).toEqual([{ type: "refused", code: "ANSWER_RECORDING_ELSEWHERE", message: "being recorded in another window", during: "start" }]);
+    expect(t.up.recordingElsewhere).toBe(true);
+    const starts = t.up.stats.starts;
+    const received = t.server.framesReceived;
+    // Late refusals of frames sent before, time passing, more audio, a reconnect, Done: nothing is sent.
+    t.up.onFrame({ type: "error", code: "AUDIO_NOT_ACCEPTED", message: "no", answerId: "a1" });
+    t.speak(2);
+    t.clock.advance(60_000, () => t.net.deliver());
+    t.net.drop();
+    t.net.reconnect();
+    t.up.end();
+    t.settle(10_000);
+    expect(t.up.stats.starts).toBe(starts);
+    expect(t.server.framesReceived).toBe(received);
+    expect(t.net.toServer).toEqual([]);
+    expect(t.up.finished).toBe(false);
+    expect(t.server.elsewhere).toBe(true);
+  });
+
+  it("Record here instead (takeOver) moves the answer here and continues after everything stored, dropping what the other window's recording made stale", () => {
+    const t = setup();
+    t.up.open();
+    t.net.deliver();
+    t.speak(6);
+    const theirs = audio(900_000, 16_000);
+    t.server.otherWindowTakes("a1", theirs);
+    const mine = t.server.stored("a1").subarray(0, t.server.stored("a1").byteLength - theirs.byteLength);
+    t.speak(3);
+    expect(t.up.recordingElsewhere).toBe(true);
+    const json: Record<string, unknown>[] = [];
+    const sendJson = t.net.sendJson.bind(t.net);
+    t.net.sendJson = (f) => (json.push(f), sendJson(f));
+    t.up.takeOver();
+    expect(json).toEqual([{ type: "answer_start", id: "a1", takeOver: true }]);
+    expect(t.up.recordingElsewhere).toBe(false);
+    // The new take, captured while the reply is on its way and after.
+    const take: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) {
+      const f = audio(500_000 + i * 1600, 1600);
+      take.push(f);
+      t.up.push(f);
+      t.clock.advance(100, () => t.net.deliver());
+      t.net.deliver();
+    }
+    // A reconnect afterwards reopens as usual, without takeOver: the answer is this window's now.
+    t.net.drop();
+    t.net.reconnect();
+    expect(json.at(-1)).toEqual({ type: "answer_start", id: "a1" });
+    t.up.end();
+    t.settle();
+    expect(t.up.finished).toBe(true);
+    same(t.server.stored("a1"), concat([mine, theirs, ...take]));
+  });
 });
+

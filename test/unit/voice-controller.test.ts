@@ -168,3 +168,77 @@ describe("the length limit", () => {
     expect(v.state.finishedAtLimit).toBe(true);
   });
 });
+
+describe("an answer another window is recording", () => {
+  /** A controller whose "server" gives the open answer to another window until answer_start says takeOver. */
+  async function twoWindows(opts: { adopt?: boolean } = {}) {
+    const sent: Sent = { json: [], bytes: 0 };
+    const server = { elsewhere: true, held: 4 * 32_000 };
+    let v!: VoiceController;
+    const reply = (f: Record<string, unknown>) => queueMicrotask(() => v.onFrame(f as never));
+    const link: Link = {
+      isOpen: () => true,
+      sendJson: (f) => {
+        sent.json.push(f);
+        if (f.type !== "answer_start") return;
+        // A new id while the other window's answer is open: "finish it first" (the page adopts it).
+        if (opts.adopt && f.id !== "voice-7-other") return reply({ type: "error", code: "ANSWER_IN_PROGRESS", message: "finish answer voice-7-other first", answerId: f.id });
+        if (server.elsewhere && f.takeOver !== true) return reply({ type: "error", code: "ANSWER_RECORDING_ELSEWHERE", message: "answer is being recorded in another window", answerId: f.id });
+        server.elsewhere = false;
+        reply({ type: "audio_ack", id: f.id, bytes: server.held });
+      },
+      sendBinary: (b) => void (sent.bytes += b.byteLength),
+      buffered: () => 0,
+    };
+    v = new VoiceController("ses_test", "tok", link, "en", false);
+    controllers.push(v);
+    expect(await v.enableMic()).toBe(true);
+    v.ask({ seq: 7, index: 0, text: "What do you like most?" }, false);
+    v.answerNow();
+    await vi.waitFor(() => expect(v.state.stage).toBe("elsewhere"));
+    return { v, sent, server };
+  }
+
+  it("shows the elsewhere state, not an error or Type my answer, and sends nothing more", async () => {
+    const { v, sent } = await twoWindows();
+    expect(v.state).toMatchObject({ stage: "elsewhere", notice: undefined });
+    say(speechPcm());
+    await v.done(); // no Done button in this state; pressing it anyway ends nothing
+    expect(types(sent)).toEqual(["answer_start"]);
+    expect(sent.bytes).toBe(0);
+    // A reconnect does not take the answer back either.
+    v.linkDown();
+    v.linkUp();
+    expect(types(sent)).toEqual(["answer_start"]);
+    expect(v.state.stage).toBe("elsewhere");
+  });
+
+  it("Record here instead sends answer_start with takeOver and records on after what the server holds", async () => {
+    const { v, sent, server } = await twoWindows();
+    const id = sent.json[0]!.id;
+    v.recordHere();
+    expect(sent.json.at(-1)).toEqual({ type: "answer_start", id, questionSeq: 7, takeOver: true });
+    expect(v.state.stage).toBe("recording");
+    await vi.waitFor(() => expect(server.elsewhere).toBe(false));
+    await Promise.resolve();
+    say(speechPcm());
+    await v.done();
+    expect(types(sent)).toEqual(["answer_start", "answer_start", "answer_end"]);
+    expect(sent.bytes).toBe(speechPcm().byteLength);
+    // The clock shows this take; the limit counts the whole answer, the other window's part too.
+    expect(v.state.seconds).toBeCloseTo(speechPcm().byteLength / 32_000, 6);
+    expect(v.state.secondsLeft).toBeCloseTo(595 - 4 - speechPcm().byteLength / 32_000, 6);
+  });
+
+  it("a new page that adopts the other window's open answer shows the same state, and takes that answer over", async () => {
+    const { v, sent } = await twoWindows({ adopt: true });
+    expect(sent.json.map((f) => f.id)).toEqual([sent.json[0]!.id, "voice-7-other"]);
+    v.recordHere();
+    expect(sent.json.at(-1)).toMatchObject({ type: "answer_start", id: "voice-7-other", takeOver: true });
+    await Promise.resolve();
+    await Promise.resolve();
+    say(speechPcm());
+    await v.done();
+    expect(sent.json.at(-1)).toEqual({ type: "answer_end", id: "voice-7-other" });
+  });
+});

@@ -26,6 +26,11 @@ export interface ConnectionOptions {
   onRaw?: (f: ServerFrame) => void;
   /** A socket is open and hello has gone out on it (spoken answers reopen themselves here). */
   onOpen?: () => void;
+  /**
+   * This page load's id, sent in every hello (an extension): the server tells a reconnect of this
+   * page from another window by it, and keeps a spoken answer with the window recording it.
+   */
+  client?: string;
   /** Frames already seen (from a previous page load), so replay starts after them. */
   lastSeq?: number;
   pingMs?: number;
@@ -34,7 +39,16 @@ export interface ConnectionOptions {
 }
 
 /** Errors after which an answer is not resent: it was refused for good (the page tells the participant). */
-export const DROPPED_ANSWER_CODES: ReadonlySet<string> = new Set(["STALE_ANSWER", "INVALID_FRAME", "ANSWER_IN_PROGRESS"]);
+export const DROPPED_ANSWER_CODES: ReadonlySet<string> = new Set(["STALE_ANSWER", "INVALID_FRAME", "ANSWER_IN_PROGRESS", "ANSWER_RECORDING_ELSEWHERE"]);
+
+/**
+ * A random id for this page load (16 URL-safe characters, 96 bits): kept in memory only, so a
+ * reload, a second tab and a duplicated tab (which copies sessionStorage) each get their own.
+ */
+export function newClientId(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => alphabet[b & 63]).join("");
+}
 
 const PING = JSON.stringify({ type: "ping" });
 
@@ -69,7 +83,7 @@ export class ParticipantConnection {
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
       this.attempt = 0;
-      ws.send(JSON.stringify({ type: "hello", lastSeq: this.lastSeq }));
+      ws.send(JSON.stringify(this.opts.client ? { type: "hello", lastSeq: this.lastSeq, client: this.opts.client } : { type: "hello", lastSeq: this.lastSeq }));
       for (const body of this.queued.splice(0)) ws.send(body);
       this.opts.onStatus("open", 0);
       this.opts.onOpen?.();

@@ -3,13 +3,13 @@
 import { h, render } from "preact";
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import htm from "htm";
-import { ParticipantConnection, type ServerFrame } from "./connection";
+import { newClientId, ParticipantConnection, type ServerFrame } from "./connection";
 import { AUDIO_ERROR_CODES } from "./uplink";
 import { VoiceController, type VoiceState } from "./voice";
 import { clock, HEARD_LEVEL, limitAnnouncement, limitNotice, type LimitNotice } from "./spoken";
 import { hasVisibleText } from "../../shared/text";
 import { answerIdFor, clearDraftOf, loadDraft, saveDraft } from "./drafts";
-import { joinOutcome, type JoinError } from "./outcome";
+import { errorNoticeKey, joinOutcome, type JoinError } from "./outcome";
 import { applyLocale, ensureLocale, interviewLocale, onLocaleChange, t, tn } from "./i18n";
 
 const html = htm.bind(h);
@@ -80,11 +80,7 @@ function refused(err: JoinError | null | undefined): Action {
 }
 
 /** The words for an error frame: never the server's own (English, technical) message. */
-function errorNotice(f: { code: string; answerId?: string }): string {
-  if (f.code === "STALE_ANSWER") return t("staleAnswer");
-  if (f.answerId !== undefined || f.code === "INVALID_FRAME") return t("answerRefused");
-  return t("somethingWrong");
-}
+const errorNotice = (f: { code: string; answerId?: string }): string => t(errorNoticeKey(f));
 
 function reducer(v: View, a: Action): View {
   switch (a.type) {
@@ -196,6 +192,8 @@ function App({ token }: { token: string }) {
         url: `${proto}//${location.host}/v1/sessions/${j.sessionId}/connect?token=${encodeURIComponent(j.participantToken)}`,
         // A fresh page replays every frame from the start and rebuilds the screen from them.
         lastSeq: 0,
+        // This page load, told apart from other windows of the interview (in memory: a duplicated tab gets its own).
+        client: newClientId(),
         onRaw: (frame) => voiceRef.current?.onFrame(frame),
         onOpen: () => voiceRef.current?.linkUp(),
         onStatus: (link, attempt) => {
@@ -604,6 +602,14 @@ function VoiceQuestion({ view, voice, state, link, onPause, onType }: { view: Vi
           <div class="actions">
             <button class="primary" ref=${primary} aria-describedby="unheard-msg" onClick=${() => voice.recordAgain()}>${t("recordAgain")}</button>
             <button class="ghost" aria-describedby="unheard-msg" onClick=${() => voice.sendAnyway()}>${t("sendAnyway")}</button>
+          </div>
+        </div>`
+      : null}
+    ${stage === "elsewhere"
+      ? html`<div class="voice-panel elsewhere" data-testid="elsewhere">
+          <p class="voice-status warn-text" id="elsewhere-msg" role="status"><strong>${t("recordingElsewhere")}</strong></p>
+          <div class="actions">
+            <button class="primary" ref=${primary} aria-describedby="elsewhere-msg" onClick=${() => voice.recordHere()}>${t("recordHereInstead")}</button>
           </div>
         </div>`
       : null}

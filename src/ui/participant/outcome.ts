@@ -2,6 +2,8 @@
 // INVITE_USED for a personal link, 410 SESSION_ENDED for a resumeOnly re-join carry
 // `details: {sessionStatus, endReason}`), else a failure message for the error code. Pure, for tests.
 
+import type { Key } from "./locales/en";
+
 export type EndedDetails = { sessionStatus?: string; endReason?: string | null; language?: string | null; shared?: boolean; linkFull?: boolean };
 export type JoinError = { code: string; message?: string; details?: EndedDetails | null };
 
@@ -25,4 +27,17 @@ export function joinOutcome(err: JoinError | null | undefined): JoinOutcome {
     if (code === "SESSION_ENDED") return { kind: "ended", status: d.sessionStatus, reason, ...shared };
   }
   return { kind: "failed", code };
+}
+
+/**
+ * The catalog key for an error frame the page shows as a notice (a typed answer refused, mostly):
+ * never the server's own English message.
+ */
+export function errorNoticeKey(f: { code: string; answerId?: string }): Key {
+  if (f.code === "STALE_ANSWER") return "staleAnswer";
+  // A typed answer while a spoken one to the question is open: sending it again would be refused too.
+  if (f.code === "ANSWER_RECORDING_ELSEWHERE") return "typedWhileRecordingElsewhere";
+  if (f.code === "ANSWER_IN_PROGRESS") return "typedWhileRecording";
+  if (f.answerId !== undefined || f.code === "INVALID_FRAME") return "answerRefused";
+  return "somethingWrong";
 }

@@ -21,7 +21,11 @@ export interface Clock {
 
 export type UplinkEvent =
   | { type: "acked"; seq: number }
-  /** answer_start or answer_end was refused; `code` says why (e.g. INVALID_TRANSITION while paused, VOICE_NOT_AVAILABLE). */
+  /**
+   * answer_start or answer_end was refused; `code` says why (e.g. INVALID_TRANSITION while paused,
+   * VOICE_NOT_AVAILABLE, ANSWER_RECORDING_ELSEWHERE: another window is recording this answer, and
+   * nothing more is sent until `takeOver()`).
+   */
   | { type: "refused"; code: string; message: string; during: "start" | "end" }
   /** answer_end found no audio (EMPTY_ANSWER) or the answer hit a size limit: the page decides. */
   | { type: "problem"; code: string; message: string }
@@ -74,6 +78,7 @@ export const AUDIO_ERROR_CODES = new Set([
   "AUDIO_STORE_FAILED",
   "AUDIO_NOT_ACCEPTED",
   "ANSWER_IN_PROGRESS",
+  "ANSWER_RECORDING_ELSEWHERE",
   "ANSWER_ENDED",
   "NO_OPEN_ANSWER",
   "EMPTY_ANSWER",
@@ -112,6 +117,15 @@ export class AnswerUplink {
   private cancelled = false;
   /** The server's size limit was reached: nothing more is sent. */
   private full = false;
+  /**
+   * Another window is recording this answer (ANSWER_RECORDING_ELSEWHERE): this one sends nothing
+   * and does not reopen by itself (that would take the answer back) until `takeOver()`.
+   */
+  private elsewhere = false;
+  /** The participant asked to record here: answer_start carries takeOver until the server agrees. */
+  private takingOver = false;
+  /** What this window held was dropped when the answer went elsewhere: the next answer_start reply sets the offsets. */
+  private rebase = false;
   private timer: unknown = null;
   private backoffMs = 0;
   private tokens: number;
@@ -157,9 +171,14 @@ export class AnswerUplink {
     return this.frames.reduce((n, f) => n + f.bytes.byteLength, 0);
   }
 
+  /** Another window is recording this answer: nothing is sent until takeOver(). */
+  get recordingElsewhere() {
+    return this.elsewhere;
+  }
+
   /** Opens the answer on the server (or reopens it after a drop). */
   open() {
-    if (this.done || this.cancelled) return;
+    if (this.done || this.cancelled || this.elsewhere) return;
     this.clearTimer();
     if (!this.link.isOpen()) {
       this.handshake = "none";
@@ -167,12 +186,25 @@ export class AnswerUplink {
     }
     this.handshake = "waiting";
     this.stats.starts += 1;
-    this.link.sendJson({ type: "answer_start", id: this.id, ...(this.opts.questionSeq !== undefined ? { questionSeq: this.opts.questionSeq } : {}) });
+    this.link.sendJson({ type: "answer_start", id: this.id, ...(this.opts.questionSeq !== undefined ? { questionSeq: this.opts.questionSeq } : {}), ...(this.takingOver ? { takeOver: true } : {}) });
+  }
+
+  /**
+   * "Record here instead": moves the answer from the window recording it to this one (answer_start
+   * with takeOver) and continues after what the server holds, as a reopen does. The other window's
+   * frames are refused from then on, and it does not take the answer back by itself.
+   */
+  takeOver() {
+    if (this.done || this.cancelled) return;
+    this.elsewhere = false;
+    this.takingOver = true;
+    this.open();
   }
 
   /** Adds captured PCM (16-bit LE, 16 kHz, mono); large blocks are split to ≤ 64 KiB frames. */
   push(pcm: Uint8Array) {
-    if (this.done || this.cancelled || this.full || this.ending || pcm.byteLength === 0) return;
+    // While another window records the answer, this window's audio is no part of it.
+    if (this.done || this.cancelled || this.full || this.ending || this.elsewhere || pcm.byteLength === 0) return;
     const even = pcm.byteLength - (pcm.byteLength % 2);
     for (let o = 0; o < even; o += MAX_FRAME_BYTES) {
       const bytes = pcm.subarray(o, Math.min(even, o + MAX_FRAME_BYTES));
@@ -184,7 +216,7 @@ export class AnswerUplink {
 
   /** No more audio: answer_end (with the browser's transcript, when it has one) once all is sent. */
   end(text?: string | null) {
-    if (this.done || this.cancelled) return;
+    if (this.done || this.cancelled || this.elsewhere) return;
     this.endText = text?.trim() ? text.trim().slice(0, 20_000) : null;
     this.endSent = false;
     if (this.handshake === "refused") return this.open();
@@ -242,9 +274,20 @@ export class AnswerUplink {
   }
 
   private onAudioAck(bytes: number) {
+    // Another window's progress (the server acknowledges to every socket of the answer): not ours to count.
+    if (this.elsewhere) return;
     if (this.handshake === "waiting") {
+      this.takingOver = false;
       // The reply to answer_start: how much of this answer is already durable.
-      if (!this.anchored) {
+      if (this.rebase) {
+        // Taken back from another window: what is captured from now on continues after everything it stored.
+        this.rebase = false;
+        this.anchored = true;
+        const delta = Math.max(0, bytes - this.acked);
+        for (const f of this.frames) f.at += delta;
+        this.captured += delta;
+        this.sentTo = this.acked = Math.max(this.acked, Math.min(bytes, this.captured));
+      } else if (!this.anchored) {
         this.anchored = true;
         if (bytes > 0 && this.acked === 0) {
           // A reopened answer (the page was reloaded mid-answer): new audio continues after it.
@@ -278,8 +321,9 @@ export class AnswerUplink {
       case "AUDIO_STORE_FAILED":
       case "AUDIO_NOT_ACCEPTED": {
         // A frame was dropped (its successors may have been kept): reopen, which discards what the
-        // server had not made durable, and resend from its offset after a pause.
-        if (this.handshake === "backoff" || this.done) return true;
+        // server had not made durable, and resend from its offset after a pause. (Not while another
+        // window records the answer: refusals of frames sent before it moved change nothing.)
+        if (this.handshake === "backoff" || this.done || this.elsewhere) return true;
         if (code === "AUDIO_RATE_LIMITED") {
           this.stats.rateLimited += 1;
           this.rate = Math.max(1.25 * BYTES_PER_SECOND, this.rate * 0.7);
@@ -305,6 +349,27 @@ export class AnswerUplink {
         }
         this.handshake = "refused";
         this.opts.onEvent?.({ type: "refused", code, message, during: "start" });
+        return true;
+      }
+      case "ANSWER_RECORDING_ELSEWHERE": {
+        // Another window is recording this answer (or took it deliberately): stop, never reopen by
+        // ourselves, and let the participant choose. What this window captured and the server did
+        // not acknowledge is dropped: were the answer taken back, it would land after the other
+        // window's audio, out of order; the server kept everything it had received before the move.
+        if (this.done) return true;
+        if (this.elsewhere) return true;
+        const during = this.handshake === "waiting" || !this.endSent ? "start" : "end";
+        this.clearTimer();
+        this.elsewhere = true;
+        this.takingOver = false;
+        this.handshake = "refused";
+        this.endSent = false;
+        this.endText = undefined;
+        this.frames = [];
+        this.captured = this.acked;
+        this.sentTo = this.acked;
+        this.rebase = true;
+        this.opts.onEvent?.({ type: "refused", code, message, during });
         return true;
       }
       case "ANSWER_ENDED":

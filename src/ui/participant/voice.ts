@@ -8,8 +8,11 @@ import { micFailureText, MicError, Microphone, SpeechHint, speak, type MicFailur
 import { answerLimitSeconds, SpeechPresence } from "./spoken";
 import { AnswerUplink, BYTES_PER_SECOND, type Link, type UplinkEvent } from "./uplink";
 
-/** "unheard": Done was pressed on a take with no speech in it; the page asks to record again or send it anyway. */
-export type Stage = "idle" | "prompt" | "recording" | "held" | "finishing" | "unheard" | "saved" | "failed";
+/**
+ * "unheard": Done was pressed on a take with no speech in it; the page asks to record again or send it anyway.
+ * "elsewhere": another window of this interview is recording the answer; the page offers to record it here instead.
+ */
+export type Stage = "idle" | "prompt" | "recording" | "held" | "finishing" | "unheard" | "elsewhere" | "saved" | "failed";
 
 export interface VoiceState {
   mic: "off" | "asking" | "on" | "failed";
@@ -74,6 +77,8 @@ export class VoiceController {
   private inherited = false;
   /** Where the current take starts in the answer's bytes ("Record again" continues the same answer). */
   private takeFrom = 0;
+  /** "Record here instead" was pressed: the take starts where the server's reply says the answer ends. */
+  private takingOver = false;
 
   constructor(
     private readonly sessionId: string,
@@ -325,7 +330,8 @@ export class VoiceController {
    */
   async done(by: FinishedBy = "participant") {
     const u = this.uplink;
-    if (!u || this.finishing) return;
+    // Another window is recording the answer: there is nothing here to finish.
+    if (!u || this.finishing || this.state.stage === "elsewhere") return;
     this.finishing = true;
     this.set({ stage: "finishing", notice: undefined, ...(by === "limit" ? { finishedAtLimit: true } : {}) });
     await this.mic?.flush();
@@ -357,6 +363,25 @@ export class VoiceController {
     if (this.state.stage !== "unheard" || !u || !this.mic) return;
     this.takeFrom = u.capturedBytes;
     this.presence.reset();
+    this.set({ seconds: 0 });
+    this.startRecording(true);
+  }
+
+  /**
+   * "Record here instead": another window was recording this answer (stage "elsewhere"). The answer
+   * moves here (answer_start with takeOver) and this take continues after everything stored so far,
+   * as a reopen does; the other window's audio is refused from then on and it does not take the
+   * answer back by itself.
+   */
+  recordHere() {
+    const u = this.uplink;
+    if (this.state.stage !== "elsewhere" || !u || !this.mic) return;
+    this.takingOver = true;
+    this.takeFrom = u.capturedBytes;
+    // This take is measured here; what the other window recorded was not.
+    this.presence.reset();
+    this.inherited = false;
+    u.takeOver();
     this.set({ seconds: 0 });
     this.startRecording(true);
   }
@@ -396,6 +421,12 @@ export class VoiceController {
       this.capturing = false;
       this.finishing = false;
       this.set({ stage: "saved", ...this.clockOf(u), savedSeconds: u.ackedBytes / BYTES_PER_SECOND, notice: undefined });
+    } else if (e.type === "progress") {
+      // The reply to "Record here instead": the answer's stored bytes come before this take.
+      if (this.takingOver) {
+        this.takingOver = false;
+        this.takeFrom = e.acked;
+      }
     } else if (e.type === "problem") {
       if (e.code === "EMPTY_ANSWER" || e.code === "NO_OPEN_ANSWER") {
         // Nothing arrived: record again (into the same answer when it is still open).
@@ -420,6 +451,14 @@ export class VoiceController {
         this.finishing = false;
         this.hint.cancel();
         this.set({ stage: "held" });
+      } else if (e.code === "ANSWER_RECORDING_ELSEWHERE") {
+        // Another window is recording this answer: stop here and let the participant choose (finish
+        // it there, or recordHere). Not "type my answer": a typed answer would be refused as well.
+        this.capturing = false;
+        this.finishing = false;
+        this.takingOver = false;
+        this.hint.cancel();
+        this.set({ stage: "elsewhere", notice: undefined });
       } else if (e.code === "VOICE_NOT_AVAILABLE" || e.code === "AUDIO_UNAVAILABLE") {
         this.fail(t("spokenUnavailable"));
       } else if (e.code === "NO_OPEN_QUESTION" || e.code === "ANSWER_ENDED") {
@@ -454,6 +493,7 @@ export class VoiceController {
     this.hint.cancel();
     this.capturing = false;
     this.finishing = false;
+    this.takingOver = false;
     // An answer still unacknowledged when the next question arrives was acked on another path.
     this.uplink?.cancel();
     this.uplink = null;
