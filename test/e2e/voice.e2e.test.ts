@@ -710,4 +710,60 @@ describe("voice interviews in Chromium", () => {
     expect(manifest.answers[0].durationMs).toBeLessThan(24_500);
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it("two windows on one interview do not record into the same answer: the second says so, and Record here instead moves it", async () => {
+    const q = "What did you do with the last report you exported?";
+    const campaign = await voiceCampaign("Two windows", [q], false);
+    const inv = await invite(campaign.id, "Tess Tabs");
+    const ctx = await newContext(micBrowser);
+    const first = await ctx.newPage();
+    const errors = participantErrors(first);
+    await first.goto(inv.url);
+    await first.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
+    await first.getByRole("button", { name: "Turn on the microphone" }).click();
+    await first.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await expect.poll(() => stage(first), { timeout: 20_000 }).toBe("recording");
+    await expect.poll(() => recSeconds(first), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+
+    // The same link in a second tab of the same browser: it resumes the same session.
+    const second = await ctx.newPage();
+    errors.push(...participantErrors(second));
+    await second.goto(inv.url);
+    await second.getByText("Welcome back.").waitFor({ timeout: 15_000 });
+    await second.getByRole("button", { name: "Turn on the microphone" }).click();
+    await second.getByRole("button", { name: "Continue the interview" }).click({ timeout: 10_000 });
+    await expect.poll(() => stage(second), { timeout: 20_000, message: "the second window is told the answer is being recorded elsewhere" }).toBe("elsewhere");
+    const panel = second.getByTestId("elsewhere");
+    expect(await panel.locator(".voice-status").textContent()).toBe("This answer is being recorded in another window. Finish it there, or record it here instead.");
+    expect(await second.getByRole("button", { name: "Type my answer" }).count()).toBe(0);
+    await shot(second, "v19-answer-recording-elsewhere");
+    // The first window records on, undisturbed.
+    const before = await recSeconds(first);
+    await expect.poll(() => recSeconds(first), { timeout: 10_000 }).toBeGreaterThanOrEqual(before + 3);
+    expect(await stage(first)).toBe("recording");
+    expect(await stage(second)).toBe("elsewhere");
+
+    // Record here instead: the answer moves to the second window; the first one stops and says so.
+    await second.getByRole("button", { name: "Record here instead" }).click();
+    await expect.poll(() => stage(second), { timeout: 10_000 }).toBe("recording");
+    await expect.poll(() => stage(first), { timeout: 15_000, message: "the first window does not take the answer back" }).toBe("elsewhere");
+    await shot(first, "v20-answer-moved-to-other-window");
+    await expect.poll(() => recSeconds(second), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    // It stays moved: the first window does not reopen it by itself.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await stage(first)).toBe("elsewhere");
+    expect(await stage(second)).toBe("recording");
+    await second.getByRole("button", { name: "Done", exact: true }).click();
+    await second.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 20_000 });
+    await first.getByRole("heading", { name: "Thank you!" }).waitFor({ timeout: 20_000 });
+
+    const sessionId = (expectStatus(await api(server, "GET", `/v1/campaigns/${campaign.id}/sessions`, { key }), 200, "sessions").data[0].id) as string;
+    const manifest = expectStatus(await api(server, "GET", `/v1/sessions/${sessionId}/audio/manifest?track=participant`, { key }), 200, "manifest");
+    // One answer: the first window's part, then the second's after it moved.
+    expect(manifest.answers).toHaveLength(1);
+    figures["two windows: stored answer"] = `${manifest.answers[0].durationMs} ms`;
+    expect(manifest.answers[0].durationMs).toBeGreaterThan(6_000);
+    expect(errors).toEqual([]);
+  }, 120_000);
 });
+
