@@ -77,7 +77,8 @@ export async function downloadSessionsCsv(campaignId: string, query: Record<stri
     onProgress?.(rows);
     cursor = res.headers.get("X-Next-Cursor");
   } while (cursor && rows < CSV_MAX_ROWS);
-  saveBlob(new Blob([header, ...parts], { type: "text/csv;charset=utf-8" }), `${campaignId}-sessions.csv`);
+  // res.text() drops each page's byte order mark (the Fetch standard's UTF-8 decode does): the file gets one back, once.
+  saveBlob(new Blob(["\uFEFF", header.replace(/^\uFEFF/, ""), ...parts], { type: "text/csv;charset=utf-8" }), `${campaignId}-sessions.csv`);
   return rows;
 }
 
