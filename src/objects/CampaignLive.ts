@@ -22,6 +22,8 @@ export interface Reach {
 
 /** How long progress within a status may stay in the hub's memory before it is stored. */
 export const PROGRESS_WRITE_MS = 2_000;
+/** Views per statement when progress is stored (each is about 1 KB; SQLite takes strings up to 2 MB). */
+const PROGRESS_WRITE_BATCH = 200;
 
 export class CampaignLive extends DurableObject<Env> {
   private readonly patternStore: PatternStore;
@@ -91,14 +93,28 @@ export class CampaignLive extends DurableObject<Env> {
   private writeProgress() {
     this.progressTimer = null;
     const views = [...this.progress.values()];
-    this.progress.clear();
     if (views.length === 0) return;
-    this.ctx.storage.sql.exec(
-      "UPDATE active SET view = j.value, updated_at = ? FROM (SELECT json_extract(value, '$.id') AS id, value FROM json_each(?)) AS j WHERE active.session_id = j.id",
-      Date.now(),
-      JSON.stringify(views),
-    );
+    try {
+      // In batches: SQLite takes a string of at most 2 MB, and a campaign's first watcher may bring
+      // the progress of thousands of sessions at once.
+      this.ctx.storage.transactionSync(() => {
+        for (let i = 0; i < views.length; i += PROGRESS_WRITE_BATCH) {
+          this.ctx.storage.sql.exec(
+            "UPDATE active SET view = j.value, updated_at = ? FROM (SELECT json_extract(value, '$.id') AS id, value FROM json_each(?)) AS j WHERE active.session_id = j.id",
+            Date.now(),
+            JSON.stringify(views.slice(i, i + PROGRESS_WRITE_BATCH)),
+          );
+        }
+      });
+      // Written, unless a newer view came for a session meanwhile (none can: this ran synchronously).
+      for (const v of views) if (this.progress.get(v.id) === v) this.progress.delete(v.id);
+    } catch (err) {
+      // Still in memory (snapshots read it there): try again later.
+      console.warn("campaign live progress not stored; retrying", String(err));
+      this.progressTimer = setTimeout(() => this.writeProgress(), PROGRESS_WRITE_MS);
+    }
   }
+
 
   /**
    * Removes a session from the snapshot and its quotes from the response patterns (its data was

@@ -206,6 +206,29 @@ describe("watching a campaign", () => {
     for (const ws of [afterEviction, s.ws]) ws.close();
   });
 
+  it("stores the progress of many sessions at once (a first watcher's call-backs), and keeps it in memory when storing fails", async () => {
+    const hub = env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(`cmp_many_${Date.now()}`));
+    const view = (i: number, questionsAnswered: number) => ({ id: `ses_many${String(i).padStart(4, "0")}`, status: "in_progress", questionsAnswered, totalQuestions: 10, participant: { name: "n".repeat(2000), email: null } }) as any;
+    // More than one batch of views (each statement carries 200).
+    const ids = Array.from({ length: 450 }, (_, i) => i);
+    for (const i of ids) await hub.publishMany([], [view(i, 0)]);
+    for (const i of ids) await hub.publishMany([], [], [view(i, 3)]);
+    const held = () => runInDurableObject(hub, (i) => (i as unknown as { progress: Map<string, unknown> }).progress.size);
+    const write = () => runInDurableObject(hub, (i) => (i as unknown as { writeProgress(): void }).writeProgress());
+    const sql = (q: string) => runInDurableObject(hub, (_i, state) => state.storage.sql.exec<{ view: string }>(q).toArray());
+
+    // A failed write (here: the table is gone for a moment) loses nothing: the views stay in memory.
+    await sql("ALTER TABLE active RENAME TO active_away");
+    await write();
+    expect(await held()).toBe(450);
+    await sql("ALTER TABLE active_away RENAME TO active");
+    await write();
+    const stored = (await sql("SELECT view FROM active")).map((r) => JSON.parse(r.view).questionsAnswered);
+    expect(stored).toHaveLength(450);
+    expect(new Set(stored)).toEqual(new Set([3]));
+    expect(await held()).toBe(0);
+  });
+
   it("the first watcher of an unwatched campaign gets each active session's current progress right after its snapshot", async () => {
     const s = await startedSession({ questions: Array.from({ length: 6 }, (_, i) => ({ text: `Question ${i + 1}?`, probe: "none" })) });
     const unwatched = () => runInDurableObject(s.stub, (i) => (i as unknown as { fanout: { unwatched: boolean } }).fanout.unwatched);
