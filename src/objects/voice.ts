@@ -256,7 +256,10 @@ export function audioFrame(s0: InterviewSession, ws: WebSocket, id: string, byte
 
 async function flushAudio(s0: InterviewSession, ws: WebSocket, id: string) {
   const bytes = await s0.audio().flush(id, await s0.dataKey());
-  safeSend(ws, JSON.stringify({ type: "audio_ack", id, bytes }));
+  // To the window recording the answer now: a flush queued by one window's frame may run after
+  // another window took the answer over (its answer_start was ahead in the chain), and the first
+  // must not count the second's audio as its own.
+  safeSend(s0.audio().ownerOf(id) ?? ws, JSON.stringify({ type: "audio_ack", id, bytes }));
   return bytes;
 }
 
