@@ -6,6 +6,11 @@ import { addTo, assign, labelOf, MAX_CLUSTERS, newCluster, type ClusterState } f
 import { z } from "zod";
 import { parseJson } from "../shared/json";
 
+/** Session ids per statement when patterns are read for a date range (each id is about 24 bytes in the JSON). */
+export const RANGE_IDS_PER_STATEMENT = 20_000;
+
+const batches = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
 export interface PatternAnswer {
   sessionId: string;
   answerId: string;
@@ -165,9 +170,12 @@ export class PatternStore {
    */
   read(model: string, totalQuestions: number, perQuestion = 5, sessionIds?: string[]): { questionIndex: number; clusters: PatternCluster[] }[] {
     const clusters = this.sql.exec<Row>("SELECT question_index, id, count, terms FROM pattern_clusters WHERE model = ? ORDER BY question_index, count DESC, id", model).toArray();
-    const only = sessionIds ? JSON.stringify(sessionIds) : null;
+    // A range's sessions go in batches: SQLite takes a string of at most 2 MB (about 85,000 ids).
+    const only = sessionIds ? batches(sessionIds, RANGE_IDS_PER_STATEMENT).map((ids) => JSON.stringify(ids)) : null;
     const quotes = only
-      ? this.sql.exec<Row>("SELECT question_index, cluster_id, quote FROM pattern_members WHERE model = ? AND quote IS NOT NULL AND session_id IN (SELECT value FROM json_each(?)) ORDER BY rowid", model, only).toArray()
+      ? only
+          .flatMap((ids) => this.sql.exec<Row>("SELECT rowid AS r, question_index, cluster_id, quote FROM pattern_members WHERE model = ? AND quote IS NOT NULL AND session_id IN (SELECT value FROM json_each(?))", model, ids).toArray())
+          .sort((a, b) => Number(a.r) - Number(b.r))
       : this.sql.exec<Row>("SELECT question_index, cluster_id, quote FROM pattern_members WHERE model = ? AND quote IS NOT NULL ORDER BY rowid", model).toArray();
     const examples = new Map<string, string[]>();
     for (const q of quotes) {
@@ -176,12 +184,13 @@ export class PatternStore {
     }
     let rows = clusters.map((r) => ({ questionIndex: Number(r.question_index), id: Number(r.id), count: Number(r.count), shown: Number(r.count), terms: String(r.terms) }));
     if (only) {
-      const members = new Map(
-        this.sql
-          .exec<Row>("SELECT question_index, cluster_id, COUNT(*) AS n FROM pattern_members WHERE model = ? AND session_id IN (SELECT value FROM json_each(?)) GROUP BY question_index, cluster_id", model, only)
-          .toArray()
-          .map((m) => [`${m.question_index}:${m.cluster_id}`, Number(m.n)]),
-      );
+      const members = new Map<string, number>();
+      for (const ids of only) {
+        for (const m of this.sql.exec<Row>("SELECT question_index, cluster_id, COUNT(*) AS n FROM pattern_members WHERE model = ? AND session_id IN (SELECT value FROM json_each(?)) GROUP BY question_index, cluster_id", model, ids)) {
+          const k = `${m.question_index}:${m.cluster_id}`;
+          members.set(k, (members.get(k) ?? 0) + Number(m.n));
+        }
+      }
       rows = rows
         .map((r) => ({ ...r, shown: members.get(`${r.questionIndex}:${r.id}`) ?? 0 }))
         .filter((r) => r.shown > 0)

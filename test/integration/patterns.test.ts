@@ -8,6 +8,7 @@ import { keywords } from "../../src/ai/clusters";
 import { EMBEDDING_MODEL, embedder, LocalEmbedder, spacesOf, WorkersAIEmbedder } from "../../src/ai/embeddings";
 import { campaignAnalytics, foldAnswers, foldOnce, foldSession, quoteOf, type AnswerFold } from "../../src/db/analytics";
 import { unique } from "../helpers/api";
+import { RANGE_IDS_PER_STATEMENT } from "../../src/objects/patterns";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -54,6 +55,21 @@ describe("Workers AI embeddings", () => {
     ]);
     // Another vector space (the local one) does not see these clusters.
     expect((await hub.patterns(["local-hashed-terms-v1"], 1))[0]!.clusters).toEqual([]);
+  });
+
+  it("a date range's sessions are read in batches: members and example quotes from every batch, in the order given", async () => {
+    const hub = env.CAMPAIGN_LIVE.get(env.CAMPAIGN_LIVE.idFromName(`cmp_${unique("r").replace(/[^a-z0-9]/g, "")}`));
+    const fold = (sessionId: string, quote: string, vector: number[]) =>
+      hub.foldPattern({ sessionId, answerId: "a0", questionIndex: 0, model: "range-test-v1", threshold: 0.8, vector, terms: quote.toLowerCase().split(" "), quote });
+    await fold("ses_first", "Too expensive for us", [1, 0, 0]);
+    await fold("ses_outside", "The price is too high", [0.97, 0.24, 0]);
+    await fold("ses_last", "Far too pricey", [0.95, 0.31, 0]);
+    // The two range sessions sit in different batches, with the out-of-range one left out.
+    const filler = Array.from({ length: RANGE_IDS_PER_STATEMENT + 5 }, (_, i) => `ses_none${i}`);
+    const [q0] = await hub.patterns(["range-test-v1"], 1, ["ses_first", ...filler, "ses_last"]);
+    expect(q0!.clusters.map((c) => [c.count, c.examples])).toEqual([[2, ["Too expensive for us", "Far too pricey"]]]);
+    const [all] = await hub.patterns(["range-test-v1"], 1);
+    expect(all!.clusters.map((c) => c.count)).toEqual([3]);
   });
 
   it("after a change of embedding model, each question shows its old clusters until the new model has some", async () => {
