@@ -430,6 +430,21 @@ export function indexFold(r: IndexedSession): Pick<SessionFold, "status" | "decl
   return { status: r.status, declined, duration: r.duration, reached: upTo(lastReached), answered: upTo(lastAnswered), dropOff };
 }
 
+/** A date range as SQL over the sessions aliased `s` (" AND …", or "" for none) and its binds. */
+export function rangeWhere(range: AnalyticsRange): { inRange: string; binds: number[] } {
+  const when: string[] = [];
+  const binds: number[] = [];
+  if (range.from !== undefined) (when.push(`${rangeTimeSql("s")} >= ?`), binds.push(range.from));
+  // Both bounds on the same expression as the index sessions_campaign_began_idx, which the walk uses
+  // (an extra bound on created_at made the planner pick the listing's index and read every row).
+  if (range.to !== undefined) (when.push(`${rangeTimeSql("s")} <= ?`), binds.push(range.to));
+  return { inRange: when.length ? ` AND ${when.join(" AND ")}` : "", binds };
+}
+
+/** A range's finished sessions, with what its figures read (binds: the campaign id, then rangeWhere's). */
+export const finishedInRangeSql = (inRange: string) =>
+  `SELECT s.status, s.duration, s.questions_answered, s.last_question_index, s.consent_granted FROM sessions s WHERE s.campaign_id = ? AND s.status IN ('completed', 'abandoned')${inRange}`;
+
 /**
  * The same figures over the sessions that started within a range (a session never started — declined
  * at the consent step — counts from when its link was opened: rangeTimeSql), computed from
@@ -444,17 +459,12 @@ export async function campaignAnalyticsInRange(
   range: AnalyticsRange,
   patterns: (sessionIds: string[]) => Promise<ResponsePattern[]>,
 ) {
-  const when: string[] = [];
-  const binds: number[] = [];
-  if (range.from !== undefined) (when.push(`${rangeTimeSql("s")} >= ?`), binds.push(range.from));
-  // A session is created before it starts: bounding created_at too lets the campaign's index stop early.
-  if (range.to !== undefined) (when.push(`${rangeTimeSql("s")} <= ?`, "s.created_at <= ?"), binds.push(range.to, range.to));
-  const inRange = when.length ? ` AND ${when.join(" AND ")}` : "";
+  const { inRange, binds } = rangeWhere(range);
   // Answers count in the campaign they were given in (as the aggregates fold them), by their session's time.
   const answersInRange = `FROM answer_analysis a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ?${inRange}`;
   const [finished, sentiment, themes, answeredIn] = await Promise.all([
     db
-      .prepare(`SELECT s.status, s.duration, s.questions_answered, s.last_question_index, s.consent_granted FROM sessions s WHERE s.campaign_id = ? AND s.status IN ('completed', 'abandoned')${inRange}`)
+      .prepare(finishedInRangeSql(inRange))
       .bind(campaignId, ...binds)
       .all<IndexedSession>(),
     db

@@ -30,3 +30,6 @@ export const rangeTimeSql = (alias = "") => {
   const p = alias ? `${alias}.` : "";
   return `COALESCE(${p}started_at, ${p}created_at)`;
 };
+
+/** rangeTimeSql without an alias, as the session index's date-range index is built on it. */
+export const RANGE_TIME_SQL = rangeTimeSql();

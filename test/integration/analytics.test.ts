@@ -1,7 +1,7 @@
 // A golden campaign with known answers: every figure of session and campaign analytics, and reports.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { campaignAnalytics } from "../../src/db/analytics";
+import { campaignAnalytics, finishedInRangeSql, rangeWhere } from "../../src/db/analytics";
 import { call, createCampaign, createInvite, createOrg, join } from "../helpers/api";
 import { parseCsv } from "../helpers/csv";
 import { auditRows } from "../helpers/fixtures";
@@ -504,6 +504,14 @@ describe("declined consent", () => {
 });
 
 describe("campaign analytics over a date range", () => {
+  it("walks the (campaign, status, time began) index, reading no table row per session", async () => {
+    for (const range of [{ from: 1 }, { to: 2 }, { from: 1, to: 2 }]) {
+      const { inRange, binds } = rangeWhere(range);
+      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${finishedInRangeSql(inRange)}`).bind("cmp_x", ...binds).all<{ detail: string }>();
+      expect(plan.results.map((r) => r.detail).join(" | "), JSON.stringify(range)).toMatch(/^SEARCH s USING COVERING INDEX sessions_campaign_began_idx \(campaign_id=\? AND status=\? AND <expr>/);
+    }
+  });
+
   it("every part of the answer covers only the sessions that started in the range", async () => {
     const { org, apiKey } = await createOrg();
     const key = apiKey.key;

@@ -1,0 +1,2 @@
+-- drizzle-kit splits an expression column at its comma: the expression is restored by hand.
+CREATE INDEX `sessions_campaign_began_idx` ON `sessions` (`campaign_id`,`status`,COALESCE(started_at, created_at),`duration`,`questions_answered`,`last_question_index`,`consent_granted`);
