@@ -203,6 +203,20 @@ function wavInfo(bytes: Uint8Array) {
   return { ...fmt!, dataBytes, headerBytes: o + 8 };
 }
 
+/** Opens an invite with no consent step: Start, the microphone, Start again (the first question follows). */
+async function startSpoken(page: Page, url: string) {
+  await page.goto(url);
+  await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
+  await page.getByRole("button", { name: "Turn on the microphone" }).click();
+  await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+}
+
+/** Recording starts after the spoken question; where the page offers to skip it, skip it. */
+async function answerNowIfOffered(page: Page) {
+  const answerNow = page.getByRole("button", { name: "Answer now" });
+  if (await answerNow.isVisible().catch(() => false)) await answerNow.click({ timeout: 2_000 }).catch(() => undefined);
+}
+
 describe("voice interviews in Chromium", () => {
   it("the demo org of npm run dev has a voice campaign whose invite opens a voice interview", async () => {
     const call = async (method: string, path: string, o: { token?: string; body?: unknown } = {}) => {
@@ -281,8 +295,7 @@ describe("voice interviews in Chromium", () => {
     await page.evaluate(() => delete (window as unknown as { __speechHint?: string }).__speechHint);
     await expect.poll(() => question(page), { timeout: 20_000, message: "the next question after the first answer's transcript" }).toBe(questions[1]);
     // "Answer now" skips the reading when it is still going (headless Chromium may have no voice at all).
-    const answerNow = page.getByRole("button", { name: "Answer now" });
-    if (await answerNow.isVisible().catch(() => false)) await answerNow.click({ timeout: 2_000 }).catch(() => undefined);
+    await answerNowIfOffered(page);
     await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
     await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
     const socketsBefore = await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length);
@@ -461,11 +474,8 @@ describe("voice interviews in Chromium", () => {
     });
     const page = await ctx.newPage();
     const errors = participantErrors(page);
-    await page.goto(inv.url);
     // No consent step: Start, then the microphone step.
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
-    await page.getByRole("button", { name: "Turn on the microphone" }).click();
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await startSpoken(page, inv.url);
     await expect.poll(() => question(page), { timeout: 10_000 }).toBe(q);
     // The WAV plays (a blob: URL, allowed by the page's media-src), then recording starts.
     await expect.poll(() => page.locator("[data-testid=voice-question]").getAttribute("data-prompt"), { timeout: 10_000 }).toBe("audio");
@@ -522,10 +532,7 @@ describe("voice interviews in Chromium", () => {
     });
     const page = await ctx.newPage();
     const errors = participantErrors(page);
-    await page.goto(inv.url);
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
-    await page.getByRole("button", { name: "Turn on the microphone" }).click();
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await startSpoken(page, inv.url);
     await expect.poll(() => question(page), { timeout: 10_000 }).toBe(questions[0]);
     await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
     await expect.poll(() => recSeconds(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
@@ -606,13 +613,9 @@ describe("voice interviews in Chromium", () => {
     const ctx = await newContext(silentBrowser, { mobile: true });
     const page = await ctx.newPage();
     const errors = participantErrors(page);
-    await page.goto(inv.url);
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
-    await page.getByRole("button", { name: "Turn on the microphone" }).click();
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await startSpoken(page, inv.url);
     await expect.poll(() => question(page), { timeout: 10_000 }).toBe(q);
-    const answerNow = page.getByRole("button", { name: "Answer now" });
-    if (await answerNow.isVisible().catch(() => false)) await answerNow.click({ timeout: 2_000 }).catch(() => undefined);
+    await answerNowIfOffered(page);
     await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
     // Past the first durable chunk, so acknowledged audio is at stake.
     await expect.poll(() => recSeconds(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
@@ -667,13 +670,9 @@ describe("voice interviews in Chromium", () => {
     await ctx.addInitScript(() => ((window as unknown as { __irAnswerLimitSeconds: number }).__irAnswerLimitSeconds = 24));
     const page = await ctx.newPage();
     const errors = participantErrors(page);
-    await page.goto(inv.url);
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
-    await page.getByRole("button", { name: "Turn on the microphone" }).click();
-    await page.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await startSpoken(page, inv.url);
     await expect.poll(() => question(page), { timeout: 10_000 }).toBe(q);
-    const answerNow = page.getByRole("button", { name: "Answer now" });
-    if (await answerNow.isVisible().catch(() => false)) await answerNow.click({ timeout: 2_000 }).catch(() => undefined);
+    await answerNowIfOffered(page);
     await expect.poll(() => stage(page), { timeout: 20_000 }).toBe("recording");
 
     const notice = page.getByTestId("limit-notice");
@@ -718,10 +717,7 @@ describe("voice interviews in Chromium", () => {
     const ctx = await newContext(micBrowser);
     const first = await ctx.newPage();
     const errors = participantErrors(first);
-    await first.goto(inv.url);
-    await first.getByRole("button", { name: "Start the interview" }).click({ timeout: 15_000 });
-    await first.getByRole("button", { name: "Turn on the microphone" }).click();
-    await first.getByRole("button", { name: "Start the interview" }).click({ timeout: 10_000 });
+    await startSpoken(first, inv.url);
     await expect.poll(() => stage(first), { timeout: 20_000 }).toBe("recording");
     await expect.poll(() => recSeconds(first), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
 

@@ -4,19 +4,8 @@ import { describe, expect, it } from "vitest";
 import { answerIdFor, clearDraftOf, loadDraft, saveDraft } from "../../src/ui/participant/drafts";
 import { errorNoticeKey, joinOutcome } from "../../src/ui/participant/outcome";
 import { en } from "../../src/ui/participant/locales/en";
+import { MemoryStore } from "../helpers/memory-store";
 
-class MemoryStore {
-  data = new Map<string, string>();
-  getItem(k: string) {
-    return this.data.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.data.set(k, v);
-  }
-  removeItem(k: string) {
-    this.data.delete(k);
-  }
-}
 
 describe("a refused join", () => {
   it("a declined or withdrawn consent shows the declined screen", () => {

@@ -9,21 +9,10 @@ import { Microphone, type MicHandlers } from "../../src/ui/participant/mic";
 import type { Link } from "../../src/ui/participant/uplink";
 import { VoiceController } from "../../src/ui/participant/voice";
 import { speechPcm } from "../fixtures/audio";
+import { MemoryStore } from "../helpers/memory-store";
 
 const FRAME = 3_200; // 100 ms
 
-class MemoryStore {
-  data = new Map<string, string>();
-  getItem(k: string) {
-    return this.data.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.data.set(k, v);
-  }
-  removeItem(k: string) {
-    this.data.delete(k);
-  }
-}
 
 type Sent = { json: Record<string, unknown>[]; bytes: number };
 
