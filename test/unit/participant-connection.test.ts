@@ -127,6 +127,18 @@ describe("participant connection: dead sockets", () => {
     expect(second.sent.filter((f) => f.type === "answer")).toEqual([{ type: "answer", id: "ans-3-abc", text: "My answer.", questionSeq: 3 }]);
   });
 
+  it("only a pong answers the answer's ping: a frame the server sent before the network went does not keep a dead socket", () => {
+    const { c, statuses } = connection();
+    const first = last();
+    c.answer("ans-4-def", "Sent into a dead connection.", 4);
+    // A frame that was already on its way (the question's state frame) arrives after the ping.
+    vi.advanceTimersByTime(100);
+    first.frame({ type: "state", seq: 6, status: "in_progress", questionIndex: 1, totalQuestions: 3 });
+    vi.advanceTimersByTime(7_950);
+    expect(first.closedWith).toBe(4000);
+    expect(statuses.at(-1)).toBe("reconnecting");
+  });
+
   it("the browser going offline gives the socket up at once; coming back online reconnects without waiting for the backoff", () => {
     const { c, statuses } = connection();
     const first = last();

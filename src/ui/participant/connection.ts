@@ -92,7 +92,6 @@ export class ParticipantConnection {
     ws.binaryType = "arraybuffer";
     ws.addEventListener("message", (e) => {
       if (this.ws !== ws) return;
-      this.alive();
       if (typeof e.data === "string") this.receive(e.data);
     });
     ws.addEventListener("close", (e) => {
@@ -100,7 +99,11 @@ export class ParticipantConnection {
     });
   }
 
-  /** A ping that must be answered within pongTimeoutMs (any frame counts as an answer). */
+  /**
+   * A ping that must be answered within pongTimeoutMs. Only a pong answers it: any other frame may
+   * have left the server before the network went, and taking it as a sign of life let a dead
+   * socket go unnoticed until the next periodic ping (up to 28 s) after an answer.
+   */
   private ping() {
     if (this.ws?.readyState !== WebSocket.OPEN) return;
     this.ws.send(PING);
@@ -144,6 +147,7 @@ export class ParticipantConnection {
   private receive(data: string) {
     const f = parseFrame<ServerFrame>(data, SERVER_FRAME_TYPES);
     if (!f) return;
+    if (f.type === "pong") this.alive();
     this.opts.onRaw?.(f);
     if ("seq" in f && typeof f.seq === "number") {
       // Replayed frames we already handled are skipped; the state frame after hello repeats the current seq.
