@@ -301,13 +301,9 @@ describe("voice interviews in Chromium", () => {
     const socketsBefore = await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length);
     await ctx.setOffline(true);
     await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.at(-1)!.close(4000, "network lost"));
-    // The close event waits for the server's close frame, which the offline emulation may hold
-    // back: Chromium then fires it when its closing-handshake timeout (60 s) runs out. Runs have
-    // taken from under a second to more than 45 s, so the wait covers the timeout. The close is
-    // awaited on its own, so a failure says which step hung.
-    await expect
-      .poll(() => page.evaluate((i) => (window as unknown as { __sockets: WebSocket[] }).__sockets[i]!.readyState, socketsBefore - 1), { timeout: 75_000, message: "the dropped socket's close event" })
-      .toBe(3);
+    // The page gives the socket up itself when the browser goes offline (it does not wait for the
+    // close event, which the offline emulation can hold back until Chromium's 60 s closing-handshake
+    // timeout: waiting for it here made this test fail now and then past its own time limit).
     await page.getByText("Reconnecting…").waitFor({ timeout: 15_000 });
     await page.getByText("The connection dropped. Keep talking").waitFor({ timeout: 15_000 });
     await shot(page, "v07-recording-offline");
