@@ -11,6 +11,7 @@ import { isDeclined, rangeTimeSql } from "../shared/declined";
 
 /** Durations are folded per whole second (the index keeps whole seconds), so the median is exact. */
 export const DURATION_BUCKET_SECONDS = 1;
+const durationBucket = (seconds: number) => Math.floor(seconds / DURATION_BUCKET_SECONDS) * DURATION_BUCKET_SECONDS;
 /** Histogram widths the campaign view picks from: the narrowest giving at most 12 bars. */
 const HISTOGRAM_WIDTHS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 86_400];
 const Themes = z.array(z.string());
@@ -263,7 +264,7 @@ export interface SessionFold {
  * part, so it has no interview time and reached no question.
  */
 export function foldSession(db: D1Database, f: SessionFold): D1PreparedStatement[] {
-  const bucket = Math.floor(f.duration / DURATION_BUCKET_SECONDS) * DURATION_BUCKET_SECONDS;
+  const bucket = durationBucket(f.duration);
   const timed = f.declined ? 0 : 1;
   const stmts = [
     db
@@ -502,7 +503,7 @@ export async function campaignAnalyticsInRange(
     }
     duration.sum += f.duration;
     duration.n++;
-    const bucket = Math.floor(f.duration / DURATION_BUCKET_SECONDS) * DURATION_BUCKET_SECONDS;
+    const bucket = durationBucket(f.duration);
     perSecond.set(bucket, (perSecond.get(bucket) ?? 0) + 1);
     for (const q of f.reached) question(q).reached++;
     for (const q of f.answered) question(q).answered++;
