@@ -71,6 +71,17 @@ async function campaignWithTrickyQuotes() {
   return { key, campaignId: campaign.id, email, sessionId, kept, keeperAnswers };
 }
 
+/** The erased participant's quotes are gone everywhere (API, stored aggregates, response patterns, labels); the other's stay. */
+async function expectOnlyKeptQuotes(key: string, campaignId: string, kept: string, theirs: Set<string>) {
+  const after = await quotes(key, campaignId);
+  expect(after.api.filter((q) => TRICKY.includes(q))).toEqual([]);
+  expect(after.stored.filter((q) => TRICKY.includes(q))).toEqual([]);
+  expect(after.patterns.filter((q) => TRICKY.includes(q))).toEqual([]);
+  expect(after.api).toContain(kept);
+  expect(after.patterns).toContain(kept);
+  expect(after.labelWords.filter((w) => theirs.has(w))).toEqual([]);
+}
+
 describe("erasure removes every quote of the participant from campaign insights", () => {
   it("participant erasure: quotes with quotes, %, _, backslash, newline and non-ASCII all go; others stay", async () => {
     const { key, campaignId, email, kept, keeperAnswers } = await campaignWithTrickyQuotes();
@@ -79,13 +90,7 @@ describe("erasure removes every quote of the participant from campaign insights"
     expect((await quotes(key, campaignId)).labelWords.filter((w) => theirs.has(w)).length).toBeGreaterThan(0);
     const r = await call("DELETE", `/v1/participants/data?email=${encodeURIComponent(email)}`, { key, headers: { "X-Confirm-Delete": "true" } });
     expect(r.status).toBe(200);
-    const after = await quotes(key, campaignId);
-    expect(after.api.filter((q) => TRICKY.includes(q))).toEqual([]);
-    expect(after.stored.filter((q) => TRICKY.includes(q))).toEqual([]);
-    expect(after.patterns.filter((q) => TRICKY.includes(q))).toEqual([]);
-    expect(after.api).toContain(kept);
-    expect(after.patterns).toContain(kept);
-    expect(after.labelWords.filter((w) => theirs.has(w))).toEqual([]);
+    await expectOnlyKeptQuotes(key, campaignId, kept, theirs);
   }, 90_000);
 
   it("the retention sweep's transcript purge removes them too, response patterns included", async () => {
@@ -96,12 +101,6 @@ describe("erasure removes every quote of the participant from campaign insights"
     await env.DB.prepare("UPDATE sessions SET completed_at = completed_at - ? WHERE id = ?").bind(31 * DAY_MS, sessionId).run();
     const report = await sweepRetention(env);
     expect(report.purged.transcripts).toBe(1);
-    const after = await quotes(key, campaignId);
-    expect(after.api.filter((q) => TRICKY.includes(q))).toEqual([]);
-    expect(after.stored.filter((q) => TRICKY.includes(q))).toEqual([]);
-    expect(after.patterns.filter((q) => TRICKY.includes(q))).toEqual([]);
-    expect(after.api).toContain(kept);
-    expect(after.patterns).toContain(kept);
-    expect(after.labelWords.filter((w) => theirs.has(w))).toEqual([]);
+    await expectOnlyKeptQuotes(key, campaignId, kept, theirs);
   }, 90_000);
 });
