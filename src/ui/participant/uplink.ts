@@ -274,7 +274,7 @@ export class AnswerUplink {
   }
 
   private onAudioAck(bytes: number) {
-    // Another window's progress (the server acknowledges to every socket of the answer): not ours to count.
+    // Another window's progress (an ack already on its way when the answer moved): not ours to count.
     if (this.elsewhere) return;
     if (this.handshake === "waiting") {
       this.takingOver = false;
